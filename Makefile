@@ -1,0 +1,45 @@
+# Two set-up commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+DEMO_OUT ?= oncoresist-demo
+
+.PHONY: demo test venv install install-test lint typecheck pytest bench clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+venv: $(VENV)/bin/python
+
+install: venv
+	$(PIP) install --quiet -e .
+
+install-test: venv
+	$(PIP) install --quiet -e ".[test]"
+
+demo: install
+	$(VENV)/bin/oncoresist demo -o $(DEMO_OUT)
+
+lint: install-test
+	$(VENV)/bin/ruff check src tests benchmarks tools
+	$(VENV)/bin/ruff format --check src tests benchmarks tools
+
+typecheck: install-test
+	$(VENV)/bin/mypy
+
+pytest: install-test
+	$(PY) -m pytest -n 2 --dist loadfile
+
+test: install-test
+	$(VENV)/bin/ruff check src tests benchmarks tools
+	$(VENV)/bin/ruff format --check src tests benchmarks tools
+	$(VENV)/bin/mypy
+	$(PY) -m pytest -n 2 --dist loadfile
+
+bench: install-test
+	$(PY) benchmarks/bench_curves.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache

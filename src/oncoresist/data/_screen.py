@@ -1,0 +1,316 @@
+"""The well-level ``Screen``: one row per well (or per replicate measurement)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError, SchemaError
+
+__all__ = ["CONC_UNITS", "ROLES", "Screen", "to_micromolar"]
+
+#: Control roles. ``treated`` wells carry a drug at a concentration > 0.
+ROLES: tuple[str, ...] = ("treated", "negative", "positive", "blank", "untreated", "time_zero")
+
+#: Concentration units accepted, as factors to micromolar (the canonical unit).
+CONC_UNITS: dict[str, float] = {
+    "pM": 1e-6,
+    "nM": 1e-3,
+    "uM": 1.0,
+    "µM": 1.0,
+    "μM": 1.0,
+    "mM": 1e3,
+    "M": 1e6,
+}
+
+
+def to_micromolar(values: Any, unit: str, *, where: str = "") -> np.ndarray:
+    """Convert concentrations from ``unit`` to micromolar.
+
+    >>> to_micromolar([1.0, 10.0], "nM").tolist()
+    [0.001, 0.01]
+    """
+    key = unit.strip() if isinstance(unit, str) else unit
+    if key not in CONC_UNITS:
+        lowered = {k.lower(): k for k in CONC_UNITS}
+        if isinstance(key, str) and key.lower() in lowered and key.lower() not in ("m", "mm"):
+            key = lowered[key.lower()]
+        else:
+            raise InputError(
+                f"{where}unknown concentration unit {unit!r}; use one of "
+                f"{', '.join(k for k in CONC_UNITS if k not in ('µM', 'μM'))} "
+                "(mass units such as ng/mL need a molecular weight: convert them to molar first)"
+            )
+    return np.asarray(values, dtype=float) * CONC_UNITS[key]
+
+
+_REQUIRED = ("sample", "drug", "concentration", "role")
+_OPTIONAL_STR = ("plate", "well")
+_OPTIONAL_FLOAT = ("signal", "viability", "time")
+_OPTIONAL_INT = ("replicate", "row", "col")
+
+
+@dataclass(frozen=True, eq=False)
+class Screen:
+    """A single-agent dose-response screen at well level, validated once at construction.
+
+    Columns (canonical names; extra columns are kept as they are):
+
+    ========== ======== ==================================================================
+    sample     str      cell line / sample identifier (required)
+    drug       str      drug identifier; empty for control wells (required)
+    concentration float concentration in micromolar (required; 0 for controls)
+    role       str      one of ``ROLES`` (required)
+    replicate  int      technical replicate number (optional)
+    plate      str      plate identifier (optional, needed for plate QC)
+    well       str      well name, e.g. ``"B07"`` (optional)
+    row, col   int      well position, 0-based (optional; for plate heatmaps / edge checks)
+    time       float    hours after treatment (optional; time-zero wells have 0)
+    signal     float    raw read, e.g. luminescence (``signal`` and/or ``viability``)
+    viability  float    normalised response, 1 = untreated (``signal`` and/or ``viability``)
+    ========== ======== ==================================================================
+
+    Use :meth:`from_frame` to build one from any table with a column mapping and a unit.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"sample": ["A"] * 3, "drug": ["x"] * 3,
+    ...                    "concentration": [0.1, 1.0, 10.0], "viability": [0.9, 0.5, 0.1]})
+    >>> Screen.from_frame(df).n_curves
+    1
+    """
+
+    data: pd.DataFrame
+    source: str = ""
+
+    roles: ClassVar[tuple[str, ...]] = ROLES
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data", _validate(self.data, self.source))
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        *,
+        columns: dict[str, str] | None = None,
+        conc_unit: str = "uM",
+        source: str = "",
+        default_role: str = "treated",
+    ) -> Screen:
+        """Build a Screen from a table, renaming ``columns`` (theirs -> ours) and converting units.
+
+        A missing ``role`` column means every row is ``default_role``, except rows whose
+        concentration is 0, which become ``negative`` controls.
+        """
+        df = frame.rename(columns=columns or {}).copy()
+        where = f"{source}: " if source else ""
+        missing = [c for c in ("sample", "drug", "concentration") if c not in df.columns]
+        if missing:
+            raise SchemaError(
+                f"{where}missing required column(s) {missing}; found {list(frame.columns)}. "
+                "Pass columns={'their_name': 'sample', ...} to map them."
+            )
+        conc = pd.to_numeric(df["concentration"], errors="coerce")
+        bad = conc.isna() & df["concentration"].notna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(
+                f"{where}column 'concentration' row {i + 2}: non-numeric value "
+                f"{df['concentration'].iloc[i]!r} ({int(bad.sum())} such rows); "
+                "concentrations must be numbers in one unit given by conc_unit="
+            )
+        df["concentration"] = to_micromolar(conc.to_numpy(), conc_unit, where=where)
+        if "role" not in df.columns:
+            df["role"] = np.where(df["concentration"].to_numpy() == 0, "negative", default_role)
+        return cls(df, source=source)
+
+    # ------------------------------------------------------------------ views
+    @property
+    def samples(self) -> list[str]:
+        return sorted(self.data["sample"].unique().tolist())
+
+    @property
+    def drugs(self) -> list[str]:
+        treated = self.data[self.data["role"] == "treated"]
+        return sorted(treated["drug"].unique().tolist())
+
+    @property
+    def plates(self) -> list[str]:
+        if "plate" not in self.data:
+            return []
+        return sorted(self.data["plate"].unique().tolist())
+
+    @property
+    def n_curves(self) -> int:
+        treated = self.data[self.data["role"] == "treated"]
+        return int(treated.groupby(["sample", "drug"], sort=False).ngroups)
+
+    @property
+    def is_normalised(self) -> bool:
+        """True when every treated well has a viability value."""
+        if "viability" not in self.data:
+            return False
+        return bool(self.data.loc[self.data["role"] == "treated", "viability"].notna().all())
+
+    def treated(self) -> pd.DataFrame:
+        return self.data[self.data["role"] == "treated"].copy()
+
+    def controls(self) -> pd.DataFrame:
+        return self.data[self.data["role"] != "treated"].copy()
+
+    def subset(
+        self,
+        *,
+        samples: Iterable[str] | None = None,
+        drugs: Iterable[str] | None = None,
+        plates: Iterable[str] | None = None,
+    ) -> Screen:
+        """A new Screen with the given samples / drugs / plates (controls of kept plates stay)."""
+        df = self.data
+        mask = np.ones(len(df), dtype=bool)
+        if samples is not None:
+            mask &= df["sample"].isin(list(samples)).to_numpy()
+        if plates is not None:
+            mask &= df["plate"].isin(list(plates)).to_numpy()
+        if drugs is not None:
+            keep = df["drug"].isin(list(drugs)).to_numpy() | (df["role"] != "treated").to_numpy()
+            mask &= keep
+        return Screen(df[mask].reset_index(drop=True), source=self.source)
+
+    def with_columns(self, **cols: Sequence[Any] | np.ndarray) -> Screen:
+        """A new Screen with columns added or replaced (validated again)."""
+        return Screen(self.data.assign(**cols), source=self.source)
+
+    def summary(self) -> dict[str, int]:
+        counts = self.data["role"].value_counts()
+        out = {
+            "wells": len(self.data),
+            "samples": len(self.samples),
+            "drugs": len(self.drugs),
+            "curves": self.n_curves,
+            "plates": len(self.plates),
+        }
+        out.update({f"{r}_wells": int(counts.get(r, 0)) for r in ROLES})
+        return out
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        return (
+            f"Screen({s['wells']} wells, {s['samples']} samples, {s['drugs']} drugs, "
+            f"{s['curves']} curves, {s['plates']} plates{', normalised' if self.is_normalised else ''})"
+        )
+
+    def _repr_html_(self) -> str:
+        s = self.summary()
+        rows = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in s.items() if v)
+        return f"<b>Screen</b> {self.source}<table>{rows}</table>"
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.data.copy()
+
+
+def _validate(df: pd.DataFrame, source: str) -> pd.DataFrame:
+    where = f"{source}: " if source else ""
+    if not isinstance(df, pd.DataFrame):
+        raise SchemaError(f"{where}a Screen needs a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in _REQUIRED if c not in df.columns]
+    if missing:
+        raise SchemaError(
+            f"{where}missing required column(s) {missing}; found {list(df.columns)}. "
+            "Use Screen.from_frame(df, columns={'their_name': 'sample', ...})."
+        )
+    if "signal" not in df.columns and "viability" not in df.columns:
+        raise SchemaError(
+            f"{where}needs a 'signal' (raw read) or 'viability' (normalised) column; "
+            f"found {list(df.columns)}"
+        )
+    df = df.reset_index(drop=True).copy()
+
+    def _row(mask: np.ndarray) -> int:
+        return int(np.flatnonzero(mask)[0]) + 2  # 1-based, after a header line
+
+    role = df["role"].astype(str).str.strip().str.lower()
+    bad = ~role.isin(ROLES).to_numpy()
+    if bad.any():
+        raise InputError(
+            f"{where}column 'role' row {_row(bad)}: unknown role {df['role'].iloc[_row(bad) - 2]!r} "
+            f"({int(bad.sum())} rows); use one of {', '.join(ROLES)}"
+        )
+    df["role"] = role
+    for col in ("sample", "drug"):
+        df[col] = df[col].astype(object).where(df[col].notna(), "")
+        df[col] = df[col].astype(str).str.strip()
+    treated = (df["role"] == "treated").to_numpy()
+    empty_sample = (df["sample"] == "").to_numpy() & np.isin(
+        df["role"].to_numpy(), ["treated", "negative", "untreated", "time_zero"]
+    )
+    if empty_sample.any():
+        raise InputError(
+            f"{where}column 'sample' row {_row(empty_sample)}: empty sample identifier"
+        )
+    no_drug = treated & (df["drug"] == "").to_numpy()
+    if no_drug.any():
+        raise InputError(
+            f"{where}column 'drug' row {_row(no_drug)}: treated well without a drug "
+            f"({int(no_drug.sum())} rows); give the drug or mark the well as a control role"
+        )
+    conc = pd.to_numeric(df["concentration"], errors="coerce").to_numpy(dtype=float)
+    nonnum = np.isnan(conc) & df["concentration"].notna().to_numpy()
+    if nonnum.any():
+        raise InputError(f"{where}column 'concentration' row {_row(nonnum)}: non-numeric value")
+    neg = conc < 0
+    if neg.any():
+        raise InputError(
+            f"{where}column 'concentration' row {_row(neg)}: negative concentration {conc[neg][0]}; "
+            "concentrations must be >= 0 (log-transformed doses must be converted back)"
+        )
+    bad_treated = treated & ~(conc > 0)
+    if bad_treated.any():
+        raise InputError(
+            f"{where}column 'concentration' row {_row(bad_treated)}: treated well with "
+            f"concentration {conc[bad_treated][0]}; treated wells need a concentration > 0 "
+            "(mark vehicle wells with role 'negative')"
+        )
+    df["concentration"] = np.where(np.isnan(conc), 0.0, conc)
+    for col in _OPTIONAL_FLOAT:
+        if col in df.columns:
+            vals = pd.to_numeric(df[col], errors="coerce")
+            nonnum = (vals.isna() & df[col].notna()).to_numpy()
+            if nonnum.any():
+                raise InputError(
+                    f"{where}column {col!r} row {_row(nonnum)}: non-numeric value "
+                    f"{df[col].iloc[_row(nonnum) - 2]!r}"
+                )
+            df[col] = vals.astype(float)
+    for col in _OPTIONAL_INT:
+        if col in df.columns:
+            vals = pd.to_numeric(df[col], errors="coerce")
+            if vals.isna().any() and col != "replicate":
+                raise InputError(
+                    f"{where}column {col!r} row {_row(vals.isna().to_numpy())}: missing"
+                )
+            df[col] = vals.fillna(1).astype(np.int64)
+    for col in _OPTIONAL_STR:
+        if col in df.columns:
+            df[col] = df[col].astype(str)
+    if "plate" in df.columns and "well" in df.columns:
+        dup = df.duplicated(["plate", "well"], keep=False).to_numpy()
+        if dup.any():
+            i = _row(dup) - 2
+            raise InputError(
+                f"{where}duplicate well {df['well'].iloc[i]!r} on plate {df['plate'].iloc[i]!r} "
+                f"(rows {', '.join(str(r + 2) for r in np.flatnonzero(dup)[:5])}; "
+                f"{int(dup.sum())} rows in all); each (plate, well) must appear once"
+            )
+    if "replicate" not in df.columns:
+        df["replicate"] = df.groupby(["sample", "drug", "concentration"], sort=False).cumcount() + 1
+    return df

@@ -1,0 +1,42 @@
+"""Exception hierarchy of oncoresist.
+
+::
+
+    OncoresistError                 base of everything raised on purpose
+    ├── InputError(ValueError)      bad user input: file, row, column and the fix are named
+    │   └── SchemaError             a table misses columns or has wrong types
+    ├── FitError                    a model could not be fitted where a status row is impossible
+    └── DataUnavailableError        a data set is neither in the mirror, the cache nor downloadable
+
+Failed curve fits are *not* exceptions: they are result rows with ``status`` and ``reason``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DataUnavailableError",
+    "FitError",
+    "InputError",
+    "OncoresistError",
+    "SchemaError",
+]
+
+
+class OncoresistError(Exception):
+    """Base class of all errors raised by oncoresist on purpose."""
+
+
+class InputError(OncoresistError, ValueError):
+    """Invalid user input. The message names where (file, row, column) and how to fix it."""
+
+
+class SchemaError(InputError):
+    """A table is missing required columns or has columns of the wrong type."""
+
+
+class FitError(OncoresistError):
+    """A model fit failed in a way that cannot be reported as a status row."""
+
+
+class DataUnavailableError(OncoresistError):
+    """A data set is not in the local mirror or cache and cannot be downloaded."""
