@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -133,21 +133,25 @@ class Screen:
     # ------------------------------------------------------------------ views
     @property
     def samples(self) -> list[str]:
+        """Sorted sample identifiers."""
         return sorted(self.data["sample"].unique().tolist())
 
     @property
     def drugs(self) -> list[str]:
+        """Sorted drugs of the treated wells."""
         treated = self.data[self.data["role"] == "treated"]
         return sorted(treated["drug"].unique().tolist())
 
     @property
     def plates(self) -> list[str]:
+        """Sorted plate identifiers (empty without a ``plate`` column)."""
         if "plate" not in self.data:
             return []
         return sorted(self.data["plate"].unique().tolist())
 
     @property
     def n_curves(self) -> int:
+        """Number of (sample, drug) dose-response curves."""
         treated = self.data[self.data["role"] == "treated"]
         return int(treated.groupby(["sample", "drug"], sort=False).ngroups)
 
@@ -159,9 +163,11 @@ class Screen:
         return bool(self.data.loc[self.data["role"] == "treated", "viability"].notna().all())
 
     def treated(self) -> pd.DataFrame:
+        """A copy of the treated wells."""
         return self.data[self.data["role"] == "treated"].copy()
 
     def controls(self) -> pd.DataFrame:
+        """A copy of the control wells (every role but ``treated``)."""
         return self.data[self.data["role"] != "treated"].copy()
 
     def subset(
@@ -183,11 +189,12 @@ class Screen:
             mask &= keep
         return Screen(df[mask].reset_index(drop=True), source=self.source)
 
-    def with_columns(self, **cols: Sequence[Any] | np.ndarray) -> Screen:
-        """A new Screen with columns added or replaced (validated again)."""
-        return Screen(self.data.assign(**cols), source=self.source)
+    def with_columns(self, columns: Mapping[str, Sequence[Any] | np.ndarray]) -> Screen:
+        """A new Screen with ``columns`` (name -> values) added or replaced, validated again."""
+        return Screen(self.data.assign(**dict(columns)), source=self.source)
 
     def summary(self) -> dict[str, int]:
+        """Counts of wells, samples, drugs, curves, plates and wells per role."""
         counts = self.data["role"].value_counts()
         out = {
             "wells": len(self.data),
@@ -215,6 +222,7 @@ class Screen:
         return f"<b>Screen</b> {self.source}<table>{rows}</table>"
 
     def to_frame(self) -> pd.DataFrame:
+        """A copy of the well-level table."""
         return self.data.copy()
 
 

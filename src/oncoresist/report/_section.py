@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -34,6 +34,7 @@ class Section:
 
     title: str
     text: str = ""
+    _: KW_ONLY
     figures: list[Any] = field(default_factory=list)
     tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
     max_rows: int = 50
