@@ -1,0 +1,966 @@
+"""Model description of a heterogeneous tumour: clones, transitions, drugs, schedules.
+
+Everything is a frozen dataclass validated at construction; ``model_from_dict`` and
+``schedule_from_dict`` read the same structures from YAML/JSON and name the offending key path
+(``clones[2].birth_rate``) in every error.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+
+__all__ = [
+    "AdaptiveRule",
+    "Biomarker",
+    "Clone",
+    "Drug",
+    "DrugEffect",
+    "Microenvironment",
+    "Model",
+    "Regimen",
+    "Schedule",
+    "Transition",
+    "load_model",
+    "load_schedule",
+    "model_from_dict",
+    "schedule_from_dict",
+]
+
+GROWTH_LAWS = ("exponential", "logistic", "gompertz")
+EFFECT_TARGETS = ("death", "birth", "capacity")
+TRANSITION_KINDS = ("mutation", "switch")
+ROLES = ("bulk", "stem", "progenitor", "differentiated")
+PK_MODELS = ("constant", "one_compartment")
+REGIMEN_KINDS = ("continuous", "intermittent", "boluses", "blocks")
+
+
+def _nonneg(value: Any, where: str, *, allow_inf: bool = False) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: expected a number, got {value!r}") from None
+    if math.isnan(v) or v < 0 or (math.isinf(v) and not allow_inf):
+        raise InputError(
+            f"{where}: must be a non-negative{'' if not allow_inf else ' (or infinite)'} number, "
+            f"got {value!r}; rates, sizes and concentrations cannot be negative"
+        )
+    return v
+
+
+def _fraction(value: Any, where: str) -> float:
+    v = _nonneg(value, where)
+    if v > 1:
+        raise InputError(f"{where}: must be a fraction in [0, 1], got {value!r}")
+    return v
+
+
+@dataclass(frozen=True)
+class DrugEffect:
+    """Effect of one drug on one clone, a Hill curve of the concentration (micromolar).
+
+    ``target="death"``: extra death rate ``emax * H(c)`` per day; ``"birth"``: fraction
+    ``emax * H(c)`` of divisions blocked; ``"capacity"``: fraction of the carrying capacity
+    removed. ``H(c) = c^h / (c^h + ic50^h)``.
+
+    Examples
+    --------
+    >>> DrugEffect(emax=0.04, ic50=0.1, hill_slope=1.0).effect(0.1)
+    0.02
+    """
+
+    emax: float
+    ic50: float = 1.0
+    hill_slope: float = 1.0
+    target: str = "death"
+
+    def __post_init__(self) -> None:
+        _nonneg(self.emax, "emax")
+        if not float(self.ic50) > 0:
+            raise InputError(f"ic50 must be > 0 micromolar, got {self.ic50!r}")
+        if not float(self.hill_slope) > 0:
+            raise InputError(f"hill_slope must be > 0, got {self.hill_slope!r}")
+        if self.target not in EFFECT_TARGETS:
+            raise InputError(f"target must be one of {EFFECT_TARGETS}, got {self.target!r}")
+        if self.target in ("birth", "capacity") and self.emax > 1:
+            raise InputError(f"a {self.target} effect is a fraction: emax <= 1, got {self.emax}")
+
+    def effect(self, conc: Any) -> Any:
+        """Effect at concentration ``conc`` (array or scalar, micromolar)."""
+        c = np.asarray(conc, dtype=float)
+        ch = np.power(np.maximum(c, 0.0), self.hill_slope)
+        out = self.emax * ch / (ch + self.ic50**self.hill_slope)
+        return float(out) if np.ndim(out) == 0 else out
+
+
+@dataclass(frozen=True)
+class Clone:
+    """A cell population with its own rates.
+
+    Parameters
+    ----------
+    name
+        Unique name.
+    birth_rate, death_rate
+        Per-cell division and death rates per day (for the logistic law the birth rate is the
+        intrinsic growth rate r of ``dx/dt = r x (1 - sum_j a_ij x_j / K_i)``).
+    carrying_capacity
+        ``K_i`` (cells); with ``capacity_source`` it is cells *per cell of that clone*
+        (Zhang 2017: ``K_T+ = 1.5 x_TP``).
+    initial
+        Cells at time 0.
+    effects
+        ``(drug, DrugEffect)`` pairs.
+    role
+        ``bulk``, ``stem``, ``progenitor`` or ``differentiated`` (hierarchy bookkeeping).
+    resistant
+        Marks the clone as resistant for the ``ttp_resistant`` and resistance metrics.
+    biomarker_weight
+        Contribution of one cell to the biomarker (e.g. PSA per cell).
+    """
+
+    name: str
+    birth_rate: float
+    death_rate: float = 0.0
+    carrying_capacity: float = math.inf
+    capacity_source: str | None = None
+    initial: float = 0.0
+    effects: tuple[tuple[str, DrugEffect], ...] = ()
+    role: str = "bulk"
+    resistant: bool = False
+    biomarker_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        w = f"clone {self.name!r}"
+        if not isinstance(self.name, str) or not self.name:
+            raise InputError(f"clone name must be a non-empty string, got {self.name!r}")
+        _nonneg(self.birth_rate, f"{w}.birth_rate")
+        _nonneg(self.death_rate, f"{w}.death_rate")
+        _nonneg(self.carrying_capacity, f"{w}.carrying_capacity", allow_inf=True)
+        if float(self.carrying_capacity) == 0:
+            raise InputError(f"{w}.carrying_capacity must be > 0")
+        _nonneg(self.initial, f"{w}.initial")
+        _nonneg(self.biomarker_weight, f"{w}.biomarker_weight")
+        if self.role not in ROLES:
+            raise InputError(f"{w}.role must be one of {ROLES}, got {self.role!r}")
+        seen = set()
+        for drug, eff in self.effects:
+            if drug in seen:
+                raise InputError(f"{w}.effects: drug {drug!r} listed twice")
+            seen.add(drug)
+            if not isinstance(eff, DrugEffect):
+                raise InputError(f"{w}.effects[{drug!r}] must be a DrugEffect")
+
+    def effect_of(self, drug: str) -> DrugEffect | None:
+        """The effect of ``drug`` on this clone, or None."""
+        return dict(self.effects).get(drug)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """An edge of the clone graph.
+
+    ``kind="mutation"``: a division of ``source`` yields one ``target`` daughter with
+    probability ``rate`` (per division; also asymmetric differentiation of a stem cell).
+    ``kind="switch"``: a ``source`` cell turns into a ``target`` cell at ``rate`` per day
+    (plasticity, de-differentiation).
+    """
+
+    source: str
+    target: str
+    rate: float
+    kind: str = "mutation"
+
+    def __post_init__(self) -> None:
+        w = f"transition {self.source}->{self.target}"
+        if self.kind not in TRANSITION_KINDS:
+            raise InputError(f"{w}.kind must be one of {TRANSITION_KINDS}, got {self.kind!r}")
+        if self.kind == "mutation":
+            _fraction(self.rate, f"{w}.rate (probability per division)")
+        else:
+            _nonneg(self.rate, f"{w}.rate (per day)")
+        if self.source == self.target:
+            raise InputError(f"{w}: source and target are the same clone")
+
+
+@dataclass(frozen=True)
+class Microenvironment:
+    """A protective niche: lowers drug effects and scales carrying capacities.
+
+    ``protection`` is the fraction of every drug effect removed for ``clones`` (all when
+    empty); ``capacity_factor`` multiplies every carrying capacity.
+    """
+
+    protection: float = 0.0
+    clones: tuple[str, ...] = ()
+    capacity_factor: float = 1.0
+
+    def __post_init__(self) -> None:
+        _fraction(self.protection, "microenvironment.protection")
+        if not float(self.capacity_factor) > 0:
+            raise InputError("microenvironment.capacity_factor must be > 0")
+
+
+@dataclass(frozen=True)
+class Drug:
+    """A drug and its pharmacokinetics.
+
+    ``pk="constant"``: the concentration equals the scheduled level (on/off instantly).
+    ``pk="one_compartment"``: first-order elimination with ``half_life`` (days); a bolus of
+    ``amount`` raises the concentration by ``amount / volume`` (micromolar); an infusion level
+    is the steady-state concentration it approaches.
+    """
+
+    name: str
+    pk: str = "constant"
+    half_life: float | None = None
+    volume: float = 1.0
+
+    def __post_init__(self) -> None:
+        w = f"drug {self.name!r}"
+        if self.pk not in PK_MODELS:
+            raise InputError(f"{w}.pk must be one of {PK_MODELS}, got {self.pk!r}")
+        if self.pk == "one_compartment":
+            if self.half_life is None or not float(self.half_life) > 0:
+                raise InputError(f"{w}: one_compartment PK needs half_life > 0 (days)")
+        if not float(self.volume) > 0:
+            raise InputError(f"{w}.volume must be > 0")
+
+    @property
+    def elimination_rate(self) -> float:
+        """First-order elimination rate per day (0 for constant exposure)."""
+        return 0.0 if self.half_life is None else math.log(2.0) / float(self.half_life)
+
+
+@dataclass(frozen=True)
+class Biomarker:
+    """A circulating marker of burden: ``dB/dt = sum_i w_i x_i - decay_rate * B``.
+
+    With ``decay_rate=None`` the marker is proportional to burden (``B = sum_i w_i x_i``).
+    Zhang et al. 2017 use PSA with ``decay_rate = 0.5`` per day.
+    """
+
+    name: str = "psa"
+    decay_rate: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.decay_rate is not None and not float(self.decay_rate) > 0:
+            raise InputError("biomarker.decay_rate must be > 0 (or omitted)")
+
+
+@dataclass(frozen=True)
+class Model:
+    """A heterogeneous tumour: clones, clone graph, growth law, drugs, niche and marker.
+
+    Examples
+    --------
+    >>> m = Model(
+    ...     clones=(Clone("S", 0.14, 0.13, initial=1e6), Clone("R", 0.14, 0.13)),
+    ...     transitions=(Transition("S", "R", 1e-7),),
+    ... )
+    >>> m.clone_names
+    ('S', 'R')
+    """
+
+    clones: tuple[Clone, ...]
+    transitions: tuple[Transition, ...] = ()
+    drugs: tuple[Drug, ...] = ()
+    growth: str = "exponential"
+    competition: tuple[tuple[float, ...], ...] | None = None
+    microenvironment: Microenvironment | None = None
+    biomarker: Biomarker | None = None
+    name: str = "model"
+    combination: str = "sum"
+
+    def __post_init__(self) -> None:
+        if self.combination not in ("sum", "max"):
+            raise InputError(
+                f"model.combination must be 'sum' (death effects add) or 'max' (the strongest "
+                f"drug acts, Bozic 2013), got {self.combination!r}"
+            )
+        if len(self.clones) == 0:
+            raise InputError("model.clones: at least one clone is needed")
+        names = [c.name for c in self.clones]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise InputError(f"model.clones: duplicate clone names {sorted(dup)}")
+        if self.growth not in GROWTH_LAWS:
+            raise InputError(f"model.growth must be one of {GROWTH_LAWS}, got {self.growth!r}")
+        drug_names = [d.name for d in self.drugs]
+        if len(set(drug_names)) != len(drug_names):
+            raise InputError("model.drugs: duplicate drug names")
+        for c in self.clones:
+            for drug, _ in c.effects:
+                if drug not in drug_names:
+                    raise InputError(
+                        f"clone {c.name!r}.effects names drug {drug!r} which model.drugs does "
+                        f"not define (defined: {drug_names}); add it under drugs:"
+                    )
+            if c.capacity_source is not None and c.capacity_source not in names:
+                raise InputError(
+                    f"clone {c.name!r}.capacity_source {c.capacity_source!r} is not a clone"
+                )
+        for t in self.transitions:
+            for end in (t.source, t.target):
+                if end not in names:
+                    raise InputError(
+                        f"transition {t.source}->{t.target}: unknown clone {end!r}; clones: {names}"
+                    )
+        out_prob: dict[str, float] = {}
+        for t in self.transitions:
+            if t.kind == "mutation":
+                out_prob[t.source] = out_prob.get(t.source, 0.0) + t.rate
+        for src, p in out_prob.items():
+            if p > 1:
+                raise InputError(
+                    f"clone {src!r}: mutation probabilities per division sum to {p} > 1"
+                )
+        k = len(self.clones)
+        if self.competition is not None:
+            a = np.asarray(self.competition, dtype=float)
+            if a.shape != (k, k):
+                raise InputError(
+                    f"model.competition must be a {k}x{k} matrix (clones {names}), got shape {a.shape}"
+                )
+            if np.any(~np.isfinite(a)) or np.any(a < 0):
+                raise InputError("model.competition: entries must be finite and non-negative")
+        if self.growth == "exponential" and any(c.capacity_source for c in self.clones):
+            raise InputError("capacity_source needs growth 'logistic' or 'gompertz'")
+        if self.microenvironment is not None:
+            for n in self.microenvironment.clones:
+                if n not in names:
+                    raise InputError(f"microenvironment.clones: unknown clone {n!r}")
+        # Every clone must be able to hold cells: present at t=0 or reachable through edges.
+        reach = {c.name for c in self.clones if c.initial > 0}
+        if not reach:
+            raise InputError("model.clones: every clone has initial 0; give at least one cells")
+        changed = True
+        while changed:
+            changed = False
+            for t in self.transitions:
+                if t.source in reach and t.target not in reach and t.rate > 0:
+                    reach.add(t.target)
+                    changed = True
+        unreachable = [n for n in names if n not in reach]
+        if unreachable:
+            raise InputError(
+                f"clones {unreachable} are unreachable: they start with 0 cells and no "
+                "transition with a positive rate leads to them from a populated clone; give them "
+                "cells (initial:) or add a transition (transitions: - {source: ..., target: ...})"
+            )
+
+    @property
+    def clone_names(self) -> tuple[str, ...]:
+        """Clone names in model order."""
+        return tuple(c.name for c in self.clones)
+
+    @property
+    def drug_names(self) -> tuple[str, ...]:
+        """Drug names in model order."""
+        return tuple(d.name for d in self.drugs)
+
+    def competition_matrix(self) -> np.ndarray:
+        """Competition matrix ``a_ij`` (all ones when not given: shared capacity)."""
+        k = len(self.clones)
+        if self.competition is None:
+            return np.ones((k, k))
+        return np.asarray(self.competition, dtype=float)
+
+    def with_clones(self, clones: Sequence[Clone]) -> Model:
+        """A copy with ``clones`` replaced (same order and names)."""
+        from dataclasses import replace
+
+        return replace(self, clones=tuple(clones))
+
+
+@dataclass(frozen=True)
+class Regimen:
+    """How one drug is given.
+
+    ``continuous``: ``level`` (micromolar) from ``start`` to ``stop``; ``intermittent``: ``on``
+    days at ``level`` then ``off`` days; ``boluses``: ``amount`` every ``interval`` days or at
+    explicit ``times`` (needs one-compartment PK to decay); ``blocks``: explicit
+    ``(start, end, level)`` windows.
+    """
+
+    drug: str
+    kind: str = "continuous"
+    level: float = 1.0
+    start: float = 0.0
+    stop: float = math.inf
+    on: float | None = None
+    off: float | None = None
+    interval: float | None = None
+    times: tuple[float, ...] = ()
+    blocks: tuple[tuple[float, float, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        w = f"regimen of {self.drug!r}"
+        if self.kind not in REGIMEN_KINDS:
+            raise InputError(f"{w}.kind must be one of {REGIMEN_KINDS}, got {self.kind!r}")
+        _nonneg(self.level, f"{w}.level")
+        _nonneg(self.start, f"{w}.start")
+        _nonneg(self.stop, f"{w}.stop", allow_inf=True)
+        if self.stop <= self.start:
+            raise InputError(f"{w}: stop ({self.stop}) must be after start ({self.start})")
+        if self.kind == "intermittent":
+            if self.on is None or self.off is None or not self.on > 0 or self.off < 0:
+                raise InputError(f"{w}: intermittent needs on > 0 and off >= 0 (days)")
+        if self.kind == "boluses":
+            if self.interval is None and not self.times:
+                raise InputError(f"{w}: boluses need interval (days) or times")
+            if self.interval is not None and not self.interval > 0:
+                raise InputError(f"{w}.interval must be > 0")
+            ts = sorted(self.times)
+            for a, b in itertools.pairwise(ts):
+                if a == b:
+                    raise InputError(f"{w}.times: two doses at day {a} overlap; merge them")
+            for t in ts:
+                _nonneg(t, f"{w}.times")
+        if self.kind == "blocks":
+            if not self.blocks:
+                raise InputError(f"{w}: blocks needs at least one (start, end, level)")
+            bl = sorted(self.blocks)
+            for i, (s, e, lv) in enumerate(bl):
+                _nonneg(s, f"{w}.blocks[{i}].start")
+                _nonneg(lv, f"{w}.blocks[{i}].level")
+                if e <= s:
+                    raise InputError(f"{w}.blocks[{i}]: end {e} must be after start {s}")
+            for (s1, e1, _), (s2, e2, _) in itertools.pairwise(bl):
+                if s2 < e1:
+                    raise InputError(
+                        f"{w}.blocks: dosing windows [{s1}, {e1}) and [{s2}, {e2}) overlap; "
+                        "make them consecutive or merge them"
+                    )
+
+    def is_bolus(self) -> bool:
+        """True for bolus dosing."""
+        return self.kind == "boluses"
+
+    def bolus_times(self, t_end: float) -> np.ndarray:
+        """Dose times in ``[0, t_end)``."""
+        if self.kind != "boluses":
+            return np.empty(0)
+        if self.times:
+            t = np.asarray(sorted(self.times), dtype=float)
+        else:
+            stop = min(self.stop, t_end)
+            t = np.arange(self.start, stop, float(self.interval or 1.0))
+        return t[(t >= self.start) & (t < min(self.stop, t_end))]
+
+    def breakpoints(self, t_end: float) -> np.ndarray:
+        """Times in ``(0, t_end)`` where the level changes."""
+        pts: list[float] = []
+        if self.kind in ("continuous", "intermittent"):
+            pts += [self.start, self.stop]
+        if self.kind == "intermittent":
+            period = float(self.on or 0) + float(self.off or 0)
+            n = int(min(t_end, self.stop) // period) + 2 if period > 0 else 0
+            starts = self.start + period * np.arange(n)
+            pts += list(starts) + list(starts + float(self.on or 0))
+        if self.kind == "blocks":
+            for s, e, _ in self.blocks:
+                pts += [s, e]
+        if self.kind == "boluses":
+            pts += list(self.bolus_times(t_end))
+        a = np.unique(np.asarray(pts, dtype=float))
+        return a[(a > 0) & (a < t_end)]
+
+    def level_at(self, t: Any) -> np.ndarray:
+        """Scheduled infusion level (micromolar) at times ``t`` (0 for boluses)."""
+        tt = np.asarray(t, dtype=float)
+        out = np.zeros_like(tt)
+        window = (tt >= self.start) & (tt < self.stop)
+        if self.kind == "continuous":
+            out = np.where(window, self.level, 0.0)
+        elif self.kind == "intermittent":
+            period = float(self.on or 0) + float(self.off or 0)
+            phase = np.mod(tt - self.start, period) if period > 0 else np.zeros_like(tt)
+            out = np.where(window & (phase < float(self.on or 0)), self.level, 0.0)
+        elif self.kind == "blocks":
+            for s, e, lv in self.blocks:
+                out = np.where((tt >= s) & (tt < e), lv, out)
+        return out
+
+
+@dataclass(frozen=True)
+class AdaptiveRule:
+    """Zhang 2017 adaptive rule on a measured burden.
+
+    Treatment stops when the measure falls below ``stop_below`` x baseline (the value at
+    day 0) and resumes when it climbs above ``resume_above`` x baseline. ``check_every``
+    (days) models clinic visits; ``None`` checks continuously.
+    """
+
+    stop_below: float = 0.5
+    resume_above: float = 1.0
+    measure: str = "auto"
+    check_every: float | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 < self.stop_below < self.resume_above:
+            raise InputError(
+                f"adaptive: need 0 < stop_below ({self.stop_below}) < resume_above "
+                f"({self.resume_above}) as fractions of baseline"
+            )
+        if self.measure not in ("auto", "burden", "biomarker"):
+            raise InputError("adaptive.measure must be auto, burden or biomarker")
+        if self.check_every is not None and not self.check_every > 0:
+            raise InputError("adaptive.check_every must be > 0 days")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A treatment schedule: regimens (one or more drugs) and an optional adaptive rule.
+
+    Examples
+    --------
+    >>> Schedule("mtd", (Regimen("abi", level=1.0),)).drugs
+    ('abi',)
+    """
+
+    name: str
+    regimens: tuple[Regimen, ...] = ()
+    adaptive: AdaptiveRule | None = None
+
+    def __post_init__(self) -> None:
+        by_drug: dict[str, list[Regimen]] = {}
+        for r in self.regimens:
+            by_drug.setdefault(r.drug, []).append(r)
+        for drug, regs in by_drug.items():
+            regs = sorted(regs, key=lambda r: r.start)
+            for a, b in itertools.pairwise(regs):
+                if b.start < a.stop:
+                    raise InputError(
+                        f"schedule {self.name!r}: two regimens of {drug!r} overlap "
+                        f"([{a.start}, {a.stop}) and [{b.start}, {b.stop})); give them "
+                        "consecutive start/stop windows"
+                    )
+
+    @property
+    def drugs(self) -> tuple[str, ...]:
+        """Drugs the schedule uses."""
+        return tuple(dict.fromkeys(r.drug for r in self.regimens))
+
+    def check_against(self, model: Model) -> None:
+        """Raise InputError when the schedule names drugs the model lacks."""
+        for d in self.drugs:
+            if d not in model.drug_names:
+                raise InputError(
+                    f"schedule {self.name!r} doses drug {d!r} which model {model.name!r} does "
+                    f"not define (drugs: {list(model.drug_names)})"
+                )
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading from dicts / YAML / JSON
+
+
+def _check_keys(d: Any, allowed: Sequence[str], where: str) -> Mapping[str, Any]:
+    if not isinstance(d, Mapping):
+        raise InputError(f"{where}: expected a mapping, got {type(d).__name__}")
+    extra = [k for k in d if k not in allowed]
+    if extra:
+        raise InputError(f"{where}: unknown key(s) {extra}; allowed: {list(allowed)}")
+    return d
+
+
+def _req(d: Mapping[str, Any], key: str, where: str) -> Any:
+    if key not in d:
+        raise InputError(f"{where}: missing required key {key!r}")
+    return d[key]
+
+
+def _num(value: Any, where: str) -> float:
+    if isinstance(value, bool):
+        raise InputError(f"{where}: expected a number, got {value!r}")
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: expected a number, got {value!r}") from None
+    if math.isnan(v):
+        raise InputError(f"{where}: NaN is not allowed")
+    return v
+
+
+def _wrap(where: str, fn: Any, **kw: Any) -> Any:
+    try:
+        return fn(**kw)
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
+    except TypeError as exc:
+        raise InputError(f"{where}: {exc}") from None
+
+
+def model_from_dict(data: Mapping[str, Any], *, source: str = "model") -> Model:
+    """Build a :class:`Model` from a mapping (the YAML/JSON structure).
+
+    Examples
+    --------
+    >>> m = model_from_dict({"clones": [{"name": "S", "birth_rate": 0.1, "initial": 10}]})
+    >>> m.clone_names
+    ('S',)
+    """
+    top = _check_keys(
+        data,
+        [
+            "name",
+            "clones",
+            "transitions",
+            "drugs",
+            "growth",
+            "competition",
+            "microenvironment",
+            "biomarker",
+            "hierarchy",
+            "combination",
+        ],
+        source,
+    )
+    drugs = []
+    for i, dd in enumerate(top.get("drugs", []) or []):
+        w = f"{source}.drugs[{i}]"
+        if isinstance(dd, str):
+            dd = {"name": dd}
+        dd = _check_keys(dd, ["name", "pk", "half_life", "volume"], w)
+        drugs.append(
+            _wrap(
+                w,
+                Drug,
+                name=str(_req(dd, "name", w)),
+                pk=dd.get("pk", "constant"),
+                half_life=None
+                if dd.get("half_life") is None
+                else _num(dd["half_life"], f"{w}.half_life"),
+                volume=_num(dd.get("volume", 1.0), f"{w}.volume"),
+            )
+        )
+    clones = []
+    for i, cd in enumerate(_req(top, "clones", source) or []):
+        w = f"{source}.clones[{i}]"
+        cd = _check_keys(
+            cd,
+            [
+                "name",
+                "birth_rate",
+                "death_rate",
+                "carrying_capacity",
+                "capacity_source",
+                "initial",
+                "effects",
+                "role",
+                "resistant",
+                "biomarker_weight",
+            ],
+            w,
+        )
+        effects = []
+        for drug, ed in (cd.get("effects") or {}).items():
+            we = f"{w}.effects.{drug}"
+            ed = _check_keys(ed, ["emax", "ic50", "hill_slope", "target"], we)
+            effects.append(
+                (
+                    str(drug),
+                    _wrap(
+                        we,
+                        DrugEffect,
+                        emax=_num(_req(ed, "emax", we), f"{we}.emax"),
+                        ic50=_num(ed.get("ic50", 1.0), f"{we}.ic50"),
+                        hill_slope=_num(ed.get("hill_slope", 1.0), f"{we}.hill_slope"),
+                        target=ed.get("target", "death"),
+                    ),
+                )
+            )
+        cap = cd.get("carrying_capacity", math.inf)
+        clones.append(
+            _wrap(
+                w,
+                Clone,
+                name=str(_req(cd, "name", w)),
+                birth_rate=_num(_req(cd, "birth_rate", w), f"{w}.birth_rate"),
+                death_rate=_num(cd.get("death_rate", 0.0), f"{w}.death_rate"),
+                carrying_capacity=math.inf
+                if cap in (None, "inf")
+                else _num(cap, f"{w}.carrying_capacity"),
+                capacity_source=cd.get("capacity_source"),
+                initial=_num(cd.get("initial", 0.0), f"{w}.initial"),
+                effects=tuple(effects),
+                role=cd.get("role", "bulk"),
+                resistant=bool(cd.get("resistant", False)),
+                biomarker_weight=_num(cd.get("biomarker_weight", 1.0), f"{w}.biomarker_weight"),
+            )
+        )
+    transitions = []
+    for i, td in enumerate(top.get("transitions", []) or []):
+        w = f"{source}.transitions[{i}]"
+        td = _check_keys(td, ["source", "target", "rate", "kind"], w)
+        transitions.append(
+            _wrap(
+                w,
+                Transition,
+                source=str(_req(td, "source", w)),
+                target=str(_req(td, "target", w)),
+                rate=_num(_req(td, "rate", w), f"{w}.rate"),
+                kind=td.get("kind", "mutation"),
+            )
+        )
+    # "hierarchy" is sugar: stem -> progenitor -> differentiated with division probabilities
+    # and optional de-differentiation (plasticity) rates.
+    hier = top.get("hierarchy")
+    if hier is not None:
+        w = f"{source}.hierarchy"
+        hd = _check_keys(hier, ["levels", "differentiation", "plasticity"], w)
+        levels = list(_req(hd, "levels", w))
+        diff = hd.get("differentiation", [])
+        plast = hd.get("plasticity", [])
+        if len(diff) != len(levels) - 1:
+            raise InputError(
+                f"{w}.differentiation: need {len(levels) - 1} probabilities (one per step)"
+            )
+        for j, p in enumerate(diff):
+            transitions.append(
+                _wrap(
+                    f"{w}.differentiation[{j}]",
+                    Transition,
+                    source=levels[j],
+                    target=levels[j + 1],
+                    rate=_num(p, f"{w}.differentiation[{j}]"),
+                    kind="mutation",
+                )
+            )
+        for j, p in enumerate(plast):
+            if j + 1 >= len(levels):
+                raise InputError(f"{w}.plasticity: at most {len(levels) - 1} rates")
+            if float(p) > 0:
+                transitions.append(
+                    _wrap(
+                        f"{w}.plasticity[{j}]",
+                        Transition,
+                        source=levels[j + 1],
+                        target=levels[j],
+                        rate=_num(p, f"{w}.plasticity[{j}]"),
+                        kind="switch",
+                    )
+                )
+    micro = None
+    if top.get("microenvironment") is not None:
+        w = f"{source}.microenvironment"
+        md = _check_keys(top["microenvironment"], ["protection", "clones", "capacity_factor"], w)
+        micro = _wrap(
+            w,
+            Microenvironment,
+            protection=_num(md.get("protection", 0.0), f"{w}.protection"),
+            clones=tuple(md.get("clones", ()) or ()),
+            capacity_factor=_num(md.get("capacity_factor", 1.0), f"{w}.capacity_factor"),
+        )
+    bio = None
+    if top.get("biomarker") is not None:
+        w = f"{source}.biomarker"
+        bd = _check_keys(top["biomarker"], ["name", "decay_rate"], w)
+        dr = bd.get("decay_rate")
+        bio = _wrap(
+            w,
+            Biomarker,
+            name=str(bd.get("name", "psa")),
+            decay_rate=None if dr is None else _num(dr, f"{w}.decay_rate"),
+        )
+    comp = top.get("competition")
+    comp_t = None
+    if comp is not None:
+        try:
+            comp_t = tuple(tuple(float(v) for v in row) for row in comp)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"{source}.competition: expected a matrix (list of lists of numbers)"
+            ) from None
+    return _wrap(
+        source,
+        Model,
+        clones=tuple(clones),
+        transitions=tuple(transitions),
+        drugs=tuple(drugs),
+        growth=top.get("growth", "exponential"),
+        competition=comp_t,
+        microenvironment=micro,
+        biomarker=bio,
+        name=str(top.get("name", "model")),
+        combination=top.get("combination", "sum"),
+    )
+
+
+def _regimen_from_dict(rd: Mapping[str, Any], where: str) -> list[Regimen]:
+    if isinstance(rd, Mapping):
+        # YAML 1.1 reads bare on/off keys as booleans; accept them and the explicit names
+        rd = {
+            (
+                "days_on"
+                if k is True or k == "on"
+                else "days_off"
+                if k is False or k == "off"
+                else k
+            ): v
+            for k, v in rd.items()
+        }
+    rd = _check_keys(
+        rd,
+        [
+            "drug",
+            "drugs",
+            "type",
+            "level",
+            "start",
+            "stop",
+            "days_on",
+            "days_off",
+            "interval",
+            "times",
+            "amount",
+            "blocks",
+            "switch_at",
+        ],
+        where,
+    )
+    typ = rd.get("type", "continuous")
+    aliases = {"mtd": "continuous", "constant": "continuous", "metronomic": "boluses"}
+    typ = aliases.get(typ, typ)
+    start = _num(rd.get("start", 0.0), f"{where}.start")
+    stop_raw = rd.get("stop")
+    stop = math.inf if stop_raw in (None, "inf") else _num(stop_raw, f"{where}.stop")
+    if typ in ("sequential", "simultaneous"):
+        drugs = list(_req(rd, "drugs", where))
+        if typ == "simultaneous":
+            return [
+                _wrap(
+                    where,
+                    Regimen,
+                    drug=str(d),
+                    kind="continuous",
+                    level=_num(rd.get("level", 1.0), f"{where}.level"),
+                    start=start,
+                    stop=stop,
+                )
+                for d in drugs
+            ]
+        switch = rd.get("switch_at")
+        if switch is None:
+            raise InputError(f"{where}: sequential needs switch_at (days; one per drug change)")
+        sw = [switch] if not isinstance(switch, list) else switch
+        if len(sw) != len(drugs) - 1:
+            raise InputError(
+                f"{where}.switch_at: need {len(drugs) - 1} switch times for {len(drugs)} drugs"
+            )
+        edges = [start, *[_num(s, f"{where}.switch_at") for s in sw], stop]
+        return [
+            _wrap(
+                where,
+                Regimen,
+                drug=str(d),
+                kind="continuous",
+                level=_num(rd.get("level", 1.0), f"{where}.level"),
+                start=edges[j],
+                stop=edges[j + 1],
+            )
+            for j, d in enumerate(drugs)
+        ]
+    drug = str(_req(rd, "drug", where))
+    kw: dict[str, Any] = {"drug": drug, "kind": typ, "start": start, "stop": stop}
+    if typ == "boluses":
+        kw["level"] = _num(rd.get("amount", rd.get("level", 1.0)), f"{where}.amount")
+        if "interval" in rd:
+            kw["interval"] = _num(rd["interval"], f"{where}.interval")
+        if "times" in rd:
+            kw["times"] = tuple(_num(t, f"{where}.times") for t in rd["times"])
+    else:
+        kw["level"] = _num(rd.get("level", 1.0), f"{where}.level")
+    if typ == "intermittent":
+        kw["on"] = _num(_req(rd, "days_on", where), f"{where}.days_on")
+        kw["off"] = _num(_req(rd, "days_off", where), f"{where}.days_off")
+    if typ == "blocks":
+        kw["blocks"] = tuple(
+            tuple(_num(v, f"{where}.blocks") for v in b) for b in _req(rd, "blocks", where)
+        )
+        for b in kw["blocks"]:
+            if len(b) != 3:
+                raise InputError(f"{where}.blocks: each block is [start, end, level]")
+    return [_wrap(where, Regimen, **kw)]
+
+
+def schedule_from_dict(data: Mapping[str, Any], *, source: str = "schedule") -> Schedule:
+    """Build a :class:`Schedule` from a mapping.
+
+    Accepted ``type`` values per regimen: ``continuous`` (alias ``mtd``), ``intermittent``,
+    ``boluses`` (alias ``metronomic``), ``blocks``, ``sequential`` and ``simultaneous``.
+
+    Examples
+    --------
+    >>> s = schedule_from_dict({"name": "at", "regimens": [{"drug": "abi"}],
+    ...                         "adaptive": {"stop_below": 0.5, "resume_above": 1.0}})
+    >>> s.adaptive.stop_below
+    0.5
+    """
+    top = _check_keys(data, ["name", "regimens", "adaptive"], source)
+    regs: list[Regimen] = []
+    for i, rd in enumerate(_req(top, "regimens", source) or []):
+        regs += _regimen_from_dict(rd, f"{source}.regimens[{i}]")
+    ad = None
+    if top.get("adaptive") is not None:
+        w = f"{source}.adaptive"
+        a = _check_keys(
+            top["adaptive"], ["stop_below", "resume_above", "measure", "check_every"], w
+        )
+        ce = a.get("check_every")
+        ad = _wrap(
+            w,
+            AdaptiveRule,
+            stop_below=_num(a.get("stop_below", 0.5), f"{w}.stop_below"),
+            resume_above=_num(a.get("resume_above", 1.0), f"{w}.resume_above"),
+            measure=a.get("measure", "auto"),
+            check_every=None if ce is None else _num(ce, f"{w}.check_every"),
+        )
+    return _wrap(
+        source, Schedule, name=str(top.get("name", "schedule")), regimens=tuple(regs), adaptive=ad
+    )
+
+
+def _read_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: file not found")
+    text = p.read_text(encoding="utf-8")
+    try:
+        if p.suffix.lower() == ".json":
+            return json.loads(text)
+        import yaml
+
+        return yaml.safe_load(text)
+    except (json.JSONDecodeError, Exception) as exc:  # yaml.YAMLError has many subclasses
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"{p}: cannot parse ({exc})") from None
+
+
+def load_model(path: str | os.PathLike[str]) -> Model:
+    """Read a model from a YAML or JSON file.
+
+    Examples
+    --------
+    >>> from oncoresist.evolution import example_path
+    >>> load_model(example_path("zhang2017_model.yaml")).name
+    'zhang2017'
+    """
+    return model_from_dict(_read_mapping(path), source=str(path))
+
+
+def load_schedule(path: str | os.PathLike[str]) -> Schedule:
+    """Read a schedule from a YAML or JSON file."""
+    return schedule_from_dict(_read_mapping(path), source=str(path))
