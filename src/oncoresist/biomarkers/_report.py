@@ -1,0 +1,67 @@
+"""Report section of an association analysis."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from ..data._panel import Panel
+from ._linear import AssociationResult
+from ._plots import association_boxplot, association_heatmap, volcano_plot
+
+__all__ = ["report_section", "top_biomarkers"]
+
+_COLS = [
+    "drug",
+    "drug_name",
+    "target",
+    "feature",
+    "n_pos",
+    "n_neg",
+    "mean_diff",
+    "cohens_d",
+    "pvalue",
+    "fdr",
+]
+
+
+def top_biomarkers(result: AssociationResult, *, n: int = 10, fdr: float = 0.25) -> dict[str, Any]:
+    """The ``n`` strongest resistance and sensitivity associations at ``fdr`` (two tables)."""
+    t = result.significant(fdr)
+    cols = [c for c in _COLS if c in t.columns]
+    return {
+        "resistance": t[t["association"] == "resistance"].head(n)[cols].reset_index(drop=True),
+        "sensitivity": t[t["association"] == "sensitivity"].head(n)[cols].reset_index(drop=True),
+    }
+
+
+def report_section(
+    result: AssociationResult,
+    panel: Panel | None = None,
+    *,
+    title: str = "Biomarkers of drug response",
+    n_top: int = 10,
+):
+    """A report :class:`~oncoresist.report.Section`: summary, volcano, heatmap, top tables and
+    (with ``panel``) the boxplot of the strongest association."""
+    from oncoresist.report import Section
+
+    top = top_biomarkers(result, n=n_top)
+    s = result.settings
+    text = (
+        f"<p>{html.escape(result.summary())}.</p><p>Model: {html.escape(str(s.get('metric')))} ~ "
+        f"{html.escape(' + '.join(s.get('covariates', [])) or '1')} + feature ({html.escape(str(s.get('mode')))}); "
+        "F-test of the feature term, Benjamini-Hochberg FDR over all tests; filters: at least "
+        f"{s.get('min_responses')} responses per drug and {s.get('min_group')} samples per feature group. "
+        "Skipped tests are listed in the result's <code>skipped</code> table.</p>"
+    )
+    figures = [volcano_plot(result), association_heatmap(result)]
+    if panel is not None and len(result.table):
+        best = result.table.iloc[0]
+        figures.append(association_boxplot(panel, best["drug"], best["feature"]))
+    tables = [
+        ("Top resistance biomarkers (FDR <= 25%)", top["resistance"]),
+        ("Top sensitivity biomarkers (FDR <= 25%)", top["sensitivity"]),
+        ("Skipped tests by reason", result.skipped_summary().rename("n_tests").reset_index()),
+    ]
+    return Section(title=title, text=text, figures=figures, tables=tables)

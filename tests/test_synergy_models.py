@@ -1,0 +1,184 @@
+"""Ground truth and invariants of the synergy reference models (synthetic blocks)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from oncoresist.synergy import (
+    available_models,
+    loewe_expected,
+    make_combination_screen,
+    musyc_surface,
+    score_blocks,
+    score_combinations,
+)
+from oncoresist.synergy._chou_talalay import median_effect_fit
+
+
+def _scores(screen, models=("hsa", "bliss", "loewe", "zip", "ci", "musyc")):
+    return score_combinations(screen, models=models, n_boot=0).score_table()
+
+
+def test_bliss_surface_generated_exactly_gives_zero_bliss_and_zip():
+    # Exact Bliss surface from Hill single agents, no noise: Bliss excess is 0 to rounding;
+    # ZIP's reference is Bliss on fitted Hill curves, which fit exactly here.
+    tab = _scores(
+        make_combination_screen(8, kind="bliss", noise=0.0, rng=3), ("bliss", "zip", "loewe")
+    )
+    assert np.abs(tab["bliss"]).max() < 1e-9
+    assert np.abs(tab["zip"]).max() < 0.05
+    # Loewe is stricter than Bliss for Hill slopes > 1 but not in general; it is not 0 here
+    assert np.abs(tab["loewe"]).max() > 1.0
+
+
+def test_loewe_surface_generated_exactly_gives_zero_loewe():
+    tab = _scores(make_combination_screen(8, kind="loewe", noise=0.0, rng=4), ("loewe", "bliss"))
+    assert np.abs(tab["loewe"]).max() < 0.05
+    assert np.abs(tab["bliss"]).max() > 1.0
+
+
+def test_musyc_null_recovered():
+    s = make_combination_screen(10, kind="musyc", noise=0.01, rng=5)
+    res = score_combinations(s, models=["musyc"], n_boot=0)
+    m = res.summary
+    assert np.abs(m["score"]).max() < 1.0  # percentage points
+    assert np.abs(m["beta"]).max() < 0.1
+    assert np.abs(m["log10_alpha12"]).median() < 0.15
+    assert np.abs(m["log10_alpha21"]).median() < 0.15
+
+
+def test_musyc_parameters_recovered_when_synergistic():
+    s = make_combination_screen(
+        10, kind="musyc", noise=0.01, alpha12=10.0, alpha21=10.0, beta=0.25, rng=6
+    )
+    m = score_combinations(s, models=["musyc"], n_boot=0).summary
+    # true log10 alpha = 1, beta = 0.25
+    assert np.abs(m["log10_alpha12"] - 1.0).max() < 0.2
+    assert np.abs(m["log10_alpha21"] - 1.0).max() < 0.2
+    assert np.abs(m["beta"] - 0.25).max() < 0.06
+
+
+@pytest.mark.parametrize(
+    ("kw", "sign"),
+    [
+        ({"alpha12": 10.0, "alpha21": 10.0, "beta": 0.25}, 1),
+        ({"alpha12": 0.1, "alpha21": 0.1, "beta": -0.3}, -1),
+    ],
+)
+def test_every_model_has_the_right_sign(kw, sign):
+    tab = _scores(make_combination_screen(6, kind="musyc", noise=0.01, rng=7, **kw))
+    models = ["bliss", "loewe", "zip", "ci", "musyc"] + (["hsa"] if sign > 0 else [])
+    # HSA is the most lenient reference: an antagonistic surface may still beat the best drug
+    for m in models:
+        assert (np.sign(tab[m]) == sign).all(), (m, tab[m].tolist())
+
+
+def test_registry_contract():
+    assert available_models() == ["hsa", "bliss", "loewe", "zip", "ci", "musyc"]
+    s = make_combination_screen(3, n_doses=(4, 6), rng=8)
+    _, c1, c2, r = s.to_arrays()[0]
+    out = score_blocks(c1, c2, r, models=available_models())
+    for name, d in out.items():
+        assert d["excess"].shape == (3, 4, 6), name
+        assert np.all(d["excess"][:, 0, :] == 0) and np.all(d["excess"][:, :, 0] == 0), name
+        assert np.isfinite(d["score"]).all(), name
+        assert (d["status"] != "").all()
+
+
+def test_loewe_closed_form_same_drug():
+    # Sham combination (a drug with itself): Loewe gives the curve at the summed dose
+    p = np.array([[0.0, 1.0, np.log(2.0), 1.5]])
+    d = np.array([[0.0, 0.5, 1.0, 4.0]])
+    with np.errstate(divide="ignore"):
+        e, above = loewe_expected(np.log(d), np.log(d), p, p)
+    tot = d[0][:, None] + d[0][None, :]
+    want = tot**1.5 / (tot**1.5 + 2.0**1.5)
+    assert np.allclose(e[0], want, atol=1e-12)
+    assert not above.any()
+
+
+def test_musyc_bliss_special_case():
+    # E0 = 0, E1 = E2 = E3 = 1, alpha = 1: MuSyC equals Bliss of the two Hill curves
+    p = np.array(
+        [[0, 1, 1, 1, np.log(2.0), np.log(0.7), np.log(0.3), np.log(3.0), 0, 0]], dtype=float
+    )
+    d1 = np.array([[0.1, 0.3, 1.0, 3.0]])
+    d2 = np.array([[0.5, 2.0, 8.0]])
+    e = musyc_surface(np.log(d1)[:, :, None], np.log(d2)[:, None, :], p)
+    y1 = 1 / (1 + (0.3 / d1[0]) ** 2.0)
+    y2 = 1 / (1 + (3.0 / d2[0]) ** 0.7)
+    assert np.allclose(e[0], y1[:, None] + y2[None, :] - y1[:, None] * y2[None, :], atol=1e-12)
+
+
+def test_median_effect_fit_recovers_dm_and_m():
+    d = np.array([[0.1, 0.3, 1.0, 3.0, 10.0]])
+    fa = 1 / (1 + (2.0 / d) ** 1.3)
+    m, ldm = median_effect_fit(d, fa)
+    assert m[0] == pytest.approx(1.3) and np.exp(ldm[0]) == pytest.approx(2.0)
+
+
+_grid = st.integers(min_value=0, max_value=10_000)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=_grid)
+def test_bliss_and_hsa_symmetric_in_a_and_b(seed):
+    rng = np.random.default_rng(seed)
+    c1 = np.array([[0.0, 0.1, 1.0, 10.0]])
+    c2 = np.array([[0.0, 0.3, 3.0]])
+    y = rng.uniform(-0.05, 1.0, (1, 4, 3, 2))
+    a = score_blocks(c1, c2, y, models=["bliss", "hsa"])
+    b = score_blocks(c2, c1, y.transpose(0, 2, 1, 3), models=["bliss", "hsa"])
+    for m in ("bliss", "hsa"):
+        assert a[m]["score"][0] == pytest.approx(b[m]["score"][0], abs=1e-12)
+        assert np.allclose(a[m]["excess"][0], b[m]["excess"][0].T, atol=1e-12)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=_grid, exponent=st.integers(min_value=-3, max_value=3))
+def test_loewe_and_ci_invariant_to_concentration_unit(seed, exponent):
+    s = make_combination_screen(1, noise=0.02, alpha12=3.0, rng=seed)
+    _, c1, c2, r = s.to_arrays()[0]
+    k = 10.0**exponent
+    a = score_blocks(c1, c2, r, models=["loewe", "ci"])
+    b = score_blocks(c1 * k, c2 * k, r, models=["loewe", "ci"])
+    assert a["loewe"]["score"][0] == pytest.approx(b["loewe"]["score"][0], abs=1e-4)
+    assert a["ci"]["score"][0] == pytest.approx(b["ci"]["score"][0], abs=1e-6)
+    assert a["ci"]["ci_ed50"][0] == pytest.approx(b["ci"]["ci_ed50"][0], rel=1e-6, nan_ok=True)
+
+
+def test_bootstrap_interval_and_pvalue():
+    s = make_combination_screen(4, noise=0.03, alpha12=10.0, alpha21=10.0, beta=0.2, rng=9)
+    res = score_combinations(s, models=["bliss", "loewe"], n_boot=60, rng=0)
+    m = res.summary
+    assert (m["ci_low"] <= m["score"]).all() and (m["score"] <= m["ci_high"]).all()
+    assert (m["pvalue"] < 0.01).all()
+    assert (m["uncertainty"] == "bootstrap").all()
+    # same seed, same numbers
+    again = score_combinations(s, models=["bliss", "loewe"], n_boot=60, rng=0).summary
+    assert np.array_equal(m["ci_low"].to_numpy(), again["ci_low"].to_numpy())
+
+
+def test_outlier_flagged():
+    s = make_combination_screen(2, noise=0.01, n_replicates=4, rng=10)
+    d = s.data.copy()
+    hit = (d["block_id"] == "1") & (d["conc1"] > 0) & (d["conc2"] > 0) & (d["replicate"] == 2)
+    idx = d.index[hit][3]
+    d.loc[idx, "response"] += 0.5
+    from oncoresist.data._combination import CombinationScreen
+
+    res = score_combinations(CombinationScreen(d), models=["bliss"], n_boot=0)
+    assert len(res.outliers) == 1
+    assert res.outliers["block_id"].iloc[0] == "1"
+    assert res.blocks.set_index("block_id").loc["0", "n_outliers"] == 0
+
+
+def test_models_disagree_flag():
+    # MuSyC-null surface with partial efficacy: Bliss calls antagonism (about -4.5 pp on
+    # average for these parameters) while HSA calls synergy
+    s = make_combination_screen(3, noise=0.0, rng=11)
+    res = score_combinations(s, models=["hsa", "bliss"], n_boot=0)
+    assert res.blocks["models_disagree"].all()
