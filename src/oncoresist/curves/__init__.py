@@ -1,0 +1,52 @@
+"""Dose-response curves: batched fitting, metrics, GR metrics, resistance shifts and plots.
+
+The engine (:func:`fit_curves`) fits every curve of a screen at once with a batched
+Levenberg–Marquardt; :func:`fit_screen` gives one tidy row per (sample, drug).
+"""
+
+from __future__ import annotations
+
+from ._executors import Executor, ProcessExecutor, SerialExecutor, ThreadExecutor
+from ._fit import LOSSES, CurveFitArrays, fit_curves, predict
+from ._gr import fit_gr, gr_values
+from ._metrics import auc_loglogistic, dss
+from ._models import MODELS, CurveModel, get_model, register_model
+from ._normalise import normalisation_table, normalise
+from ._plot import plot_curves, plot_shift
+from ._qc import QC_FLAGS, apply_qc, flag_outliers, plate_qc, z_prime
+from ._qc_plot import plot_plate
+from ._screen_fit import FIT_COLUMNS, bootstrap_ln_ec50, curve_arrays, fit_screen, resistance_shift
+
+__all__ = [
+    "FIT_COLUMNS",
+    "LOSSES",
+    "MODELS",
+    "QC_FLAGS",
+    "CurveFitArrays",
+    "CurveModel",
+    "Executor",
+    "ProcessExecutor",
+    "SerialExecutor",
+    "ThreadExecutor",
+    "apply_qc",
+    "auc_loglogistic",
+    "bootstrap_ln_ec50",
+    "curve_arrays",
+    "dss",
+    "fit_curves",
+    "fit_gr",
+    "fit_screen",
+    "flag_outliers",
+    "get_model",
+    "gr_values",
+    "normalisation_table",
+    "normalise",
+    "plate_qc",
+    "plot_curves",
+    "plot_plate",
+    "plot_shift",
+    "predict",
+    "register_model",
+    "resistance_shift",
+    "z_prime",
+]

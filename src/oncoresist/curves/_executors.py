@@ -1,0 +1,68 @@
+"""Executors: how chunks of curves are mapped over workers, kept apart from the maths.
+
+An executor is anything with ``map(func, chunks) -> iterable of results`` in the order of
+``chunks`` (the :class:`Executor` protocol). A Dask backend only needs to provide that method,
+e.g. ``client.map`` + ``client.gather``; the fitting code does not change.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol, runtime_checkable
+
+from ..errors import InputError
+
+__all__ = ["Executor", "ProcessExecutor", "SerialExecutor", "ThreadExecutor", "resolve_executor"]
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Maps ``func`` over ``chunks``; results come back in the order of ``chunks``."""
+
+    def map(self, func: Callable[[Any], Any], chunks: Iterable[Any]) -> Iterable[Any]: ...
+
+
+class SerialExecutor:
+    """Runs the chunks one after the other in this process (the default)."""
+
+    def map(self, func: Callable[[Any], Any], chunks: Iterable[Any]) -> Iterator[Any]:
+        return map(func, chunks)
+
+
+class ThreadExecutor:
+    """A ``concurrent.futures`` thread pool (numpy and the compiled engine release the GIL)."""
+
+    def __init__(self, max_workers: int | None = None) -> None:
+        self.max_workers = max_workers
+
+    def map(self, func: Callable[[Any], Any], chunks: Iterable[Any]) -> Iterator[Any]:
+        with cf.ThreadPoolExecutor(self.max_workers) as pool:
+            yield from pool.map(func, chunks)
+
+
+class ProcessExecutor:
+    """A ``concurrent.futures`` process pool (chunks and results are pickled)."""
+
+    def __init__(self, max_workers: int | None = None) -> None:
+        self.max_workers = max_workers
+
+    def map(self, func: Callable[[Any], Any], chunks: Iterable[Any]) -> Iterator[Any]:
+        with cf.ProcessPoolExecutor(self.max_workers) as pool:
+            yield from pool.map(func, chunks)
+
+
+def resolve_executor(executor: str | Executor | None) -> Executor:
+    """``None``/``"serial"``, ``"threads"``, ``"processes"`` or an object with ``map``."""
+    if executor is None or executor == "serial":
+        return SerialExecutor()
+    if executor == "threads":
+        return ThreadExecutor()
+    if executor == "processes":
+        return ProcessExecutor()
+    if isinstance(executor, Executor):
+        return executor
+    raise InputError(
+        f"executor={executor!r} is not supported; use 'serial', 'threads', 'processes' or an "
+        "object with a map(func, chunks) method (e.g. a Dask adapter)"
+    )

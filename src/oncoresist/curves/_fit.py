@@ -1,0 +1,582 @@
+"""Batched fitting of many dose-response curves: :func:`fit_curves` and :class:`CurveFitArrays`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..errors import InputError
+from ._executors import Executor, resolve_executor
+from ._lm import CODE_TEXT, MAX_ITER, NONFINITE, levenberg_marquardt
+from ._lm_numba import HAVE_NUMBA, lm_loglogistic
+from ._models import CurveModel, get_model
+
+__all__ = ["LOSSES", "CurveFitArrays", "fit_curves", "predict"]
+
+#: Loss functions: ordinary least squares, or robust losses solved by IRLS.
+LOSSES = ("linear", "soft_l1", "huber")
+_HUBER_K = 1.345  # 95 % efficiency under normal errors
+_MAD = 1.4826  # MAD -> standard deviation under normal errors
+
+
+@dataclass(frozen=True, eq=False)
+class CurveFitArrays:
+    """Per-curve results of :func:`fit_curves`, as aligned arrays (one entry per input row).
+
+    Attributes
+    ----------
+    model, param_names
+        The model name and the names of the columns of ``params``.
+    params, stderr, covariance
+        Estimates ``(n, k)``, their standard errors ``(n, k)`` and covariance ``(n, k, k)``
+        (NaN for curves not fitted).
+    sse, sse_flat, pvalue_flat
+        Residual sum of squares of the model and of the flat (constant mean) null model, and the
+        extra-sum-of-squares F-test p-value of the model against the flat model.
+    n_points, n_doses, min_log_conc, max_log_conc
+        Valid points, distinct concentrations and the tested ln-concentration range.
+    n_iter, converged, status, reason
+        Iterations, convergence flag, ``"ok" | "flat" | "failed" | "insufficient_data"`` and a
+        reason text (empty when there is nothing to say).
+    """
+
+    model: str
+    param_names: tuple[str, ...]
+    params: np.ndarray
+    stderr: np.ndarray
+    covariance: np.ndarray
+    sse: np.ndarray
+    sse_flat: np.ndarray
+    pvalue_flat: np.ndarray
+    n_points: np.ndarray
+    n_doses: np.ndarray
+    min_log_conc: np.ndarray
+    max_log_conc: np.ndarray
+    n_iter: np.ndarray
+    converged: np.ndarray
+    status: np.ndarray
+    reason: np.ndarray
+    loss: str = "linear"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.sse)
+
+    @property
+    def n_params(self) -> int:
+        return len(self.param_names)
+
+    def curve_params(self) -> dict[str, np.ndarray]:
+        """``hill_slope, bottom, top, ln_ec50`` arrays of the fitted log-logistic curves."""
+        return get_model(self.model).curve_params(self.params)
+
+    def take(self, index: np.ndarray) -> CurveFitArrays:
+        """The results of the curves ``index`` (integer or boolean array)."""
+        kw = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            kw[f.name] = v[index] if isinstance(v, np.ndarray) else v
+        return CurveFitArrays(**kw)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per curve: status, parameters, standard errors and fit statistics."""
+        cols: dict[str, Any] = {"model": self.model, "status": self.status, "reason": self.reason}
+        for j, name in enumerate(self.param_names):
+            cols[name] = self.params[:, j]
+        for j, name in enumerate(self.param_names):
+            cols[f"{name}_se"] = self.stderr[:, j]
+        for name in ("sse", "sse_flat", "pvalue_flat", "n_points", "n_doses"):
+            cols[name] = getattr(self, name)
+        cols["min_log_conc"] = self.min_log_conc
+        cols["max_log_conc"] = self.max_log_conc
+        cols["n_iter"] = self.n_iter
+        cols["converged"] = self.converged
+        return pd.DataFrame(cols)
+
+    def _repr_html_(self) -> str:
+        counts = pd.Series(self.status).value_counts()
+        head = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in counts.items())
+        return (
+            f"<b>CurveFitArrays</b> model={self.model}, loss={self.loss}, {len(self)} curves"
+            f"<table>{head}</table>" + self.to_frame().head(10).to_html()
+        )
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k}: {v}" for k, v in pd.Series(self.status).value_counts().items())
+        return f"CurveFitArrays(model={self.model!r}, n={len(self)}, {counts})"
+
+
+@dataclass(frozen=True)
+class _Options:
+    model: str
+    loss: str
+    bounds: tuple[tuple[str, float | np.ndarray, float | np.ndarray], ...]
+    f_scale: float | None
+    n_starts: int
+    flat_alpha: float
+    covariance: str
+    max_iter: int
+    engine: str
+    n_irls: int = 10
+
+
+def predict(model: str | CurveModel, log_conc: np.ndarray, params: np.ndarray) -> np.ndarray:
+    """Model responses at natural-log concentrations for ``params``.
+
+    ``log_conc`` is ``(n, m)`` or ``(m,)`` (shared by all curves); ``params`` is ``(n, k)``
+    or ``(k,)`` for one curve.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> predict("ll4", np.log([0.1, 1.0, 10.0]), np.array([1.0, 0.0, 1.0, 0.0])).round(3)
+    array([[0.909, 0.5  , 0.091]])
+    """
+    m = get_model(model)
+    p = np.atleast_2d(np.asarray(params, dtype=float))
+    x = np.asarray(log_conc, dtype=float)
+    x = np.broadcast_to(x, (p.shape[0], x.shape[-1])) if x.ndim == 1 else x
+    if p.shape[1] != m.n_params:
+        raise InputError(
+            f"model {m.name!r} has {m.n_params} parameters {m.param_names}; got {p.shape[1]}"
+        )
+    return m.f(np.ascontiguousarray(x), p)
+
+
+def _as_2d(a: Any, name: str) -> np.ndarray:
+    try:
+        arr = np.asarray(a, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{name} must be a numeric array (NaN for missing points): {exc}") from exc
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2:
+        raise InputError(f"{name} must be 2-D (n_curves, n_points); got shape {arr.shape}")
+    return arr
+
+
+def _bounds_tuple(model: CurveModel, bounds: Mapping[str, Any] | None):
+    if bounds is None:
+        return ()
+    out = []
+    for name, pair in bounds.items():
+        if name not in model.param_names:
+            raise InputError(
+                f"bounds: model {model.name!r} has no parameter {name!r}; "
+                f"use {', '.join(model.param_names)}"
+            )
+        try:
+            lo, hi = pair
+        except (TypeError, ValueError) as exc:
+            raise InputError(
+                f"bounds[{name!r}] must be a (lower, upper) pair; got {pair!r}"
+            ) from exc
+        lo = -np.inf if lo is None else np.asarray(lo, dtype=float)
+        hi = np.inf if hi is None else np.asarray(hi, dtype=float)
+        if np.any(np.asarray(lo) > np.asarray(hi)):
+            raise InputError(f"bounds[{name!r}]: lower bound above upper bound")
+        out.append((name, lo, hi))
+    return tuple(out)
+
+
+def fit_curves(
+    log_conc: Any,
+    response: Any,
+    *,
+    model: str = "ll4",
+    loss: str = "linear",
+    weights: Any = None,
+    bounds: Mapping[str, Any] | None = None,
+    f_scale: float | None = None,
+    n_starts: int = 1,
+    flat_alpha: float = 0.05,
+    covariance: str = "model",
+    max_iter: int = 400,
+    engine: str = "auto",
+    chunk_size: int = 20_000,
+    executor: str | Executor | None = None,
+    progress: bool = False,
+) -> CurveFitArrays:
+    """Fit a dose-response model to every curve (row) at once with batched Levenberg–Marquardt.
+
+    Parameters
+    ----------
+    log_conc, response
+        ``(n_curves, n_points)`` arrays; ``log_conc`` is the natural log of the concentration
+        in micromolar (``-inf`` for concentration 0 is allowed), NaN marks a missing point.
+        ``log_conc`` may be 1-D when all curves share the doses. Non-finite responses are
+        excluded and counted in ``reason``.
+    model
+        A name in :data:`oncoresist.curves.MODELS` (``ll4``, ``ll3``, ``ll2``, ``flat``).
+    loss
+        ``"linear"`` (least squares), or robust ``"soft_l1"`` / ``"huber"`` by iteratively
+        reweighted least squares; the residual scale is ``f_scale`` or, when None, 1.4826 x the
+        median absolute residual of each curve's least-squares fit.
+    weights
+        Optional ``(n_curves, n_points)`` non-negative weights of the squared residuals.
+    bounds
+        ``{param_name: (lower, upper)}`` overriding the defaults (slope within +-20, ln EC50
+        within 10 ln-units of the tested range, asymptotes within one observed response range
+        beyond the observed responses); scalars or per-curve arrays.
+    n_starts
+        Number of starting points per curve (the data-driven start plus fixed-slope starts
+        spread over the tested range); the fit with the lowest SSE is kept.
+    flat_alpha
+        Curves whose F-test against the flat model has ``p > flat_alpha`` get status ``flat``.
+    covariance
+        ``"model"``: s^2 (J'WJ)^-1 (Gauss–Newton, as scipy ``curve_fit`` and R ``nls``);
+        ``"hessian"``: s^2 H^-1 with the observed Hessian H (as R ``drc``); ``"sandwich"``:
+        H^-1 (sum_i J_i r_i^2 J_i') H^-1 (HC0, as ``drc`` + ``sandwich::sandwich``).
+    engine
+        ``"auto"`` (compiled numba engine for the log-logistic family when numba is
+        installed), ``"numba"`` or ``"numpy"``.
+    chunk_size, executor, progress
+        Curves are fitted ``chunk_size`` at a time (memory stays flat); ``executor`` maps the
+        chunks (``"serial"``, ``"threads"``, ``"processes"`` or an object with
+        ``map(func, chunks)``); ``progress`` shows a progress bar.
+
+    Returns
+    -------
+    CurveFitArrays
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.log(np.logspace(-2, 2, 9))
+    >>> y = predict("ll4", x, [1.5, 0.1, 1.0, 0.0])
+    >>> fit = fit_curves(x, y)
+    >>> bool(np.allclose(fit.params, [[1.5, 0.1, 1.0, 0.0]], atol=1e-5)), fit.status[0]
+    (True, 'ok')
+    """
+    m = get_model(model)
+    if loss not in LOSSES:
+        raise InputError(f"loss={loss!r} is not supported; use one of {', '.join(LOSSES)}")
+    if covariance not in ("model", "hessian", "sandwich"):
+        raise InputError(f"covariance={covariance!r}; use 'model', 'hessian' or 'sandwich'")
+    if engine not in ("auto", "numba", "numpy"):
+        raise InputError(f"engine={engine!r}; use 'auto', 'numba' or 'numpy'")
+    if engine == "numba" and (not HAVE_NUMBA or m.ll_free is None):
+        raise InputError(
+            f"engine='numba' needs numba installed and a log-logistic model (got {m.name!r}); "
+            "use engine='auto'"
+        )
+    if int(n_starts) < 1 or int(chunk_size) < 1 or int(max_iter) < 1:
+        raise InputError("n_starts, chunk_size and max_iter must be positive integers")
+    if f_scale is not None and not f_scale > 0:
+        raise InputError(f"f_scale must be > 0; got {f_scale}")
+    y = _as_2d(response, "response")
+    x = np.asarray(log_conc, dtype=float)
+    if x.ndim == 1 and x.shape[0] == y.shape[1]:
+        x = np.broadcast_to(x, y.shape)
+    x = _as_2d(x, "log_conc")
+    if x.shape != y.shape:
+        raise InputError(f"log_conc has shape {x.shape} but response has shape {y.shape}")
+    w = None
+    if weights is not None:
+        w = np.broadcast_to(_as_2d(weights, "weights"), y.shape)
+        if np.any(w[np.isfinite(w)] < 0):
+            raise InputError("weights must be >= 0 (0 excludes a point)")
+    opts = _Options(
+        model=m.name,
+        loss=loss,
+        bounds=_bounds_tuple(m, bounds),
+        f_scale=f_scale,
+        n_starts=int(n_starts),
+        flat_alpha=float(flat_alpha),
+        covariance=covariance,
+        max_iter=int(max_iter),
+        engine=engine,
+    )
+    n = y.shape[0]
+    starts = list(range(0, n, int(chunk_size))) or [0]
+
+    def tasks() -> Iterator[tuple]:
+        for s in starts:
+            e = min(s + int(chunk_size), n)
+            yield (x[s:e], y[s:e], None if w is None else w[s:e], opts, s)
+
+    ex = resolve_executor(executor)
+    results = ex.map(_fit_chunk, tasks())
+    if progress:
+        from rich.progress import track
+
+        results = track(results, total=len(starts), description=f"fitting {n} curves")
+    parts = list(results)
+    cat = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    return CurveFitArrays(model=m.name, param_names=m.param_names, loss=loss, **cat)  # type: ignore[arg-type]
+
+
+def _count_doses(xv: np.ndarray) -> np.ndarray:
+    srt = np.sort(xv, axis=1)  # NaN last
+    present = ~np.isnan(srt)
+    new = present[:, 1:] & (srt[:, 1:] != srt[:, :-1])
+    return present[:, 0].astype(np.int64) + new.sum(axis=1)
+
+
+def _starts(m: CurveModel, x: np.ndarray, y: np.ndarray, n_starts: int, lo, hi) -> list[np.ndarray]:
+    p0 = m.start(x, y)
+    out = [p0]
+    if not m.sigmoid or n_starts == 1:
+        return out
+    jb = m.param_names.index("hill_slope")
+    je = m.param_names.index("ln_ec50")
+    xmin, xmax = lo, hi
+    sign = np.where(p0[:, jb] < 0, -1.0, 1.0)
+    slopes = (1.0, 3.0, 0.5, 6.0)
+    for j in range(1, n_starts):
+        p = p0.copy()
+        p[:, jb] = sign * slopes[(j - 1) % len(slopes)]
+        p[:, je] = xmin + (xmax - xmin) * (j / n_starts)
+        out.append(p)
+    return out
+
+
+def _run_lm(m: CurveModel, xs, ys, sw, p0, lower, upper, opts: _Options):
+    use_numba = m.ll_free is not None and HAVE_NUMBA and opts.engine != "numpy"
+    if use_numba:
+        free = np.asarray(m.ll_free)
+        fixed = np.asarray(m.ll_fixed, dtype=float)
+        lo_f = np.tile(fixed, (len(p0), 1))
+        hi_f = lo_f.copy()
+        lo_f[:, free] = lower
+        hi_f[:, free] = upper
+        p, sse, it, code = lm_loglogistic(
+            xs, ys, sw, m.to_full(p0), lo_f, hi_f, free,
+            max_iter=opts.max_iter, ftol=1e-10, xtol=1e-10, gtol=1e-8,
+        )  # fmt: skip
+        return m.from_full(p), sse, it, code
+    res = levenberg_marquardt(m, xs, ys, sw, p0, lower, upper, max_iter=opts.max_iter)
+    return res.params, res.sse, res.n_iter, res.code
+
+
+def _observed_hessian(m: CurveModel, x, y, sw, p) -> np.ndarray:
+    """Half the Hessian of the weighted RSS, J'WJ - sum w r d2f, by central differences of the
+    analytic gradient (drc and delicatessen use this observed information, not J'WJ)."""
+    k = p.shape[1]
+    h = 1e-5 * np.maximum(np.abs(p), 1e-2)
+    hess = np.empty((len(p), k, k))
+    w = sw * sw
+
+    def grad(pp):
+        jac = m.jac(x, pp)
+        jac = np.where(np.isfinite(jac), jac, 0.0)
+        r = w * (y - m.f(x, pp))
+        return np.matmul(jac.transpose(0, 2, 1), r[..., None])[..., 0]
+
+    for j in range(k):
+        dp = np.zeros_like(p)
+        dp[:, j] = h[:, j]
+        hess[:, :, j] = -(grad(p + dp) - grad(p - dp)) / (2.0 * h[:, j : j + 1])
+    return 0.5 * (hess + hess.transpose(0, 2, 1))
+
+
+def _robust_weights(res: np.ndarray, valid: np.ndarray, loss: str, f_scale: float | None):
+    if f_scale is None:
+        mad = np.nanmedian(np.where(valid, np.abs(res), np.nan), axis=1)
+        scale = np.maximum(
+            _MAD * mad, 1e-8 * (np.nanmax(np.where(valid, np.abs(res), np.nan), axis=1) + 1e-12)
+        )
+        scale = scale[:, None]
+    else:
+        scale = f_scale
+    z = np.abs(res) / scale
+    if loss == "huber":
+        rw = np.where(z <= _HUBER_K, 1.0, _HUBER_K / np.maximum(z, 1e-300))
+    else:  # soft_l1: rho(z^2) = 2 (sqrt(1 + z^2) - 1), weight rho' = 1 / sqrt(1 + z^2)
+        rw = 1.0 / np.sqrt(1.0 + z * z)
+    return np.where(valid, rw, 0.0)
+
+
+def _fit_chunk(task: tuple) -> dict[str, np.ndarray]:
+    x, y, w, opts, _offset = task
+    m = get_model(opts.model)
+    k = m.n_params
+    n = y.shape[0]
+    nonfinite_y = np.isinf(y) & ~np.isnan(x)
+    bad_x = np.isposinf(x) & ~np.isnan(y)
+    valid = ~np.isnan(x) & np.isfinite(y) & ~np.isposinf(x)
+    uw = np.ones_like(y) if w is None else np.where(np.isfinite(w), w, 0.0)
+    valid &= uw > 0
+    n_points = valid.sum(axis=1)
+    xv = np.where(valid, x, np.nan)
+    n_doses = _count_doses(xv)
+    fin = valid & np.isfinite(x)
+    with np.errstate(invalid="ignore"):
+        xmin = np.where(fin, x, np.inf).min(axis=1)
+        xmax = np.where(fin, x, -np.inf).max(axis=1)
+    xmin = np.where(np.isfinite(xmin), xmin, np.nan)
+    xmax = np.where(np.isfinite(xmax), xmax, np.nan)
+
+    need_doses = k if m.sigmoid else 1
+    insufficient = (n_points <= k) | (n_doses < max(need_doses, 2 if m.sigmoid else 1))
+    fit_rows = np.flatnonzero(~insufficient)
+    params = np.full((n, k), np.nan)
+    cov = np.full((n, k, k), np.nan)
+    sse = np.full(n, np.nan)
+    n_iter = np.zeros(n, dtype=np.int32)
+    code = np.full(n, -1, dtype=np.int8)
+    sse_flat = np.full(n, np.nan)
+    if fit_rows.size:
+        xr = np.where(valid[fit_rows], x[fit_rows], 0.0)
+        yr = np.where(valid[fit_rows], y[fit_rows], 0.0)
+        vr = valid[fit_rows]
+        ur = np.where(vr, uw[fit_rows], 0.0)
+        sw = np.sqrt(ur)
+        lower, upper = m.default_bounds(np.where(vr, x[fit_rows], np.nan), np.where(vr, yr, np.nan))
+        for name, lo, hi in opts.bounds:
+            j = m.param_names.index(name)
+            lo_a, hi_a = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+            lower[:, j] = lo_a[fit_rows + _offset] if lo_a.ndim else lo_a
+            upper[:, j] = hi_a[fit_rows + _offset] if hi_a.ndim else hi_a
+        xnan = np.where(vr, xr, np.nan)
+        best = None
+        for p0 in _starts(
+            m, xnan, np.where(vr, yr, np.nan), opts.n_starts, xmin[fit_rows], xmax[fit_rows]
+        ):
+            p0 = np.where(np.isfinite(p0), p0, 0.0)
+            res = _run_lm(m, xr, yr, sw, p0, lower, upper, opts)
+            if best is None:
+                best = list(res)
+            else:
+                better = res[1] < best[1]
+                for i in range(4):
+                    b_arr = best[i]
+                    best[i] = (
+                        np.where(better[:, None], res[i], b_arr)
+                        if b_arr.ndim == 2
+                        else np.where(better, res[i], b_arr)
+                    )
+        assert best is not None
+        p_hat, s_hat, it_hat, c_hat = best
+        sw_final = sw
+        if opts.loss != "linear":
+            for _ in range(opts.n_irls):
+                resid = np.where(vr, yr - m.f(xr, p_hat), 0.0)
+                rw = _robust_weights(resid, vr, opts.loss, opts.f_scale)
+                sw_final = np.sqrt(ur * rw)
+                p_new, _, it2, c_hat = _run_lm(m, xr, yr, sw_final, p_hat, lower, upper, opts)
+                it_hat = it_hat + it2
+                step = np.max(np.abs(p_new - p_hat), axis=1)
+                p_hat = p_new
+                if np.all(step < 1e-8):
+                    break
+        fr = np.where(vr, yr - m.f(xr, p_hat), 0.0)
+        s_hat = np.einsum("nm,nm->n", ur * fr, fr)  # sum of user-weighted squared residuals
+        # covariance at the solution
+        jac = m.jac(xr, p_hat) * sw_final[..., None]
+        jac = np.where(np.isfinite(jac), jac, 0.0)
+        jac_t = jac.transpose(0, 2, 1)
+        a_mat = np.matmul(jac_t, jac)
+        rwt = sw_final * fr
+        if opts.covariance in ("hessian", "sandwich"):
+            a_mat = _observed_hessian(m, xr, yr, sw_final, p_hat)
+        try:
+            bread = np.linalg.inv(a_mat)
+        except np.linalg.LinAlgError:
+            bread = np.linalg.pinv(a_mat)
+        if opts.covariance == "sandwich":
+            meat = np.matmul(jac_t * (rwt * rwt)[:, None, :], jac)
+            cv = bread @ meat @ bread
+        else:
+            dof = np.maximum(n_points[fit_rows] - k, 1)
+            sigma2 = np.einsum("nm,nm->n", rwt, rwt) / dof
+            cv = bread * sigma2[:, None, None]
+        params[fit_rows] = p_hat
+        cov[fit_rows] = cv
+        sse[fit_rows] = s_hat
+        n_iter[fit_rows] = it_hat
+        code[fit_rows] = c_hat
+        # flat null model: the weighted mean
+        mean = np.einsum("nm,nm->n", ur, yr) / ur.sum(axis=1)
+        dev = np.where(vr, yr - mean[:, None], 0.0)
+        sse_flat[fit_rows] = np.einsum("nm,nm->n", ur * dev, dev)
+    with np.errstate(invalid="ignore"):
+        se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2).copy())
+    se = np.where(np.isfinite(se), se, np.nan)
+    pvalue = np.full(n, np.nan)
+    df2 = n_points - k
+    if m.sigmoid:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fstat = ((sse_flat - sse) / (k - 1)) / (sse / df2)
+        fstat = np.where(sse <= 1e-300 * np.maximum(sse_flat, 1e-300), np.inf, fstat)
+        pvalue = np.where(
+            np.isnan(fstat), np.nan, stats.f.sf(np.maximum(fstat, 0.0), k - 1, np.maximum(df2, 1))
+        )
+    converged = (code >= 0) & (code < MAX_ITER)
+    status, reason = _status(
+        m, opts, insufficient, n_points, n_doses, code, params, pvalue, nonfinite_y, bad_x
+    )
+    return {
+        "params": params,
+        "stderr": se,
+        "covariance": cov,
+        "sse": sse,
+        "sse_flat": sse_flat,
+        "pvalue_flat": pvalue,
+        "n_points": n_points,
+        "n_doses": n_doses,
+        "min_log_conc": xmin,
+        "max_log_conc": xmax,
+        "n_iter": n_iter,
+        "converged": converged,
+        "status": status,
+        "reason": reason,
+    }
+
+
+def _status(m, opts, insufficient, n_points, n_doses, code, params, pvalue, nonfinite_y, bad_x):
+    n = len(n_points)
+    k = m.n_params
+    status = np.full(n, "ok", dtype=object)
+    reason = pd.Series([""] * n, dtype=object)
+    nf = pd.Series(n_points).astype(str)
+    nd = pd.Series(n_doses).astype(str)
+    empty = n_points == 0
+    single = (n_doses == 1) & ~empty
+    few_doses = (n_doses < k) & ~single & ~empty & m.sigmoid
+    few_points = insufficient & ~empty & ~single & ~few_doses
+    status[insufficient] = "insufficient_data"
+    reason[empty] = "no valid points (all responses or concentrations missing or non-finite)"
+    reason[single] = (
+        "a single concentration ("
+        + nf[single]
+        + " points): a curve needs at least 2, better >= 5, "
+        "distinct concentrations"
+    )
+    alt = "use model='ll3' or 'll2' or add concentrations" if k > 2 else "add concentrations"
+    reason[few_doses] = (
+        "only "
+        + nd[few_doses]
+        + f" distinct concentrations for the {k}-parameter {m.name} model; {alt}"
+    )
+    reason[few_points] = (
+        "only " + nf[few_points] + f" valid points for the {k}-parameter {m.name} model "
+        "(needs more points than parameters); add replicates or use a model with fewer parameters"
+    )
+    fitted = ~insufficient
+    nonfinite = fitted & ((code == NONFINITE) | ~np.isfinite(params).all(axis=1))
+    flat = fitted & ~nonfinite & (pvalue > opts.flat_alpha)
+    noconv = fitted & ~nonfinite & ~flat & (code == MAX_ITER)
+    status[nonfinite] = "failed"
+    reason[nonfinite] = "the fit produced non-finite values; check the responses for extreme values"
+    status[flat] = "flat"
+    pv = pd.Series(pvalue).map(lambda v: f"{v:.3g}")
+    reason[flat] = (
+        "not better than a flat line (F-test p = " + pv[flat] + f" > {opts.flat_alpha:g}); "
+        "IC50 beyond the tested range"
+    )
+    status[noconv] = "failed"
+    reason[noconv] = (
+        f"{CODE_TEXT[MAX_ITER]} ({opts.max_iter}); try n_starts=3, max_iter=1000 or bounds"
+    )
+    nonfin_count = pd.Series(nonfinite_y.sum(axis=1) + bad_x.sum(axis=1))
+    has = (nonfin_count > 0).to_numpy()
+    note = nonfin_count[has].astype(str) + " non-finite value(s) excluded"
+    sep = np.where(reason[has].str.len() > 0, "; ", "")
+    reason[has] = reason[has] + sep + note
+    return status, reason.to_numpy(dtype=object)
