@@ -48,7 +48,7 @@ def main() -> None:
         _model(200),
         sched,
         method="gillespie",
-        t_end=100.0 if args.quick else 400.0,
+        t_end=100.0 if args.quick else 250.0,
         dt=1.0,
         n_runs=20,
         rng=0,

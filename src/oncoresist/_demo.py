@@ -8,6 +8,7 @@ source) and are skipped with a stated reason when the data cannot be had.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import time
 from collections.abc import Callable
@@ -67,17 +68,14 @@ def run_demo(out_dir: str | Path, *, rng: int = 0, progress: bool = True) -> Pat
     sections.extend(curve_sections)
 
     for label, modname in STAGES:
-        module = importlib.import_module(modname)
+        stage = functools.partial(
+            importlib.import_module(modname).demo_sections,
+            out / label.lower(),
+            rng=rng,
+            progress=False,
+        )
         try:
-            sections.extend(
-                _timed(
-                    console,
-                    label,
-                    lambda m=module, lab=label: m.demo_sections(
-                        out / lab.lower(), rng=rng, progress=False
-                    ),
-                )
-            )
+            sections.extend(_timed(console, label, stage))
         except DataUnavailableError as exc:
             sections.append(
                 Section(label, text=f"<p>Skipped: the data are not available ({exc}).</p>")

@@ -146,7 +146,8 @@ def _real(out: Path) -> list[Section]:
             if name not in ref.columns:
                 continue
             theirs = ref[name].reindex(g["sample"].map(_gdsc_name)).to_numpy()
-            lo, hi = np.log(conc.loc[drug, "min"]), np.log(conc.loc[drug, "max"])
+            lo = float(np.log(conc["min"][str(drug)]))
+            hi = float(np.log(conc["max"][str(drug)]))
             ours = np.clip(g["ln_ic50"].to_numpy(), lo, hi)
             ok = np.isfinite(ours) & np.isfinite(theirs)
             rho = stats.spearmanr(ours[ok], np.clip(theirs[ok], lo, hi)).statistic
@@ -173,7 +174,8 @@ def _real(out: Path) -> list[Section]:
         + ", ".join(f"{v} {k}" for k, v in fits["status"].value_counts().items())
         + ".</p><p>Rank agreement of the fitted ln IC50 with GDSC2's published LN_IC50 "
         "(both clipped to the tested range; GDSC2 pools more replicate plates in its own "
-        "mixed-model fit, so only ranks are compared). A drug with few published IC50s inside "
+        "mixed-model fit, so only ranks are compared; repeated line x drug pairs of the published "
+        "file are averaged). A drug with few published IC50s inside "
         "the tested range (XAV939) has no rank information to agree on.</p>"
     )
     figs = [plot_plate(screen, plate=screen.plates[0], value="signal")]

@@ -32,12 +32,19 @@ from ._model import (
 )
 from ._pharm import clone_from_fit, drug_effects_from_fits
 from ._plot import plot_schedule_comparison, plot_trajectories
-from ._presets import bozic2013_model, zhang2017_model, zhang2017_schedules
+from ._presets import (
+    ZHANG2017_PATIENTS,
+    bozic2013_model,
+    zhang2017_ess,
+    zhang2017_model,
+    zhang2017_schedules,
+)
 from ._report import compare_schedules, report_section
 from ._simulate import METHODS, CoarseStepWarning, SimulationResult, simulate
 
 __all__ = [
     "METHODS",
+    "ZHANG2017_PATIENTS",
     "AdaptiveRule",
     "Biomarker",
     "BurdenFit",
@@ -73,6 +80,7 @@ __all__ = [
     "schedule_from_dict",
     "simulate",
     "simulate_bozic",
+    "zhang2017_ess",
     "zhang2017_model",
     "zhang2017_schedules",
 ]

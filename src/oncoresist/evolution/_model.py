@@ -247,15 +247,26 @@ class Biomarker:
     """A circulating marker of burden: ``dB/dt = sum_i w_i x_i - decay_rate * B``.
 
     With ``decay_rate=None`` the marker is proportional to burden (``B = sum_i w_i x_i``).
-    Zhang et al. 2017 use PSA with ``decay_rate = 0.5`` per day.
+    Zhang et al. 2017 use PSA with ``decay_rate = 0.5`` per day. ``initial`` is the marker at
+    day 0 (with a decay rate only); by default the quasi-steady value ``sum_i w_i x_i(0) /
+    decay_rate``. A growing tumour has a marker below that value (the marker lags), which is
+    why Zhang 2017 start treatment at a measured PSA rather than at the steady state.
     """
 
     name: str = "psa"
     decay_rate: float | None = None
+    initial: float | None = None
 
     def __post_init__(self) -> None:
         if self.decay_rate is not None and not float(self.decay_rate) > 0:
             raise InputError("biomarker.decay_rate must be > 0 (or omitted)")
+        if self.initial is not None:
+            _nonneg(self.initial, "biomarker.initial")
+            if self.decay_rate is None:
+                raise InputError(
+                    "biomarker.initial needs a decay_rate: without one the marker is "
+                    "proportional to burden and has no state of its own"
+                )
 
 
 @dataclass(frozen=True)
@@ -766,13 +777,15 @@ def model_from_dict(data: Mapping[str, Any], *, source: str = "model") -> Model:
     bio = None
     if top.get("biomarker") is not None:
         w = f"{source}.biomarker"
-        bd = _check_keys(top["biomarker"], ["name", "decay_rate"], w)
+        bd = _check_keys(top["biomarker"], ["name", "decay_rate", "initial"], w)
         dr = bd.get("decay_rate")
+        b0 = bd.get("initial")
         bio = _wrap(
             w,
             Biomarker,
             name=str(bd.get("name", "psa")),
             decay_rate=None if dr is None else _num(dr, f"{w}.decay_rate"),
+            initial=None if b0 is None else _num(b0, f"{w}.initial"),
         )
     comp = top.get("competition")
     comp_t = None

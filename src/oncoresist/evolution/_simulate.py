@@ -66,6 +66,7 @@ class _Arrays:
     cap_factor: float
     w: np.ndarray  # (K,)
     decay: float | None
+    bio0: float | None  # marker at day 0 (None: quasi-steady sum w x / decay)
     resistant: np.ndarray  # (K,) bool
     x0: np.ndarray  # (P, K)
     kel: np.ndarray  # (D,)
@@ -168,6 +169,7 @@ def _arrays(
         cap_factor=cap_factor,
         w=np.array([c.biomarker_weight for c in model.clones], float),
         decay=None if bio is None else bio.decay_rate,
+        bio0=None if bio is None else bio.initial,
         resistant=np.array([c.resistant for c in model.clones], bool),
         x0=px0,
         kel=kel,
@@ -543,8 +545,11 @@ def _run_stochastic(
     conc = np.zeros((n, ndd))
     auc = np.zeros((n, ndd))
     on = np.ones(n, bool)
-    bio = (x @ ar.w) / ar.decay if ar.decay is not None else x @ ar.w
-    bio = bio.astype(float)
+    if ar.decay is not None:
+        bio = (x @ ar.w) / ar.decay if ar.bio0 is None else np.full(n, float(ar.bio0))
+    else:
+        bio = x @ ar.w
+    bio = np.asarray(bio, dtype=float)
     baseline = _measure(ar, x.astype(float), bio, mode).astype(float)
     met = _Metrics(n, ndd, baseline, progression_factor=progression_factor, nadir_rise=nadir_rise)
     rule = schedule.adaptive
@@ -673,7 +678,10 @@ def _run_ode_one(
         return rhs
 
     x0 = ar.x0[row].astype(float)
-    b0 = float(x0 @ ar.w) / ar.decay if dyn_bio and ar.decay else float(x0 @ ar.w)
+    if dyn_bio and ar.decay:
+        b0 = float(x0 @ ar.w) / ar.decay if ar.bio0 is None else float(ar.bio0)
+    else:
+        b0 = float(x0 @ ar.w)
     y = np.concatenate([x0, np.zeros(nd), np.zeros(nd), [b0] if dyn_bio else []])
     baseline = float(x0.sum()) if mode == "burden" else b0
     rule = schedule.adaptive
