@@ -16,8 +16,11 @@ venv: $(VENV)/bin/python
 install: venv
 	$(PIP) install --quiet -e .
 
+# torch is pinned to the CPU build first: an unpinned torch would pull a multi-GB CUDA build;
+# the nn extra's range (torch>=2.4) is then already satisfied.
 install-test: venv
-	$(PIP) install --quiet -e ".[test]"
+	$(PIP) install --quiet "torch==2.13.0"
+	$(PIP) install --quiet -e ".[test,all]"
 
 demo: install
 	$(VENV)/bin/oncoresist demo -o $(DEMO_OUT)

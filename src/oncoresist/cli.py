@@ -7,7 +7,6 @@ the app, adds ``demo`` and turns oncoresist errors into a clean message and exit
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -69,13 +68,12 @@ def demo(
 
 
 for _name in _COMMAND_MODULES:
-    if importlib.util.find_spec(_name) is not None:  # TODO(integrator): strict once all exist
-        importlib.import_module(_name).register(app)
+    importlib.import_module(_name).register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     try:
         app(args=argv, standalone_mode=False)
     except OncoresistError as exc:

@@ -62,6 +62,8 @@ def _synthetic(out: Path, rng: int) -> tuple[list[Section], pd.DataFrame]:
         columns={"sample": "resistant", "fold_shift": "true_fold_shift"}
     )
     shift = shift.merge(true_fold, on=["resistant", "drug"], how="left")
+    # the raw well table, so the CLI can be tried on it (oncoresist fit / shift / qc)
+    write_table(syn.screen.data.assign(conc_unit="uM"), out / "synthetic_screen.csv")
     write_table(qc, out / "synthetic_qc.csv")
     write_table(fits, out / "synthetic_fits.parquet")
     write_table(fits, out / "synthetic_fits.csv")

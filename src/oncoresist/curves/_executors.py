@@ -20,13 +20,22 @@ __all__ = ["Executor", "ProcessExecutor", "SerialExecutor", "ThreadExecutor", "r
 class Executor(Protocol):
     """Maps ``func`` over ``chunks``; results come back in the order of ``chunks``."""
 
-    def map(self, func: Callable[[Any], Any], chunks: Iterable[Any]) -> Iterable[Any]: ...
+    def __init__(self) -> None:
+        """Executors hold their own settings (e.g. ``max_workers``); the protocol has none."""
+
+    def map(self, func: Callable[[Any], Any], chunks: Iterable[Any]) -> Iterable[Any]:
+        """Apply ``func`` to every chunk; results in the order of ``chunks``."""
+        ...
 
 
 class SerialExecutor:
     """Runs the chunks one after the other in this process (the default)."""
 
+    def __init__(self) -> None:
+        """No settings: chunks run in order in the calling thread."""
+
     def map(self, func: Callable[[Any], Any], chunks: Iterable[Any]) -> Iterator[Any]:
+        """Apply ``func`` to every chunk lazily, in order."""
         return map(func, chunks)
 
 
@@ -37,6 +46,7 @@ class ThreadExecutor:
         self.max_workers = max_workers
 
     def map(self, func: Callable[[Any], Any], chunks: Iterable[Any]) -> Iterator[Any]:
+        """Apply ``func`` to the chunks on a thread pool; results in the order of ``chunks``."""
         with cf.ThreadPoolExecutor(self.max_workers) as pool:
             yield from pool.map(func, chunks)
 
@@ -48,6 +58,7 @@ class ProcessExecutor:
         self.max_workers = max_workers
 
     def map(self, func: Callable[[Any], Any], chunks: Iterable[Any]) -> Iterator[Any]:
+        """Apply ``func`` (picklable) to the chunks in worker processes, results in order."""
         with cf.ProcessPoolExecutor(self.max_workers) as pool:
             yield from pool.map(func, chunks)
 

@@ -12,7 +12,7 @@ from scipy import stats
 
 from ..errors import InputError
 from ._executors import Executor, resolve_executor
-from ._lm import CODE_TEXT, MAX_ITER, NONFINITE, levenberg_marquardt
+from ._lm import CODE_TEXT, MAX_ITER, NONFINITE, grid_start, levenberg_marquardt
 from ._lm_numba import HAVE_NUMBA, lm_loglogistic
 from ._models import CurveModel, get_model
 
@@ -122,6 +122,7 @@ class _Options:
     covariance: str
     max_iter: int
     engine: str
+    n_threads: int | None = None
     n_irls: int = 10
 
 
@@ -200,6 +201,7 @@ def fit_curves(
     engine: str = "auto",
     chunk_size: int = 20_000,
     executor: str | Executor | None = None,
+    n_threads: int | None = None,
     progress: bool = False,
 ) -> CurveFitArrays:
     """Fit a dose-response model to every curve (row) at once with batched Levenberg–Marquardt.
@@ -239,6 +241,9 @@ def fit_curves(
         Curves are fitted ``chunk_size`` at a time (memory stays flat); ``executor`` maps the
         chunks (``"serial"``, ``"threads"``, ``"processes"`` or an object with
         ``map(func, chunks)``); ``progress`` shows a progress bar.
+    n_threads
+        Threads of the compiled engine within a chunk (None: numba's default, all cores).
+        Results are bitwise identical for any value.
 
     Returns
     -------
@@ -267,6 +272,8 @@ def fit_curves(
         )
     if int(n_starts) < 1 or int(chunk_size) < 1 or int(max_iter) < 1:
         raise InputError("n_starts, chunk_size and max_iter must be positive integers")
+    if n_threads is not None and int(n_threads) < 1:
+        raise InputError(f"n_threads must be a positive integer or None; got {n_threads}")
     if f_scale is not None and not f_scale > 0:
         raise InputError(f"f_scale must be > 0; got {f_scale}")
     y = _as_2d(response, "response")
@@ -291,6 +298,7 @@ def fit_curves(
         covariance=covariance,
         max_iter=int(max_iter),
         engine=engine,
+        n_threads=None if n_threads is None else int(n_threads),
     )
     n = y.shape[0]
     starts = list(range(0, n, int(chunk_size))) or [0]
@@ -319,10 +327,13 @@ def _count_doses(xv: np.ndarray) -> np.ndarray:
 
 
 def _starts(m: CurveModel, x: np.ndarray, y: np.ndarray, n_starts: int, lo, hi) -> list[np.ndarray]:
+    """Starting points; the first is refined by the (slope, ln EC50) start grid in ``_run_lm``."""
+    if not m.sigmoid:
+        return [m.start(x, y)]
+    if n_starts == 1 and m.ll_free is not None:
+        return [np.zeros((len(x), m.n_params))]  # the grid decides (fixed values come from m)
     p0 = m.start(x, y)
     out = [p0]
-    if not m.sigmoid or n_starts == 1:
-        return out
     jb = m.param_names.index("hill_slope")
     je = m.param_names.index("ln_ec50")
     xmin, xmax = lo, hi
@@ -336,22 +347,54 @@ def _starts(m: CurveModel, x: np.ndarray, y: np.ndarray, n_starts: int, lo, hi) 
     return out
 
 
-def _run_lm(m: CurveModel, xs, ys, sw, p0, lower, upper, opts: _Options):
+def _full_bounds(m: CurveModel, lower, upper):
+    free = np.asarray(m.ll_free)
+    fixed = np.asarray(m.ll_fixed, dtype=float)
+    lo_f = np.tile(fixed, (len(lower), 1))
+    hi_f = lo_f.copy()
+    lo_f[:, free] = lower
+    hi_f[:, free] = upper
+    return free, lo_f, hi_f
+
+
+def _run_lm(m: CurveModel, xs, ys, sw, p0, lower, upper, opts: _Options, *, grid: bool):
+    """LM from ``p0``; ``grid=True`` (log-logistic models) starts from the best grid point."""
+    grid = grid and m.ll_free is not None
     use_numba = m.ll_free is not None and HAVE_NUMBA and opts.engine != "numpy"
     if use_numba:
-        free = np.asarray(m.ll_free)
-        fixed = np.asarray(m.ll_fixed, dtype=float)
-        lo_f = np.tile(fixed, (len(p0), 1))
-        hi_f = lo_f.copy()
-        lo_f[:, free] = lower
-        hi_f[:, free] = upper
-        p, sse, it, code = lm_loglogistic(
-            xs, ys, sw, m.to_full(p0), lo_f, hi_f, free,
-            max_iter=opts.max_iter, ftol=1e-10, xtol=1e-10, gtol=1e-8,
+        free, lo_f, hi_f = _full_bounds(m, lower, upper)
+        p, sse, it, code, inv = lm_loglogistic(
+            xs, ys, sw, m.to_full(p0), lo_f, hi_f, free, grid=grid,
+            max_iter=opts.max_iter, ftol=1e-10, xtol=1e-10, gtol=1e-8, n_threads=opts.n_threads,
         )  # fmt: skip
-        return m.from_full(p), sse, it, code
+        fi = np.flatnonzero(free)
+        return m.from_full(p), sse, it, code, inv[:, fi[:, None], fi[None, :]]
+    if grid:
+        free, lo_f, hi_f = _full_bounds(m, lower, upper)
+        p0 = m.from_full(grid_start(xs, ys, sw, m.to_full(p0), lo_f, hi_f, free))
     res = levenberg_marquardt(m, xs, ys, sw, p0, lower, upper, max_iter=opts.max_iter)
-    return res.params, res.sse, res.n_iter, res.code
+    return res.params, res.sse, res.n_iter, res.code, None
+
+
+def _canonical_sign(m: CurveModel, p: np.ndarray, lower: np.ndarray, upper: np.ndarray):
+    """ll4: (b, c, d, e) and (-b, d, c, e) are one curve; report the one with bottom <= top
+    (drc's convention) when the bounds allow both."""
+    if m.ll_free is None or not (m.ll_free[1] and m.ll_free[2]) or not m.ll_free[0]:
+        return p
+    jb, jc, jd = 0, m.param_names.index("bottom"), m.param_names.index("top")
+    sym = (
+        (lower[:, jc] == lower[:, jd])
+        & (upper[:, jc] == upper[:, jd])
+        & (lower[:, jb] == -upper[:, jb])
+        & (p[:, jc] > p[:, jd])
+    )
+    if not sym.any():
+        return p
+    q = p.copy()
+    q[sym, jb] = -p[sym, jb]
+    q[sym, jc] = p[sym, jd]
+    q[sym, jd] = p[sym, jc]
+    return q
 
 
 def _observed_hessian(m: CurveModel, x, y, sw, p) -> np.ndarray:
@@ -435,57 +478,61 @@ def _fit_chunk(task: tuple) -> dict[str, np.ndarray]:
             upper[:, j] = hi_a[fit_rows + _offset] if hi_a.ndim else hi_a
         xnan = np.where(vr, xr, np.nan)
         best = None
+        first = True
         for p0 in _starts(
             m, xnan, np.where(vr, yr, np.nan), opts.n_starts, xmin[fit_rows], xmax[fit_rows]
         ):
             p0 = np.where(np.isfinite(p0), p0, 0.0)
-            res = _run_lm(m, xr, yr, sw, p0, lower, upper, opts)
+            res = _run_lm(m, xr, yr, sw, p0, lower, upper, opts, grid=first)
+            first = False
             if best is None:
                 best = list(res)
             else:
                 better = res[1] < best[1]
-                for i in range(4):
+                for i in range(5):
                     b_arr = best[i]
+                    if b_arr is None:
+                        continue
                     best[i] = (
                         np.where(better[:, None], res[i], b_arr)
                         if b_arr.ndim == 2
+                        else np.where(better[:, None, None], res[i], b_arr)
+                        if b_arr.ndim == 3
                         else np.where(better, res[i], b_arr)
                     )
         assert best is not None
-        p_hat, s_hat, it_hat, c_hat = best
+        p_hat, s_hat, it_hat, c_hat, inv_hat = best
+        p_flip = _canonical_sign(m, p_hat, lower, upper)
+        if inv_hat is not None and p_flip is not p_hat:
+            inv_hat = None  # parameters reordered: recompute below
+        p_hat = p_flip
         sw_final = sw
         if opts.loss != "linear":
             for _ in range(opts.n_irls):
                 resid = np.where(vr, yr - m.f(xr, p_hat), 0.0)
                 rw = _robust_weights(resid, vr, opts.loss, opts.f_scale)
                 sw_final = np.sqrt(ur * rw)
-                p_new, _, it2, c_hat = _run_lm(m, xr, yr, sw_final, p_hat, lower, upper, opts)
+                p_new, _, it2, c_hat, _ = _run_lm(
+                    m, xr, yr, sw_final, p_hat, lower, upper, opts, grid=False
+                )
                 it_hat = it_hat + it2
                 step = np.max(np.abs(p_new - p_hat), axis=1)
                 p_hat = p_new
                 if np.all(step < 1e-8):
                     break
-        fr = np.where(vr, yr - m.f(xr, p_hat), 0.0)
-        s_hat = np.einsum("nm,nm->n", ur * fr, fr)  # sum of user-weighted squared residuals
-        # covariance at the solution
-        jac = m.jac(xr, p_hat) * sw_final[..., None]
-        jac = np.where(np.isfinite(jac), jac, 0.0)
-        jac_t = jac.transpose(0, 2, 1)
-        a_mat = np.matmul(jac_t, jac)
-        rwt = sw_final * fr
-        if opts.covariance in ("hessian", "sandwich"):
-            a_mat = _observed_hessian(m, xr, yr, sw_final, p_hat)
-        try:
-            bread = np.linalg.inv(a_mat)
-        except np.linalg.LinAlgError:
-            bread = np.linalg.pinv(a_mat)
-        if opts.covariance == "sandwich":
-            meat = np.matmul(jac_t * (rwt * rwt)[:, None, :], jac)
-            cv = bread @ meat @ bread
-        else:
+        fast = inv_hat is not None and opts.loss == "linear" and opts.covariance == "model"
+        slow = ~np.isfinite(inv_hat).all(axis=(1, 2)) if fast else np.ones(len(fit_rows), bool)
+        cv = np.empty((len(fit_rows), k, k))
+        if fast:
+            # the compiled engine returned the SSE and (J'WJ)^-1 at the solution
             dof = np.maximum(n_points[fit_rows] - k, 1)
-            sigma2 = np.einsum("nm,nm->n", rwt, rwt) / dof
-            cv = bread * sigma2[:, None, None]
+            cv[:] = inv_hat * (s_hat / dof)[:, None, None]
+        if slow.any():
+            sl = np.flatnonzero(slow)
+            cv[sl], s_hat[sl] = _covariance(
+                m, xr[sl], yr[sl], vr[sl], ur[sl], sw_final[sl], p_hat[sl], n_points[fit_rows][sl],
+                opts,
+            )  # fmt: skip
         params[fit_rows] = p_hat
         cov[fit_rows] = cv
         sse[fit_rows] = s_hat
@@ -495,6 +542,36 @@ def _fit_chunk(task: tuple) -> dict[str, np.ndarray]:
         mean = np.einsum("nm,nm->n", ur, yr) / ur.sum(axis=1)
         dev = np.where(vr, yr - mean[:, None], 0.0)
         sse_flat[fit_rows] = np.einsum("nm,nm->n", ur * dev, dev)
+    return _finish(m, opts, n, k, params, cov, sse, sse_flat, n_points, n_doses, xmin, xmax,
+                   n_iter, code, insufficient, nonfinite_y, bad_x)  # fmt: skip
+
+
+def _covariance(m, xr, yr, vr, ur, sw, p_hat, n_pts, opts):
+    """Covariance of the estimates (model-based, observed-Hessian or sandwich) and the SSE."""
+    k = m.n_params
+    fr = np.where(vr, yr - m.f(xr, p_hat), 0.0)
+    s_hat = np.einsum("nm,nm->n", ur * fr, fr)  # sum of user-weighted squared residuals
+    jac = m.jac(xr, p_hat) * sw[..., None]
+    jac = np.where(np.isfinite(jac), jac, 0.0)
+    jac_t = jac.transpose(0, 2, 1)
+    a_mat = np.matmul(jac_t, jac)
+    rwt = sw * fr
+    if opts.covariance in ("hessian", "sandwich"):
+        a_mat = _observed_hessian(m, xr, yr, sw, p_hat)
+    try:
+        bread = np.linalg.inv(a_mat)
+    except np.linalg.LinAlgError:
+        bread = np.linalg.pinv(a_mat)
+    if opts.covariance == "sandwich":
+        meat = np.matmul(jac_t * (rwt * rwt)[:, None, :], jac)
+        return bread @ meat @ bread, s_hat
+    dof = np.maximum(n_pts - k, 1)
+    sigma2 = np.einsum("nm,nm->n", rwt, rwt) / dof
+    return bread * sigma2[:, None, None], s_hat
+
+
+def _finish(m, opts, n, k, params, cov, sse, sse_flat, n_points, n_doses, xmin, xmax,
+            n_iter, code, insufficient, nonfinite_y, bad_x):  # fmt: skip
     with np.errstate(invalid="ignore"):
         se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2).copy())
     se = np.where(np.isfinite(se), se, np.nan)
@@ -534,8 +611,8 @@ def _status(m, opts, insufficient, n_points, n_doses, code, params, pvalue, nonf
     k = m.n_params
     status = np.full(n, "ok", dtype=object)
     reason = pd.Series([""] * n, dtype=object)
-    nf = pd.Series(n_points).astype(str)
-    nd = pd.Series(n_doses).astype(str)
+    nf = pd.Series(np.where(insufficient, n_points, 0)).astype(str)  # only used there
+    nd = pd.Series(np.where(insufficient, n_doses, 0)).astype(str)
     empty = n_points == 0
     single = (n_doses == 1) & ~empty
     few_doses = (n_doses < k) & ~single & ~empty & m.sigmoid
@@ -565,11 +642,13 @@ def _status(m, opts, insufficient, n_points, n_doses, code, params, pvalue, nonf
     status[nonfinite] = "failed"
     reason[nonfinite] = "the fit produced non-finite values; check the responses for extreme values"
     status[flat] = "flat"
-    pv = pd.Series(pvalue).map(lambda v: f"{v:.3g}")
-    reason[flat] = (
-        "not better than a flat line (F-test p = " + pv[flat] + f" > {opts.flat_alpha:g}); "
-        "IC50 beyond the tested range"
-    )
+    if flat.any():
+        pv = [f"{v:.3g}" for v in pvalue[flat]]
+        reason[flat] = [
+            f"not better than a flat line (F-test p = {v} > {opts.flat_alpha:g}); "
+            "IC50 beyond the tested range"
+            for v in pv
+        ]
     status[noconv] = "failed"
     reason[noconv] = (
         f"{CODE_TEXT[MAX_ITER]} ({opts.max_iter}); try n_starts=3, max_iter=1000 or bounds"

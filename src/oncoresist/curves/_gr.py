@@ -88,13 +88,15 @@ def fit_gr(log_conc: Any, gr: Any, *, flat_alpha: float = 0.05) -> pd.DataFrame:
     b, c, e = fit.params[:, 0], fit.params[:, 1], fit.params[:, 2]
     flat = fit.status == "flat"
     xmin, xmax = fit.min_log_conc, fit.max_log_conc
-    mean_flat = auc_loglogistic(xmin, xmax, b, c, 1.0, e)
+    mean_flat = auc_loglogistic(xmin, xmax, b, bottom=c, top=1.0, ln_ec50=e)
     x50 = inverse_loglogistic(0.0, b, c, 1.0, e)
     x50 = np.where(np.isnan(x50) & np.isfinite(c), np.inf, x50)  # GR never reaches 0
     x50 = np.where(flat, np.where(mean_flat > 0, np.inf, -np.inf), x50)
     grmax = np.where(flat, mean_flat, loglogistic(xmax, b, c, 1.0, e))
     grinf = np.where(flat, mean_flat, c)
-    aoc = 1.0 - np.where(flat, mean_flat, auc_loglogistic(xmin, xmax, b, c, 1.0, e))
+    aoc = 1.0 - np.where(
+        flat, mean_flat, auc_loglogistic(xmin, xmax, b, bottom=c, top=1.0, ln_ec50=e)
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         r2 = 1.0 - fit.sse / fit.sse_flat
     return pd.DataFrame(

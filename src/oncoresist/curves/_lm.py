@@ -177,3 +177,160 @@ def levenberg_marquardt(
     if nw:
         _flush(np.ones(nw, dtype=bool))
     return LMResult(params=p_out, sse=sse_out, n_iter=n_iter, code=code)
+
+
+# --- starting values: a coarse grid over (hill_slope, ln_ec50) with the linear part solved ---
+#
+# For fixed (slope b, ln EC50 e) the log-logistic model f = bottom (1 - s) + top s, with
+# s = 1 / (1 + exp(b (x - e))), is linear in (bottom, top), so the best asymptotes for every grid
+# point have a closed form (box bounds handled exactly: the minimum of a convex quadratic over a
+# box is interior or on an edge). The grid point with the lowest SSE starts the iterations in the
+# basin of the best local minimum; the compiled engine then runs variable projection from there
+# (Golub & Pereyra 1973, Kaufman 1975), the numpy engine a full Levenberg–Marquardt.
+
+#: Slope magnitudes of the start grid.
+GRID_SLOPES = np.array([0.3, 0.7, 1.5, 3.0, 6.0, 20.0])
+#: Number of ln EC50 values of the start grid, spread over the tested range widened by the pad.
+GRID_N_EC50 = 10
+GRID_EC50_PAD = 1.0
+
+
+def grid_slopes(lower: np.ndarray, upper: np.ndarray, p0: np.ndarray, free: np.ndarray):
+    """Per-curve candidate slopes ``(n, g)`` (NaN = unused) for the start grid.
+
+    Both signs are tried unless the model is symmetric in the sign of the slope (ll4 with equal
+    bounds on both asymptotes and a symmetric slope bound: ``(b, c, d)`` and ``(-b, d, c)`` are
+    the same curve).
+    """
+    n = len(p0)
+    if not free[0]:
+        return p0[:, 0:1].copy()
+    sym = (
+        bool(free[1] and free[2])
+        & (lower[:, 1] == lower[:, 2])
+        & (upper[:, 1] == upper[:, 2])
+        & (lower[:, 0] == -upper[:, 0])
+    )
+    sym = np.broadcast_to(sym, (n,))
+    pos = np.clip(GRID_SLOPES[None, :], lower[:, 0:1], upper[:, 0:1])
+    neg = np.clip(-GRID_SLOPES[None, :], lower[:, 0:1], upper[:, 0:1])
+    use_pos = (upper[:, 0] > 0)[:, None]
+    use_neg = ((lower[:, 0] < 0) & ~sym)[:, None]
+    return np.concatenate([np.where(use_pos, pos, np.nan), np.where(use_neg, neg, np.nan)], 1)
+
+
+def grid_ec50(x: np.ndarray, sw: np.ndarray, lower: np.ndarray, upper: np.ndarray, p0, free):
+    """Per-curve candidate ln EC50 values ``(n, GRID_N_EC50)`` over the widened tested range."""
+    if not free[3]:
+        return p0[:, 3:4].copy()
+    fin = (sw > 0) & np.isfinite(x)
+    with np.errstate(invalid="ignore"):
+        lo = np.where(fin, x, np.inf).min(axis=1)
+        hi = np.where(fin, x, -np.inf).max(axis=1)
+    ok = np.isfinite(lo)
+    lo = np.where(ok, lo, 0.0) - GRID_EC50_PAD
+    hi = np.where(ok, hi, 0.0) + GRID_EC50_PAD
+    frac = np.arange(GRID_N_EC50) / (GRID_N_EC50 - 1.0)
+    e = lo[:, None] + (hi - lo)[:, None] * frac[None, :]
+    return np.clip(e, lower[:, 3:4], upper[:, 3:4])
+
+
+def box_linear(sums, fc, fd, c_fix, d_fix, lc, hc, ld, hd):
+    """Least-squares asymptotes ``(bottom, top, sse)`` for given sigmoid values, vectorised.
+
+    ``sums = (Suu, Suv, Svv, Suy, Svy, Syy)`` are weighted sums with u = 1 - s, v = s; ``fc``,
+    ``fd`` say whether bottom / top are free (else ``c_fix`` / ``d_fix``); ``lc..hd`` the box.
+    The compiled engine implements the same rules (``_lm_numba._box_linear``).
+    """
+    suu, suv, svv, suy, svy, syy = sums
+    tiny = 1e-300
+
+    def quad(c, d):
+        return syy - 2.0 * c * suy - 2.0 * d * svy + c * c * suu + 2.0 * c * d * suv + d * d * svv
+
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if fc and fd:
+            det = suu * svv - suv * suv
+            good = det > 1e-12 * suu * svv
+            c_i = (svv * suy - suv * svy) / det
+            d_i = (suu * svy - suv * suy) / det
+            inside = good & (c_i >= lc) & (c_i <= hc) & (d_i >= ld) & (d_i <= hd)
+            best_c = np.where(inside, c_i, np.nan)
+            best_d = np.where(inside, d_i, np.nan)
+            best_q = np.where(inside, quad(c_i, d_i), np.inf)
+            for cb in (lc, hc):
+                d = np.clip(np.where(svv > tiny, (svy - cb * suv) / svv, 0.0), ld, hd)
+                q = np.where(np.isfinite(cb) & ~inside, quad(cb, d), np.inf)
+                better = q < best_q
+                best_c, best_d, best_q = (
+                    np.where(better, cb, best_c), np.where(better, d, best_d),
+                    np.where(better, q, best_q),
+                )  # fmt: skip
+            for db in (ld, hd):
+                c = np.clip(np.where(suu > tiny, (suy - db * suv) / suu, 0.0), lc, hc)
+                q = np.where(np.isfinite(db) & ~inside, quad(c, db), np.inf)
+                better = q < best_q
+                best_c, best_d, best_q = (
+                    np.where(better, c, best_c), np.where(better, db, best_d),
+                    np.where(better, q, best_q),
+                )  # fmt: skip
+            none = ~np.isfinite(best_q) & ~inside
+            mean = (suy + svy) / (suu + 2.0 * suv + svv)
+            c = np.where(none, mean, best_c)
+            d = np.where(none, mean, best_d)
+        elif fc:
+            d = d_fix
+            c = np.clip(np.where(suu > tiny, (suy - d * suv) / suu, c_fix), lc, hc)
+        elif fd:
+            c = c_fix
+            d = np.clip(np.where(svv > tiny, (svy - c * suv) / svv, d_fix), ld, hd)
+        else:
+            c, d = c_fix, d_fix
+        return c, d, quad(c, d)
+
+
+def grid_start(x, y, sw, p0_full, lower_full, upper_full, free) -> np.ndarray:
+    """Best start ``(n, 4)`` (hill_slope, bottom, top, ln_ec50) of the log-logistic start grid.
+
+    ``x`` is ``(n, m)`` (finite or +-inf where ``sw > 0``), ``p0_full`` holds the fixed values
+    of the parameters that are not ``free``.
+    """
+    n = len(x)
+    w = sw * sw
+    on = sw > 0
+    yv = np.where(on, y, 0.0)
+    syy = np.einsum("nm,nm->n", w, yv * yv)
+    slopes = grid_slopes(lower_full, upper_full, p0_full, free)
+    ecs = grid_ec50(x, sw, lower_full, upper_full, p0_full, free)
+    fc, fd = bool(free[1]), bool(free[2])
+    lc, hc, ld, hd = lower_full[:, 1], upper_full[:, 1], lower_full[:, 2], upper_full[:, 2]
+    c_fix, d_fix = p0_full[:, 1], p0_full[:, 2]
+    best = np.array(p0_full, dtype=float, copy=True)
+    best_q = np.full(n, np.inf)
+    xs = np.where(on, x, 0.0)
+    for jb in range(slopes.shape[1]):
+        b = slopes[:, jb]
+        if np.isnan(b).all():
+            continue
+        with np.errstate(over="ignore", invalid="ignore"):
+            eb = np.exp(np.clip(b[:, None] * xs, -700.0, 700.0))
+        for je in range(ecs.shape[1]):
+            e = ecs[:, je]
+            with np.errstate(over="ignore", invalid="ignore"):
+                k = np.exp(np.clip(-b * e, -700.0, 700.0))
+                s = 1.0 / (1.0 + eb * k[:, None])
+            u = 1.0 - s
+            wu, wv = w * u, w * s
+            sums = (
+                np.einsum("nm,nm->n", wu, u), np.einsum("nm,nm->n", wu, s),
+                np.einsum("nm,nm->n", wv, s), np.einsum("nm,nm->n", wu, yv),
+                np.einsum("nm,nm->n", wv, yv), syy,
+            )  # fmt: skip
+            c, d, q = box_linear(sums, fc, fd, c_fix, d_fix, lc, hc, ld, hd)
+            better = (q < best_q) & np.isfinite(b)
+            best_q = np.where(better, q, best_q)
+            best[:, 0] = np.where(better, b, best[:, 0])
+            best[:, 1] = np.where(better, c, best[:, 1])
+            best[:, 2] = np.where(better, d, best[:, 2])
+            best[:, 3] = np.where(better, e, best[:, 3])
+    return best

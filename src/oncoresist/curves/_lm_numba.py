@@ -1,186 +1,376 @@
-"""Compiled (numba) Levenberg–Marquardt for the log-logistic family, one curve per thread.
+"""Compiled (numba) variable-projection Levenberg–Marquardt for the log-logistic family.
 
-The same algorithm as :func:`oncoresist.curves._lm.levenberg_marquardt` (Nielsen damping,
-Marquardt scaling with a running maximum, projection onto the box, the same stopping rules),
-specialised to ``f = bottom + (top - bottom) / (1 + exp(b (x - ln e)))`` with any of the four
-parameters held fixed. Used automatically for ``ll4``/``ll3``/``ll2`` when numba is installed;
-the numpy engine is the reference and the fallback.
+For fixed (hill_slope b, ln EC50 e) the model ``f = bottom (1 - s) + top s`` with
+``s = 1 / (1 + exp(b (x - e)))`` is linear in the asymptotes, so they are eliminated in closed
+form (box bounds handled exactly, :func:`oncoresist.curves._lm.box_linear`) and only the
+nonlinear (b, e) are iterated: variable projection (Golub & Pereyra 1973) with Kaufman's (1975)
+Jacobian, i.e. the Gauss–Newton matrix of (b, e) is the Schur complement of the asymptote block
+in the full J'WJ. Damping, scaling, projection onto the box and stopping rules are those of
+:func:`oncoresist.curves._lm.levenberg_marquardt` (Nielsen 1999; Moré 1978). Iterations start
+at the best point of a coarse (b, e) grid (:func:`oncoresist.curves._lm.grid_start`), which puts
+them in the basin of the best local minimum; far fewer iterations are needed than for the full
+four-parameter problem.
+
+One curve per loop iteration; blocks of curves run on threads (the kernel releases the GIL).
+Every curve's arithmetic is independent of the others and of the blocking, so results are
+bitwise identical for any ``n_threads``.
+numba is optional; without it the numpy engine (grid start + full LM) is used.
 """
 
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
+from ._lm import GRID_EC50_PAD, GRID_N_EC50, GRID_SLOPES
+
 try:  # numba is optional: without it the numpy engine is used
-    from numba import njit, prange
+    from numba import njit
 
     HAVE_NUMBA = True
 except ImportError:  # pragma: no cover - depends on the environment
     HAVE_NUMBA = False
 
+    def njit(*args: Any, **kwargs: Any) -> Any:  # type: ignore[no-redef]
+        return lambda f: f
+
+
 __all__ = ["HAVE_NUMBA", "lm_loglogistic"]
+
+_TINY = 2.2250738585072014e-308
+
+
+@njit(cache=True)
+def _box_linear(suu, suv, svv, suy, svy, syy, fc, fd, cf, df, lc, hc, ld, hd):
+    """Scalar twin of ``_lm.box_linear``: (bottom, top, bottom_free_inside, top_free_inside)."""
+    tiny = 1e-300
+    if fc and fd:
+        det = suu * svv - suv * suv
+        if det > 1e-12 * suu * svv:
+            c = (svv * suy - suv * svy) / det
+            d = (suu * svy - suv * suy) / det
+            if lc <= c <= hc and ld <= d <= hd:
+                return c, d, True, True
+        bq = math.inf
+        bc = math.nan
+        bd = math.nan
+        for k in range(4):
+            if k < 2:
+                cb = lc if k == 0 else hc
+                if not math.isfinite(cb):
+                    continue
+                d = (svy - cb * suv) / svv if svv > tiny else 0.0
+                d = min(max(d, ld), hd)
+                c = cb
+            else:
+                db = ld if k == 2 else hd
+                if not math.isfinite(db):
+                    continue
+                c = (suy - db * suv) / suu if suu > tiny else 0.0
+                c = min(max(c, lc), hc)
+                d = db
+            q = syy - 2.0 * c * suy - 2.0 * d * svy + c * c * suu + 2.0 * c * d * suv + d * d * svv
+            if q < bq:
+                bq = q
+                bc = c
+                bd = d
+        if bq == math.inf:
+            mean = (suy + svy) / (suu + 2.0 * suv + svv)
+            return mean, mean, False, False
+        return bc, bd, lc < bc < hc, ld < bd < hd
+    if fc:
+        c = (suy - df * suv) / suu if suu > tiny else cf
+        c = min(max(c, lc), hc)
+        return c, df, lc < c < hc, False
+    if fd:
+        d = (svy - cf * suv) / svv if svv > tiny else df
+        d = min(max(d, ld), hd)
+        return cf, d, False, ld < d < hd
+    return cf, df, False, False
+
+
+@njit(cache=True)
+def _evaluate(xi, yi, swi, b, e, fc, fd, cf, df, lc, hc, ld, hd, s, r):
+    """Sigmoid ``s``, best asymptotes, residuals ``r`` and SSE at (b, e)."""
+    suu = suv = svv = suy = svy = syy = 0.0
+    for t in range(xi.shape[0]):
+        if swi[t] > 0:
+            u = b * (xi[t] - e)
+            st = 1.0 / (1.0 + math.exp(min(u, 700.0))) if not math.isnan(u) else 0.5
+            s[t] = st
+            w = swi[t] * swi[t]
+            ut = 1.0 - st
+            suu += w * ut * ut
+            suv += w * ut * st
+            svv += w * st * st
+            suy += w * ut * yi[t]
+            svy += w * st * yi[t]
+            syy += w * yi[t] * yi[t]
+    c, d, ac, ad = _box_linear(suu, suv, svv, suy, svy, syy, fc, fd, cf, df, lc, hc, ld, hd)
+    sse = 0.0
+    for t in range(xi.shape[0]):
+        if swi[t] > 0:
+            rt = swi[t] * (yi[t] - (c + (d - c) * s[t]))
+            r[t] = rt
+            sse += rt * rt
+        else:
+            r[t] = 0.0
+    return c, d, ac, ad, sse
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def _grid_sums(eb, wy, kk):
+    """Weighted sums of the start grid at one (b, e); branch-free so that it vectorises (the
+    summation order depends only on the number of points, never on threads)."""
+    suu = suv = svv = suy = svy = 0.0
+    for t in range(eb.shape[0]):
+        st = 1.0 / (1.0 + eb[t] * kk)
+        w = wy[0, t]
+        yt = wy[1, t]
+        ut = 1.0 - st
+        wu = w * ut
+        ws = w * st
+        suu += wu * ut
+        suv += wu * st
+        svv += ws * st
+        suy += wu * yt
+        svy += ws * yt
+    return suu, suv, svv, suy, svy
+
+
+@njit(cache=True)
+def _invert4(a, work, eye):
+    """Invert the 4 x 4 matrix ``a`` in place (NaN when singular)."""
+    for j in range(4):
+        for k in range(4):
+            work[j, k] = a[j, k]
+            eye[j, k] = 1.0 if j == k else 0.0
+    for col in range(4):
+        piv = col
+        for row in range(col + 1, 4):
+            if abs(work[row, col]) > abs(work[piv, col]):
+                piv = row
+        scale = 0.0
+        for row in range(4):
+            scale = max(scale, abs(work[row, col]))
+        if not (abs(work[piv, col]) > 1e-13 * scale) or not math.isfinite(work[piv, col]):
+            for j in range(4):
+                for k in range(4):
+                    a[j, k] = math.nan
+            return
+        if piv != col:
+            for k in range(4):
+                work[col, k], work[piv, k] = work[piv, k], work[col, k]
+                eye[col, k], eye[piv, k] = eye[piv, k], eye[col, k]
+        inv_p = 1.0 / work[col, col]
+        for k in range(4):
+            work[col, k] *= inv_p
+            eye[col, k] *= inv_p
+        for row in range(4):
+            if row != col:
+                f = work[row, col]
+                if f != 0.0:
+                    for k in range(4):
+                        work[row, k] -= f * work[col, k]
+                        eye[row, k] -= f * eye[col, k]
+    for j in range(4):
+        for k in range(4):
+            a[j, k] = eye[j, k]
 
 
 def _kernel(
-    x, y, sw, p0, lower, upper, free, max_iter, ftol, xtol, gtol, out_p, out_sse, out_it, out_code
-):
-    n, m = x.shape
-    nf = 0
-    for j in range(4):
-        if free[j]:
-            nf += 1
-    fi = np.empty(nf, dtype=np.int64)
-    c = 0
-    for j in range(4):
-        if free[j]:
-            fi[c] = j
-            c += 1
-    tiny = 2.2250738585072014e-308
-    for i in prange(n):
-        p = p0[i].copy()
-        for j in range(nf):
-            q = fi[j]
-            p[q] = min(max(p[q], lower[i, q]), upper[i, q])
-        jac = np.zeros((m, nf))
+    x, y, sw, p0, lower, upper, free, use_grid, slopes_mag, max_iter, ftol, xtol, gtol,
+    out_p, out_sse, out_it, out_code, out_inv, start, stop,
+):  # fmt: skip
+    m = x.shape[1]
+    fb, fc, fd, fe = free[0], free[1], free[2], free[3]
+    ng = slopes_mag.shape[0]
+    for i in range(start, stop):
+        xi = x[i]
+        yi = y[i]
+        swi = sw[i]
+        lb, hb, lc, hc = lower[i, 0], upper[i, 0], lower[i, 1], upper[i, 1]
+        ld, hd, le, he = lower[i, 2], upper[i, 2], lower[i, 3], upper[i, 3]
+        cf, df = p0[i, 1], p0[i, 2]
+        s = np.zeros(m)
         r = np.zeros(m)
-        rn = np.zeros(m)
-        sv = np.zeros(m)
-        sn = np.zeros(m)
-        a = np.zeros((nf, nf))
-        g = np.zeros(nf)
-        diag = np.zeros(nf)
-        blk = np.zeros(nf, dtype=np.bool_)
-        mm = np.zeros((nf, nf))
-        step = np.zeros(nf)
-        pn = p.copy()
-        sse = 0.0
-        for t in range(m):
-            if sw[i, t] > 0:
-                u = p[0] * (x[i, t] - p[3])
-                s = 1.0 / (1.0 + math.exp(min(u, 700.0))) if not math.isnan(u) else 0.5
-                sv[t] = s
-                r[t] = sw[i, t] * (y[i, t] - (p[1] + (p[2] - p[1]) * s))
-                sse += r[t] * r[t]
+        s2 = np.zeros(m)
+        r2 = np.zeros(m)
+        wy = np.zeros((2, m))
+        inv_buf = np.zeros((4, 4))
+        piv_buf = np.zeros((4, 4))
+        b = min(max(p0[i, 0], lb), hb) if fb else p0[i, 0]
+        e = min(max(p0[i, 3], le), he) if fe else p0[i, 3]
+        if use_grid:
+            # coarse grid over (b, e); exp(b x) once per slope, exp(-b e) once per point
+            xlo = math.inf
+            xhi = -math.inf
+            syy = 0.0
+            for t in range(m):
+                wy[0, t] = swi[t] * swi[t] if swi[t] > 0 else 0.0
+                wy[1, t] = yi[t] if swi[t] > 0 else 0.0
+                if swi[t] > 0:
+                    syy += swi[t] * swi[t] * yi[t] * yi[t]
+                    if math.isfinite(xi[t]):
+                        xlo = min(xlo, xi[t])
+                        xhi = max(xhi, xi[t])
+            if not math.isfinite(xlo):
+                xlo = 0.0
+                xhi = 0.0
+            xlo -= GRID_EC50_PAD_
+            xhi += GRID_EC50_PAD_
+            sym = fc and fd and lc == ld and hc == hd and lb == -hb
+            n_sl = 2 * ng if fb else 1
+            n_e = GRID_N_EC50_ if fe else 1
+            bq = math.inf
+            bb = b
+            be = e
+            for js in range(n_sl):
+                if fb:
+                    if js < ng:
+                        if not hb > 0:
+                            continue
+                        bs = min(max(slopes_mag[js], lb), hb)
+                    else:
+                        if not (lb < 0 and not sym):
+                            continue
+                        bs = min(max(-slopes_mag[js - ng], lb), hb)
+                else:
+                    bs = b
+                for t in range(m):
+                    s2[t] = math.exp(min(max(bs * xi[t], -700.0), 700.0)) if swi[t] > 0 else 0.0
+                for je in range(n_e):
+                    if fe:
+                        es = xlo + (xhi - xlo) * (je / (GRID_N_EC50_ - 1.0))
+                        es = min(max(es, le), he)
+                    else:
+                        es = e
+                    kk = math.exp(min(max(-bs * es, -700.0), 700.0))
+                    suu, suv, svv, suy, svy = _grid_sums(s2, wy, kk)
+                    c, d, _, _ = _box_linear(
+                        suu, suv, svv, suy, svy, syy, fc, fd, cf, df, lc, hc, ld, hd
+                    )
+                    q = (syy - 2.0 * c * suy - 2.0 * d * svy + c * c * suu
+                         + 2.0 * c * d * suv + d * d * svv)  # fmt: skip
+                    if q < bq:
+                        bq = q
+                        bb = bs
+                        be = es
+            b = bb
+            e = be
+        c, d, ac, ad, sse = _evaluate(xi, yi, swi, b, e, fc, fd, cf, df, lc, hc, ld, hd, s, r)
         code = 4
         it = 0
         if not math.isfinite(sse):
             code = 5
         lam = 1e-3
         nu = 2.0
+        diag0 = 0.0
+        diag1 = 0.0
         while code == 4 and it < max_iter:
-            # Jacobian at p
+            # J'WJ blocks: nonlinear (b, e) and the free asymptotes inside their bounds
+            a_bb = a_be = a_ee = 0.0
+            a_bc = a_bd = a_ec = a_ed = a_cc = a_cd = a_dd = 0.0
+            g_b = g_e = g_c = g_d = 0.0
+            span = d - c
             for t in range(m):
-                for j in range(nf):
-                    jac[t, j] = 0.0
-                if sw[i, t] > 0:
-                    dx = x[i, t] - p[3]
-                    s = sv[t]
-                    qq = s - s * s
-                    qdx = 0.0 if qq == 0.0 else qq * dx
-                    span = p[2] - p[1]
-                    for j in range(nf):
-                        q = fi[j]
-                        if q == 0:
-                            v = -span * qdx
-                        elif q == 1:
-                            v = 1.0 - s
-                        elif q == 2:
-                            v = s
-                        else:
-                            v = span * qq * p[0]
-                        jac[t, j] = sw[i, t] * v
-            for j in range(nf):
-                g[j] = 0.0
-                for ll in range(nf):
-                    a[j, ll] = 0.0
-            for t in range(m):
-                for j in range(nf):
-                    g[j] += jac[t, j] * r[t]
-                    for ll in range(j, nf):
-                        a[j, ll] += jac[t, j] * jac[t, ll]
-            for j in range(nf):
-                for ll in range(j):
-                    a[j, ll] = a[ll, j]
+                if swi[t] > 0:
+                    st = s[t]
+                    qq = st - st * st
+                    qdx = 0.0 if qq == 0.0 else qq * (xi[t] - e)
+                    jb = -swi[t] * span * qdx if fb else 0.0
+                    je_ = swi[t] * span * qq * b if fe else 0.0
+                    jc = swi[t] * (1.0 - st) if ac else 0.0
+                    jd = swi[t] * st if ad else 0.0
+                    rt = r[t]
+                    a_bb += jb * jb
+                    a_be += jb * je_
+                    a_ee += je_ * je_
+                    a_bc += jb * jc
+                    a_bd += jb * jd
+                    a_ec += je_ * jc
+                    a_ed += je_ * jd
+                    a_cc += jc * jc
+                    a_cd += jc * jd
+                    a_dd += jd * jd
+                    g_b += jb * rt
+                    g_e += je_ * rt
+                    g_c += jc * rt
+                    g_d += jd * rt
+            # Schur complement: eliminate the asymptotes (Kaufman's VarPro Jacobian)
+            if ac and ad:
+                det = a_cc * a_dd - a_cd * a_cd
+                if det > 0:
+                    i_cc, i_cd, i_dd = a_dd / det, -a_cd / det, a_cc / det
+                else:
+                    i_cc = i_cd = i_dd = 0.0
+            elif ac:
+                i_cc, i_cd, i_dd = (1.0 / a_cc if a_cc > 0 else 0.0), 0.0, 0.0
+            elif ad:
+                i_cc, i_cd, i_dd = 0.0, 0.0, (1.0 / a_dd if a_dd > 0 else 0.0)
+            else:
+                i_cc = i_cd = i_dd = 0.0
+            # t_x = A_xl A_ll^-1 for x in (b, e)
+            tb_c = a_bc * i_cc + a_bd * i_cd
+            tb_d = a_bc * i_cd + a_bd * i_dd
+            te_c = a_ec * i_cc + a_ed * i_cd
+            te_d = a_ec * i_cd + a_ed * i_dd
+            r_bb = a_bb - (tb_c * a_bc + tb_d * a_bd)
+            r_be = a_be - (tb_c * a_ec + tb_d * a_ed)
+            r_ee = a_ee - (te_c * a_ec + te_d * a_ed)
+            gb = g_b - (tb_c * g_c + tb_d * g_d)
+            ge = g_e - (te_c * g_c + te_d * g_d)
+            if not fb:
+                r_bb, r_be, gb = 1.0, 0.0, 0.0
+            if not fe:
+                r_ee, r_be, ge = 1.0, 0.0, 0.0
+            r_bb = max(r_bb, 0.0)
+            r_ee = max(r_ee, 0.0)
+            diag0 = r_bb if SCALING_CURRENT else max(diag0, r_bb)
+            diag1 = r_ee if SCALING_CURRENT else max(diag1, r_ee)
+            dmax = max(diag0, diag1)
+            blk_b = fb and ((b <= lb and gb < 0) or (b >= hb and gb > 0))
+            blk_e = fe and ((e <= le and ge < 0) or (e >= he and ge > 0))
             gmax = 0.0
-            dmax = 0.0
-            for j in range(nf):
-                diag[j] = max(diag[j], a[j, j])
-                dmax = max(dmax, diag[j])
-                q = fi[j]
-                blk[j] = (p[q] <= lower[i, q] and g[j] < 0) or (p[q] >= upper[i, q] and g[j] > 0)
-                if not blk[j]:
-                    gmax = max(gmax, abs(g[j]) / math.sqrt(max(a[j, j], tiny)))
-            if sse <= 1e-300 or gmax / math.sqrt(max(sse, tiny)) <= gtol:
+            if fb and not blk_b:
+                gmax = max(gmax, abs(gb) / math.sqrt(max(r_bb, _TINY)))
+            if fe and not blk_e:
+                gmax = max(gmax, abs(ge) / math.sqrt(max(r_ee, _TINY)))
+            if sse <= 1e-300 or gmax / math.sqrt(max(sse, _TINY)) <= gtol or not (fb or fe):
                 code = 1
                 break
             accepted = False
             while not accepted:
                 it += 1
-                for j in range(nf):
-                    for ll in range(nf):
-                        mm[j, ll] = 0.0 if (blk[j] or blk[ll]) else a[j, ll]
-                    mm[j, j] += lam * max(diag[j], 1e-12 * dmax + tiny)
-                    if blk[j]:
-                        mm[j, j] = 1.0
-                    step[j] = 0.0 if blk[j] else g[j]
-                # Gaussian elimination with partial pivoting on the small damped system
-                singular = False
-                for col in range(nf):
-                    piv = col
-                    for row in range(col + 1, nf):
-                        if abs(mm[row, col]) > abs(mm[piv, col]):
-                            piv = row
-                    if mm[piv, col] == 0.0 or not math.isfinite(mm[piv, col]):
-                        singular = True
-                        break
-                    if piv != col:
-                        for ll in range(nf):
-                            tmp = mm[col, ll]
-                            mm[col, ll] = mm[piv, ll]
-                            mm[piv, ll] = tmp
-                        tmp = step[col]
-                        step[col] = step[piv]
-                        step[piv] = tmp
-                    for row in range(col + 1, nf):
-                        fct = mm[row, col] / mm[col, col]
-                        for ll in range(col, nf):
-                            mm[row, ll] -= fct * mm[col, ll]
-                        step[row] -= fct * step[col]
-                if not singular:
-                    for col in range(nf - 1, -1, -1):
-                        acc = step[col]
-                        for ll in range(col + 1, nf):
-                            acc -= mm[col, ll] * step[ll]
-                        step[col] = acc / mm[col, col]
-                for ll in range(4):
-                    pn[ll] = p[ll]
-                small_x = True
-                for j in range(nf):
-                    q = fi[j]
-                    v = p[q] + (0.0 if singular else step[j])
-                    v = min(max(v, lower[i, q]), upper[i, q])
-                    pn[q] = v
-                    step[j] = v - p[q]
-                    if abs(step[j]) > xtol * (abs(p[q]) + xtol):
-                        small_x = False
-                pred = 0.0
-                for j in range(nf):
-                    as_j = 0.0
-                    for ll in range(nf):
-                        as_j += a[j, ll] * step[ll]
-                    pred += step[j] * (2.0 * g[j] - as_j)
-                s_new = 0.0
-                for t in range(m):
-                    if sw[i, t] > 0:
-                        u = pn[0] * (x[i, t] - pn[3])
-                        s = 1.0 / (1.0 + math.exp(min(u, 700.0))) if not math.isnan(u) else 0.5
-                        sn[t] = s
-                        rt = sw[i, t] * (y[i, t] - (pn[1] + (pn[2] - pn[1]) * s))
-                        rn[t] = rt
-                        s_new += rt * rt
+                m00 = r_bb + lam * max(diag0, 1e-12 * dmax + _TINY)
+                m11 = r_ee + lam * max(diag1, 1e-12 * dmax + _TINY)
+                m01 = r_be
+                sb = 0.0
+                se = 0.0
+                if (blk_b or not fb) and not (blk_e or not fe):
+                    se = ge / m11
+                elif (blk_e or not fe) and not (blk_b or not fb):
+                    sb = gb / m00
+                elif not (blk_b or blk_e):
+                    dt = m00 * m11 - m01 * m01
+                    if dt > 0 and math.isfinite(dt):
+                        sb = (m11 * gb - m01 * ge) / dt
+                        se = (m00 * ge - m01 * gb) / dt
+                bn = min(max(b + sb, lb), hb) if fb else b
+                en = min(max(e + se, le), he) if fe else e
+                sb = bn - b
+                se = en - e
+                small_x = abs(sb) <= xtol * (abs(b) + xtol) and abs(se) <= xtol * (abs(e) + xtol)
+                pred = sb * (2.0 * gb - (r_bb * sb + r_be * se)) + se * (
+                    2.0 * ge - (r_be * sb + r_ee * se)
+                )
+                cn, dn, acn, adn, s_new = _evaluate(
+                    xi, yi, swi, bn, en, fc, fd, cf, df, lc, hc, ld, hd, s2, r2
+                )
                 actual = sse - s_new
                 if math.isfinite(s_new) and actual > 0 and pred > 0:
                     accepted = True
@@ -188,17 +378,19 @@ def _kernel(
                     lam *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
                     nu = 2.0
                     conv_f = actual <= ftol * sse and pred <= ftol * sse
-                    for ll in range(4):
-                        p[ll] = pn[ll]
-                    sse = s_new
+                    b, e, c, d, ac, ad, sse = bn, en, cn, dn, acn, adn, s_new
                     for t in range(m):
-                        r[t] = rn[t]
-                        sv[t] = sn[t]
+                        s[t] = s2[t]
+                        r[t] = r2[t]
                     if conv_f:
                         code = 0
                     elif small_x:
                         code = 2
                 else:
+                    if small_x and math.isfinite(s_new) and abs(actual) <= ftol * sse:
+                        # the step is below xtol and cannot lower the SSE: at the minimum
+                        code = 2
+                        break
                     lam = min(lam * nu, 1e300)
                     nu = min(nu * 2.0, 1e10)
                     if lam > 1e16:
@@ -206,13 +398,50 @@ def _kernel(
                         break
                 if it >= max_iter:
                     break
-        out_p[i] = p
+        # (J'WJ)^-1 of the free parameters at the solution (unit rows for fixed ones), for the
+        # covariance; Gauss-Jordan with partial pivoting, NaN when singular
+        am = out_inv[i]
+        for j in range(4):
+            for k2 in range(4):
+                am[j, k2] = 0.0
+        span = d - c
+        for t in range(m):
+            if swi[t] > 0:
+                st = s[t]
+                qq = st - st * st
+                qdx = 0.0 if qq == 0.0 else qq * (xi[t] - e)
+                jv = (
+                    -swi[t] * span * qdx,
+                    swi[t] * (1.0 - st),
+                    swi[t] * st,
+                    swi[t] * span * qq * b,
+                )
+                for j in range(4):
+                    for k2 in range(j, 4):
+                        am[j, k2] += jv[j] * jv[k2]
+        for j in range(4):
+            for k2 in range(j):
+                am[j, k2] = am[k2, j]
+            if not free[j]:
+                for k2 in range(4):
+                    am[j, k2] = 0.0
+                    am[k2, j] = 0.0
+                am[j, j] = 1.0
+        _invert4(am, inv_buf, piv_buf)
+        out_p[i, 0] = b
+        out_p[i, 1] = c
+        out_p[i, 2] = d
+        out_p[i, 3] = e
         out_sse[i] = sse
         out_it[i] = it
         out_code[i] = code
 
 
-_compiled: Any = njit(parallel=True, cache=True, nogil=True)(_kernel) if HAVE_NUMBA else None
+GRID_N_EC50_ = GRID_N_EC50
+SCALING_CURRENT = True
+GRID_EC50_PAD_ = GRID_EC50_PAD
+
+_compiled: Any = njit(cache=True, nogil=True)(_kernel) if HAVE_NUMBA else None
 
 
 def lm_loglogistic(
@@ -224,32 +453,50 @@ def lm_loglogistic(
     upper_full: np.ndarray,
     free: np.ndarray,
     *,
+    grid: bool,
     max_iter: int,
     ftol: float,
     xtol: float,
     gtol: float,
+    n_threads: int | None = None,
 ):
-    """Fit ``(b, bottom, top, ln_e)`` (n, 4) with the parameters where ``free`` is False fixed."""
+    """Fit ``(b, bottom, top, ln_e)`` (n, 4) with the parameters where ``free`` is False fixed.
+
+    ``grid=True`` starts from the best point of the (b, e) start grid, else from ``p0_full``'s
+    (b, e); the asymptotes are always the least-squares ones. ``n_threads`` threads (default: all
+    cores) each fit a block of curves; results do not depend on it. Also returns
+    ``(J'WJ)^-1`` ``(n, 4, 4)`` at the solution (unit rows/columns for fixed parameters, NaN
+    when singular).
+    """
     n = x.shape[0]
     out_p = np.empty((n, 4))
     out_sse = np.empty(n)
     out_it = np.empty(n, dtype=np.int32)
     out_code = np.empty(n, dtype=np.int8)
-    _compiled(
+    out_inv = np.empty((n, 4, 4))
+    fr = np.asarray(free, dtype=np.bool_)
+    args = (
         np.ascontiguousarray(x, dtype=float),
         np.ascontiguousarray(y, dtype=float),
         np.ascontiguousarray(sw, dtype=float),
         np.ascontiguousarray(p0_full, dtype=float),
         np.ascontiguousarray(lower_full, dtype=float),
         np.ascontiguousarray(upper_full, dtype=float),
-        np.asarray(free, dtype=np.bool_),
-        int(max_iter),
-        float(ftol),
-        float(xtol),
-        float(gtol),
-        out_p,
-        out_sse,
-        out_it,
-        out_code,
     )
-    return out_p, out_sse, out_it, out_code
+    n_workers = (os.cpu_count() or 1) if n_threads is None else int(n_threads)
+    n_workers = max(1, min(n_workers, n // 64 or 1))
+    bounds = np.linspace(0, n, n_workers + 1).astype(np.int64)
+
+    def run(j: int) -> None:
+        _compiled(
+            *args[:6], fr, bool(grid), GRID_SLOPES, int(max_iter), float(ftol), float(xtol),
+            float(gtol), out_p, out_sse, out_it, out_code, out_inv, int(bounds[j]),
+            int(bounds[j + 1]),
+        )  # fmt: skip
+
+    if n_workers == 1:
+        run(0)
+    else:  # the kernel releases the GIL; blocks of curves are independent
+        with ThreadPoolExecutor(n_workers) as pool:
+            list(pool.map(run, range(n_workers)))
+    return out_p, out_sse, out_it, out_code, out_inv

@@ -52,8 +52,14 @@ def _integral_s(x, slope, ln_ec50):
         return x - np.logaddexp(0.0, slope * (x - ln_ec50)) / slope
 
 
-def auc_loglogistic(lo, hi, slope, bottom, top, ln_ec50):
-    """Mean of the fitted curve over [lo, hi] (ln units): the normalised AUC."""
+def auc_loglogistic(lo, hi, slope, *, bottom, top, ln_ec50):
+    """Mean of the fitted curve over [lo, hi] (ln units): the normalised AUC.
+
+    Examples
+    --------
+    >>> float(auc_loglogistic(-5.0, 5.0, 1.0, bottom=0.0, top=1.0, ln_ec50=0.0))
+    0.5
+    """
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         width = hi - lo
         tiny = np.abs(slope) * np.maximum(np.abs(width), 1.0) < 1e-9
@@ -63,8 +69,15 @@ def auc_loglogistic(lo, hi, slope, bottom, top, ln_ec50):
         return bottom + (top - bottom) * mean_s
 
 
-def dss(xmin, xmax, slope, bottom, top, ln_ec50, *, threshold: float = 0.10):
-    """DSS1, DSS2, DSS3 (Yadav 2014) on the tested range [xmin, xmax] (ln concentrations)."""
+def dss(xmin, xmax, slope, *, bottom, top, ln_ec50, threshold: float = 0.10):
+    """DSS1, DSS2, DSS3 (Yadav 2014) on the tested range [xmin, xmax] (ln concentrations).
+
+    Examples
+    --------
+    >>> d1, d2, d3 = dss(-5.0, 5.0, 1.0, bottom=0.0, top=1.0, ln_ec50=0.0)
+    >>> round(float(d1), 2) > 0
+    True
+    """
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return _dss(xmin, xmax, slope, bottom, top, ln_ec50, threshold)
 
@@ -81,7 +94,7 @@ def _dss(xmin, xmax, slope, bottom, top, ln_ec50, threshold):
     x1 = np.clip(x1, xmin, xmax)
     x2 = np.clip(x2, xmin, xmax)
     width = x2 - x1
-    mean_f = auc_loglogistic(x1, x2, slope, bottom, top, ln_ec50)
+    mean_f = auc_loglogistic(x1, x2, slope, bottom=bottom, top=top, ln_ec50=ln_ec50)
     with np.errstate(divide="ignore", invalid="ignore"):
         area = width * ((100.0 - t) - 100.0 * mean_f)  # integral of (I - t)
         dss1 = 100.0 * area / ((100.0 - t) * width)

@@ -101,7 +101,11 @@ class CurveModel:
         full[:, free] = p
         return full
 
+    def __init__(self) -> None:
+        """Models take no constructor arguments; instances live in :data:`MODELS`."""
+
     def from_full(self, full: np.ndarray) -> np.ndarray:
+        """Log-logistic family: the free columns of a ``(n, 4)`` full parameter array."""
         return full[:, np.asarray(self.ll_free)]
 
     @property

@@ -70,7 +70,9 @@ def _metrics_frame_impl(fit: CurveFitArrays, *, auc_log_range, level: float) -> 
     # flat curves are described by the flat null model: constant weighted mean
     mean_flat = np.where(flat, np.nan, np.nan)
     if flat.any():
-        mean_flat = np.where(flat, auc_loglogistic(xmin, xmax, b, c, d, e), np.nan)
+        mean_flat = np.where(
+            flat, auc_loglogistic(xmin, xmax, b, bottom=c, top=d, ln_ec50=e), np.nan
+        )
     b = np.where(flat, 0.0, b)
     c = np.where(flat, mean_flat, c)
     d = np.where(flat, mean_flat, d)
@@ -87,9 +89,9 @@ def _metrics_frame_impl(fit: CurveFitArrays, *, auc_log_range, level: float) -> 
     else:
         lo = np.full(len(fit), float(auc_log_range[0]))
         hi = np.full(len(fit), float(auc_log_range[1]))
-    auc = auc_loglogistic(lo, hi, b, c, d, e)
+    auc = auc_loglogistic(lo, hi, b, bottom=c, top=d, ln_ec50=e)
     auc = np.where(flat, mean_flat, auc)
-    d1, d2, d3 = dss(xmin, xmax, b, c, d, np.where(flat, 0.0, e))
+    d1, d2, d3 = dss(xmin, xmax, b, bottom=c, top=d, ln_ec50=np.where(flat, 0.0, e))
     df = fit.n_points - k
     ci_lo, ci_hi = wald_ci(e, e_se, df, level=level)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -379,6 +379,7 @@ class CombinationScreen:
         return out
 
     def summary(self) -> dict[str, int]:
+        """Counts of blocks, wells, measurements, samples, drug pairs and excluded blocks."""
         b = self.blocks
         return {
             "blocks": len(b),
@@ -405,6 +406,7 @@ class CombinationScreen:
         return f"<b>CombinationScreen</b> {self.source}<table>{rows}</table><ul>{notes}</ul>"
 
     def to_frame(self) -> pd.DataFrame:
+        """The measurement-level table (a copy): one row per measurement."""
         return self.data.copy()
 
 

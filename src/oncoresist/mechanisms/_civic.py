@@ -86,6 +86,7 @@ class CivicImport:
     excluded: pd.DataFrame
 
     def to_frame(self) -> pd.DataFrame:
+        """The kept evidence items as a tidy table (one row per item, with provenance)."""
         return self.evidence.copy()
 
     def _repr_html_(self) -> str:

@@ -38,9 +38,9 @@ def _terms(y: np.ndarray, log_d: np.ndarray, params: np.ndarray) -> np.ndarray:
 def loewe_expected(
     log_d1: np.ndarray,
     log_d2: np.ndarray,
+    *,
     params1: np.ndarray,
     params2: np.ndarray,
-    *,
     n_iter: int = 60,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Loewe-additive inhibition on the grid ``log_d1 (n, n1) x log_d2 (n, n2)``.
@@ -52,7 +52,7 @@ def loewe_expected(
     --------
     >>> p = np.array([[0.0, 1.0, 0.0, 1.0]])     # EC50 = 1, h = 1, for both drugs
     >>> ld = np.array([[-np.inf, np.log(0.5)]])   # doses 0 and 0.5
-    >>> e, _ = loewe_expected(ld, ld, p, p)
+    >>> e, _ = loewe_expected(ld, ld, params1=p, params2=p)
     >>> round(float(e[0, 1, 1]), 6)   # 0.5 + 0.5 of the same drug = EC50
     0.5
     """
@@ -90,7 +90,9 @@ class Loewe(SynergyModel):
 
     def surface(self, batch: BlockBatch) -> ModelOutput:
         f1, f2 = batch.single_fits
-        expected, above = loewe_expected(batch.log_conc1, batch.log_conc2, f1.params, f2.params)
+        expected, above = loewe_expected(
+            batch.log_conc1, batch.log_conc2, params1=f1.params, params2=f2.params
+        )
         excess = np.where(combination_mask(batch.shape), (batch.mean - expected) * 100.0, 0.0)
         status, reason = ok_status(batch.n_blocks)
         bad = ~np.isfinite(excess).all(axis=(1, 2))

@@ -101,6 +101,92 @@ def musyc_surface(ld1: np.ndarray, ld2: np.ndarray, params: np.ndarray) -> np.nd
     return w[0] * e[0] + w[1] * e[1] + w[2] * e[2] + w[3] * e[3]
 
 
+#: Which of the four non-zero log-rates (U->A1, A1->A12, A2->A12, U->A2) enter the spanning
+#: tree ``k`` (the cycle without edge ``k``) directed to state ``i``: ``_TREE[i, k, e]``. A
+#: tree to ``i`` uses, on each kept edge, the direction pointing to ``i`` along the path.
+_TREE = np.zeros((4, 4, 4), dtype=bool)
+for _i in range(4):
+    for _k in range(4):
+        for _j in range(4):
+            if _j == _k:
+                continue
+            backward = (_j - _i) % 4 < (_k - _i) % 4
+            # edges 0, 1 carry their rate forwards; edges 2, 3 backwards (others are rate 1)
+            if (_j in (0, 1) and not backward) or (_j in (2, 3) and backward):
+                _TREE[_i, _k, _j] = True
+
+
+def _surface_and_jac(
+    ld1: np.ndarray, ld2: np.ndarray, p: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """MuSyC surface ``(n, m)`` and its analytic Jacobian ``(n, m, 10)`` at points (n, m).
+
+    With ``L_ik`` the log weight of tree ``k`` to state ``i`` (a sum of log-rates ``r_e``),
+    ``pi`` the state occupancies and ``rho_ik`` the share of tree ``k`` in state ``i``::
+
+        dE/dE_s = pi_s,   dE/dtheta = sum_e c_e dr_e/dtheta,
+        c_e = sum_i pi_i (E_i - E) sum_k rho_ik [e in tree ik]
+    """
+    h1 = np.exp(p[:, 4:5])
+    h2 = np.exp(p[:, 5:6])
+    la12 = p[:, 8:9]
+    la21 = p[:, 9:10]
+    x1 = ld1 - p[:, 6:7]
+    x2 = ld2 - p[:, 7:8]
+    u1 = x1 + la21
+    u2 = x2 + la12
+    rates = (h1 * x1, h2 * u2, h1 * u1, h2 * x2)  # U->A1, A1->A12, A2->A12, U->A2
+    zero = np.zeros(np.broadcast_shapes(x1.shape, x2.shape))
+    logw = []
+    shares = []
+    for i in range(4):
+        trees = []
+        for k in range(4):
+            t = zero
+            for e in range(4):
+                if _TREE[i, k, e]:
+                    t = t + rates[e]
+            trees.append(t)
+        tr = np.stack(trees)
+        mx = np.max(tr, axis=0)
+        mx = np.where(np.isfinite(mx), mx, 0.0)
+        ex = np.exp(tr - mx)
+        tot = np.sum(ex, axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logw.append(mx + np.log(tot))
+            rho = ex / tot
+        rho = np.where(np.isfinite(rho), rho, 0.0)
+        shares.append([np.sum(rho[_TREE[i, :, e]], axis=0) for e in range(4)])
+    lw = np.stack(logw)
+    mx = np.max(lw, axis=0)
+    pi = np.exp(lw - mx)
+    pi = pi / np.sum(pi, axis=0)
+    eff = (p[:, 0:1], p[:, 1:2], p[:, 3:4], p[:, 2:3])  # effects of U, A1, A12, A2
+    e_val = pi[0] * eff[0] + pi[1] * eff[1] + pi[2] * eff[2] + pi[3] * eff[3]
+    c = [sum(pi[i] * (eff[i] - e_val) * shares[i][e] for i in range(4)) for e in range(4)]
+    # dose 0: the rate is 0 (log -inf) and its coefficient 0; its derivatives do not count
+    fin1 = np.isfinite(x1)
+    fin2 = np.isfinite(x2)
+    c0 = np.where(fin1, c[0], 0.0)
+    c2 = np.where(fin1, c[2], 0.0)
+    c1 = np.where(fin2, c[1], 0.0)
+    c3 = np.where(fin2, c[3], 0.0)
+    x1f = np.where(fin1, x1, 0.0)
+    x2f = np.where(fin2, x2, 0.0)
+    jac = np.empty((*e_val.shape, 10))
+    jac[..., 0] = pi[0]
+    jac[..., 1] = pi[1]
+    jac[..., 2] = pi[3]
+    jac[..., 3] = pi[2]
+    jac[..., 4] = h1 * (c0 * x1f + c2 * (x1f + la21))
+    jac[..., 5] = h2 * (c1 * (x2f + la12) + c3 * x2f)
+    jac[..., 6] = -h1 * (c0 + c2)
+    jac[..., 7] = -h2 * (c1 + c3)
+    jac[..., 8] = h2 * c1
+    jac[..., 9] = h1 * c2
+    return e_val, jac
+
+
 def _null_params(p: np.ndarray) -> np.ndarray:
     q = p.copy()
     q[:, 3] = np.maximum(p[:, 1], p[:, 2])
@@ -157,9 +243,9 @@ def fit_musyc(
     )
 
     def fun(p: np.ndarray, idx: np.ndarray):
-        return musyc_surface(ld1[idx], ld2[idx], p), None
+        return _surface_and_jac(ld1[idx], ld2[idx], p)
 
-    return batched_lm(fun, p0, y, lower, upper, max_iter=max_iter, tol=1e-10, fd_step=1e-5)
+    return batched_lm(fun, p0, y, lower, upper, max_iter=max_iter, tol=1e-10)
 
 
 @register_model

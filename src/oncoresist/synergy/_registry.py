@@ -52,6 +52,7 @@ class SynergyModel:
     needs_fit: ClassVar[bool] = False
 
     def surface(self, batch: BlockBatch) -> ModelOutput:  # pragma: no cover - abstract
+        """Excess surface, reference surface, parameters and status of every block of ``batch``."""
         raise NotImplementedError
 
     def __repr__(self) -> str:

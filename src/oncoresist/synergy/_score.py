@@ -250,6 +250,7 @@ class SynergyResult:
     )
 
     def to_frame(self) -> pd.DataFrame:
+        """The per (block, model) summary table (a copy), the main tidy result."""
         return self.summary.copy()
 
     def score_table(self, value: str = "score") -> pd.DataFrame:
@@ -565,6 +566,7 @@ class SynergyComparison:
     surfaces: pd.DataFrame
 
     def to_frame(self) -> pd.DataFrame:
+        """The per (drug pair, model) comparison table (a copy)."""
         return self.summary.copy()
 
     def _repr_html_(self) -> str:

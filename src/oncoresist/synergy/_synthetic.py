@@ -118,7 +118,7 @@ def make_combination_screen(
         y2 = hill_predict(ld2, p2)
         surf = y1[:, :, None] + y2[:, None, :] - y1[:, :, None] * y2[:, None, :]
     elif kind == "loewe":
-        surf, _ = loewe_expected(ld1, ld2, p1, p2, n_iter=80)
+        surf, _ = loewe_expected(ld1, ld2, params1=p1, params2=p2, n_iter=80)
     else:
         raise InputError(f"kind must be 'musyc', 'bliss' or 'loewe', got {kind!r}")
     resp = (

@@ -10,8 +10,10 @@ Delta score as SynergyFinder defines it:
 4. ``delta = (row_fit + col_fit) / 2 - (y1 + y2 - y1 y2)``, in percentage points; the
    single-agent row and column are 0.
 
-All row, column and single-agent fits of all blocks run in three batched Levenberg–Marquardt
-calls.
+The single-agent fits are shared with the other models (:attr:`BlockBatch.single_fits`); all
+row and column fits of all blocks run in two batched calls of a Levenberg–Marquardt for Hill
+curves with a fixed bottom (:mod:`._zipfit`: compiled with numba when installed, else numpy),
+each started at the no-interaction curve predicted from the single-agent fits.
 """
 
 from __future__ import annotations
@@ -19,39 +21,90 @@ from __future__ import annotations
 import numpy as np
 
 from ._batch import BlockBatch
-from ._hill import fit_hill, hill_predict
+from ._hill import H_MAX, H_MIN, M_MARGIN, _init_params, hill_predict
 from ._registry import ModelOutput, SynergyModel, combination_mask, ok_status, register_model
+from ._zipfit import fit_fixed_bottom
 
 __all__ = ["ZIP", "zip_delta"]
 
+#: Iteration cap of the row/column fits (starting at the no-interaction curve, most stop < 10).
+_MAX_ITER = 40
 
-def zip_delta(batch: BlockBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """ZIP ``(delta (n, n1, n2) in percentage points, reference surface, fitted surface)``."""
-    n, n1, n2 = batch.mean.shape
+
+def _null_start(base: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Start of the fits along a row or column: the no-interaction curve of the other drug.
+
+    Without interaction the effect along a row is ``b + (1 - b) y2(d2)``, a Hill curve with
+    the other drug's midpoint and slope and top ``b + (1 - b) top2``, so the fit starts there
+    (near the optimum for most real blocks: few iterations).
+    ``base`` (n, k): the fixed bottoms; ``other`` (n, 4): Hill fit of the drug that varies.
+    """
+    top = base + (1.0 - base) * other[:, None, 1]
+    m = np.broadcast_to(other[:, None, 2], base.shape)
+    h = np.broadcast_to(other[:, None, 3], base.shape)
+    return np.stack([top, m, h], axis=-1).reshape(-1, 3)
+
+
+def _line_fits(
+    base: np.ndarray, log_conc: np.ndarray, y: np.ndarray, other: np.ndarray, engine: str
+) -> np.ndarray:
+    """Fitted values ``(n, k, p)`` of the ``k`` lines per block along which one drug varies.
+
+    ``base`` (n, k): effect of the fixed drug (the bottom); ``log_conc`` (n, p): log doses of
+    the drug that varies (dose 0 excluded); ``y`` (n, k, p): observed means.
+    """
+    n, k, p = y.shape
+    x = np.broadcast_to(log_conc[:, None, :], (n, k, p)).reshape(-1, p)
+    xmin, xmax = log_conc.min(axis=1), log_conc.max(axis=1)
+    lower = np.column_stack([np.full(n, -1.0), xmin - M_MARGIN, np.full(n, H_MIN)])
+    upper = np.column_stack([np.full(n, 1.0), xmax + M_MARGIN, np.full(n, H_MAX)])
+    lower = np.repeat(lower, k, axis=0)
+    upper = np.repeat(upper, k, axis=0)
+    b = base.reshape(-1)
+    yy = y.reshape(-1, p)
+    # two starts per line, best SSE kept: the no-interaction curve (near the optimum for most
+    # blocks) and a data-driven start (top from the highest dose, midpoint where the data
+    # cross half-way): strongly antagonistic lines trap the first in a poor local minimum
+    data_start = _init_params(x, yy, np.zeros(x.shape, dtype=bool))[:, 1:]
+    data_start[:, 0] = np.clip(data_start[:, 0], -1.0, 1.0)
+    starts = np.concatenate([_null_start(base, other), data_start])
+    params2, sse2, _ = fit_fixed_bottom(
+        np.concatenate([x, x]),
+        np.concatenate([yy, yy]),
+        np.concatenate([b, b]),
+        p0=starts,
+        lower=np.concatenate([lower, lower]),
+        upper=np.concatenate([upper, upper]),
+        max_iter=_MAX_ITER,
+        engine=engine,
+    )
+    m = len(b)
+    second = sse2[m:] < sse2[:m]
+    params = np.where(second[:, None], params2[m:], params2[:m])
+    z = np.clip(-params[:, 2:3] * (x - params[:, 1:2]), -60.0, 60.0)
+    pred = b[:, None] + (params[:, 0:1] - b[:, None]) / (1.0 + np.exp(z))
+    return pred.reshape(n, k, p)
+
+
+def zip_delta(
+    batch: BlockBatch, *, engine: str = "auto"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """ZIP ``(delta (n, n1, n2) in percentage points, reference surface, fitted surface)``.
+
+    ``engine``: ``"auto"`` (compiled kernel when numba is installed), ``"numba"``, ``"numpy"``.
+    """
+    _, n1, n2 = batch.mean.shape
     y = batch.mean
     f1, f2 = batch.single_fits
     y1 = hill_predict(batch.log_conc1, f1.params)  # (n, n1)
     y2 = hill_predict(batch.log_conc2, f2.params)  # (n, n2)
-    # rows: drug 1 fixed at conc1[i] (i >= 1), drug 2 varies over conc2[1:]
-    xr = np.broadcast_to(batch.log_conc2[:, None, 1:], (n, n1 - 1, n2 - 1)).reshape(-1, n2 - 1)
-    yr = y[:, 1:, 1:].reshape(-1, n2 - 1)
-    # columns: drug 2 fixed at conc2[j] (j >= 1), drug 1 varies over conc1[1:]
-    xc = np.broadcast_to(
-        batch.log_conc1[:, 1:, None].transpose(0, 2, 1), (n, n2 - 1, n1 - 1)
-    ).reshape(-1, n1 - 1)
-    yc = y[:, 1:, 1:].transpose(0, 2, 1).reshape(-1, n1 - 1)
-    p = max(n1, n2) - 1
-    xx = np.full((xr.shape[0] + xc.shape[0], p), -np.inf)
-    yy = np.full(xx.shape, np.nan)
-    xx[: xr.shape[0], : n2 - 1] = xr
-    yy[: xr.shape[0], : n2 - 1] = yr
-    xx[xr.shape[0] :, : n1 - 1] = xc
-    yy[xr.shape[0] :, : n1 - 1] = yc
-    base = np.concatenate([y1[:, 1:].reshape(-1), y2[:, 1:].reshape(-1)])
-    fit = fit_hill(xx, yy, fixed_bottom=base, top_max=1.0, max_iter=30)
-    pred = hill_predict(xx, fit.params)
-    row_pred = pred[: xr.shape[0], : n2 - 1].reshape(n, n1 - 1, n2 - 1)
-    col_pred = pred[xr.shape[0] :, : n1 - 1].reshape(n, n2 - 1, n1 - 1).transpose(0, 2, 1)
+    comb = y[:, 1:, 1:]
+    # rows: drug 1 fixed at conc1[i] (i >= 1, bottom y1), drug 2 varies over conc2[1:]
+    row_pred = _line_fits(y1[:, 1:], batch.log_conc2[:, 1:], comb, f2.params, engine)
+    # columns: drug 2 fixed at conc2[j] (j >= 1, bottom y2), drug 1 varies over conc1[1:]
+    col_pred = _line_fits(
+        y2[:, 1:], batch.log_conc1[:, 1:], comb.transpose(0, 2, 1), f1.params, engine
+    ).transpose(0, 2, 1)
     fitted = np.empty_like(y)
     fitted[:, :, 0] = y1
     fitted[:, 0, :] = y2

@@ -1,0 +1,257 @@
+"""``oncoresist predict train|evaluate|apply|table``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from ..errors import InputError
+
+__all__ = ["register"]
+
+predict_app = typer.Typer(
+    name="predict",
+    help="Drug-response prediction from multi-omics, with honest (grouped) evaluation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+_DATASETS = ("tgsa", "synthetic")
+
+
+def _split_list(text: str | None) -> list[str] | None:
+    if text is None or not text.strip():
+        return None
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _panel(
+    dataset: str, *, drugs: str | None, n_drugs: int | None, n_samples: int | None, seed: int
+) -> Any:
+    if dataset == "tgsa":
+        from ._real import load_tgsa_panel
+
+        return load_tgsa_panel(
+            drugs=_split_list(drugs), n_drugs=n_drugs, n_samples=n_samples, rng=seed
+        )
+    if dataset == "synthetic":
+        from ._synthetic import make_response_panel
+
+        panel, _ = make_response_panel(n_samples=n_samples or 300, n_drugs=n_drugs or 12, rng=seed)
+        return panel
+    raise InputError(f"unknown dataset {dataset!r}; choose from {', '.join(_DATASETS)}")
+
+
+def _model(name: str, seed: int) -> Any:
+    from ._models import MODELS, get_model
+
+    model = get_model(name)
+    if "random_state" in model.get_params():
+        model.set_params(random_state=seed)
+    if name not in MODELS:  # pragma: no cover - get_model raised already
+        raise InputError(name)
+    return model
+
+
+@predict_app.command("train")
+def train(
+    out: Path = typer.Option(..., "-o", "--out", help="Folder for model.joblib + card.json."),
+    dataset: str = typer.Option("tgsa", help=f"Training data: {', '.join(_DATASETS)}."),
+    model: str = typer.Option("lightgbm", help="Registered model name."),
+    drugs: str | None = typer.Option(None, help="Comma-separated drugs (default all)."),
+    n_drugs: int | None = typer.Option(None, help="Random subset of drugs."),
+    n_samples: int | None = typer.Option(None, help="Random subset of cell lines."),
+    evaluate_first: bool = typer.Option(
+        True, "--evaluate/--no-evaluate", help="Leave-cell-line-out metrics into the card."
+    ),
+    seed: int = typer.Option(0, help="Random seed."),
+) -> None:
+    """Fit a model on a panel and save it with its model card."""
+    from ._design import drug_features, pair_frame
+    from ._evaluate import evaluate
+    from ._models import MeanEffects
+    from ._persist import fit_model
+
+    console = Console()
+    panel = _panel(dataset, drugs=drugs, n_drugs=n_drugs, n_samples=n_samples, seed=seed)
+    est = _model(model, seed)
+    use_drug = bool(getattr(est, "predicts_unseen_drugs", False)) and not getattr(
+        est, "is_baseline", False
+    )
+    ev = None
+    if evaluate_first:
+        dt = drug_features(panel.drug_annotations, n_bits=256) if use_drug else None
+        X, y = pair_frame(panel, drug_table=dt)
+        ev = evaluate(
+            {"mean_effects": MeanEffects(), model: est},
+            X,
+            y,
+            splits=["cell_line"],
+            n_splits=3,
+            lower_is_sensitive=panel.lower_is_sensitive,
+            rng=seed,
+        )
+    aliases = {}
+    if dataset == "tgsa":
+        from ._real import gene_aliases
+
+        aliases = gene_aliases()
+    tm = fit_model(
+        panel,
+        est,
+        use_drug_features=use_drug,
+        gene_aliases=aliases,
+        dataset_version="tgsa_gdsc_ccle706 (mirror)" if dataset == "tgsa" else f"seed {seed}",
+        evaluation=ev,
+        split="cell_line" if ev is not None else "",
+        seed=seed,
+    )
+    tm.save(out)
+    console.print(
+        f"[bold green]model saved to[/] {out} ({tm.card.n_pairs} pairs, {len(tm.card.features)} features)"
+    )
+    if ev is not None:
+        s = ev.summary()[["model", "rmse", "pearson", "pearson_norm", "pearson_per_drug"]]
+        console.print(s.round(3).to_string(index=False))
+
+
+@predict_app.command("evaluate")
+def evaluate_cmd(
+    out: Path = typer.Option(..., "-o", "--out", help="Output folder (tables + report.html)."),
+    dataset: str = typer.Option("tgsa", help=f"Data: {', '.join(_DATASETS)}."),
+    models: str = typer.Option(
+        "global_mean,drug_mean,sample_mean,mean_effects,elastic_net,lightgbm",
+        help="Comma-separated registered model names (baselines included).",
+    ),
+    splits: str = typer.Option(
+        "pair,cell_line", help="Comma-separated: pair, cell_line, drug, tissue."
+    ),
+    n_splits: int = typer.Option(3, help="Outer folds."),
+    drugs: str | None = typer.Option(None, help="Comma-separated drugs (default all)."),
+    n_drugs: int | None = typer.Option(None, help="Random subset of drugs."),
+    n_samples: int | None = typer.Option(None, help="Random subset of cell lines."),
+    seed: int = typer.Option(0, help="Random seed."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Cross-validate models and baselines; write metrics, predictions and a report."""
+    from .._io import write_table
+    from ..report import render_report
+    from ._design import drug_features, pair_frame
+    from ._evaluate import evaluate
+    from ._report import report_section
+
+    console = Console()
+    panel = _panel(dataset, drugs=drugs, n_drugs=n_drugs, n_samples=n_samples, seed=seed)
+    names = _split_list(models) or []
+    mods = {n: _model(n, seed) for n in names}
+    dt = None
+    if any(
+        getattr(m, "predicts_unseen_drugs", False) and not getattr(m, "is_baseline", False)
+        for m in mods.values()
+    ):
+        dt = drug_features(panel.drug_annotations, n_bits=128)
+    X, y = pair_frame(panel, drug_table=dt)
+    tissue = None
+    if panel.sample_annotations is not None and "tissue" in panel.sample_annotations:
+        tissue = panel.annotation("tissue")
+    ev = evaluate(
+        mods,
+        X,
+        y,
+        splits=_split_list(splits) or ["cell_line"],
+        n_splits=n_splits,
+        tissue=tissue,
+        lower_is_sensitive=panel.lower_is_sensitive,
+        rng=seed,
+        progress=not quiet,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    summary = ev.summary()
+    write_table(summary, out / "summary.csv")
+    write_table(ev.fold_metrics(), out / "fold_metrics.csv")
+    write_table(ev.per_drug(), out / "per_drug.csv")
+    write_table(ev.predictions, out / "predictions.parquet")
+    write_table(ev.fits, out / "fits.csv")
+    render_report(
+        [report_section(ev, dataset=panel.name)],
+        out / "report.html",
+        title=f"oncoresist predict: {panel.name}",
+    )
+    cols = ["model", "split", "status", "rmse", "pearson", "pearson_norm", "pearson_per_drug"]
+    console.print(summary[cols].round(3).to_string(index=False))
+    console.print(f"[bold green]written to[/] {out}")
+
+
+@predict_app.command("apply")
+def apply_cmd(
+    model_dir: Path = typer.Argument(..., help="Folder written by 'predict train'."),
+    profile: Path = typer.Option(..., help="CSV/TSV long table: sample, layer, gene, value."),
+    out: Path = typer.Option(..., "-o", "--out", help="Predictions table (.csv, .tsv, .parquet)."),
+    drugs: str | None = typer.Option(None, help="Comma-separated drugs (default: training drugs)."),
+    max_missing: float = typer.Option(
+        0.2, help="Largest fraction of a layer's genes that may be missing."
+    ),
+    allow_missing_layers: bool = typer.Option(
+        False, "--allow-missing-layers", help="Impute absent layers with training means."
+    ),
+    check_scale: bool = typer.Option(
+        True, "--check-scale/--no-check-scale", help="Fail on a layer on another scale."
+    ),
+) -> None:
+    """Predict drug responses for new tumour profiles with a saved model."""
+    import pandas as pd
+
+    from .._io import write_table
+    from ._persist import load_model
+
+    console = Console()
+    if not profile.is_file():
+        raise InputError(f"profile file {profile} does not exist")
+    sep = "\t" if profile.suffix.lower() in (".tsv", ".txt") else ","
+    table = pd.read_csv(profile, sep=sep)
+    tm = load_model(model_dir)
+    app = tm.predict_profile(
+        table,
+        drugs=_split_list(drugs),
+        max_missing=max_missing,
+        allow_missing_layers=allow_missing_layers,
+        check_scale=check_scale,
+    )
+    write_table(app.predictions, out)
+    console.print(app.summary())
+    console.print(f"[bold green]predictions written to[/] {out}")
+
+
+@predict_app.command("table")
+def table_cmd(
+    out: Path = typer.Option(Path("predict-table"), "-o", "--out", help="Output folder."),
+    n_splits: int = typer.Option(3, help="Outer folds per split."),
+    n_drugs: int | None = typer.Option(None, help="Subsample the CTRP-shared drugs."),
+    with_nn: bool = typer.Option(True, "--nn/--no-nn", help="Include the torch network."),
+    seed: int = typer.Option(0, help="Random seed."),
+) -> None:
+    """The real-data model x split table (TGSA GDSC, cross-study to CTRPv2); minutes."""
+    from .._io import write_table, write_text
+    from ._table import markdown_table, real_data_table
+
+    console = Console()
+    res = real_data_table(
+        n_splits=n_splits, n_drugs=n_drugs, with_nn=with_nn, rng=seed, progress=True
+    )
+    s = res.to_frame()
+    write_table(s, out / "summary.csv")
+    write_table(res.in_study.predictions, out / "predictions_gdsc.parquet")
+    write_table(res.cross_study.predictions, out / "predictions_gdsc_to_ctrp.parquet")
+    md = markdown_table(s)
+    write_text(out / "table.md", md + "\n")
+    console.print(md)
+    console.print(f"{res.n_drugs} drugs, {res.n_samples} lines, {res.seconds:.0f} s")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``predict`` command group to the main app."""
+    app.add_typer(predict_app, name="predict")
