@@ -203,7 +203,27 @@ def fetch_gdsc_v17(*, with_medium: bool = False) -> Panel:
             "cell_line": names.reindex(feats.index),
         }
     )
-    compounds = load_gdsc_compounds()
+    try:
+        compounds = load_gdsc_compounds()
+    except DataUnavailableError as exc:
+        # Release 8.4 annotations are not shipped by a package; gdsctools ships DRUG_DECODE
+        # (names and targets of the v17 drugs, no pathway): use it and say so.
+        warnings.warn(
+            f"GDSC compound annotations 8.4 unavailable ({exc}); drug names and targets come "
+            "from gdsctools' DRUG_DECODE.csv instead (no pathway column)",
+            UserWarning,
+            stacklevel=2,
+        )
+        decode = pd.read_csv(fetch_file("gdsc_v17_gdsctools", "DRUG_DECODE.csv"))
+        ids = decode["DRUG_ID"].str.extract(r"Drug_(\d+)_IC50", expand=False).astype(int)
+        compounds = pd.DataFrame(
+            {
+                "drug_name": decode["DRUG_NAME"].to_numpy(),
+                "target": decode["DRUG_TARGET"].to_numpy(),
+                "pathway": np.nan,
+            },
+            index=pd.Index(ids, name="drug_id"),
+        )
     if with_medium:
         _, cl = fetch_gdsc_annotations()
         sann["medium"] = cl["medium"].reindex(sann.index)
