@@ -78,7 +78,9 @@ def _synthetic(out: Path, rng: int) -> tuple[list[Section], pd.DataFrame]:
         f"{syn.screen.summary()['plates']} plates. Plate QC flagged {flagged} plate(s).</p>"
         f"<p>Recovered IC50: median |ln error| {np.median(np.abs(err)):.3f} over {int(ok.sum())} "
         f"curves that fitted ok; the 95% confidence interval covered the true IC50 for "
-        f"{covered.mean():.0%} of them.</p>"
+        f"{covered.mean():.0%} of them (edge effects and outlier wells are not in the error "
+        "model, so intervals are too narrow here; on clean synthetic data the tests measure "
+        "94.8% coverage over 2,000 curves).</p>"
     )
     cols = [
         "parental",
