@@ -68,11 +68,12 @@ def _peer(name: str, c1, c2, r, idx, budget_s: float):
                 out = None
         if (name == "musyc" and out is not None) or name == "musyc":
             # MuSyC reports parameters; compare log10(alpha12)
-            val = (
-                float(np.log10(model.alpha12))
-                if getattr(model, "alpha12", None) is not None
-                else np.nan
-            )
+            with np.errstate(divide="ignore"):  # the peer may return alpha12 = 0 (-inf)
+                val = (
+                    float(np.log10(model.alpha12))
+                    if getattr(model, "alpha12", None) is not None
+                    else np.nan
+                )
         elif out is None:
             val = np.nan
         else:

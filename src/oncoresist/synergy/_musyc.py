@@ -20,15 +20,21 @@ expression. Synergistic efficacy, in inhibition terms::
 
 (equal to Meyer's ``(min(E1, E2) - E3) / (E0 - min(E1, E2))`` on viability). ``alpha = 1,
 beta = 0`` is no interaction; with ``E0 = 0, E1 = E2 = E3 = 1`` it is Bliss independence.
-All blocks are fitted together by a batched Levenberg–Marquardt (ten parameters per block).
+Each block is one box-bounded Levenberg–Marquardt fit (ten parameters) with the analytic
+Jacobian, started from the single-agent Hill fits (E0, E1, E2, h, C; alpha = 1; E3 from the
+highest-dose corner); a parameter on a bound whose gradient points outwards is held for that
+step. The fits run in a compiled numba kernel (``_musyc_numba.py``) when numba is installed,
+else in the same algorithm vectorised over blocks in numpy (they agree to rounding).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
 from ._batch import BlockBatch
-from ._hill import H_MAX, H_MIN, M_MARGIN, batched_lm, hill_predict
+from ._hill import H_MAX, H_MIN, M_MARGIN, _chol_solve, hill_predict
+from ._musyc_numba import HAVE_NUMBA, fit_blocks_numba
 from ._registry import ModelOutput, SynergyModel, combination_mask, ok_status, register_model
 
 __all__ = ["PARAM_NAMES", "MuSyC", "musyc_surface"]
@@ -47,6 +53,7 @@ PARAM_NAMES = (
     "ln_alpha21",
 )
 _LOG_ALPHA_MAX = np.log(1e3)
+_TOL = 1e-10
 
 
 def _log_occupancy(ld1: np.ndarray, ld2: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -101,31 +108,15 @@ def musyc_surface(ld1: np.ndarray, ld2: np.ndarray, params: np.ndarray) -> np.nd
     return w[0] * e[0] + w[1] * e[1] + w[2] * e[2] + w[3] * e[3]
 
 
-#: Which of the four non-zero log-rates (U->A1, A1->A12, A2->A12, U->A2) enter the spanning
-#: tree ``k`` (the cycle without edge ``k``) directed to state ``i``: ``_TREE[i, k, e]``. A
-#: tree to ``i`` uses, on each kept edge, the direction pointing to ``i`` along the path.
-_TREE = np.zeros((4, 4, 4), dtype=bool)
-for _i in range(4):
-    for _k in range(4):
-        for _j in range(4):
-            if _j == _k:
-                continue
-            backward = (_j - _i) % 4 < (_k - _i) % 4
-            # edges 0, 1 carry their rate forwards; edges 2, 3 backwards (others are rate 1)
-            if (_j in (0, 1) and not backward) or (_j in (2, 3) and backward):
-                _TREE[_i, _k, _j] = True
-
-
-def _surface_and_jac(
-    ld1: np.ndarray, ld2: np.ndarray, p: np.ndarray
+def _tree_surface_and_jac(
+    ld1: np.ndarray, ld2: np.ndarray, w: np.ndarray, p: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """MuSyC surface ``(n, m)`` and its analytic Jacobian ``(n, m, 10)`` at points (n, m).
+    """Surface ``(n, m)`` and weighted Jacobian ``(n, m, 10)`` from the eleven tree products.
 
-    With ``L_ik`` the log weight of tree ``k`` to state ``i`` (a sum of log-rates ``r_e``),
-    ``pi`` the state occupancies and ``rho_ik`` the share of tree ``k`` in state ``i``::
-
-        dE/dE_s = pi_s,   dE/dtheta = sum_e c_e dr_e/dtheta,
-        c_e = sum_i pi_i (E_i - E) sum_k rho_ik [e in tree ik]
+    The numpy twin of the compiled kernel (``_musyc_numba._eval_py``), same formulas: with
+    forward rates ``a, b, c, d`` (U->A1, A1->A12, A2->A12, U->A2) the unnormalised occupancies
+    are ``2 + b + c``, ``2a + ac + cd``, ``2d + bd + ab``, ``ab + cd + abc + bcd`` (U, A1,
+    A2, A12), each product taken as ``exp(log-product - max)`` so nothing overflows.
     """
     h1 = np.exp(p[:, 4:5])
     h2 = np.exp(p[:, 5:6])
@@ -133,58 +124,119 @@ def _surface_and_jac(
     la21 = p[:, 9:10]
     x1 = ld1 - p[:, 6:7]
     x2 = ld2 - p[:, 7:8]
-    u1 = x1 + la21
-    u2 = x2 + la12
-    rates = (h1 * x1, h2 * u2, h1 * u1, h2 * x2)  # U->A1, A1->A12, A2->A12, U->A2
-    zero = np.zeros(np.broadcast_shapes(x1.shape, x2.shape))
-    logw = []
-    shares = []
-    for i in range(4):
-        trees = []
-        for k in range(4):
-            t = zero
-            for e in range(4):
-                if _TREE[i, k, e]:
-                    t = t + rates[e]
-            trees.append(t)
-        tr = np.stack(trees)
-        mx = np.max(tr, axis=0)
-        mx = np.where(np.isfinite(mx), mx, 0.0)
-        ex = np.exp(tr - mx)
-        tot = np.sum(ex, axis=0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            logw.append(mx + np.log(tot))
-            rho = ex / tot
-        rho = np.where(np.isfinite(rho), rho, 0.0)
-        shares.append([np.sum(rho[_TREE[i, :, e]], axis=0) for e in range(4)])
-    lw = np.stack(logw)
-    mx = np.max(lw, axis=0)
-    pi = np.exp(lw - mx)
-    pi = pi / np.sum(pi, axis=0)
-    eff = (p[:, 0:1], p[:, 1:2], p[:, 3:4], p[:, 2:3])  # effects of U, A1, A12, A2
-    e_val = pi[0] * eff[0] + pi[1] * eff[1] + pi[2] * eff[2] + pi[3] * eff[3]
-    c = [sum(pi[i] * (eff[i] - e_val) * shares[i][e] for i in range(4)) for e in range(4)]
-    # dose 0: the rate is 0 (log -inf) and its coefficient 0; its derivatives do not count
-    fin1 = np.isfinite(x1)
-    fin2 = np.isfinite(x2)
-    c0 = np.where(fin1, c[0], 0.0)
-    c2 = np.where(fin1, c[2], 0.0)
-    c1 = np.where(fin2, c[1], 0.0)
-    c3 = np.where(fin2, c[3], 0.0)
+    fin1 = x1 > -np.inf
+    fin2 = x2 > -np.inf
+    ra = np.where(fin1, h1 * x1, -np.inf)
+    rc = np.where(fin1, h1 * (x1 + la21), -np.inf)
+    rb = np.where(fin2, h2 * (x2 + la12), -np.inf)
+    rd = np.where(fin2, h2 * x2, -np.inf)
+    lab = ra + rb
+    lac = ra + rc
+    lbd = rb + rd
+    lcd = rc + rd
+    labc = lab + rc
+    lbcd = lbd + rc
+    mx = np.maximum(0.0, np.maximum(ra, np.maximum(rb, np.maximum(rc, rd))))
+    mx = np.maximum(mx, np.maximum(lab, np.maximum(lac, np.maximum(lbd, lcd))))
+    mx = np.maximum(mx, np.maximum(labc, lbcd))
+    w0 = np.exp(-mx)
+    wa, wb, wc, wd = (np.exp(v - mx) for v in (ra, rb, rc, rd))
+    wab, wac, wbd, wcd = (np.exp(v - mx) for v in (lab, lac, lbd, lcd))
+    wabc = np.exp(labc - mx)
+    wbcd = np.exp(lbcd - mx)
+    pu = 2.0 * w0 + wb + wc
+    p1 = 2.0 * wa + wac + wcd
+    p2 = 2.0 * wd + wbd + wab
+    p3 = wab + wcd + wabc + wbcd
+    z = pu + p1 + p2 + p3
+    pu, p1, p2, p3 = pu / z, p1 / z, p2 / z, p3 / z
+    e = pu * p[:, 0:1] + p1 * p[:, 1:2] + p2 * p[:, 2:3] + p3 * p[:, 3:4]
+    du, d1, d2, d3 = (p[:, c : c + 1] - e for c in range(4))
+    ca = (d1 * (2.0 * wa + wac) + d2 * wab + d3 * (wab + wabc)) / z
+    cb = (du * wb + d2 * (wbd + wab) + d3 * (wab + wabc + wbcd)) / z
+    cc = (du * wc + d1 * (wac + wcd) + d3 * (wcd + wabc + wbcd)) / z
+    cd = (d1 * wcd + d2 * (2.0 * wd + wbd) + d3 * (wcd + wbcd)) / z
     x1f = np.where(fin1, x1, 0.0)
     x2f = np.where(fin2, x2, 0.0)
-    jac = np.empty((*e_val.shape, 10))
-    jac[..., 0] = pi[0]
-    jac[..., 1] = pi[1]
-    jac[..., 2] = pi[3]
-    jac[..., 3] = pi[2]
-    jac[..., 4] = h1 * (c0 * x1f + c2 * (x1f + la21))
-    jac[..., 5] = h2 * (c1 * (x2f + la12) + c3 * x2f)
-    jac[..., 6] = -h1 * (c0 + c2)
-    jac[..., 7] = -h2 * (c1 + c3)
-    jac[..., 8] = h2 * c1
-    jac[..., 9] = h1 * c2
-    return e_val, jac
+    jac = np.empty((*e.shape, 10))
+    jac[..., 0] = w * pu
+    jac[..., 1] = w * p1
+    jac[..., 2] = w * p2
+    jac[..., 3] = w * p3
+    jac[..., 4] = np.where(fin1, w * h1 * (ca * x1f + cc * (x1f + la21)), 0.0)
+    jac[..., 5] = np.where(fin2, w * h2 * (cb * (x2f + la12) + cd * x2f), 0.0)
+    jac[..., 6] = np.where(fin1, -w * h1 * (ca + cc), 0.0)
+    jac[..., 7] = np.where(fin2, -w * h2 * (cb + cd), 0.0)
+    jac[..., 8] = np.where(fin2, w * h2 * cb, 0.0)
+    jac[..., 9] = np.where(fin1, w * h1 * cc, 0.0)
+    return e, jac
+
+
+def _lm_numpy(
+    ld1: np.ndarray,
+    ld2: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    p0: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    *,
+    max_iter: int,
+    tol: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The compiled kernel's Levenberg–Marquardt, vectorised over blocks (the fallback).
+
+    Box bounds by clipping the step; a parameter on its bound whose gradient points outwards
+    is held for that step (its row and column of the damped normal equations are removed),
+    so the free parameters get a full step instead of one shortened by the clip.
+    """
+    n, k = p0.shape
+    p = np.clip(p0, lower, upper)
+    f, jac = _tree_surface_and_jac(ld1, ld2, w, p)
+    r = w * (y - f)
+    sse = np.sum(r * r, axis=1)
+    lam = np.full(n, 1e-3)
+    active = np.isfinite(sse)
+    sse = np.where(active, sse, np.inf)
+    converged = np.zeros(n, dtype=bool)
+    eye = np.eye(k, dtype=bool)
+    for _ in range(max_iter):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        jj = jac[idx]
+        jt = jj.transpose(0, 2, 1)
+        a = jt @ jj
+        g = (jt @ r[idx][:, :, None])[:, :, 0]
+        pi, lo, hi = p[idx], lower[idx], upper[idx]
+        hold = ((pi <= lo) & (g < 0.0)) | ((pi >= hi) & (g > 0.0))
+        a = np.where(hold[:, :, None] | hold[:, None, :], 0.0, a)
+        a = np.where(hold[:, :, None] & eye, 1.0, a)
+        g = np.where(hold, 0.0, g)
+        diag = np.diagonal(a, axis1=1, axis2=2)
+        a = a + (lam[idx, None] * (diag + 1e-9))[:, :, None] * eye
+        trial = np.clip(pi + _chol_solve(a, g), lo, hi)
+        f_new, jac_new = _tree_surface_and_jac(ld1[idx], ld2[idx], w[idx], trial)
+        r_new = w[idx] * (y[idx] - f_new)
+        sse_new = np.sum(r_new * r_new, axis=1)
+        ok = np.isfinite(sse_new) & (sse_new <= sse[idx])
+        good = idx[ok]
+        rel = (sse[good] - sse_new[ok]) / np.maximum(sse[good], 1e-30)
+        moved = np.max(np.abs(trial[ok] - p[good]), axis=1)
+        p[good] = trial[ok]
+        sse[good] = sse_new[ok]
+        r[good] = r_new[ok]
+        jac[good] = jac_new[ok]
+        lam[good] = np.maximum(lam[good] / 5.0, 1e-12)
+        bad = idx[~ok]
+        lam[bad] = lam[bad] * 8.0
+        done = good[(rel < tol) | (moved < 1e-10) | (sse_new[ok] < 1e-28)]
+        converged[done] = True
+        active[done] = False
+        stalled = bad[lam[bad] > 1e10]
+        converged[stalled] = True
+        active[stalled] = False
+    return p, sse, converged
 
 
 def _null_params(p: np.ndarray) -> np.ndarray:
@@ -196,9 +248,13 @@ def _null_params(p: np.ndarray) -> np.ndarray:
 
 
 def fit_musyc(
-    batch: BlockBatch, *, max_iter: int = 80
+    batch: BlockBatch, *, max_iter: int = 200, engine: str = "auto"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Batched MuSyC fits: ``(params (n, 10), sse (n,), converged (n,))``."""
+    """Batched MuSyC fits: ``(params (n, 10), sse (n,), converged (n,))``.
+
+    ``engine``: ``"auto"`` (the compiled kernel when numba is installed), ``"numba"`` or
+    ``"numpy"`` (same algorithm, vectorised over blocks; agrees to rounding).
+    """
     n, n1, n2, r = batch.response.shape
     f1, f2 = batch.single_fits
     ld1 = np.broadcast_to(batch.log_conc1[:, :, None, None], (n, n1, n2, r)).reshape(n, -1)
@@ -206,7 +262,9 @@ def fit_musyc(
     y = batch.response.reshape(n, -1)
     corner = batch.mean[:, -1, -1]
     e0 = 0.5 * (f1.bottom + f2.bottom)
-    e3 = np.clip(np.maximum(np.maximum(f1.top, f2.top), corner), -0.5, 1.5)
+    # E3 from the highest-dose corner (not max(E1, E2, corner)): antagonistic blocks then
+    # start below the better single agent, and fewer fits end in a worse local minimum
+    e3 = np.clip(np.where(np.isfinite(corner), corner, np.maximum(f1.top, f2.top)), -0.5, 1.5)
     p0 = np.column_stack(
         [
             e0,
@@ -242,10 +300,15 @@ def fit_musyc(
         ]
     )
 
-    def fun(p: np.ndarray, idx: np.ndarray):
-        return _surface_and_jac(ld1[idx], ld2[idx], p)
-
-    return batched_lm(fun, p0, y, lower, upper, max_iter=max_iter, tol=1e-10)
+    w = np.isfinite(y).astype(float)
+    yy = np.where(w > 0, y, 0.0)
+    if engine not in ("auto", "numba", "numpy"):
+        raise InputError(f"engine must be 'auto', 'numba' or 'numpy', got {engine!r}")
+    if engine == "numba" and not HAVE_NUMBA:
+        raise InputError("engine='numba' needs numba: pip install numba, or use engine='numpy'")
+    if HAVE_NUMBA and engine != "numpy":
+        return fit_blocks_numba(ld1, ld2, yy, w, p0, lower, upper, max_iter=max_iter, tol=_TOL)
+    return _lm_numpy(ld1, ld2, yy, w, p0, lower, upper, max_iter=max_iter, tol=_TOL)
 
 
 @register_model
