@@ -150,9 +150,12 @@ def test_chunks_executors_and_threads_give_identical_results():
     b = oc.fit_curves(x, y, chunk_size=37, executor="threads")
     c = oc.fit_curves(x, y, n_threads=1)
     d = oc.fit_curves(x, y, n_threads=3)
+    e = oc.fit_curves(x, y, chunk_size=41)  # default: two chunks in flight on threads
     np.testing.assert_array_equal(a.params, b.params)
     np.testing.assert_array_equal(c.params, d.params)
     np.testing.assert_array_equal(a.params, c.params)
+    np.testing.assert_array_equal(a.params, e.params)
+    np.testing.assert_array_equal(a.covariance, e.covariance)
     assert len(a.to_frame()) == 250
 
 
@@ -256,3 +259,82 @@ def test_unnormalised_screen_raises():
     )
     with pytest.raises(InputError, match="normalise"):
         oc.fit_screen(Screen.from_frame(df))
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"] if HAVE_NUMBA else ["numpy"])
+@pytest.mark.parametrize(
+    "bounds",
+    [
+        {"bottom": (0.0, 1.0), "top": (0.0, 1.0)},
+        {"hill_slope": (0.0, 10.0), "bottom": (-0.5, 1.0), "top": (0.5, 2.0), "ln_ec50": (-12, 6)},
+    ],
+)
+def test_user_bounds_fit_exact_data(engine, bounds):
+    """Regression: with user ``bounds`` the compiled engine must still iterate to the optimum.
+
+    Exact ll4 data (bottom 0, top 1: on the asymptote bounds of the first case) must be refitted
+    with SSE ~ 0. Before the fix, one curve in 200 (slope 3.75, ln EC50 0.128, between two
+    doses) started on a step function (slope 20) and stopped there with SSE 5.5e-4.
+    """
+    g = np.random.default_rng(0)
+    n = 200
+    x = np.repeat(DOSES, 2)
+    p = np.stack([g.uniform(0.5, 4, n), np.zeros(n), np.ones(n),
+                  g.uniform(DOSES[1], DOSES[-2], n)], 1)  # fmt: skip
+    y = oc.predict("ll4", x, p)
+    fit = oc.fit_curves(x, y, bounds=bounds, engine=engine)
+    assert np.all(fit.sse < 1e-20), fit.sse.max()
+    assert np.all(fit.n_iter > 1)
+    np.testing.assert_allclose(fit.params, p, atol=1e-6)
+    assert np.all(fit.status == "ok")
+
+
+def test_replicates_any_order_and_zero_weights():
+    """The compiled engine fits the weighted means of replicated doses plus the within-dose SS:
+    the SSE and parameters agree with the numpy engine whatever the order of the points, and a
+    zero weight removes a point exactly."""
+    x, y, _ = _synthetic(200, rng=11, reps=3)
+    perm = np.random.default_rng(1).permutation(x.shape[1])
+    w = np.ones_like(y)
+    w[:, 5] = 0.0
+    w[:, 7] = 2.5
+    a = oc.fit_curves(x[:, perm], y[:, perm], weights=w[:, perm])
+    b = oc.fit_curves(x, y, weights=w, engine="numpy")
+    keep = np.arange(x.shape[1]) != 5
+    c = oc.fit_curves(x[:, keep], y[:, keep], weights=w[:, keep])
+    np.testing.assert_allclose(a.sse, b.sse, rtol=1e-6)
+    np.testing.assert_allclose(a.sse, c.sse, rtol=1e-12)
+    # same SSE as numpy's full-data LM; the same engine on the points in their original order
+    # agrees to rounding (the within-dose sums are taken in another order)
+    d = oc.fit_curves(x, y, weights=w)
+    np.testing.assert_allclose(a.params, d.params, atol=1e-6)
+    # well-determined optima (near-singular J'J amplifies rounding in the standard errors)
+    same = np.all(np.abs(a.params - b.params) < 1e-4, axis=1) & np.all(d.stderr < 100, axis=1)
+    assert same.mean() > 0.9
+    np.testing.assert_allclose(a.stderr[same], d.stderr[same], rtol=1e-6)
+    np.testing.assert_allclose(a.stderr[same], b.stderr[same], rtol=1e-3)
+
+
+def test_flat_curves_keep_the_sigmoid_fit_columns():
+    """fit_screen: a flat curve reports ic50 = inf and the flat model, but ``ln_ic50_fit`` /
+    ``hill_slope_fit`` keep the sigmoid fit (equal to fit_curves' parameters); for a curve with
+    status ok they equal ``ln_ic50`` / ``hill_slope``."""
+    g = np.random.default_rng(5)
+    conc = np.exp(np.repeat(DOSES, 2))
+    active = oc.predict("ll4", np.log(conc), [1.5, 0.1, 1.0, -2.0])[0] + g.normal(0, 0.02, 18)
+    flat = 0.9 + g.normal(0, 0.03, 18)
+    df = pd.concat([
+        pd.DataFrame({"sample": "A", "drug": "act", "concentration": conc, "viability": active}),
+        pd.DataFrame({"sample": "A", "drug": "flat", "concentration": conc, "viability": flat}),
+    ])  # fmt: skip
+    fits = oc.fit_screen(Screen.from_frame(df)).set_index("drug")
+    assert fits.loc["flat", "status"] == "flat" and np.isinf(fits.loc["flat", "ic50"])
+    assert fits.loc["flat", "hill_slope"] == 0.0
+    ref = oc.fit_curves(np.log(conc), np.stack([active, flat]))
+    np.testing.assert_allclose(fits["ln_ic50_fit"], ref.params[:, 3], rtol=1e-12)
+    np.testing.assert_allclose(fits["hill_slope_fit"], ref.params[:, 0], rtol=1e-12)
+    assert fits.loc["act", "status"] == "ok"
+    assert fits.loc["act", "ln_ic50_fit"] == fits.loc["act", "ln_ic50"]
+    assert fits.loc["act", "hill_slope_fit"] == fits.loc["act", "hill_slope"]
+    assert abs(fits.loc["act", "ln_ic50"] + 2.0) < 0.1
+    assert list(fits.reset_index()[oc.FIT_COLUMNS].columns) == oc.FIT_COLUMNS

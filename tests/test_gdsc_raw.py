@@ -127,10 +127,12 @@ def test_fitted_ln_ic50_agree_with_gdsc2(screen):
         rho[drug] = stats.spearmanr(ours[ok], theirs[ok]).statistic
         assert ok.sum() >= 200  # ~220 of 232 lines are in GDSC2 for each drug
     # Spearman rho of ln IC50 (both clipped to the tested range) vs GDSC2 LN_IC50, measured
-    # with fit_screen(model="ll2") (1,155 curves: 506 ok, 649 flat -> ln_ic50 = inf, i.e. the
-    # top dose after clipping): camptothecin 1003 0.903 (n=223), afatinib 1032 0.474 (220),
+    # with fit_screen(model="ll2") (1,155 curves: 508 ok, 647 flat -> ln_ic50 = inf, i.e. the
+    # top dose after clipping): camptothecin 1003 0.903 (n=223), afatinib 1032 0.457 (220),
     # PLX-4720 1036 0.446 (221), PD0325901 1060 0.851 (223), linsitinib 1510 0.371 (222)
-    # (0.398 with an earlier build of the engine).
+    # (afatinib 0.474 and linsitinib 0.398 with earlier builds of the engine). Ranking with the
+    # sigmoid's ln_ic50_fit for flat curves instead is much worse (0.748, 0.097, 0.044, 0.271,
+    # -0.062): those fits sit at the parameter bounds.
     # (A scratch scipy curve_fit of the same model gave 0.903, 0.619, 0.703, 0.874, 0.508.)
     # GDSC2 pools more replicate plates per line in its NLME fit (Vis et al. 2016) and this
     # file holds only part of the plates, so only rank agreement is expected; drugs active in

@@ -11,7 +11,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import InputError
-from ._executors import Executor, resolve_executor
+from ._executors import Executor, ThreadExecutor, resolve_executor
 from ._lm import CODE_TEXT, MAX_ITER, NONFINITE, grid_start, levenberg_marquardt
 from ._lm_numba import HAVE_NUMBA, lm_loglogistic
 from ._models import CurveModel, get_model
@@ -199,7 +199,7 @@ def fit_curves(
     covariance: str = "model",
     max_iter: int = 400,
     engine: str = "auto",
-    chunk_size: int = 20_000,
+    chunk_size: int = 10_000,
     executor: str | Executor | None = None,
     n_threads: int | None = None,
     progress: bool = False,
@@ -240,7 +240,9 @@ def fit_curves(
     chunk_size, executor, progress
         Curves are fitted ``chunk_size`` at a time (memory stays flat); ``executor`` maps the
         chunks (``"serial"``, ``"threads"``, ``"processes"`` or an object with
-        ``map(func, chunks)``); ``progress`` shows a progress bar.
+        ``map(func, chunks)``; None: two chunks in flight on threads, so that one chunk's
+        numpy pre- and post-processing overlaps the next one's compiled fit); ``progress``
+        shows a progress bar.
     n_threads
         Threads of the compiled engine within a chunk (None: numba's default, all cores).
         Results are bitwise identical for any value.
@@ -308,7 +310,12 @@ def fit_curves(
             e = min(s + int(chunk_size), n)
             yield (x[s:e], y[s:e], None if w is None else w[s:e], opts, s)
 
-    ex = resolve_executor(executor)
+    if executor is None and len(starts) > 1:
+        # two chunks in flight: one chunk's numpy pre/post-processing (serial) overlaps the
+        # next chunk's compiled fit (threaded); results do not depend on it
+        ex: Executor = ThreadExecutor(max_workers=2)
+    else:
+        ex = resolve_executor(executor)
     results = ex.map(_fit_chunk, tasks())
     if progress:
         from rich.progress import track
@@ -378,9 +385,10 @@ def _run_lm(m: CurveModel, xs, ys, sw, p0, lower, upper, opts: _Options, *, grid
 
 def _canonical_sign(m: CurveModel, p: np.ndarray, lower: np.ndarray, upper: np.ndarray):
     """ll4: (b, c, d, e) and (-b, d, c, e) are one curve; report the one with bottom <= top
-    (drc's convention) when the bounds allow both."""
+    (drc's convention) when the bounds allow both. Returns the parameters and the flipped rows
+    (None when none was)."""
     if m.ll_free is None or not (m.ll_free[1] and m.ll_free[2]) or not m.ll_free[0]:
-        return p
+        return p, None
     jb, jc, jd = 0, m.param_names.index("bottom"), m.param_names.index("top")
     sym = (
         (lower[:, jc] == lower[:, jd])
@@ -389,12 +397,26 @@ def _canonical_sign(m: CurveModel, p: np.ndarray, lower: np.ndarray, upper: np.n
         & (p[:, jc] > p[:, jd])
     )
     if not sym.any():
-        return p
+        return p, None
     q = p.copy()
     q[sym, jb] = -p[sym, jb]
     q[sym, jc] = p[sym, jd]
     q[sym, jd] = p[sym, jc]
-    return q
+    return q, sym
+
+
+def _flip_matrix(m: CurveModel, a: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``T a T'`` for the rows flipped by :func:`_canonical_sign` (T negates the slope and swaps
+    bottom and top), so a covariance follows its parameters."""
+    k = m.n_params
+    perm = np.arange(k)
+    jc, jd = m.param_names.index("bottom"), m.param_names.index("top")
+    perm[jc], perm[jd] = jd, jc
+    sign = np.ones(k)
+    sign[0] = -1.0
+    out = a.copy()
+    out[rows] = a[rows][:, perm[:, None], perm[None, :]] * (sign[:, None] * sign[None, :])
+    return out
 
 
 def _observed_hessian(m: CurveModel, x, y, sw, p) -> np.ndarray:
@@ -502,10 +524,9 @@ def _fit_chunk(task: tuple) -> dict[str, np.ndarray]:
                     )
         assert best is not None
         p_hat, s_hat, it_hat, c_hat, inv_hat = best
-        p_flip = _canonical_sign(m, p_hat, lower, upper)
-        if inv_hat is not None and p_flip is not p_hat:
-            inv_hat = None  # parameters reordered: recompute below
-        p_hat = p_flip
+        p_hat, flipped = _canonical_sign(m, p_hat, lower, upper)
+        if inv_hat is not None and flipped is not None:
+            inv_hat = _flip_matrix(m, inv_hat, flipped)
         sw_final = sw
         if opts.loss != "linear":
             for _ in range(opts.n_irls):
@@ -608,16 +629,52 @@ def _finish(m, opts, n, k, params, cov, sse, sse_flat, n_points, n_doses, xmin, 
 
 def _status(m, opts, insufficient, n_points, n_doses, code, params, pvalue, nonfinite_y, bad_x):
     n = len(n_points)
-    k = m.n_params
     status = np.full(n, "ok", dtype=object)
     reason = pd.Series([""] * n, dtype=object)
-    nf = pd.Series(np.where(insufficient, n_points, 0)).astype(str)  # only used there
+    if insufficient.any():  # the text is built only where needed (it costs on 1e5 curves)
+        _insufficient_reasons(m, insufficient, n_points, n_doses, reason)
+        status[insufficient] = "insufficient_data"
+    fitted = ~insufficient
+    nonfinite = fitted & ((code == NONFINITE) | ~np.isfinite(params).all(axis=1))
+    flat = fitted & ~nonfinite & (pvalue > opts.flat_alpha)
+    noconv = fitted & ~nonfinite & ~flat & (code == MAX_ITER)
+    status[nonfinite] = "failed"
+    if nonfinite.any():
+        reason[nonfinite] = (
+            "the fit produced non-finite values; check the responses for extreme values"
+        )
+    status[flat] = "flat"
+    if flat.any():
+        pv = [f"{v:.3g}" for v in pvalue[flat]]
+        reason[flat] = [
+            f"not better than a flat line (F-test p = {v} > {opts.flat_alpha:g}); "
+            "IC50 beyond the tested range"
+            for v in pv
+        ]
+    status[noconv] = "failed"
+    if noconv.any():
+        reason[noconv] = (
+            f"{CODE_TEXT[MAX_ITER]} ({opts.max_iter}); try n_starts=3, max_iter=1000 or bounds"
+        )
+    nonfin_count = pd.Series(nonfinite_y.sum(axis=1) + bad_x.sum(axis=1))
+    has = (nonfin_count > 0).to_numpy()
+    if not has.any():
+        return status, reason.to_numpy(dtype=object)
+    note = nonfin_count[has].astype(str) + " non-finite value(s) excluded"
+    sep = np.where(reason[has].str.len() > 0, "; ", "")
+    reason[has] = reason[has] + sep + note
+    return status, reason.to_numpy(dtype=object)
+
+
+def _insufficient_reasons(m, insufficient, n_points, n_doses, reason):
+    """Fill ``reason`` (a Series) for the curves with too few points or doses."""
+    k = m.n_params
+    nf = pd.Series(np.where(insufficient, n_points, 0)).astype(str)
     nd = pd.Series(np.where(insufficient, n_doses, 0)).astype(str)
     empty = n_points == 0
     single = (n_doses == 1) & ~empty
     few_doses = (n_doses < k) & ~single & ~empty & m.sigmoid
     few_points = insufficient & ~empty & ~single & ~few_doses
-    status[insufficient] = "insufficient_data"
     reason[empty] = "no valid points (all responses or concentrations missing or non-finite)"
     reason[single] = (
         "a single concentration ("
@@ -635,27 +692,3 @@ def _status(m, opts, insufficient, n_points, n_doses, code, params, pvalue, nonf
         "only " + nf[few_points] + f" valid points for the {k}-parameter {m.name} model "
         "(needs more points than parameters); add replicates or use a model with fewer parameters"
     )
-    fitted = ~insufficient
-    nonfinite = fitted & ((code == NONFINITE) | ~np.isfinite(params).all(axis=1))
-    flat = fitted & ~nonfinite & (pvalue > opts.flat_alpha)
-    noconv = fitted & ~nonfinite & ~flat & (code == MAX_ITER)
-    status[nonfinite] = "failed"
-    reason[nonfinite] = "the fit produced non-finite values; check the responses for extreme values"
-    status[flat] = "flat"
-    if flat.any():
-        pv = [f"{v:.3g}" for v in pvalue[flat]]
-        reason[flat] = [
-            f"not better than a flat line (F-test p = {v} > {opts.flat_alpha:g}); "
-            "IC50 beyond the tested range"
-            for v in pv
-        ]
-    status[noconv] = "failed"
-    reason[noconv] = (
-        f"{CODE_TEXT[MAX_ITER]} ({opts.max_iter}); try n_starts=3, max_iter=1000 or bounds"
-    )
-    nonfin_count = pd.Series(nonfinite_y.sum(axis=1) + bad_x.sum(axis=1))
-    has = (nonfin_count > 0).to_numpy()
-    note = nonfin_count[has].astype(str) + " non-finite value(s) excluded"
-    sep = np.where(reason[has].str.len() > 0, "; ", "")
-    reason[has] = reason[has] + sep + note
-    return status, reason.to_numpy(dtype=object)

@@ -7,9 +7,13 @@ nonlinear (b, e) are iterated: variable projection (Golub & Pereyra 1973) with K
 Jacobian, i.e. the Gauss–Newton matrix of (b, e) is the Schur complement of the asymptote block
 in the full J'WJ. Damping, scaling, projection onto the box and stopping rules are those of
 :func:`oncoresist.curves._lm.levenberg_marquardt` (Nielsen 1999; Moré 1978). Iterations start
-at the best point of a coarse (b, e) grid (:func:`oncoresist.curves._lm.grid_start`), which puts
-them in the basin of the best local minimum; far fewer iterations are needed than for the full
-four-parameter problem.
+at the best point of a two-level (b, e) grid (a coarse grid as in
+:func:`oncoresist.curves._lm.grid_start`, then a local fine grid around its best point), which
+puts them in the basin of the best local minimum; far fewer iterations are needed than for the
+full four-parameter problem. Replicates of a dose are merged first (weighted mean, summed
+weight; the within-dose sum of squares is added to the SSE, an exact decomposition), so a
+duplicate design costs half. A slope creeping towards its bound with a negligible SSE decrease
+over several steps (a step-function fit) is stopped early (``PIN_*``).
 
 One curve per loop iteration; blocks of curves run on threads (the kernel releases the GIL).
 Every curve's arithmetic is independent of the others and of the blocking, so results are
@@ -26,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ._lm import GRID_EC50_PAD, GRID_N_EC50, GRID_SLOPES
+from ._lm import GRID_EC50_PAD
 
 try:  # numba is optional: without it the numpy engine is used
     from numba import njit
@@ -94,8 +98,8 @@ def _box_linear(suu, suv, svv, suy, svy, syy, fc, fd, cf, df, lc, hc, ld, hd):
 
 
 @njit(cache=True)
-def _evaluate(xi, yi, swi, b, e, fc, fd, cf, df, lc, hc, ld, hd, s, r):
-    """Sigmoid ``s``, best asymptotes, residuals ``r`` and SSE at (b, e)."""
+def _evaluate(xi, yi, swi, b, e, fc, fd, cf, df, lc, hc, ld, hd, s, r, ssw):
+    """Sigmoid ``s``, best asymptotes, residuals ``r`` and SSE (plus ``ssw``) at (b, e)."""
     suu = suv = svv = suy = svy = syy = 0.0
     for t in range(xi.shape[0]):
         if swi[t] > 0:
@@ -111,7 +115,7 @@ def _evaluate(xi, yi, swi, b, e, fc, fd, cf, df, lc, hc, ld, hd, s, r):
             svy += w * st * yi[t]
             syy += w * yi[t] * yi[t]
     c, d, ac, ad = _box_linear(suu, suv, svv, suy, svy, syy, fc, fd, cf, df, lc, hc, ld, hd)
-    sse = 0.0
+    sse = ssw
     for t in range(xi.shape[0]):
         if swi[t] > 0:
             rt = swi[t] * (yi[t] - (c + (d - c) * s[t]))
@@ -123,23 +127,24 @@ def _evaluate(xi, yi, swi, b, e, fc, fd, cf, df, lc, hc, ld, hd, s, r):
 
 
 @njit(cache=True, fastmath={"reassoc", "contract"})
-def _grid_sums(eb, wy, kk):
-    """Weighted sums of the start grid at one (b, e); branch-free so that it vectorises (the
-    summation order depends only on the number of points, never on threads)."""
-    suu = suv = svv = suy = svy = 0.0
+def _grid_row(eb, wy, kk, n_e, acc):
+    """Weighted sums ``acc`` (5, n_e) of the start grid for one slope and ``n_e`` ln EC50 values
+    (``kk = exp(-b e)``); points outer, grid values inner so that the inner loop vectorises."""
+    for j in range(n_e):
+        for q in range(5):
+            acc[q, j] = 0.0
     for t in range(eb.shape[0]):
-        st = 1.0 / (1.0 + eb[t] * kk)
+        et = eb[t]
         w = wy[0, t]
-        yt = wy[1, t]
-        ut = 1.0 - st
-        wu = w * ut
-        ws = w * st
-        suu += wu * ut
-        suv += wu * st
-        svv += ws * st
-        suy += wu * yt
-        svy += ws * yt
-    return suu, suv, svv, suy, svy
+        wyt = w * wy[1, t]
+        for j in range(n_e):
+            st = 1.0 / (1.0 + et * kk[j])
+            ut = 1.0 - st
+            acc[0, j] += w * ut * ut
+            acc[1, j] += w * ut * st
+            acc[2, j] += w * st * st
+            acc[3, j] += wyt * ut
+            acc[4, j] += wyt * st
 
 
 @njit(cache=True)
@@ -186,27 +191,70 @@ def _kernel(
     x, y, sw, p0, lower, upper, free, use_grid, slopes_mag, max_iter, ftol, xtol, gtol,
     out_p, out_sse, out_it, out_code, out_inv, start, stop,
 ):  # fmt: skip
-    m = x.shape[1]
+    m_all = x.shape[1]
     fb, fc, fd, fe = free[0], free[1], free[2], free[3]
     ng = slopes_mag.shape[0]
+    xu = np.empty(m_all)
+    yu = np.empty(m_all)
+    wu = np.empty(m_all)
+    grp = np.empty(m_all, dtype=np.int64)
+    swu = np.zeros(m_all)
+    s_buf = np.zeros(m_all)
+    r_buf = np.zeros(m_all)
+    s2_buf = np.zeros(m_all)
+    r2_buf = np.zeros(m_all)
+    wy = np.zeros((2, m_all))
+    inv_buf = np.zeros((4, 4))
+    piv_buf = np.zeros((4, 4))
+    n_row = max(GRID_N_EC50_, GRID_FINE_E_.shape[0])
+    es_row = np.zeros(n_row)
+    kk_row = np.zeros(n_row)
+    acc = np.zeros((5, n_row))
     for i in range(start, stop):
-        xi = x[i]
-        yi = y[i]
-        swi = sw[i]
+        # replicates of a dose share the model value: fit the weighted means of the distinct
+        # doses (weights summed) and add the within-dose sum of squares, an exact decomposition
+        # of the SSE that halves the work of a duplicate design
+        m = 0
+        for t in range(m_all):
+            grp[t] = -1
+            if sw[i, t] > 0:
+                wt = sw[i, t] * sw[i, t]
+                k = 0
+                while k < m and xu[k] != x[i, t]:
+                    k += 1
+                if k == m:
+                    xu[m] = x[i, t]
+                    wu[m] = 0.0
+                    yu[m] = 0.0
+                    m += 1
+                wu[k] += wt
+                yu[k] += wt * y[i, t]
+                grp[t] = k
+        for k in range(m):
+            yu[k] /= wu[k]
+        ssw = 0.0
+        for t in range(m_all):
+            if grp[t] >= 0:
+                dv = y[i, t] - yu[grp[t]]
+                ssw += sw[i, t] * sw[i, t] * dv * dv
+        for k in range(m):
+            swu[k] = math.sqrt(wu[k])
+        # views of the per-call work buffers (no allocation per curve)
+        xi = xu[:m]
+        yi = yu[:m]
+        swi = swu[:m]
+        s = s_buf[:m]
+        r = r_buf[:m]
+        s2 = s2_buf[:m]
+        r2 = r2_buf[:m]
         lb, hb, lc, hc = lower[i, 0], upper[i, 0], lower[i, 1], upper[i, 1]
         ld, hd, le, he = lower[i, 2], upper[i, 2], lower[i, 3], upper[i, 3]
         cf, df = p0[i, 1], p0[i, 2]
-        s = np.zeros(m)
-        r = np.zeros(m)
-        s2 = np.zeros(m)
-        r2 = np.zeros(m)
-        wy = np.zeros((2, m))
-        inv_buf = np.zeros((4, 4))
-        piv_buf = np.zeros((4, 4))
         b = min(max(p0[i, 0], lb), hb) if fb else p0[i, 0]
         e = min(max(p0[i, 3], le), he) if fe else p0[i, 3]
         if use_grid:
-            # coarse grid over (b, e); exp(b x) once per slope, exp(-b e) once per point
+            # two-level start grid over (b, e): a coarse grid, then a local fine grid around its
+            # best point; exp(b x) once per slope, exp(-b e) once per grid point
             xlo = math.inf
             xhi = -math.inf
             syy = 0.0
@@ -226,6 +274,7 @@ def _kernel(
             sym = fc and fd and lc == ld and hc == hd and lb == -hb
             n_sl = 2 * ng if fb else 1
             n_e = GRID_N_EC50_ if fe else 1
+            h_e = (xhi - xlo) / (GRID_N_EC50_ - 1.0)
             bq = math.inf
             bb = b
             be = e
@@ -243,26 +292,62 @@ def _kernel(
                     bs = b
                 for t in range(m):
                     s2[t] = math.exp(min(max(bs * xi[t], -700.0), 700.0)) if swi[t] > 0 else 0.0
+                # all ln EC50 values of this slope at once (the inner loop runs over them)
                 for je in range(n_e):
-                    if fe:
-                        es = xlo + (xhi - xlo) * (je / (GRID_N_EC50_ - 1.0))
-                        es = min(max(es, le), he)
-                    else:
-                        es = e
-                    kk = math.exp(min(max(-bs * es, -700.0), 700.0))
-                    suu, suv, svv, suy, svy = _grid_sums(s2, wy, kk)
+                    es_row[je] = min(max(xlo + h_e * je, le), he) if fe else e
+                    kk_row[je] = math.exp(min(max(-bs * es_row[je], -700.0), 700.0))
+                _grid_row(s2, wy, kk_row, n_e, acc)
+                for je in range(n_e):
                     c, d, _, _ = _box_linear(
-                        suu, suv, svv, suy, svy, syy, fc, fd, cf, df, lc, hc, ld, hd
-                    )
-                    q = (syy - 2.0 * c * suy - 2.0 * d * svy + c * c * suu
-                         + 2.0 * c * d * suv + d * d * svv)  # fmt: skip
+                        acc[0, je], acc[1, je], acc[2, je], acc[3, je], acc[4, je], syy,
+                        fc, fd, cf, df, lc, hc, ld, hd,
+                    )  # fmt: skip
+                    q = (syy - 2.0 * c * acc[3, je] - 2.0 * d * acc[4, je] + c * c * acc[0, je]
+                         + 2.0 * c * d * acc[1, je] + d * d * acc[2, je])  # fmt: skip
                     if q < bq:
                         bq = q
                         bb = bs
-                        be = es
+                        be = es_row[je]
+            if use_grid and (fb or fe) and math.isfinite(bq):
+                cb = bb
+                ce = be
+                for js in range(3 if fb else 1):
+                    if fb:
+                        # not steeper than the coarse grid: a start on a near-step sigmoid
+                        # sits in a flat region of ln EC50 between two doses (a local minimum
+                        # at the slope bound); the iterations steepen it when the data say so
+                        bs = cb * GRID_FINE_SLOPE_[js]
+                        bs = min(max(bs, -slopes_mag[ng - 1]), slopes_mag[ng - 1])
+                        bs = min(max(bs, lb), hb)
+                        if js != 1 and bs == cb:
+                            continue  # clamped onto the centre slope: nothing new
+                    else:
+                        bs = cb
+                    for t in range(m):
+                        s2[t] = math.exp(min(max(bs * xi[t], -700.0), 700.0)) if swi[t] > 0 else 0.0
+                    n_f = GRID_FINE_E_.shape[0] if fe else 1
+                    for je in range(n_f):
+                        es_row[je] = min(max(ce + h_e * GRID_FINE_E_[je], le), he) if fe else ce
+                        kk_row[je] = math.exp(min(max(-bs * es_row[je], -700.0), 700.0))
+                    _grid_row(s2, wy, kk_row, n_f, acc)
+                    for je in range(n_f):
+                        es = es_row[je]
+                        if bs == cb and es == ce:
+                            continue
+                        c, d, _, _ = _box_linear(
+                            acc[0, je], acc[1, je], acc[2, je], acc[3, je], acc[4, je], syy,
+                            fc, fd, cf, df, lc, hc, ld, hd,
+                        )  # fmt: skip
+                        q = (syy - 2.0 * c * acc[3, je] - 2.0 * d * acc[4, je]
+                             + c * c * acc[0, je] + 2.0 * c * d * acc[1, je]
+                             + d * d * acc[2, je])  # fmt: skip
+                        if q < bq:
+                            bq = q
+                            bb = bs
+                            be = es
             b = bb
             e = be
-        c, d, ac, ad, sse = _evaluate(xi, yi, swi, b, e, fc, fd, cf, df, lc, hc, ld, hd, s, r)
+        c, d, ac, ad, sse = _evaluate(xi, yi, swi, b, e, fc, fd, cf, df, lc, hc, ld, hd, s, r, ssw)
         code = 4
         it = 0
         if not math.isfinite(sse):
@@ -271,6 +356,9 @@ def _kernel(
         nu = 2.0
         diag0 = 0.0
         diag1 = 0.0
+        n_acc = 0
+        sse_ref = sse
+        b_ref = b
         while code == 4 and it < max_iter:
             # J'WJ blocks: nonlinear (b, e) and the free asymptotes inside their bounds
             a_bb = a_be = a_ee = 0.0
@@ -369,7 +457,7 @@ def _kernel(
                     2.0 * ge - (r_be * sb + r_ee * se)
                 )
                 cn, dn, acn, adn, s_new = _evaluate(
-                    xi, yi, swi, bn, en, fc, fd, cf, df, lc, hc, ld, hd, s2, r2
+                    xi, yi, swi, bn, en, fc, fd, cf, df, lc, hc, ld, hd, s2, r2, ssw
                 )
                 actual = sse - s_new
                 if math.isfinite(s_new) and actual > 0 and pred > 0:
@@ -386,6 +474,18 @@ def _kernel(
                         code = 0
                     elif small_x:
                         code = 2
+                    n_acc += 1
+                    if code == 4 and n_acc % PIN_WINDOW_ == 0:
+                        # a slope creeping towards its bound (a step-like fit) lowers the SSE
+                        # ever more slowly: stop once PIN_WINDOW_ steps gained < PIN_FTOL_
+                        pinned = fb and (
+                            (hb > 0 and b >= PIN_FRAC_ * hb and b > b_ref)
+                            or (lb < 0 and b <= PIN_FRAC_ * lb and b < b_ref)
+                        )
+                        if pinned and sse_ref - sse <= PIN_FTOL_ * sse:
+                            code = 0
+                        sse_ref = sse
+                        b_ref = b
                 else:
                     if small_x and math.isfinite(s_new) and abs(actual) <= ftol * sse:
                         # the step is below xtol and cannot lower the SSE: at the minimum
@@ -437,7 +537,20 @@ def _kernel(
         out_code[i] = code
 
 
-GRID_N_EC50_ = GRID_N_EC50
+#: Slope magnitudes of the coarse start grid of the compiled engine (ratio ~3 between them).
+COARSE_SLOPES = np.array([0.4, 1.2, 3.5, 11.0])
+#: Number of ln EC50 values of the coarse grid over the tested range widened by the pad.
+GRID_N_EC50_ = 7
+#: Local fine grid around the best coarse point: slope factors and ln EC50 offsets (in units of
+#: the coarse ln EC50 spacing).
+GRID_FINE_SLOPE_ = np.array([1.0 / 1.8, 1.0, 1.8])
+GRID_FINE_E_ = np.array([-0.5, -0.25, 0.0, 0.25, 0.5])
+#: Early stop of a slope creeping to its bound: beyond PIN_FRAC_ of the bound and still rising
+#: in magnitude, with the SSE down by less than PIN_FTOL_ (relative) over the last PIN_WINDOW_
+#: accepted steps.
+PIN_FRAC_ = 0.75
+PIN_WINDOW_ = 5
+PIN_FTOL_ = 1e-8
 SCALING_CURRENT = True
 GRID_EC50_PAD_ = GRID_EC50_PAD
 
@@ -489,7 +602,7 @@ def lm_loglogistic(
 
     def run(j: int) -> None:
         _compiled(
-            *args[:6], fr, bool(grid), GRID_SLOPES, int(max_iter), float(ftol), float(xtol),
+            *args[:6], fr, bool(grid), COARSE_SLOPES, int(max_iter), float(ftol), float(xtol),
             float(gtol), out_p, out_sse, out_it, out_code, out_inv, int(bounds[j]),
             int(bounds[j + 1]),
         )  # fmt: skip

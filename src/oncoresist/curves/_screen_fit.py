@@ -20,7 +20,8 @@ FIT_COLUMNS = [
     "sample", "drug", "model", "status", "reason", "n_points", "n_doses", "min_conc", "max_conc",
     "ic50", "ic50_abs", "ec50", "ln_ic50", "ln_ic50_se", "hill_slope", "top", "bottom", "einf",
     "emax", "auc", "aa", "dss1", "dss2", "dss3", "r2", "rmse", "sse", "pvalue_flat",
-    "ic50_ci_low", "ic50_ci_high", "ic50_extrapolated", "ic50_abs_extrapolated",
+    "ic50_ci_low", "ic50_ci_high", "ic50_extrapolated", "ic50_abs_extrapolated", "ln_ic50_fit",
+    "hill_slope_fit",
 ]  # fmt: skip
 
 
@@ -123,6 +124,10 @@ def _metrics_frame_impl(fit: CurveFitArrays, *, auc_log_range, level: float) -> 
             "ic50_ci_high": np.where(flat, np.nan, np.exp(ci_hi)),
             "ic50_extrapolated": flat | (e < xmin) | (e > xmax),
             "ic50_abs_extrapolated": ~np.isnan(x50) & ((x50 < xmin) | (x50 > xmax)),
+            # the sigmoid fit's values, kept for flat curves too (ranking like GDSC's
+            # extrapolated IC50s); NaN for the non-sigmoid flat model
+            "ln_ic50_fit": cp["ln_ec50"],
+            "hill_slope_fit": cp["hill_slope"] if model.sigmoid else np.full(len(fit), np.nan),
         }
     )
     flags = ["ic50_extrapolated", "ic50_abs_extrapolated"]
@@ -236,7 +241,15 @@ def fit_screen(
     -------
     pandas.DataFrame
         One row per curve with the columns of ``FIT_COLUMNS`` (concentrations in micromolar).
-        Failed or insufficient curves are kept with ``status`` and ``reason``.
+        Failed or insufficient curves are kept with ``status`` and ``reason``. Curves not
+        better than a flat line (F-test, status ``"flat"``) are described by the flat model,
+        as Thunor and GRmetrics do: ``ic50 = inf``, ``hill_slope = 0``, ``top = bottom``
+        = the mean response. ``ln_ic50_fit`` and ``hill_slope_fit`` always hold the sigmoid
+        fit's ln EC50 and slope (finite whenever the fit produced finite parameters, flat
+        curves included, possibly far outside the tested range); NaN for ``model="flat"`` and
+        unfitted curves. For flat curves they are poorly determined (often at the parameter
+        bounds): on the GDSC raw plates they rank lines worse than ``ln_ic50`` does, so do not
+        use them to rank curves.
 
     Examples
     --------
