@@ -46,7 +46,14 @@ from ._plots import (
 from ._real import gene_aliases, load_tgsa_panel, match_ctrp
 from ._report import report_section
 from ._synthetic import ResponseTruth, make_response_panel
-from ._table import markdown_table, real_data_table
+from ._table import (
+    TableResult,
+    evaluate_table,
+    markdown_chosen,
+    markdown_table,
+    real_data_table,
+    table_param_grids,
+)
 
 __all__ = [
     "METRICS",
@@ -65,11 +72,13 @@ __all__ = [
     "PerDrugRandomForest",
     "ResponseTruth",
     "SampleMean",
+    "TableResult",
     "TrainedModel",
     "drug_feature_columns",
     "drug_features",
     "evaluate",
     "evaluate_cross_study",
+    "evaluate_table",
     "explain",
     "fit_model",
     "gene_aliases",
@@ -79,6 +88,7 @@ __all__ = [
     "load_tgsa_panel",
     "make_folds",
     "make_response_panel",
+    "markdown_chosen",
     "markdown_table",
     "match_ctrp",
     "mechanism_gene_sets",
@@ -95,5 +105,6 @@ __all__ = [
     "sample_feature_columns",
     "sample_features",
     "score_predictions",
+    "table_param_grids",
     "target_onehot",
 ]
