@@ -29,6 +29,21 @@ __all__ = ["ZIP", "zip_delta"]
 
 #: Iteration cap of the row/column fits (starting at the no-interaction curve, most stop < 10).
 _MAX_ITER = 40
+#: A converged first fit whose SSE is at most this fraction of the line's sum of squares about
+#: its mean skips the second start. At 1e-3 the scores of the O'Neil and Mathews example blocks
+#: are unchanged (every line there runs both starts) and on 80,000 synthetic benchmark lines
+#: the largest change is 2.4e-6 percentage points (two fits of the same minimum, equal to the
+#: LM tolerance); at 1e-2 changes reach 3e-5 pp, and without the second start 50 pp.
+_SECOND_START_REL = 1e-3
+
+
+def _line_variance(y: np.ndarray) -> np.ndarray:
+    """Sum of squares of each row of ``y`` about its mean, over finite points (0 if none)."""
+    ok = np.isfinite(y)
+    cnt = ok.sum(axis=1)
+    yz = np.where(ok, y, 0.0)
+    mean = np.divide(yz.sum(axis=1), cnt, out=np.full(len(y), np.nan), where=cnt > 0)
+    return (np.where(ok, yz - mean[:, None], 0.0) ** 2).sum(axis=1)
 
 
 def _null_start(base: np.ndarray, other: np.ndarray) -> np.ndarray:
@@ -62,25 +77,40 @@ def _line_fits(
     upper = np.repeat(upper, k, axis=0)
     b = base.reshape(-1)
     yy = y.reshape(-1, p)
-    # two starts per line, best SSE kept: the no-interaction curve (near the optimum for most
-    # blocks) and a data-driven start (top from the highest dose, midpoint where the data
-    # cross half-way): strongly antagonistic lines trap the first in a poor local minimum
-    data_start = _init_params(x, yy, np.zeros(x.shape, dtype=bool))[:, 1:]
-    data_start[:, 0] = np.clip(data_start[:, 0], -1.0, 1.0)
-    starts = np.concatenate([_null_start(base, other), data_start])
-    params2, sse2, _ = fit_fixed_bottom(
-        np.concatenate([x, x]),
-        np.concatenate([yy, yy]),
-        np.concatenate([b, b]),
-        p0=starts,
-        lower=np.concatenate([lower, lower]),
-        upper=np.concatenate([upper, upper]),
+    # First start: the no-interaction curve, near the optimum for most lines. A data-driven
+    # second start (top from the highest dose, midpoint where the data cross half-way) rescues
+    # lines the first start traps in a poor local minimum (strongly antagonistic lines); the
+    # better SSE is kept. It runs only where the first fit did not converge or leaves more
+    # than _SECOND_START_REL of the line's sum of squares; elsewhere a second start reaches
+    # the same minimum. It skips ~30 % of the benchmark's synthetic lines (3 % noise) but
+    # hardly any real line (none of the O'Neil and Mathews example lines: noisier data).
+    params, sse, conv = fit_fixed_bottom(
+        x,
+        yy,
+        b,
+        p0=_null_start(base, other),
+        lower=lower,
+        upper=upper,
         max_iter=_MAX_ITER,
         engine=engine,
     )
-    m = len(b)
-    second = sse2[m:] < sse2[:m]
-    params = np.where(second[:, None], params2[m:], params2[:m])
+    redo = np.flatnonzero(~conv | ~(sse <= _SECOND_START_REL * _line_variance(yy)))
+    if redo.size:
+        xr, yr = x[redo], yy[redo]
+        data_start = _init_params(xr, yr, np.zeros(xr.shape, dtype=bool))[:, 1:]
+        data_start[:, 0] = np.clip(data_start[:, 0], -1.0, 1.0)
+        p2, sse2, _ = fit_fixed_bottom(
+            xr,
+            yr,
+            b[redo],
+            p0=data_start,
+            lower=lower[redo],
+            upper=upper[redo],
+            max_iter=_MAX_ITER,
+            engine=engine,
+        )
+        better = sse2 < sse[redo]
+        params[redo[better]] = p2[better]
     z = np.clip(-params[:, 2:3] * (x - params[:, 1:2]), -60.0, 60.0)
     pred = b[:, None] + (params[:, 0:1] - b[:, None]) / (1.0 + np.exp(z))
     return pred.reshape(n, k, p)

@@ -48,6 +48,7 @@ def _kernel(x, y, w, b, p0, lo, hi, max_iter, tol, out_p, out_sse, out_conv):  #
         j1 = np.empty(npt)
         j2 = np.empty(npt)
         r = np.empty(npt)
+        st = np.empty(npt)  # sigmoid at the trial point, reused when the step is accepted
         sse = 0.0
         amp = t - bb
         for k in range(npt):
@@ -127,6 +128,7 @@ def _kernel(x, y, w, b, p0, lo, hi, max_iter, tol, out_p, out_sse, out_conv):  #
             for k in range(npt):
                 z = min(max(-hn * (x[i, k] - mn), -_ZCLIP), _ZCLIP)
                 s = 1.0 / (1.0 + math.exp(z))
+                st[k] = s
                 rk = w[i, k] * (y[i, k] - (bb + amp_n * s))
                 sse_n = sse_n + rk * rk
             if math.isfinite(sse_n) and sse_n <= sse:
@@ -138,8 +140,7 @@ def _kernel(x, y, w, b, p0, lo, hi, max_iter, tol, out_p, out_sse, out_conv):  #
                 sse = sse_n
                 amp = amp_n
                 for k in range(npt):
-                    z = min(max(-h * (x[i, k] - m), -_ZCLIP), _ZCLIP)
-                    s = 1.0 / (1.0 + math.exp(z))
+                    s = st[k]
                     q = s * (1.0 - s)
                     wk = w[i, k]
                     r[k] = wk * (y[i, k] - (bb + amp * s))
