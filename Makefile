@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 DEMO_OUT ?= oncoresist-demo
 
-.PHONY: demo test venv install install-test lint typecheck pytest bench clean
+.PHONY: demo test venv install install-test install-bench lint typecheck pytest bench bench-quick clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,8 +41,18 @@ test: install-test
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -n 2 --dist loadfile
 
-bench: install-test
-	$(PY) benchmarks/bench_curves.py
+# Benchmarks against peer tools (the bench extra: GPL peers, never package dependencies).
+# `make bench` runs the full sizes (minutes each); `make bench-quick` the --quick sizes.
+BENCHES := bench_curves bench_synergy bench_associations bench_predict bench_evolution
+
+install-bench: install-test
+	$(PIP) install --quiet -e ".[bench]"
+
+bench: install-bench
+	for b in $(BENCHES); do $(PY) benchmarks/$$b.py || exit 1; done
+
+bench-quick: install-bench
+	for b in $(BENCHES); do echo "== $$b"; $(PY) benchmarks/$$b.py --quick || exit 1; done
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache
