@@ -129,22 +129,26 @@ def _evaluate(xi, yi, swi, b, e, fc, fd, cf, df, lc, hc, ld, hd, s, r, ssw):
 @njit(cache=True, fastmath={"reassoc", "contract"})
 def _grid_row(eb, wy, kk, n_e, acc):
     """Weighted sums ``acc`` (5, n_e) of the start grid for one slope and ``n_e`` ln EC50 values
-    (``kk = exp(-b e)``); points outer, grid values inner so that the inner loop vectorises."""
+    (``kk = exp(-b e)``); grid values outer, points inner with register accumulators."""
+    n_t = eb.shape[0]
     for j in range(n_e):
-        for q in range(5):
-            acc[q, j] = 0.0
-    for t in range(eb.shape[0]):
-        et = eb[t]
-        w = wy[0, t]
-        wyt = w * wy[1, t]
-        for j in range(n_e):
-            st = 1.0 / (1.0 + et * kk[j])
+        kj = kk[j]
+        a0 = a1 = a2 = a3 = a4 = 0.0
+        for t in range(n_t):
+            st = 1.0 / (1.0 + eb[t] * kj)
             ut = 1.0 - st
-            acc[0, j] += w * ut * ut
-            acc[1, j] += w * ut * st
-            acc[2, j] += w * st * st
-            acc[3, j] += wyt * ut
-            acc[4, j] += wyt * st
+            w = wy[0, t]
+            wyt = w * wy[1, t]
+            a0 += w * ut * ut
+            a1 += w * ut * st
+            a2 += w * st * st
+            a3 += wyt * ut
+            a4 += wyt * st
+        acc[0, j] = a0
+        acc[1, j] = a1
+        acc[2, j] = a2
+        acc[3, j] = a3
+        acc[4, j] = a4
 
 
 @njit(cache=True)
@@ -210,6 +214,7 @@ def _kernel(
     es_row = np.zeros(n_row)
     kk_row = np.zeros(n_row)
     acc = np.zeros((5, n_row))
+    eb_all = np.zeros((ng, m_all))
     for i in range(start, stop):
         # replicates of a dose share the model value: fit the weighted means of the distinct
         # doses (weights summed) and add the within-dose sum of squares, an exact decomposition
@@ -258,6 +263,7 @@ def _kernel(
             xlo = math.inf
             xhi = -math.inf
             syy = 0.0
+            x_fin = True
             for t in range(m):
                 wy[0, t] = swi[t] * swi[t] if swi[t] > 0 else 0.0
                 wy[1, t] = yi[t] if swi[t] > 0 else 0.0
@@ -266,6 +272,8 @@ def _kernel(
                     if math.isfinite(xi[t]):
                         xlo = min(xlo, xi[t])
                         xhi = max(xhi, xi[t])
+                    else:
+                        x_fin = False
             if not math.isfinite(xlo):
                 xlo = 0.0
                 xhi = 0.0
@@ -278,6 +286,19 @@ def _kernel(
             bq = math.inf
             bb = b
             be = e
+            # fast path: the coarse slopes grow by a factor 3, so exp(3 b x) = exp(b x)^3 and
+            # the equally spaced ln EC50 values give exp(-b e_j) = exp(-b e_0) exp(-b h)^j;
+            # only where no exponent can reach the +-700 clamp (|x|, |ln EC50| < 60 and
+            # |b| <= 10.8 in the fast path) and no ln EC50 is clamped onto its bound
+            es_free = True
+            for je in range(n_e):
+                es_row[je] = min(max(xlo + h_e * je, le), he) if fe else e
+                es_free = es_free and es_row[je] == xlo + h_e * je
+            fast = fb and fe and x_fin and es_free and max(abs(xlo), abs(xhi)) < 50.0
+            prev = -2
+            bjs = -1
+            k0 = 0.0
+            rr = 0.0
             for js in range(n_sl):
                 if fb:
                     if js < ng:
@@ -290,13 +311,32 @@ def _kernel(
                         bs = min(max(-slopes_mag[js - ng], lb), hb)
                 else:
                     bs = b
-                for t in range(m):
-                    s2[t] = math.exp(min(max(bs * xi[t], -700.0), 700.0)) if swi[t] > 0 else 0.0
-                # all ln EC50 values of this slope at once (the inner loop runs over them)
-                for je in range(n_e):
-                    es_row[je] = min(max(xlo + h_e * je, le), he) if fe else e
-                    kk_row[je] = math.exp(min(max(-bs * es_row[je], -700.0), 700.0))
-                _grid_row(s2, wy, kk_row, n_e, acc)
+                if fast and js < ng and bs == slopes_mag[js]:
+                    ebj = eb_all[js, :m]
+                    if prev == js - 1:
+                        ebp = eb_all[js - 1, :m]
+                        for t in range(m):
+                            ebj[t] = ebp[t] * ebp[t] * ebp[t]
+                        k0 = k0 * k0 * k0
+                        rr = rr * rr * rr
+                    else:
+                        for t in range(m):
+                            ebj[t] = math.exp(bs * xi[t]) if swi[t] > 0 else 0.0
+                        k0 = math.exp(-bs * xlo)
+                        rr = math.exp(-bs * h_e)
+                    prev = js
+                    kv = k0
+                    for je in range(n_e):
+                        kk_row[je] = kv
+                        kv *= rr
+                    _grid_row(ebj, wy, kk_row, n_e, acc)
+                else:
+                    for t in range(m):
+                        s2[t] = math.exp(min(max(bs * xi[t], -700.0), 700.0)) if swi[t] > 0 else 0.0
+                    # all ln EC50 values of this slope at once (the inner loop runs over them)
+                    for je in range(n_e):
+                        kk_row[je] = math.exp(min(max(-bs * es_row[je], -700.0), 700.0))
+                    _grid_row(s2, wy, kk_row, n_e, acc)
                 for je in range(n_e):
                     c, d, _, _ = _box_linear(
                         acc[0, je], acc[1, je], acc[2, je], acc[3, je], acc[4, je], syy,
@@ -308,9 +348,23 @@ def _kernel(
                         bq = q
                         bb = bs
                         be = es_row[je]
+                        bjs = js if prev == js else -1
             if use_grid and (fb or fe) and math.isfinite(bq):
                 cb = bb
                 ce = be
+                n_f = GRID_FINE_E_.shape[0] if fe else 1
+                es_free = True
+                for je in range(n_f):
+                    es_row[je] = min(max(ce + h_e * GRID_FINE_E_[je], le), he) if fe else ce
+                    es_free = es_free and es_row[je] == ce + h_e * GRID_FINE_E_[je]
+                # fast path: exp(b x / 2) = sqrt(exp(b x)), exp(2 b x) = exp(b x)^2, and the
+                # ln EC50 offsets are multiples of h / 4 (GRID_FINE_E_)
+                fast_f = bjs >= 0 and fe and es_free
+                kc = 0.0
+                rq = 0.0
+                if fast_f:
+                    kc = math.exp(-cb * ce)
+                    rq = math.exp(-cb * h_e * 0.25)
                 for js in range(3 if fb else 1):
                     if fb:
                         # not steeper than the coarse grid: a start on a near-step sigmoid
@@ -323,12 +377,41 @@ def _kernel(
                             continue  # clamped onto the centre slope: nothing new
                     else:
                         bs = cb
-                    for t in range(m):
-                        s2[t] = math.exp(min(max(bs * xi[t], -700.0), 700.0)) if swi[t] > 0 else 0.0
-                    n_f = GRID_FINE_E_.shape[0] if fe else 1
-                    for je in range(n_f):
-                        es_row[je] = min(max(ce + h_e * GRID_FINE_E_[je], le), he) if fe else ce
-                        kk_row[je] = math.exp(min(max(-bs * es_row[je], -700.0), 700.0))
+                    if (
+                        fast_f
+                        and fb
+                        and bs == cb * GRID_FINE_SLOPE_[js]
+                        and (js == 1 or FINE_POW2_)
+                    ):
+                        ebc = eb_all[bjs, :m]
+                        if js == 0:
+                            for t in range(m):
+                                s2[t] = math.sqrt(ebc[t])
+                            kcf = math.sqrt(kc)
+                            rqf = math.sqrt(rq)
+                        elif js == 1:
+                            for t in range(m):
+                                s2[t] = ebc[t]
+                            kcf = kc
+                            rqf = rq
+                        else:
+                            for t in range(m):
+                                s2[t] = ebc[t] * ebc[t]
+                            kcf = kc * kc
+                            rqf = rq * rq
+                        kk_row[2] = kcf
+                        kk_row[3] = kcf * rqf
+                        kk_row[4] = kk_row[3] * rqf
+                        irq = 1.0 / rqf
+                        kk_row[1] = kcf * irq
+                        kk_row[0] = kk_row[1] * irq
+                    else:
+                        for t in range(m):
+                            s2[t] = (
+                                math.exp(min(max(bs * xi[t], -700.0), 700.0)) if swi[t] > 0 else 0.0
+                            )
+                        for je in range(n_f):
+                            kk_row[je] = math.exp(min(max(-bs * es_row[je], -700.0), 700.0))
                     _grid_row(s2, wy, kk_row, n_f, acc)
                     for je in range(n_f):
                         es = es_row[je]
@@ -538,12 +621,14 @@ def _kernel(
 
 
 #: Slope magnitudes of the coarse start grid of the compiled engine (ratio ~3 between them).
-COARSE_SLOPES = np.array([0.4, 1.2, 3.5, 11.0])
+COARSE_SLOPES = 0.4 * 3.0 ** np.arange(4.0)  # exactly x3 apart: the kernel's fast path uses it
 #: Number of ln EC50 values of the coarse grid over the tested range widened by the pad.
 GRID_N_EC50_ = 7
 #: Local fine grid around the best coarse point: slope factors and ln EC50 offsets (in units of
 #: the coarse ln EC50 spacing).
-GRID_FINE_SLOPE_ = np.array([1.0 / 1.8, 1.0, 1.8])
+GRID_FINE_SLOPE_ = np.array([0.5, 1.0, 2.0])  # halving/doubling: sqrt/square in the fast path
+#: True when GRID_FINE_SLOPE_ is (1/2, 1, 2): the kernel then takes sqrt/square of exp(b x).
+FINE_POW2_ = bool(GRID_FINE_SLOPE_[0] == 0.5 and GRID_FINE_SLOPE_[2] == 2.0)
 GRID_FINE_E_ = np.array([-0.5, -0.25, 0.0, 0.25, 0.5])
 #: Early stop of a slope creeping to its bound: beyond PIN_FRAC_ of the bound and still rising
 #: in magnitude, with the SSE down by less than PIN_FTOL_ (relative) over the last PIN_WINDOW_
