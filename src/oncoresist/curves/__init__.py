@@ -15,6 +15,7 @@ from ._normalise import normalisation_table, normalise
 from ._plot import plot_curves, plot_shift
 from ._qc import QC_FLAGS, apply_qc, flag_outliers, plate_qc, z_prime
 from ._qc_plot import plot_plate
+from ._report import report_section
 from ._screen_fit import FIT_COLUMNS, bootstrap_ln_ec50, curve_arrays, fit_screen, resistance_shift
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "plot_shift",
     "predict",
     "register_model",
+    "report_section",
     "resistance_shift",
     "z_prime",
 ]
