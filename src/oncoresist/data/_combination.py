@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, SchemaError
-from ._screen import to_micromolar
+from ._screen import numeric_column, to_micromolar
 
 __all__ = [
     "COMBINATION_COLUMNS",
@@ -171,14 +171,7 @@ class CombinationScreen:
         if "sample" not in df.columns:
             df["sample"] = ""
         for col, ucol in (("conc1", "conc_unit1"), ("conc2", "conc_unit2")):
-            vals = pd.to_numeric(df[col], errors="coerce")
-            bad = vals.isna().to_numpy()
-            if bad.any():
-                i = int(np.flatnonzero(bad)[0])
-                raise InputError(
-                    f"{where}column {col!r} row {i + 2}: non-numeric or missing value "
-                    f"{df[col].iloc[i]!r} ({int(bad.sum())} such rows)"
-                )
+            vals = numeric_column(df, col, where=where, allow_missing=False)
             unit_col = (
                 ucol if ucol in df.columns else ("conc_unit" if "conc_unit" in df.columns else None)
             )
@@ -197,15 +190,9 @@ class CombinationScreen:
                     if u not in ("uM", "µM", "μM"):
                         notes.append(f"{col}: {int(m.sum())} rows converted from {u} to micromolar")
                 df[col] = out
-        resp = pd.to_numeric(df["response"], errors="coerce")
+        resp = numeric_column(df, "response", where=where)
         nan_resp = resp.isna().to_numpy()
         if nan_resp.any():
-            bad_txt = df["response"].notna().to_numpy() & nan_resp
-            if bad_txt.any():
-                i = int(np.flatnonzero(bad_txt)[0])
-                raise InputError(
-                    f"{where}column 'response' row {i + 2}: non-numeric value {df['response'].iloc[i]!r}"
-                )
             notes.append(f"response: {int(nan_resp.sum())} rows with a missing response left out")
             df = df.loc[~nan_resp].copy()
             resp = resp[~nan_resp]

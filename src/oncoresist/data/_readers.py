@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, SchemaError
-from ._screen import CONC_UNITS, Screen, to_micromolar
+from ._screen import CONC_UNITS, Screen, numeric_column, to_micromolar
 
 __all__ = ["read_screen"]
 
@@ -168,15 +168,13 @@ def _convert_units(
 ) -> pd.DataFrame:
     """Concentrations to micromolar: from the argument, a unit column (row-wise) or the name."""
     unit_col = next((c for c in _UNIT_COLUMNS if c in df.columns), None)
-    conc = pd.to_numeric(df["concentration"], errors="coerce")
-    bad = conc.isna() & df["concentration"].notna()
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(
-            f"{where}column 'concentration' row {i + 2}: non-numeric value "
-            f"{df['concentration'].iloc[i]!r} ({int(bad.sum())} such rows); concentrations must "
-            "be plain numbers (put the unit in conc_unit= or a 'conc_unit' column)"
-        )
+    conc = numeric_column(
+        df,
+        "concentration",
+        where=where,
+        hint="concentrations must be plain numbers (put the unit in conc_unit= or a "
+        "'conc_unit' column)",
+    )
     values = conc.to_numpy(dtype=float)
     if unit_col is not None:
         units = df[unit_col].astype(object).where(df[unit_col].notna(), None)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..errors import InputError, SchemaError
 
-__all__ = ["CONC_UNITS", "ROLES", "Screen", "to_micromolar"]
+__all__ = ["CONC_UNITS", "ROLES", "Screen", "numeric_column", "to_micromolar"]
 
 #: Control roles. ``treated`` wells carry a drug at a concentration > 0.
 ROLES: tuple[str, ...] = ("treated", "negative", "positive", "blank", "untreated", "time_zero")
@@ -46,6 +46,31 @@ def to_micromolar(values: Any, unit: str, *, where: str = "") -> np.ndarray:
                 "(mass units such as ng/mL need a molecular weight: convert them to molar first)"
             )
     return np.asarray(values, dtype=float) * CONC_UNITS[key]
+
+
+def numeric_column(
+    df: pd.DataFrame, col: str, *, where: str = "", hint: str = "", allow_missing: bool = True
+) -> pd.Series:
+    """``df[col]`` as floats; a value that is not a number is an error naming its row.
+
+    Rows are counted as in the file (1-based, after a header line). Empty cells are allowed
+    (NaN) unless ``allow_missing=False``; ``hint`` says how to fix the input.
+
+    >>> numeric_column(pd.DataFrame({"x": ["1", "2.5"]}), "x").tolist()
+    [1.0, 2.5]
+    """
+    vals = pd.to_numeric(df[col], errors="coerce")
+    bad = vals.isna().to_numpy()
+    if allow_missing:
+        bad = bad & df[col].notna().to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        what = "non-numeric value" if allow_missing else "non-numeric or missing value"
+        raise InputError(
+            f"{where}column {col!r} row {i + 2}: {what} {df[col].iloc[i]!r} "
+            f"({int(bad.sum())} such rows)" + (f"; {hint}" if hint else "")
+        )
+    return vals.astype(float)
 
 
 _REQUIRED = ("sample", "drug", "concentration", "role")
@@ -116,15 +141,12 @@ class Screen:
                 f"{where}missing required column(s) {missing}; found {list(frame.columns)}. "
                 "Pass columns={'their_name': 'sample', ...} to map them."
             )
-        conc = pd.to_numeric(df["concentration"], errors="coerce")
-        bad = conc.isna() & df["concentration"].notna()
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise InputError(
-                f"{where}column 'concentration' row {i + 2}: non-numeric value "
-                f"{df['concentration'].iloc[i]!r} ({int(bad.sum())} such rows); "
-                "concentrations must be numbers in one unit given by conc_unit="
-            )
+        conc = numeric_column(
+            df,
+            "concentration",
+            where=where,
+            hint="concentrations must be numbers in one unit given by conc_unit=",
+        )
         df["concentration"] = to_micromolar(conc.to_numpy(), conc_unit, where=where)
         if "role" not in df.columns:
             df["role"] = np.where(df["concentration"].to_numpy() == 0, "negative", default_role)
@@ -271,10 +293,7 @@ def _validate(df: pd.DataFrame, source: str) -> pd.DataFrame:
             f"{where}column 'drug' row {_row(no_drug)}: treated well without a drug "
             f"({int(no_drug.sum())} rows); give the drug or mark the well as a control role"
         )
-    conc = pd.to_numeric(df["concentration"], errors="coerce").to_numpy(dtype=float)
-    nonnum = np.isnan(conc) & df["concentration"].notna().to_numpy()
-    if nonnum.any():
-        raise InputError(f"{where}column 'concentration' row {_row(nonnum)}: non-numeric value")
+    conc = numeric_column(df, "concentration", where=where).to_numpy()
     neg = conc < 0
     if neg.any():
         raise InputError(
@@ -291,14 +310,7 @@ def _validate(df: pd.DataFrame, source: str) -> pd.DataFrame:
     df["concentration"] = np.where(np.isnan(conc), 0.0, conc)
     for col in _OPTIONAL_FLOAT:
         if col in df.columns:
-            vals = pd.to_numeric(df[col], errors="coerce")
-            nonnum = (vals.isna() & df[col].notna()).to_numpy()
-            if nonnum.any():
-                raise InputError(
-                    f"{where}column {col!r} row {_row(nonnum)}: non-numeric value "
-                    f"{df[col].iloc[_row(nonnum) - 2]!r}"
-                )
-            df[col] = vals.astype(float)
+            df[col] = numeric_column(df, col, where=where)
     for col in _OPTIONAL_INT:
         if col in df.columns:
             vals = pd.to_numeric(df[col], errors="coerce")
