@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -19,7 +20,7 @@ from ._models import CurveModel, get_model
 __all__ = ["LOSSES", "CurveFitArrays", "fit_curves", "predict"]
 
 #: Loss functions: ordinary least squares, or robust losses solved by IRLS.
-LOSSES = ("linear", "soft_l1", "huber")
+LOSSES = ("linear", "soft_l1", "huber", "cauchy")
 _HUBER_K = 1.345  # 95 % efficiency under normal errors
 _MAD = 1.4826  # MAD -> standard deviation under normal errors
 
@@ -41,8 +42,10 @@ class CurveFitArrays:
     n_points, n_doses, min_log_conc, max_log_conc
         Valid points, distinct concentrations and the tested ln-concentration range.
     n_iter, converged, status, reason
-        Iterations, convergence flag, ``"ok" | "flat" | "failed" | "insufficient_data"`` and a
-        reason text (empty when there is nothing to say).
+        Iterations, convergence flag, ``"ok" | "flat" | "constant" | "failed" |
+        "insufficient_data"`` and a reason text (empty when there is nothing to say).
+        ``constant``: every response is the same number, so there is nothing to fit (the F-test
+        against a flat line would divide 0 by 0).
     """
 
     model: str
@@ -216,9 +219,11 @@ def fit_curves(
     model
         A name in :data:`oncoresist.curves.MODELS` (``ll4``, ``ll3``, ``ll2``, ``flat``).
     loss
-        ``"linear"`` (least squares), or robust ``"soft_l1"`` / ``"huber"`` by iteratively
-        reweighted least squares; the residual scale is ``f_scale`` or, when None, 1.4826 x the
-        median absolute residual of each curve's least-squares fit.
+        ``"linear"`` (least squares), or robust ``"soft_l1"`` / ``"huber"`` / ``"cauchy"``
+        (Lorentzian, the robust fit of the ROUT method, Motulsky & Brown 2006) by iteratively
+        reweighted least squares; the residual scale is ``f_scale`` or, when None, re-estimated
+        at every reweighting as 1.4826 x the median absolute residual (for ``"cauchy"``: the
+        68.27th percentile of the absolute residuals times N / (N - K), ROUT's RSDR).
     weights
         Optional ``(n_curves, n_points)`` non-negative weights of the squared residuals.
     bounds
@@ -440,8 +445,24 @@ def _observed_hessian(m: CurveModel, x, y, sw, p) -> np.ndarray:
     return 0.5 * (hess + hess.transpose(0, 2, 1))
 
 
-def _robust_weights(res: np.ndarray, valid: np.ndarray, loss: str, f_scale: float | None):
-    if f_scale is None:
+def rsdr(res: np.ndarray, valid: np.ndarray, k: int) -> np.ndarray:
+    """Robust standard deviation of residuals (ROUT): P68.27 of |r| x N / (N - K), per row."""
+    a = np.where(valid, np.abs(res), np.nan)
+    n = valid.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows give NaN
+        p68 = np.nanpercentile(a, 68.27, axis=1)
+        return p68 * n / np.maximum(n - k, 1)
+
+
+def _robust_weights(
+    res: np.ndarray, valid: np.ndarray, loss: str, f_scale: float | None, k: int = 0
+):
+    if f_scale is None and loss == "cauchy":
+        s = rsdr(res, valid, k)
+        big = np.nanmax(np.where(valid, np.abs(res), np.nan), axis=1)
+        scale = np.maximum(np.where(np.isfinite(s), s, 0.0), 1e-8 * (big + 1e-12))[:, None]
+    elif f_scale is None:
         mad = np.nanmedian(np.where(valid, np.abs(res), np.nan), axis=1)
         scale = np.maximum(
             _MAD * mad, 1e-8 * (np.nanmax(np.where(valid, np.abs(res), np.nan), axis=1) + 1e-12)
@@ -452,6 +473,8 @@ def _robust_weights(res: np.ndarray, valid: np.ndarray, loss: str, f_scale: floa
     z = np.abs(res) / scale
     if loss == "huber":
         rw = np.where(z <= _HUBER_K, 1.0, _HUBER_K / np.maximum(z, 1e-300))
+    elif loss == "cauchy":  # rho(z^2) = ln(1 + z^2), weight rho' = 1 / (1 + z^2)
+        rw = 1.0 / (1.0 + z * z)
     else:  # soft_l1: rho(z^2) = 2 (sqrt(1 + z^2) - 1), weight rho' = 1 / sqrt(1 + z^2)
         rw = 1.0 / np.sqrt(1.0 + z * z)
     return np.where(valid, rw, 0.0)
@@ -531,7 +554,7 @@ def _fit_chunk(task: tuple) -> dict[str, np.ndarray]:
         if opts.loss != "linear":
             for _ in range(opts.n_irls):
                 resid = np.where(vr, yr - m.f(xr, p_hat), 0.0)
-                rw = _robust_weights(resid, vr, opts.loss, opts.f_scale)
+                rw = _robust_weights(resid, vr, opts.loss, opts.f_scale, k)
                 sw_final = np.sqrt(ur * rw)
                 p_new, _, it2, c_hat, _ = _run_lm(
                     m, xr, yr, sw_final, p_hat, lower, upper, opts, grid=False
@@ -606,9 +629,19 @@ def _finish(m, opts, n, k, params, cov, sse, sse_flat, n_points, n_doses, xmin, 
             np.isnan(fstat), np.nan, stats.f.sf(np.maximum(fstat, 0.0), k - 1, np.maximum(df2, 1))
         )
     converged = (code >= 0) & (code < MAX_ITER)
+    # every response equal: SSE 0 for both models, so the F-test is 0/0, not "infinitely good"
+    constant = ~insufficient & (sse_flat <= 1e-24 * np.maximum(n_points, 1))
+    pvalue = np.where(constant, np.nan, pvalue)
     status, reason = _status(
         m, opts, insufficient, n_points, n_doses, code, params, pvalue, nonfinite_y, bad_x
     )
+    if constant.any():
+        reason = reason.copy()
+        status[constant] = "constant"
+        reason[constant] = (
+            "every response is the same value: no dose dependence can be estimated "
+            "(check that the right column was read as the response)"
+        )
     return {
         "params": params,
         "stderr": se,

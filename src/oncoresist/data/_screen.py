@@ -76,6 +76,16 @@ def numeric_column(
 _REQUIRED = ("sample", "drug", "concentration", "role")
 _OPTIONAL_STR = ("plate", "well")
 _OPTIONAL_FLOAT = ("signal", "viability", "time")
+#: A viability (fraction of the untreated control) whose 99th percentile exceeds this is not a
+#: fraction: stimulation rarely exceeds 1.5x and never 3x in a viability assay.
+_PERCENT_LIMIT = 3.0
+
+
+def _viability_q99(v: np.ndarray) -> float:
+    fin = v[np.isfinite(v)]
+    return float(np.percentile(fin, 99)) if fin.size else float("nan")
+
+
 _OPTIONAL_INT = ("replicate", "row", "col")
 
 
@@ -111,11 +121,14 @@ class Screen:
 
     data: pd.DataFrame
     source: str = ""
+    #: What was detected or converted while reading (e.g. "viability read as percent"), in order.
+    notes: tuple[str, ...] = ()
 
     roles: ClassVar[tuple[str, ...]] = ROLES
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data", _validate(self.data, self.source))
+        object.__setattr__(self, "notes", tuple(str(n) for n in self.notes))
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -127,11 +140,24 @@ class Screen:
         conc_unit: str = "uM",
         source: str = "",
         default_role: str = "treated",
+        viability_scale: str = "auto",
+        notes: Sequence[str] = (),
     ) -> Screen:
         """Build a Screen from a table, renaming ``columns`` (theirs -> ours) and converting units.
 
         A missing ``role`` column means every row is ``default_role``, except rows whose
-        concentration is 0, which become ``negative`` controls.
+        concentration is 0, which become ``negative`` controls. ``viability_scale`` says whether
+        a ``viability`` column is a ``"fraction"`` (1 = untreated) or ``"percent"`` (100 =
+        untreated); ``"auto"`` reads it as percent when its 99th percentile is above 3 (no
+        fraction of the control is that high) and says so in :attr:`notes`.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"sample": "A", "drug": "x", "concentration": [0.1, 1, 10],
+        ...                    "viability": [95.0, 52.0, 8.0]})
+        >>> s = Screen.from_frame(df)
+        >>> s.data["viability"].tolist(), s.notes[0][:40]
+        ([0.95, 0.52, 0.08], 'viability read as percent (99th percent')
         """
         df = frame.rename(columns=columns or {}).copy()
         where = f"{source}: " if source else ""
@@ -150,7 +176,27 @@ class Screen:
         df["concentration"] = to_micromolar(conc.to_numpy(), conc_unit, where=where)
         if "role" not in df.columns:
             df["role"] = np.where(df["concentration"].to_numpy() == 0, "negative", default_role)
-        return cls(df, source=source)
+        out_notes = list(notes)
+        if viability_scale not in ("auto", "fraction", "percent"):
+            raise InputError(
+                f"{where}viability_scale={viability_scale!r}; use 'auto', 'fraction' or 'percent' "
+                "(CLI: --viability-scale)"
+            )
+        if "viability" in df.columns:
+            v = numeric_column(df, "viability", where=where)
+            q99 = _viability_q99(v.to_numpy())
+            percent = viability_scale == "percent" or (
+                viability_scale == "auto" and _PERCENT_LIMIT < q99 <= 100.0 * _PERCENT_LIMIT
+            )
+            if percent:
+                df["viability"] = v / 100.0
+                how = "given" if viability_scale == "percent" else "detected"
+                out_notes.append(
+                    f"viability read as percent (99th percentile {q99:.4g}; scale {how}) and "
+                    "divided by 100; pass viability_scale='fraction' (CLI: --viability-scale "
+                    "fraction) if that is wrong"
+                )
+        return cls(df, source=source, notes=tuple(out_notes))
 
     # ------------------------------------------------------------------ views
     @property
@@ -209,11 +255,11 @@ class Screen:
         if drugs is not None:
             keep = df["drug"].isin(list(drugs)).to_numpy() | (df["role"] != "treated").to_numpy()
             mask &= keep
-        return Screen(df[mask].reset_index(drop=True), source=self.source)
+        return Screen(df[mask].reset_index(drop=True), source=self.source, notes=self.notes)
 
     def with_columns(self, columns: Mapping[str, Sequence[Any] | np.ndarray]) -> Screen:
         """A new Screen with ``columns`` (name -> values) added or replaced, validated again."""
-        return Screen(self.data.assign(**dict(columns)), source=self.source)
+        return Screen(self.data.assign(**dict(columns)), source=self.source, notes=self.notes)
 
     def summary(self) -> dict[str, int]:
         """Counts of wells, samples, drugs, curves, plates and wells per role."""
@@ -311,6 +357,21 @@ def _validate(df: pd.DataFrame, source: str) -> pd.DataFrame:
     for col in _OPTIONAL_FLOAT:
         if col in df.columns:
             df[col] = numeric_column(df, col, where=where)
+    if "viability" in df.columns:
+        q99 = _viability_q99(df["viability"].to_numpy(dtype=float))
+        if q99 > _PERCENT_LIMIT:
+            kind = (
+                "look like percent (0-100), not a fraction of the untreated control"
+                if q99 <= 100.0 * _PERCENT_LIMIT
+                else "look like raw reads, not a normalised viability"
+            )
+            raise InputError(
+                f"{where}column 'viability': values up to {q99:.4g} (99th percentile) {kind}. "
+                "Fix: read percent values with Screen.from_frame(..., viability_scale='percent') "
+                "or read_screen(..., viability_scale='percent') (CLI: --viability-scale percent), "
+                "or divide by 100; name raw plate reads 'signal' so they are normalised to the "
+                "plate controls"
+            )
     for col in _OPTIONAL_INT:
         if col in df.columns:
             vals = pd.to_numeric(df[col], errors="coerce")

@@ -1,0 +1,158 @@
+"""Outlier detection in dose-response curves: the ROUT method (Motulsky & Brown 2006).
+
+ROUT (Robust regression and OUTlier removal; BMC Bioinformatics 7:123), the method GraphPad
+Prism uses, in three steps, all batched over curves:
+
+1. a robust fit that assumes Lorentzian (Cauchy) scatter, so that outliers barely pull the
+   curve: iteratively reweighted least squares with weights ``1 / (1 + (r / RSDR)^2)``, the
+   scale re-estimated at each step. A least-squares start can sit in the basin an outlier
+   made (one wild point at a high dose makes a sigmoid look flat), so the reweighting starts
+   from the most robust of the least-squares fit and the leave-one-point-out fits (the one
+   with the smallest RSDR over all points): the paper's "gradually more robust" start, done
+   in a way that batches;
+2. each residual of that fit gets ``t = |r| / RSDR`` with the robust standard deviation of the
+   residuals ``RSDR = P68.27(|r|) N / (N - K)`` (N points, K parameters) and a two-sided
+   p-value from the t distribution with N - K degrees of freedom; the p-values of a curve are
+   ranked and the Benjamini-Hochberg step-up procedure at the false discovery rate ``Q``
+   decides which points are outliers (the paper's threshold ``alpha_i = Q (N - (i - 1)) / N``
+   for the residual ranked i-th from the smallest is the same rule);
+3. the flagged points are removed and the curve is refitted by least squares (done by the
+   caller, :func:`oncoresist.curves.fit_screen` with ``outliers="exclude"``).
+
+At most 30% of a curve's points can be flagged (as in Prism); curves with N - K < 2 are not
+tested (their residual scale is not estimable).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from ._fit import fit_curves, rsdr
+from ._models import get_model
+
+__all__ = ["rout_outliers"]
+
+MAX_FRACTION = 0.30
+
+
+def rout_outliers(
+    log_conc: np.ndarray,
+    response: np.ndarray,
+    *,
+    model: str = "ll4",
+    q: float = 0.01,
+    chunk_size: int = 20_000,
+) -> tuple[np.ndarray, np.ndarray]:
+    """ROUT outliers of every curve (row): ``(outlier mask, p-values)``, both ``(n, m)``.
+
+    Parameters
+    ----------
+    log_conc, response
+        ``(n_curves, n_points)`` arrays as for :func:`oncoresist.curves.fit_curves` (NaN marks
+        a missing point).
+    model
+        The curve model of the robust fit.
+    q
+        The false discovery rate Q (Prism's default is 1%).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from oncoresist.curves import predict
+    >>> x = np.log(np.repeat(np.logspace(-3, 1, 9), 2))
+    >>> y = predict("ll4", x, [1.2, 0.05, 1.0, np.log(0.05)])
+    >>> y = y + np.random.default_rng(1).normal(0, 0.02, y.shape)
+    >>> y[0, 14] = 1.1  # a wild point at 1 uM
+    >>> mask, p = rout_outliers(x, y)
+    >>> np.flatnonzero(mask[0]).tolist()
+    [14]
+    """
+    if not 0.0 < q < 1.0:
+        from ..errors import InputError
+
+        raise InputError(
+            f"outlier_q={q!r}: the false discovery rate Q must be in (0, 1), e.g. 0.01"
+        )
+    y = np.atleast_2d(np.asarray(response, dtype=float))
+    x = np.broadcast_to(np.asarray(log_conc, dtype=float), y.shape)
+    m = get_model(model)
+    k = m.n_params
+    mask = np.zeros(y.shape, dtype=bool)
+    pval = np.full(y.shape, np.nan)
+    block = max(1, 200_000 // max(y.shape[1], 1))
+    for s0 in range(0, y.shape[0], block):
+        sl = slice(s0, s0 + block)
+        mask[sl], pval[sl] = _rout_block(x[sl], y[sl], m, k, q, chunk_size)
+    return mask, pval
+
+
+def _rsdr_of(m, x, y, valid, params, k):
+    """RSDR and residuals of ``params`` over every valid point (inf for unfitted rows)."""
+    xr = np.where(valid, x, 0.0)
+    res = np.where(valid, y - m.f(xr, np.where(np.isfinite(params), params, 0.0)), np.nan)
+    s = rsdr(res, valid, k)
+    return np.where(np.isfinite(params).all(axis=1), s, np.inf), res
+
+
+def _robust_fit(x, y, valid, m, k, chunk_size) -> np.ndarray:
+    """Lorentzian IRLS started from the most robust least-squares / leave-one-out fit."""
+    n, w = y.shape
+    base = fit_curves(x, y, model=m.name, flat_alpha=1.0, chunk_size=chunk_size)
+    best_s, _ = _rsdr_of(m, x, y, valid, base.params, k)
+    # leave-one-point-out fits, all curves x points in one batch
+    yl = np.repeat(y[:, None, :], w, axis=1)
+    idx = np.arange(w)
+    yl[:, idx, idx] = np.nan
+    xl = np.broadcast_to(x[:, None, :], (n, w, w)).reshape(n * w, w)
+    vl = np.repeat(valid, w, axis=0)
+    loo = fit_curves(xl, yl.reshape(n * w, w), model=m.name, flat_alpha=1.0, chunk_size=chunk_size)
+    s_loo, _ = _rsdr_of(m, xl, np.repeat(y, w, axis=0), vl, loo.params, k)
+    s_loo = np.where(valid.reshape(-1), s_loo, np.inf).reshape(n, w)  # left-out point existed
+    j = np.argmin(s_loo, axis=1)
+    better = s_loo[np.arange(n), j] < best_s
+    params = np.where(better[:, None], loo.params.reshape(n, w, -1)[np.arange(n), j], base.params)
+    for _ in range(8):
+        scale, res = _rsdr_of(m, x, y, valid, params, k)
+        scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+        rw = np.where(valid, 1.0 / (1.0 + (np.nan_to_num(res) / scale[:, None]) ** 2), 0.0)
+        new = fit_curves(x, y, model=m.name, weights=rw, flat_alpha=1.0, chunk_size=chunk_size)
+        fin = np.isfinite(new.params).all(axis=1)
+        step = np.where(fin, np.max(np.abs(new.params - params), axis=1), 0.0)
+        params = np.where(fin[:, None], new.params, params)
+        if np.all(step < 1e-6):
+            break
+    return params
+
+
+def _rout_block(x, y, m, k, q, chunk_size):
+    valid = ~np.isnan(x) & np.isfinite(y) & ~np.isposinf(x)
+    mask = np.zeros(y.shape, dtype=bool)
+    pval = np.full(y.shape, np.nan)
+    n_valid = valid.sum(axis=1)
+    testable = n_valid - k >= 2
+    if not testable.any():
+        return mask, pval
+    rows = np.flatnonzero(testable)
+    xr, yr, vr = x[rows], y[rows], valid[rows]
+    params = _robust_fit(xr, yr, vr, m, k, chunk_size)
+    scale, res = _rsdr_of(m, xr, yr, vr, params, k)
+    nv = n_valid[rows]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.abs(res) / scale[:, None]
+    p = 2.0 * stats.t.sf(t, np.maximum(nv - k, 1)[:, None])
+    # a perfect fit (scale 0) leaves t = 0/0: no evidence of anything
+    p = np.where(scale[:, None] > 0, p, 1.0)
+    p = np.where(vr & np.isfinite(p) & np.isfinite(scale)[:, None], p, np.nan)
+    order = np.argsort(np.where(np.isnan(p), np.inf, p), axis=1, kind="stable")
+    ps = np.take_along_axis(p, order, axis=1)
+    rank = np.arange(1, p.shape[1] + 1)[None, :]
+    with np.errstate(invalid="ignore"):
+        passed = ps <= q * rank / nv[:, None]
+    last = np.where(passed.any(axis=1), p.shape[1] - np.argmax(passed[:, ::-1], axis=1), 0)
+    last = np.minimum(last, np.floor(MAX_FRACTION * nv).astype(int))
+    flags = np.zeros(p.shape, dtype=bool)
+    np.put_along_axis(flags, order, rank <= last[:, None], axis=1)
+    mask[rows] = flags & vr
+    pval[rows] = p
+    return mask, pval
