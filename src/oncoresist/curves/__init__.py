@@ -8,21 +8,33 @@ from __future__ import annotations
 
 from ._executors import Executor, ProcessExecutor, SerialExecutor, ThreadExecutor
 from ._fit import LOSSES, CurveFitArrays, fit_curves, predict
-from ._gr import fit_gr, gr_values
+from ._gr import fit_gr, gr_from_doubling_time, gr_metrics_table, gr_table, gr_values
 from ._metrics import auc_loglogistic, dss
 from ._models import MODELS, CurveModel, get_model, register_model
 from ._normalise import normalisation_table, normalise
+from ._outliers import rout_outliers
 from ._plot import plot_curves, plot_shift
 from ._qc import QC_FLAGS, apply_qc, flag_outliers, plate_qc, z_prime
 from ._qc_plot import plot_plate
 from ._report import report_section
-from ._screen_fit import FIT_COLUMNS, bootstrap_ln_ec50, curve_arrays, fit_screen, resistance_shift
+from ._screen_fit import (
+    ACTIVITY_THRESHOLD,
+    FIT_COLUMNS,
+    STATUSES,
+    bootstrap_ln_ec50,
+    curve_arrays,
+    curve_outliers,
+    fit_screen,
+    resistance_shift,
+)
 
 __all__ = [
+    "ACTIVITY_THRESHOLD",
     "FIT_COLUMNS",
     "LOSSES",
     "MODELS",
     "QC_FLAGS",
+    "STATUSES",
     "CurveFitArrays",
     "CurveModel",
     "Executor",
@@ -33,12 +45,16 @@ __all__ = [
     "auc_loglogistic",
     "bootstrap_ln_ec50",
     "curve_arrays",
+    "curve_outliers",
     "dss",
     "fit_curves",
     "fit_gr",
     "fit_screen",
     "flag_outliers",
     "get_model",
+    "gr_from_doubling_time",
+    "gr_metrics_table",
+    "gr_table",
     "gr_values",
     "normalisation_table",
     "normalise",
@@ -50,5 +66,6 @@ __all__ = [
     "register_model",
     "report_section",
     "resistance_shift",
+    "rout_outliers",
     "z_prime",
 ]

@@ -25,17 +25,23 @@ def _add_curve(fig: go.Figure, screen: Screen, row: pd.Series, color: str, name:
                              marker={"color": color, "size": 6}, name=f"{name} (points)",
                              legendgroup=name, showlegend=False))  # fmt: skip
     lo, hi = float(row["min_conc"]), float(row["max_conc"])
-    if not (np.isfinite(lo) and np.isfinite(hi)) or row["status"] not in ("ok", "flat", "failed"):
+    drawn = ("ok", "imprecise", "flat", "no_response", "stimulatory", "constant")
+    if not (np.isfinite(lo) and np.isfinite(hi)) or row["status"] not in drawn:
         return
     grid = np.linspace(np.log(lo) - 0.5, np.log(hi) + 0.5, 120)
-    b, c, d, e = (float(row[k]) for k in ("hill_slope", "bottom", "top", "ln_ic50"))
-    if row["status"] == "flat":
+    b, c, d, e = (float(row[k]) for k in ("hill_slope", "bottom", "top", "ln_ic50_rel"))
+    if not np.isfinite(e):  # a flat description (hill_slope 0): the level
         b, e = 0.0, 0.0
     fig.add_trace(go.Scatter(x=np.exp(grid), y=loglogistic(grid, b, c, d, e), mode="lines",
                              line={"color": color}, name=name, legendgroup=name))  # fmt: skip
-    lo_ci, hi_ci = row.get("ic50_ci_low", np.nan), row.get("ic50_ci_high", np.nan)
+    a = float(row.get("ic50_abs", np.nan))
+    if np.isfinite(a) and row.get("ic50_abs_censored", "") == "":
+        fig.add_trace(go.Scatter(x=[a], y=[0.5], mode="markers", marker={"color": color, "size": 9,
+                                 "symbol": "x"}, name=f"{name} IC50 (abs) {a:.3g} µM",
+                                 legendgroup=name, showlegend=False))  # fmt: skip
+    lo_ci, hi_ci = row.get("ic50_rel_ci_low", np.nan), row.get("ic50_rel_ci_high", np.nan)
     if np.isfinite(lo_ci) and np.isfinite(hi_ci) and row["status"] == "ok":
-        # band: the fitted curve shifted over the IC50 confidence interval
+        # band: the fitted curve shifted over the EC50 confidence interval
         y1 = loglogistic(grid, b, c, d, np.log(lo_ci))
         y2 = loglogistic(grid, b, c, d, np.log(hi_ci))
         fig.add_trace(go.Scatter(

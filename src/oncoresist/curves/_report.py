@@ -20,27 +20,37 @@ def report_section(fits: pd.DataFrame, screen: Screen | None = None) -> Any:
         f"<p>{len(fits)} dose-response curves fitted with model "
         f"{', '.join(sorted(fits['model'].unique()))}: "
         + ", ".join(f"{v} {k}" for k, v in counts.items())
-        + ". IC50 is the relative IC50 (EC50 of the fitted curve, micromolar); AUC is the mean "
-        "fitted viability over the tested ln-concentration range (1 = no effect).</p>"
+        + ". <b>ic50_abs</b> is the absolute IC50 (micromolar): the concentration where the "
+        "fitted curve crosses 50% of the untreated control; '>' in <code>ic50_abs_censored</code> "
+        "means the curve stays above 50% over the tested range and the value shown is the "
+        "highest tested concentration ('<': below 50% everywhere, lowest concentration). "
+        "<b>ic50_rel</b> is the relative IC50 (EC50, the inflection point of the fitted curve). "
+        "AUC is the mean fitted viability over the tested ln-concentration range (1 = no effect). "
+        "Statuses other than ok (imprecise, flat, no_response, stimulatory, constant, failed, "
+        "insufficient_data) say why an IC50 is not a plain estimate; <code>n_outliers</code> "
+        "counts ROUT outliers (Q = 1%), named in <code>outlier_wells</code>.</p>"
     )
     figures = []
     if screen is not None:
         from ._plot import plot_curves
 
-        ok = fits[fits["status"] == "ok"]
+        ok = fits[fits["status"].isin(["ok", "imprecise"])]
         if len(ok):
             figures.append(plot_curves(screen, ok, max_curves=6))
     cols = [
         "sample",
         "drug",
         "status",
-        "ic50",
-        "ic50_ci_low",
-        "ic50_ci_high",
+        "ic50_abs",
+        "ic50_abs_censored",
+        "ic50_abs_ci_low",
+        "ic50_abs_ci_high",
+        "ic50_rel",
         "hill_slope",
         "auc",
         "dss2",
         "r2",
+        "n_outliers",
     ]
     return Section(title="Dose-response curves", text=text, figures=figures,
                    tables=[("Curve fits (first 50)", fits[cols].head(50))])  # fmt: skip

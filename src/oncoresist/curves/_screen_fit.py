@@ -216,7 +216,9 @@ def _metrics_frame_impl(fit: CurveFitArrays, *, auc_log_range, level: float):
     dof = fit.n_points - k
     lo_abs, hi_abs = wald_ci(ln_abs, se_abs, dof, level=level)
     # relative IC50: the inflection point (EC50) of a sigmoid fit
-    has_rel = finite & model.sigmoid & np.isin(status, ("ok", "stimulatory"))
+    has_rel = (
+        finite & model.sigmoid & (np.isin(status, ("ok", "stimulatory")) | (no_resp & sig))
+    )
     je = model.param_names.index("ln_ec50") if model.sigmoid else None
     se_rel = fit.stderr[:, je] if je is not None else np.full(n, np.nan)
     ln_rel = np.where(has_rel, e, np.nan)

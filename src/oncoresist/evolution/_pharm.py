@@ -28,7 +28,9 @@ def _effect_from_row(
         raise InputError(
             f"{where}: the fit has status {status!r} ({_get(row, 'reason', '')}); use a converged fit"
         )
-    ic50 = _get(row, "ic50")
+    # the Hill curve's half-maximal concentration is the relative IC50 (EC50) of a fit_screen
+    # table; a plain ``ic50`` column (a user's own table) is read as that
+    ic50 = _get(row, "ic50_rel", _get(row, "ic50"))
     slope = _get(row, "hill_slope", 1.0)
     if ic50 is None or not float(ic50) > 0 or not np.isfinite(float(ic50)):
         raise InputError(
@@ -60,8 +62,9 @@ def clone_from_fit(
 ) -> Clone:
     """A :class:`Clone` whose response to ``drug`` is a fitted dose-response curve.
 
-    The fit row has columns ``ic50`` (micromolar), ``hill_slope``, ``top`` and ``einf`` (or
-    ``bottom``), as written by the curve engine. The Hill curve keeps ``ic50`` and the slope;
+    The fit row has columns ``ic50_rel`` (micromolar; the relative IC50 / EC50 of
+    ``fit_screen``, or ``ic50`` in a table of your own), ``hill_slope``, ``top`` and ``einf``
+    (or ``bottom``). The Hill curve keeps that IC50 and the slope;
     its maximum (extra deaths per day) is ``-ln(einf / top) / assay_days``.
 
     Examples
@@ -95,10 +98,12 @@ def drug_effects_from_fits(
     >>> sorted(drug_effects_from_fits(fits))
     ['par', 'res']
     """
-    missing = [c for c in ("sample", "ic50") if c not in fits.columns]
+    missing = [c for c in ("sample",) if c not in fits.columns]
+    if "ic50_rel" not in fits.columns and "ic50" not in fits.columns:
+        missing.append("ic50_rel (or ic50)")
     if missing:
         raise InputError(
-            f"fits table lacks column(s) {missing}; need sample, drug, ic50, hill_slope, einf"
+            f"fits table lacks column(s) {missing}; need sample, drug, ic50_rel (or ic50), hill_slope, einf"
         )
     sub = fits if drug is None else fits[fits["drug"] == drug]
     if sub.empty:
