@@ -1,26 +1,168 @@
 """Command line: ``oncoresist fit`` and ``oncoresist shift`` (registered on the main app).
 
-Both read any screen ``read_screen`` accepts. A screen of raw reads is first checked (plate QC)
-and normalised with its plate controls; a screen that already has ``viability`` is used as is.
-Outputs are written atomically: tables as Parquet and CSV, and a self-contained ``report.html``.
+Both read any screen ``read_screen`` accepts, or a plate-reader export with ``--plate-map``
+(grid of reads per plate plus the plate map; see ``oncoresist.data.read_plate_export``). A
+screen of raw reads is first checked (plate QC) and normalised with its plate controls; a
+screen that already has ``viability`` is used as is. Outputs are written atomically: tables as
+Parquet and CSV, and a self-contained ``report.html``.
 """
 
 from __future__ import annotations
 
+import inspect
+import re
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import typer
 
 __all__ = ["register"]
 
+# Options of every command that reads a screen (fit, shift, qc); factories, so that each
+# command gets its own typer.Option object.
 
-def _prepare(path: Path, conc_unit: str | None):
-    """Read a screen; QC and normalise raw reads. Returns (screen, qc table or None)."""
+
+def opt_plate_map() -> Any:
+    return typer.Option(
+        None, "--plate-map", help="plate map (table or grid blocks) of a plate-reader export"
+    )
+
+
+def opt_format() -> Any:
+    return typer.Option(None, "--format", help="input format (csv, tsv, excel, plate_export ...)")
+
+
+def opt_sheet() -> Any:
+    return typer.Option(None, "--sheet", help="Excel sheet to read")
+
+
+def opt_sep() -> Any:
+    return typer.Option(None, "--sep", help=r"column separator of text files: ',', ';', '\t'")
+
+
+def opt_decimal() -> Any:
+    return typer.Option(None, "--decimal", help="decimal mark: '.' or ','")
+
+
+def opt_read() -> Any:
+    return typer.Option(None, "--read", help="read label of a multi-read export (e.g. Lum)")
+
+
+def opt_plate() -> Any:
+    return typer.Option(None, "--plate", help="read only this plate of an export (repeatable)")
+
+
+def opt_column() -> Any:
+    return typer.Option(
+        None,
+        "--column",
+        "--columns",
+        help="our=theirs column name, e.g. sample=Cell_Line (repeatable, or comma-separated)",
+    )
+
+
+def opt_conc_unit() -> Any:
+    return typer.Option(None, "--conc-unit", help="concentration unit when the file has none")
+
+
+@dataclass(frozen=True)
+class ReadArgs:
+    """What the reading options of a command say (``None``: not given)."""
+
+    plate_map: Path | None = None
+    fmt: str | None = None
+    sheet: str | None = None
+    sep: str | None = None
+    decimal: str | None = None
+    read: str | None = None
+    plate: list[str] | None = None
+    column: list[str] | None = None
+    conc_unit: str | None = None
+
+
+def _columns(pairs: list[str] | None) -> dict[str, str] | None:
+    if not pairs:
+        return None
+    from ..errors import InputError
+
+    out = {}
+    for item in pairs:
+        parts = item.split(",") if all("=" in p for p in item.split(",")) else [item]
+        for part in parts:
+            ours, eq, theirs = part.partition("=")
+            if not eq or not ours.strip() or not theirs.strip():
+                raise InputError(
+                    f"--column {item!r}: write our=theirs, e.g. --column sample=Cell_Line"
+                )
+            out[ours.strip()] = theirs.strip()
+    return out
+
+
+def _sep(sep: str | None) -> str | None:
+    names = {r"\t": "\t", "tab": "\t", "comma": ",", "semicolon": ";"}
+    return None if sep is None else names.get(sep.lower(), sep)
+
+
+def read_input(path: Path, args: ReadArgs) -> Any:
+    """Read the command's input screen; reader warnings are printed, not raised."""
+    from rich.console import Console
+
     from ..data import read_screen
+    from ..data._plate_reader import read_plate_export
+
+    options: dict[str, Any] = {
+        "fmt": args.fmt,
+        "sheet": args.sheet,
+        "sep": _sep(args.sep),
+        "decimal": args.decimal,
+        "columns": _columns(args.column),
+        "conc_unit": args.conc_unit,
+        "plate_map": args.plate_map,
+        "read": args.read,
+        "plate": args.plate or None,
+    }
+    given = {k: v for k, v in options.items() if v is not None}
+    accepted = set(inspect.signature(read_screen).parameters)
+    if args.plate_map is not None:
+        # read_screen hands plate exports on with conc_unit and sheet only, and has no
+        # read=/plate=: with any other option the plate reader is called directly
+        via_screen = "plate_map" in accepted and set(given) <= {"conc_unit", "sheet", "plate_map"}
+    else:
+        via_screen = set(given) <= accepted
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if via_screen:
+            screen = read_screen(path, **given)
+        elif args.plate_map is not None:
+            screen = read_plate_export(path, **given)
+        else:
+            from ..errors import InputError
+
+            flags = {"read": "--read", "plate": "--plate"}
+            extra = [flags.get(k, k) for k in given if k not in accepted]
+            raise InputError(
+                f"{path}: {', '.join(extra)} apply to plate-reader exports only; give the plate "
+                "map with --plate-map map.csv"
+            )
+    err = Console(stderr=True, soft_wrap=True)
+    for w in caught:
+        err.print(f"[yellow]warning:[/] {w.message}")
+    excluded = screen.data.attrs.get("excluded") or {}
+    if excluded:
+        err.print(
+            f"{path.name}: {len(screen)} wells kept; left out: "
+            + ", ".join(f"{n} ({reason})" for reason, n in excluded.items())
+        )
+    return screen
+
+
+def _prepare(screen: Any):
+    """QC and normalise raw reads. Returns (screen, qc table or None)."""
     from ._normalise import normalise
     from ._qc import plate_qc
 
-    screen = read_screen(path, conc_unit=conc_unit)
     if screen.is_normalised:
         return screen, None
     qc = plate_qc(screen) if screen.plates else None
@@ -38,19 +180,56 @@ def _qc_section(qc):
     return Section("Plate QC", text=text, tables=[("QC per plate", qc)])
 
 
+def _write_figures(figures: list[Any], names: list[str], out: Path, stem: str) -> list[Path]:
+    """One self-contained HTML page with every figure; PNG and SVG too when kaleido is there."""
+    import importlib.util
+
+    from .._io import atomic_path, write_text
+
+    parts = [
+        f.to_html(full_html=False, include_plotlyjs=i == 0, default_width="100%")
+        for i, f in enumerate(figures)
+    ]
+    page = (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>'
+        f"{stem}</title></head><body>{''.join(parts)}</body></html>"
+    )
+    written = [write_text(out / f"{stem}.html", page)]
+    if importlib.util.find_spec("kaleido") is None:
+        return written
+    for fig, name in zip(figures, names, strict=True):
+        safe = re.sub(r"[^\w.\-]+", "_", name)
+        for ext in ("png", "svg"):
+            target = out / f"{stem}_{safe}.{ext}"
+            try:
+                with atomic_path(target) as tmp:
+                    fig.write_image(str(tmp), format=ext)
+            except (ValueError, RuntimeError, OSError) as exc:  # kaleido without a browser
+                typer.echo(f"no {ext} figures: {exc}", err=True)
+                return written
+            written.append(target)
+    return written
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``fit`` and ``shift`` commands to ``app``."""
 
     @app.command("fit")
     def fit_cmd(
-        screen: Path = typer.Argument(..., help="screen table (any format read_screen accepts)"),
+        screen: Path = typer.Argument(..., help="screen table or plate-reader export"),
         out: Path = typer.Option(..., "-o", "--out", help="output folder"),
         model: str = typer.Option("ll4", help="ll4, ll3, ll2"),
         loss: str = typer.Option("linear", help="linear, soft_l1, huber"),
         ci: str = typer.Option("delta", help="delta, bootstrap or none"),
-        conc_unit: str | None = typer.Option(
-            None, help="concentration unit when the file has none"
-        ),
+        plate_map: Path | None = opt_plate_map(),
+        fmt: str | None = opt_format(),
+        sheet: str | None = opt_sheet(),
+        sep: str | None = opt_sep(),
+        decimal: str | None = opt_decimal(),
+        read: str | None = opt_read(),
+        plate: list[str] | None = opt_plate(),
+        column: list[str] | None = opt_column(),
+        conc_unit: str | None = opt_conc_unit(),
         quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
     ) -> None:
         """Fit every dose-response curve; writes fits.parquet, fits.csv and report.html."""
@@ -61,7 +240,9 @@ def register(app: typer.Typer) -> None:
         from ._report import report_section
         from ._screen_fit import fit_screen
 
-        data, qc = _prepare(screen, conc_unit)
+        args = ReadArgs(plate_map=plate_map, fmt=fmt, sheet=sheet, sep=sep, decimal=decimal,
+                        read=read, plate=plate, column=column, conc_unit=conc_unit)  # fmt: skip
+        data, qc = _prepare(read_input(screen, args))
         fits = fit_screen(
             data, model=model, loss=loss, ci=None if ci == "none" else ci, progress=not quiet
         )
@@ -78,16 +259,26 @@ def register(app: typer.Typer) -> None:
 
     @app.command("shift")
     def shift_cmd(
-        screen: Path = typer.Argument(..., help="screen table"),
+        screen: Path = typer.Argument(..., help="screen table or plate-reader export"),
         parental: str = typer.Option(..., help="parental sample name"),
         resistant: list[str] = typer.Option(..., help="resistant sample name(s)"),
         out: Path = typer.Option(..., "-o", "--out", help="output folder"),
         model: str = typer.Option("ll4", help="ll4, ll3, ll2"),
-        conc_unit: str | None = typer.Option(
-            None, help="concentration unit when the file has none"
-        ),
+        plate_map: Path | None = opt_plate_map(),
+        fmt: str | None = opt_format(),
+        sheet: str | None = opt_sheet(),
+        sep: str | None = opt_sep(),
+        decimal: str | None = opt_decimal(),
+        read: str | None = opt_read(),
+        plate: list[str] | None = opt_plate(),
+        column: list[str] | None = opt_column(),
+        conc_unit: str | None = opt_conc_unit(),
     ) -> None:
-        """IC50 fold shift (resistance index) with CI and shared-EC50 F-test per drug."""
+        """IC50 fold shift (resistance index) with CI and shared-EC50 F-test per drug.
+
+        Writes shift.parquet/.csv, fits.csv (the curves of the compared lines), qc.csv for raw
+        reads, report.html and shift_curves.html (the curves; PNG/SVG too with kaleido).
+        """
         from rich import print as rprint
 
         from .._io import write_table
@@ -95,16 +286,22 @@ def register(app: typer.Typer) -> None:
         from ._plot import plot_shift
         from ._screen_fit import fit_screen, resistance_shift
 
-        data, qc = _prepare(screen, conc_unit)
+        args = ReadArgs(plate_map=plate_map, fmt=fmt, sheet=sheet, sep=sep, decimal=decimal,
+                        read=read, plate=plate, column=column, conc_unit=conc_unit)  # fmt: skip
+        data, qc = _prepare(read_input(screen, args))
         res = resistance_shift(data, parental=parental, resistant=resistant, model=model)
         write_table(res, out / "shift.parquet")
         write_table(res, out / "shift.csv")
         sub = data.subset(samples=[parental, *resistant])
         fits = fit_screen(sub, model=model)
+        write_table(fits, out / "fits.csv")
+        drugs = list(res.sort_values("pvalue")["drug"].unique()[:6])
         figures = [
-            plot_shift(sub, fits, parental=parental, resistant=resistant, drug=d)
-            for d in res.sort_values("pvalue")["drug"].unique()[:6]
+            plot_shift(sub, fits, parental=parental, resistant=resistant, drug=d) for d in drugs
         ]
+        if qc is not None:
+            write_table(qc, out / "qc.csv")
+        _write_figures(figures, drugs, out, "shift_curves")
         sig = int((res["fdr"] < 0.05).sum())
         text = (
             f"<p>{parental} vs {', '.join(resistant)}: {len(res)} comparisons, {sig} with a "

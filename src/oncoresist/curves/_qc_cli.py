@@ -1,10 +1,22 @@
-"""Command line: ``oncoresist qc SCREEN -o OUT``."""
+"""Command line: ``oncoresist qc SCREEN -o OUT`` (a screen, or a plate-reader export with ``--plate-map``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import typer
+
+from ._cli import (
+    opt_column,
+    opt_conc_unit,
+    opt_decimal,
+    opt_format,
+    opt_plate,
+    opt_plate_map,
+    opt_read,
+    opt_sep,
+    opt_sheet,
+)
 
 __all__ = ["register"]
 
@@ -15,14 +27,20 @@ def register(app: typer.Typer) -> None:
     @app.command("qc")
     def qc(
         screen: Path = typer.Argument(
-            ..., help="Well-level screen (csv/tsv/parquet/xlsx, GDSC raw)."
+            ..., help="Well-level screen (csv/tsv/parquet/xlsx, GDSC raw) or plate-reader export."
         ),
         out: Path = typer.Option(
             ..., "-o", "--out", help="QC table to write (.csv, .tsv, .parquet)."
         ),
-        conc_unit: str | None = typer.Option(
-            None, help="Concentration unit when the file has none."
-        ),
+        plate_map: Path | None = opt_plate_map(),
+        fmt: str | None = opt_format(),
+        sheet: str | None = opt_sheet(),
+        sep: str | None = opt_sep(),
+        decimal: str | None = opt_decimal(),
+        read: str | None = opt_read(),
+        plate: list[str] | None = opt_plate(),
+        column: list[str] | None = opt_column(),
+        conc_unit: str | None = opt_conc_unit(),
         zprime_min: float = typer.Option(0.5, help="Z' below this flags a plate (low_zprime)."),
         cv_max: float = typer.Option(0.2, help="CV of negative controls above this flags high_cv."),
     ) -> None:
@@ -31,10 +49,12 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from .._io import write_table
-        from ..data._readers import read_screen
+        from ._cli import ReadArgs, read_input
         from ._qc import plate_qc
 
-        data = read_screen(screen, conc_unit=conc_unit)
+        args = ReadArgs(plate_map=plate_map, fmt=fmt, sheet=sheet, sep=sep, decimal=decimal,
+                        read=read, plate=plate, column=column, conc_unit=conc_unit)  # fmt: skip
+        data = read_input(screen, args)
         table = plate_qc(data, zprime_min=zprime_min, cv_max=cv_max)
         write_table(table, out)
         console = Console()

@@ -19,6 +19,7 @@ from ._combination import (
 from ._crosswalk import ID_KINDS, Crosswalk, fetch_crosswalk, fetch_sample_info, normalise_name
 from ._curvecurator import read_curvecurator, read_curvecurator_fits
 from ._datasets import available_datasets, dataset_files, fetch_file, mirror_available
+from ._examples import available_examples, example_path
 from ._gdsc_raw import (
     GDSC_RAW_COLUMNS,
     excluded_wells,
@@ -43,6 +44,7 @@ from ._panels import (
     load_gdsc_compounds,
     read_panel,
 )
+from ._plate_reader import read_plate_export, read_plate_grids, read_plate_map
 from ._readers import read_screen
 from ._screen import CONC_UNITS, ROLES, Screen, to_micromolar
 
@@ -63,7 +65,9 @@ __all__ = [
     "SyntheticScreen",
     "UnverifiedDownloadWarning",
     "available_datasets",
+    "available_examples",
     "dataset_files",
+    "example_path",
     "excluded_wells",
     "fetch_ccle_2012",
     "fetch_crosswalk",
@@ -91,6 +95,9 @@ __all__ = [
     "read_curvecurator_fits",
     "read_gdsc_raw",
     "read_panel",
+    "read_plate_export",
+    "read_plate_grids",
+    "read_plate_map",
     "read_screen",
     "to_micromolar",
     "well_name",
