@@ -100,7 +100,11 @@ def test_unknown_unit_names_row_and_column(tmp_path):
 
 def test_no_unit_is_an_error(tmp_path):
     _theirs().to_csv(tmp_path / "t.csv", index=False)
-    with pytest.raises(InputError, match=r"t\.csv: no concentration unit: pass conc_unit="):
+    with pytest.raises(
+        InputError,
+        match=r"t\.csv: column 'Dose' \(concentration\) row 4: concentration 1 has no unit"
+        r".*conc_unit='uM' \(CLI: --conc-unit uM\)",
+    ):
         read_screen(tmp_path / "t.csv", columns=MAP)
 
 
@@ -179,8 +183,8 @@ def test_non_numeric_signal(tmp_path):
 def test_missing_file_and_unknown_format(tmp_path):
     with pytest.raises(InputError, match="file not found"):
         read_screen(tmp_path / "nope.csv")
-    (tmp_path / "x.dat").write_text("a,b\n1,2\n")
-    with pytest.raises(InputError, match="fmt='csv'"):
+    (tmp_path / "x.dat").write_bytes(b"\x00\x01binary\x02")
+    with pytest.raises(InputError, match=r"fmt='csv' \(CLI: --format csv\)"):
         read_screen(tmp_path / "x.dat")
 
 

@@ -83,7 +83,19 @@ def test_cli(tmp_path):
 
     out = tmp_path / "out"
     r = CliRunner().invoke(
-        app, ["synergy", str(inp), "-o", str(out), "--models", "bliss,hsa", "--n-boot", "10"]
+        app,
+        [
+            "synergy",
+            str(inp),
+            "-o",
+            str(out),
+            "--models",
+            "bliss,hsa",
+            "--n-boot",
+            "10",
+            "--conc-unit",
+            "uM",
+        ],
     )
     assert r.exit_code == 0, r.output
     scores = pd.read_csv(out / "synergy_scores.csv")

@@ -27,10 +27,10 @@ def _tidy(pct: bool = False, reps: int = 2) -> pd.DataFrame:
 def test_percent_detected_and_reported(tmp_path):
     p = tmp_path / "t.csv"
     _tidy(pct=True).to_csv(p, index=False)
-    s = read_combination_table(p)
+    s = read_combination_table(p, conc_unit="uM")
     assert any("percent" in n for n in s.conversions)
     assert s.data["response"].abs().max() <= 1.5
-    ref = read_combination_table(_tidy())
+    ref = read_combination_table(_tidy(), conc_unit="uM")
     np.testing.assert_allclose(
         s.data["response"].to_numpy(), ref.data["response"].to_numpy(), atol=1e-12
     )
@@ -39,7 +39,7 @@ def test_percent_detected_and_reported(tmp_path):
 def test_viability_converted_and_reported():
     d = _tidy()
     d["response"] = 1 - d["response"]
-    s = read_combination_table(d)
+    s = read_combination_table(d, conc_unit="uM")
     assert any("viability" in n for n in s.conversions)
     np.testing.assert_allclose(
         s.data["response"].to_numpy(), _tidy()["response"].to_numpy(), atol=1e-12
@@ -58,8 +58,8 @@ def test_missing_single_agent_rows():
     d = _tidy()
     d = d[~((d["block_id"] == "1") & (d["conc2"] == 0))]
     with pytest.raises(InputError, match=r"block '1': missing single-agent rows: no conc2 = 0"):
-        read_combination_table(d)
-    s = read_combination_table(d, on_invalid="drop")
+        read_combination_table(d, conc_unit="uM")
+    s = read_combination_table(d, conc_unit="uM", on_invalid="drop")
     assert s.n_blocks == 1 and s.excluded["block_id"].tolist() == ["1"]
     res = score_combinations(s, models=["bliss"], n_boot=0)
     assert res.excluded["block_id"].tolist() == ["1"]
@@ -75,11 +75,11 @@ def test_non_grid_doses():
         InputError,
         match=r"block '0': non-grid doses: 24 \(conc1, conc2\) pairs present, a full 5 x 5 grid needs 25",
     ):
-        read_combination_table(d)
+        read_combination_table(d, conc_unit="uM")
 
 
 def test_single_replicate_says_no_ci():
-    s = read_combination_table(_tidy(reps=1))
+    s = read_combination_table(_tidy(reps=1), conc_unit="uM")
     res = score_combinations(s, models=["bliss", "loewe"], n_boot=50, rng=0)
     m = res.summary
     assert m["score"].notna().all()  # the scores themselves are there
@@ -93,7 +93,7 @@ def test_missing_columns_and_third_drug():
     d = _tidy()
     d["drug3"], d["conc3"] = "c", 1.0
     with pytest.raises(InputError, match="third drug"):
-        read_combination_table(d)
+        read_combination_table(d, conc_unit="uM")
 
 
 def test_units_converted(tmp_path):
@@ -113,6 +113,7 @@ def test_matrix_reader_matches_table():
         np.moveaxis(r[0], -1, 0),
         c1[0],
         c2[0],
+        conc_unit="uM",
         response_scale="fraction",
         response_kind="inhibition",
     )
@@ -120,7 +121,7 @@ def test_matrix_reader_matches_table():
     b = score_combinations(m, models=["bliss"], n_boot=0).summary["score"].iloc[0]
     assert a == pytest.approx(b)
     frame = pd.DataFrame(r[0, :, :, 0] * 100, index=c1[0], columns=c2[0])
-    assert read_combination_matrix(frame).n_blocks == 1
+    assert read_combination_matrix(frame, conc_unit="uM").n_blocks == 1
     with pytest.raises(InputError, match="does not match"):
         read_combination_matrix(r[0, :, :, 0], c1[0][:3], c2[0])
 
@@ -157,7 +158,7 @@ def test_plate_reader_normalises_to_controls():
         "A03": 100.0,
     }
     plate = pd.DataFrame({"well": list(signal), "signal": list(signal.values())})
-    s = read_combination_plate(plate, layout)
+    s = read_combination_plate(plate, layout, conc_unit="uM")
     got = s.data.set_index(["conc1", "conc2"])["response"]
     assert got.loc[(10.0, 10.0)] == pytest.approx(1 - 0.4 * 0.6)
     assert any("positive wells" in n for n in s.conversions)

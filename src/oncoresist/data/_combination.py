@@ -8,15 +8,25 @@ explicitly and record every conversion in ``CombinationScreen.conversions``.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError, SchemaError
-from ._screen import numeric_column, to_micromolar
+from ._readers import (
+    ConcSpec,
+    ReadOptions,
+    Table,
+    cli_fix,
+    concentrations_to_micromolar,
+    load_table,
+    resolve_column_map,
+    split_unit,
+)
+from ._screen import numeric_column
 
 __all__ = [
     "COMBINATION_COLUMNS",
@@ -56,6 +66,12 @@ ResponseScale = Literal["auto", "fraction", "percent"]
 ResponseKind = Literal["auto", "inhibition", "viability"]
 OnInvalid = Literal["raise", "drop"]
 
+# Column names (without their unit) taken as conc1 / conc2 when they carry a unit: conc1_nM
+_CONC_NAMES = {
+    "conc1": ("conc1", "conc_r", "conc_row", "conc 1", "conc_1", "dose1", "dose_1"),
+    "conc2": ("conc2", "conc_c", "conc_col", "conc 2", "conc_2", "dose2", "dose_2"),
+}
+
 #: Responses (fractional inhibition) outside this range are not noise but a wrong scale.
 _PLAUSIBLE = (-1.0, 2.0)
 
@@ -88,7 +104,7 @@ class CombinationScreen:
     >>> df = pd.DataFrame({"block_id": 1, "drug1": "a", "drug2": "b",
     ...                    "conc1": [c[0] for c in g], "conc2": [c[1] for c in g],
     ...                    "response": np.linspace(0, 0.8, 9)})
-    >>> CombinationScreen.from_frame(df).n_blocks
+    >>> CombinationScreen.from_frame(df, conc_unit="uM").n_blocks
     1
     """
 
@@ -111,8 +127,8 @@ class CombinationScreen:
         cls,
         frame: pd.DataFrame,
         *,
-        columns: dict[str, str] | None = None,
-        conc_unit: str = "uM",
+        columns: Mapping[str, str] | None = None,
+        conc_unit: str | None = None,
         response_scale: ResponseScale = "auto",
         response_kind: ResponseKind = "auto",
         normalise: Literal["none", "zero_dose"] = "none",
@@ -124,11 +140,14 @@ class CombinationScreen:
         Parameters
         ----------
         columns
-            Renaming ``{their_name: our_name}``; SynergyFinder names (``drug_row``, ``conc_r``,
+            Our column names and the table's, either way round (``{"conc1": "Dose A"}`` or
+            ``{"Dose A": "conc1"}``); SynergyFinder names (``drug_row``, ``conc_r``,
             ``cell_line_name``...) are recognised without it.
         conc_unit
-            Unit of ``conc1``/``conc2`` when the table has no ``conc_unit``/``conc_unit1``/
-            ``conc_unit2`` column (those win, row by row).
+            Unit of ``conc1``/``conc2`` (CLI: ``--conc-unit``). The unit may instead come from
+            a ``conc_unit`` / ``conc_unit1`` / ``conc_unit2`` column (row by row; empty cells
+            take ``conc_unit``) or the column names (``conc1_nM``). There is no default: no
+            unit, or sources that disagree, is an error.
         response_scale
             ``"percent"`` (0-100), ``"fraction"`` (0-1) or ``"auto"``: percent when
             ``max(|response|) > 1.5``. The choice is recorded in ``conversions``.
@@ -145,8 +164,35 @@ class CombinationScreen:
         where = f"{source}: " if source else ""
         if not isinstance(frame, pd.DataFrame):
             raise SchemaError(f"{where}needs a pandas DataFrame, got {type(frame).__name__}")
-        df = frame.rename(columns={k: v for k, v in _ALIASES.items() if k in frame.columns})
-        df = df.rename(columns=columns or {}).copy()
+        ours = (*COMBINATION_COLUMNS, "conc_unit", "conc_unit1", "conc_unit2", "drug3", "conc3")
+        mapping = resolve_column_map(columns, list(map(str, frame.columns)), ours, where)
+        df = frame.rename(columns=mapping)
+        aliases = {
+            k: v for k, v in _ALIASES.items() if k in df.columns and v not in df.columns
+        }  # SynergyFinder / DrugComb names
+        df = df.rename(columns=aliases).copy()
+        labels = {v: k for k, v in {**mapping, **aliases}.items()}
+        name_units: dict[str, str] = {}
+        for col, bases in _CONC_NAMES.items():
+            src = labels.get(col)
+            if col in df.columns:
+                if src is not None and split_unit(src)[1]:
+                    name_units[col] = str(split_unit(src)[1])
+                continue
+            hits = [
+                (c, u)
+                for c in map(str, df.columns)
+                for base, u in [split_unit(c)]
+                if u and base.strip().lower() in bases
+            ]
+            if len(hits) > 1:
+                raise SchemaError(
+                    f"{where}several {col} columns {[c for c, _ in hits]}; map one with "
+                    f"{cli_fix(columns={col: hits[0][0]})}"
+                )
+            if hits:
+                df = df.rename(columns={hits[0][0]: col})
+                labels[col], name_units[col] = hits[0]
         notes: list[str] = []
         if {"drug3", "conc3"} <= set(df.columns):
             c3 = pd.to_numeric(df["conc3"], errors="coerce").fillna(0.0)
@@ -165,31 +211,19 @@ class CombinationScreen:
         if missing:
             raise SchemaError(
                 f"{where}missing column(s) {missing}; found {list(frame.columns)}. Expected "
-                "block_id, drug1, drug2, conc1, conc2, response (SynergyFinder layout); pass "
-                "columns={'their_name': 'conc1', ...} to map them."
+                "block_id, drug1, drug2, conc1, conc2, response (SynergyFinder layout); map "
+                f"them with {cli_fix(columns={missing[0]: 'their_name'})}."
             )
         if "sample" not in df.columns:
             df["sample"] = ""
-        for col, ucol in (("conc1", "conc_unit1"), ("conc2", "conc_unit2")):
-            vals = numeric_column(df, col, where=where, allow_missing=False)
-            unit_col = (
-                ucol if ucol in df.columns else ("conc_unit" if "conc_unit" in df.columns else None)
-            )
-            if unit_col is None:
-                df[col] = to_micromolar(vals.to_numpy(), conc_unit, where=where)
-                if conc_unit not in ("uM", "µM", "μM"):
-                    notes.append(f"{col}: converted from {conc_unit} to micromolar")
-            else:
-                out = np.empty(len(df))
-                units = df[unit_col].astype(str).to_numpy()
-                for u in np.unique(units):
-                    m = units == u
-                    out[m] = to_micromolar(
-                        vals.to_numpy()[m], u, where=f"{where}column {unit_col!r}: "
-                    )
-                    if u not in ("uM", "µM", "μM"):
-                        notes.append(f"{col}: {int(m.sum())} rows converted from {u} to micromolar")
-                df[col] = out
+        specs = [
+            ConcSpec(col, (f"conc_unit{k}", "conc_unit"), name_units.get(col), labels.get(col, col))
+            for k, col in ((1, "conc1"), (2, "conc2"))
+        ]
+        df, unit_notes, _ = concentrations_to_micromolar(
+            df, specs, conc_unit=conc_unit, where=where, allow_missing=False
+        )
+        notes.extend(unit_notes)
         resp = numeric_column(df, "response", where=where)
         nan_resp = resp.isna().to_numpy()
         if nan_resp.any():
@@ -482,24 +516,15 @@ def _validate(df: pd.DataFrame, source: str) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------- readers
-def _read_any(path: str | os.PathLike[str]) -> pd.DataFrame:
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{p}: file not found")
-    suffixes = [s.lower() for s in p.suffixes]
-    if ".parquet" in suffixes:
-        return pd.read_parquet(p)
-    if ".xlsx" in suffixes or ".xls" in suffixes:
-        return pd.read_excel(p)
-    sep = "\t" if (".tsv" in suffixes or ".txt" in suffixes) else ","
-    return pd.read_csv(p, sep=sep)
-
-
 def read_combination_table(
     source: str | os.PathLike[str] | pd.DataFrame,
     *,
-    columns: dict[str, str] | None = None,
-    conc_unit: str = "uM",
+    fmt: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    conc_unit: str | None = None,
+    sheet: str | int | None = None,
+    sep: str | None = None,
+    decimal: str | None = None,
     response_scale: ResponseScale = "auto",
     response_kind: ResponseKind = "auto",
     normalise: Literal["none", "zero_dose"] = "none",
@@ -508,8 +533,12 @@ def read_combination_table(
     """Read a tidy combination table (SynergyFinder / DrugComb layout).
 
     Columns ``block_id, drug1, drug2, conc1, conc2, response`` (``replicate``, ``sample`` /
-    ``cell_line_name`` and ``conc_unit`` optional); CSV, TSV, Parquet or Excel. See
-    :meth:`CombinationScreen.from_frame` for the keywords.
+    ``cell_line_name`` and ``conc_unit`` optional), from any tidy format of the reader
+    registry (CSV/TSV/text with the separator and decimal mark detected, Parquet, Excel; see
+    ``oncoresist.data.read_screen`` for ``fmt``, ``sheet``, ``sep`` and ``decimal``) or a
+    DataFrame. The concentration unit has no default: a unit column, a unit in the column
+    names (``conc1_nM``) or ``conc_unit=`` (CLI: ``--conc-unit``). See
+    :meth:`CombinationScreen.from_frame` for the other keywords.
 
     Examples
     --------
@@ -517,11 +546,17 @@ def read_combination_table(
     >>> screen.conversions[0]  # doctest: +SKIP
     'response scale detected as percent (max |response| = 97.2); ...'
     """
+    notes: tuple[str, ...] = ()
     if isinstance(source, pd.DataFrame):
         frame, name = source, ""
     else:
-        frame, name = _read_any(source), str(source)
-    return CombinationScreen.from_frame(
+        opts = ReadOptions(columns=columns, conc_unit=conc_unit, sheet=sheet, sep=sep,
+                           decimal=decimal)  # fmt: skip
+        table = load_table(source, product="combination", fmt=fmt, options=opts)
+        if not isinstance(table, Table):  # a reader that builds the screen itself
+            return table  # type: ignore[no-any-return]
+        frame, name, notes = table.frame, table.where.removesuffix(": "), table.notes
+    screen = CombinationScreen.from_frame(
         frame,
         columns=columns,
         conc_unit=conc_unit,
@@ -530,6 +565,15 @@ def read_combination_table(
         normalise=normalise,
         on_invalid=on_invalid,
         source=name,
+    )
+    if not notes:
+        return screen
+    return CombinationScreen(
+        screen.data,
+        source=screen.source,
+        conversions=tuple(f"read: {n}" for n in notes) + screen.conversions,
+        excluded=screen.excluded,
+        annotations=screen.annotations,
     )
 
 
@@ -542,17 +586,19 @@ def read_combination_matrix(
     drug2: str = "drug2",
     sample: str = "",
     block_id: str = "1",
-    conc_unit: str = "uM",
+    conc_unit: str | None = None,
     response_scale: ResponseScale = "auto",
     response_kind: ResponseKind = "auto",
 ) -> CombinationScreen:
     """One block from a dose matrix: rows = drug 1 doses, columns = drug 2 doses.
 
     ``matrix`` is a DataFrame (index = ``conc1``, columns = ``conc2``), a 2-D array with
-    ``conc1``/``conc2`` given, or a 3-D array ``(replicates, n1, n2)``.
+    ``conc1``/``conc2`` given, or a 3-D array ``(replicates, n1, n2)``. ``conc_unit`` is the
+    unit of the doses (required: there is no default).
 
     >>> m = np.array([[0, 10, 30], [20, 40, 60], [50, 70, 90.0]])
-    >>> read_combination_matrix(m, [0, 1, 10], [0, 1, 10], response_scale="percent").n_blocks
+    >>> read_combination_matrix(m, [0, 1, 10], [0, 1, 10], conc_unit="uM",
+    ...                         response_scale="percent").n_blocks
     1
     """
     if isinstance(matrix, pd.DataFrame):
@@ -608,7 +654,7 @@ def read_combination_plate(
     plate: pd.DataFrame,
     layout: pd.DataFrame,
     *,
-    conc_unit: str = "uM",
+    conc_unit: str | None = None,
     source: str = "plate",
 ) -> CombinationScreen:
     """Blocks from a raw plate read and its layout.
@@ -624,6 +670,9 @@ def read_combination_plate(
         Negative (vehicle) wells define viability 1 and positive (kill) wells viability 0;
         without positive wells viability is ``signal / mean(negative)``. Each block gets the
         plate's negative wells as its zero-dose well when it has none of its own (reported).
+    conc_unit
+        Unit of the layout's ``conc1``/``conc2`` unless it has a ``conc_unit`` (or
+        ``conc_unit1``/``conc_unit2``) column; there is no default.
     """
     if {"well", "signal"} <= set(plate.columns):
         long = plate[["well", "signal"]].copy()
@@ -695,7 +744,7 @@ def read_combination_plate(
     tidy["response"] = tidy["viability"]
     cols = [
         c
-        for c in ("block_id", "sample", "drug1", "drug2", "conc1", "conc2", "response")
+        for c in (*COMBINATION_COLUMNS[:-1], "conc_unit", "conc_unit1", "conc_unit2")
         if c in tidy.columns
     ]
     screen = CombinationScreen.from_frame(

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+import zlib
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -63,31 +65,73 @@ _PC_TITRATION_RE = re.compile(r"^PC-([2-9]|\d{2,})$")
 _COMBO_RE = re.compile(r"-C$")
 
 
-def _tag_roles(tags: pd.Series, overrides: Mapping[str, str]) -> tuple[np.ndarray, np.ndarray]:
-    """Role of every tag ('' when excluded) and the exclusion reason ('' when kept)."""
-    uniq = pd.Index(tags.unique())
-    role = pd.Series("", index=uniq, dtype=object)
-    reason = pd.Series("", index=uniq, dtype=object)
-    for t in uniq:
-        if t in overrides:
-            role[t] = overrides[t]
+def _classify_tags(
+    tags: Sequence[Any], overrides: Mapping[str, str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Role ('' when excluded, '?' when unknown) and exclusion reason of each distinct tag."""
+    role = np.full(len(tags), "", dtype=object)
+    reason = np.full(len(tags), "", dtype=object)
+    for i, t in enumerate(tags):
+        if not isinstance(t, str):
+            role[i] = "?"
+        elif t in overrides:
+            role[i] = overrides[t]
         elif t in _CONTROL_TAGS:
-            role[t] = _CONTROL_TAGS[t]
+            role[i] = _CONTROL_TAGS[t]
         elif t in _EXCLUDED_TAGS:
-            reason[t] = _EXCLUDED_TAGS[t]
+            reason[i] = _EXCLUDED_TAGS[t]
         elif _SINGLE_RE.match(t) or _PC_TITRATION_RE.match(t):
-            role[t] = "treated"
+            role[i] = "treated"
         elif _COMBO_RE.search(t):
-            reason[t] = f"{t}: combination treatment (single-agent reader)"
+            reason[i] = f"{t}: combination treatment (single-agent reader)"
         else:
-            role[t] = "?"
-    return role.reindex(tags).to_numpy(), reason.reindex(tags).to_numpy()
+            role[i] = "?"
+    return role, reason
 
 
-def _well_names(row: np.ndarray, col: np.ndarray) -> np.ndarray:
-    from ._make import well_name
+def _codes(
+    values: pd.Series, transform: Callable[[pd.Series], pd.Series]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of ``values`` and ``transform`` applied to each distinct value once.
 
-    return well_name(row, col)
+    Equal to ``transform(values)`` row by row (codes into the returned uniques) without the
+    per-row string work: categorical columns (the Arrow reader's dictionary strings) use their
+    categories, others are factorised. Missing values stay missing.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy().astype(np.int64)
+        uniq = pd.Series(values.cat.categories)
+    else:
+        c, u = pd.factorize(values, use_na_sentinel=True)
+        codes, uniq = c.astype(np.int64), pd.Series(u)
+    done = transform(uniq).to_numpy(dtype=object) if len(uniq) else np.array([], dtype=object)
+    if (codes < 0).any():
+        done = np.append(done, np.nan)
+        codes = np.where(codes < 0, len(done) - 1, codes)
+    # distinct values may become equal (' A375' and 'A375' after strip): merge their codes
+    merged, out = pd.factorize(pd.Series(done, dtype=object), use_na_sentinel=False)
+    return merged[codes], np.asarray(out, dtype=object)
+
+
+def _strip(s: pd.Series) -> pd.Series:
+    return s.astype(str).str.strip()
+
+
+def _as_str(s: pd.Series) -> pd.Series:
+    return s.astype(str)
+
+
+def _take_str(uniques: Any, codes: np.ndarray) -> Any:
+    """``uniques[codes]`` as a pandas string array (-1 = missing), without per-row objects."""
+    return pd.array(np.asarray(uniques, dtype=object), dtype="str").take(codes, allow_fill=True)
+
+
+def _column(frame: pd.DataFrame, name: str, idx: np.ndarray) -> Any:
+    """The kept rows of a column to copy into the output, typed as the pandas reader types it."""
+    col = frame[name]
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return _take_str(col.cat.categories, col.cat.codes.to_numpy()[idx])
+    return col.to_numpy()[idx]
 
 
 def gdsc_raw_to_screen(
@@ -120,15 +164,21 @@ def gdsc_raw_to_screen(
     if bad_roles:
         raise InputError(f"tag_roles {bad_roles}: roles must be one of {', '.join(ROLES)}")
     df = frame.reset_index(drop=True)
-    tags = df["TAG"].astype(str).str.strip()
-    role, reason = _tag_roles(tags, overrides)
+    n = len(df)
+    # every string operation runs on the distinct values only (a few hundred tags, plates and
+    # lines for 10^5-10^6 rows); rows then index into them with integer codes
+    tag_code, tag_uniq = _codes(df["TAG"], _strip)
+    role_u, reason_u = _classify_tags(list(tag_uniq), overrides)
+    role = role_u[tag_code]
     unknown = role == "?"
     if unknown.any():
         i = int(np.flatnonzero(unknown)[0])
+        bad = sorted({str(t) for t in tag_uniq[role_u == "?"]})[:10]
         raise InputError(
-            f"{where}column 'TAG' row {i + 2}: unknown GDSC tag {tags.iloc[i]!r} "
-            f"({int(unknown.sum())} rows; unknown tags: {sorted(set(tags[unknown]))[:10]}). "
-            "Pass tag_roles={'TAG': 'negative'|'treated'|...} to say what it is."
+            f"{where}column 'TAG' row {i + 2}: unknown GDSC tag {tag_uniq[tag_code[i]]!r} "
+            f"({int(unknown.sum())} rows; unknown tags: {bad}). "
+            "Pass tag_roles={'TAG': 'negative'|'treated'|...} to say what it is "
+            "(Python API only)."
         )
     position = pd.to_numeric(df["POSITION"], errors="coerce")
     if position.isna().any() or (position < 1).any():
@@ -138,43 +188,46 @@ def gdsc_raw_to_screen(
             "1-based well position"
         )
     pos = position.to_numpy(dtype=np.int64)
-    barcode = df["BARCODE"].astype(str)
+    plate_code, plate_uniq = _codes(df["BARCODE"], _as_str)
 
     # A well may carry several tags (e.g. 'L12-D1-S + DMSO' as two rows): the DMSO back-fill
     # row is dropped when the well has another tag; other multi-tag wells are combinations.
-    key = barcode + ":" + pd.Series(pos).astype(str)
-    n_tags = key.map(key.value_counts()).to_numpy()
-    backfill = (n_tags > 1) & (tags == "DMSO").to_numpy()
-    kept_tags = pd.Series(~backfill).groupby(key.to_numpy()).transform("sum").to_numpy()
+    well_code = pd.factorize(plate_code * (int(pos.max()) + 1) + pos)[0]
+    n_tags = np.bincount(well_code)[well_code]
+    backfill = (n_tags > 1) & (tag_uniq == "DMSO")[tag_code]
+    kept_tags = np.bincount(well_code, weights=~backfill)[well_code]
     combo = (kept_tags > 1) & ~backfill
-    reason = np.where(backfill, "DMSO back-fill row of a drug-treated well", reason)
-    reason = np.where(
-        combo & (reason == ""), "several treatment tags in one well (combination)", reason
-    )
-    keep = reason == ""
+    # exclusion reasons as codes into a small table: the tags' own, then back-fill, combination
+    reasons = [*reason_u, "DMSO back-fill row of a drug-treated well"]
+    reasons.append("several treatment tags in one well (combination)")
+    reason_code = np.where(reason_u[tag_code] != "", tag_code, -1)
+    reason_code = np.where(backfill, len(reason_u), reason_code)
+    reason_code = np.where(combo & (reason_code < 0), len(reason_u) + 1, reason_code)
+    keep = reason_code < 0
 
     conc = pd.to_numeric(df["CONC"], errors="coerce").to_numpy(dtype=float)
-    drug_id = pd.to_numeric(df["DRUG_ID"], errors="coerce")
+    drug_id = pd.to_numeric(df["DRUG_ID"], errors="coerce").to_numpy(dtype=float)
     treated = keep & (role == "treated")
     no_conc = treated & ~(conc > 0)
     if no_conc.any():
         i = int(np.flatnonzero(no_conc)[0])
         raise InputError(
-            f"{where}column 'CONC' row {i + 2}: treated tag {tags.iloc[i]!r} without a positive "
-            f"micromolar concentration ({int(no_conc.sum())} rows); fill CONC (GDSC reports uM)"
+            f"{where}column 'CONC' row {i + 2}: treated tag {tag_uniq[tag_code[i]]!r} without a "
+            f"positive micromolar concentration ({int(no_conc.sum())} rows); fill CONC (GDSC "
+            "reports uM)"
         )
-    no_drug = treated & drug_id.isna().to_numpy()
+    no_drug = treated & np.isnan(drug_id)
     if no_drug.any():
         i = int(np.flatnonzero(no_drug)[0])
         raise InputError(
-            f"{where}column 'DRUG_ID' row {i + 2}: treated tag {tags.iloc[i]!r} without a DRUG_ID"
+            f"{where}column 'DRUG_ID' row {i + 2}: treated tag {tag_uniq[tag_code[i]]!r} "
+            "without a DRUG_ID"
         )
-    _check_dilution_order(df, tags, conc, treated, barcode, where)
+    _check_dilution_order(tag_code, tag_uniq, conc, treated, plate_code, plate_uniq, where)
 
     if plate_format is None:
-        max_pos = pd.Series(pos).groupby(barcode.to_numpy()).max()
-        big = int(max_pos.max())
-        plate_format = next((n for n in sorted(_PLATE_SHAPES) if big <= n), None)
+        big = int(pos.max())
+        plate_format = next((k for k in sorted(_PLATE_SHAPES) if big <= k), None)
         if plate_format is None:
             raise InputError(f"{where}POSITION up to {big}: larger than a 1536-well plate")
     elif plate_format not in _PLATE_SHAPES:
@@ -182,70 +235,172 @@ def gdsc_raw_to_screen(
     n_cols = _PLATE_SHAPES[plate_format][1]
     if pos.max() > plate_format:
         raise InputError(f"{where}POSITION {pos.max()} exceeds plate_format={plate_format}")
-    row, col = np.divmod(pos - 1, n_cols)  # positions are numbered row-wise
 
+    idx = np.flatnonzero(keep)
+    kpos = pos[idx]
+    row, col = np.divmod(kpos - 1, n_cols)  # positions are numbered row-wise
+    from ._make import well_name
+
+    names = well_name(*np.divmod(np.arange(plate_format), n_cols))
+    sample_code, sample_uniq = _codes(df["CELL_LINE_NAME"], _strip)
+    ktreated = treated[idx]
+    kdrug = drug_id[idx]
+    drug_ids, drug_code = np.unique(kdrug[ktreated], return_inverse=True)
+    drug_text = np.zeros(len(idx), dtype=np.int64)  # code 0 = '' (control wells)
+    drug_text[ktreated] = drug_code + 1
+    drug_uniq = ["", *(str(int(d)) for d in drug_ids)]
+    kconc = conc[idx]
     out = pd.DataFrame(
         {
-            "sample": df["CELL_LINE_NAME"].astype(str).str.strip(),
-            "drug": np.where(treated, drug_id.astype("Int64").astype(str), ""),
-            "concentration": np.where(treated, conc, 0.0),
-            "role": np.where(keep, role, ""),
-            "plate": barcode,
-            "well": _well_names(row, col),
+            "sample": _take_str(sample_uniq, sample_code[idx]),
+            "drug": _take_str(drug_uniq, drug_text),
+            "concentration": np.where(ktreated, kconc, 0.0),
+            "role": _take_str(role_u, tag_code[idx]),
+            "plate": _take_str(plate_uniq, plate_code[idx]),
+            "well": names[kpos - 1],
             "row": row,
             "col": col,
-            "signal": pd.to_numeric(df["INTENSITY"], errors="coerce"),
+            "signal": pd.to_numeric(df["INTENSITY"], errors="coerce").to_numpy(dtype=float)[idx],
         }
     )
     if "DURATION" in df.columns:
-        out["time"] = pd.to_numeric(df["DURATION"], errors="coerce") * 24.0  # days -> hours
+        dur = pd.to_numeric(df["DURATION"], errors="coerce").to_numpy(dtype=float)
+        out["time"] = dur[idx] * 24.0  # days -> hours
     extra = [c for c in df.columns if c not in ("CELL_LINE_NAME", "INTENSITY", "CONC")]
     for c in extra:
-        out[c.lower()] = df[c].to_numpy()
+        out[str(c).lower()] = _column(df, c, idx)
     for c in ("cosmic_id", "drug_id", "scan_id", "cell_id", "master_cell_id", "drugset_id"):
         if c in out.columns:
             out[c] = pd.to_numeric(out[c], errors="coerce").astype("Int64")
-    out["gdsc_conc"] = conc  # the control compound's dose on PC-1 / NC-1 wells stays visible
+    out["gdsc_conc"] = kconc  # the control compound's dose on PC-1 / NC-1 wells stays visible
     out["plate_format"] = plate_format
-    counts = pd.Series(reason[~keep]).value_counts()
-    screen = Screen(out[keep].reset_index(drop=True), source=source)
+    screen = Screen(out, source=source)
     # a small {reason: n_wells} dict: attrs travel with copies, so keep them cheap to compare
-    screen.data.attrs["excluded"] = {str(k): int(v) for k, v in counts.items()}
+    counts = np.bincount(reason_code[~keep], minlength=len(reasons))
+    first = np.full(len(reasons), n)
+    np.minimum.at(first, reason_code[~keep], np.flatnonzero(~keep))
+    order = sorted(np.flatnonzero(counts), key=lambda k: (-counts[k], first[k]))
+    screen.data.attrs["excluded"] = {str(reasons[k]): int(counts[k]) for k in order}
     return screen
 
 
 def _check_dilution_order(
-    df: pd.DataFrame,
-    tags: pd.Series,
+    tag_code: np.ndarray,
+    tag_uniq: np.ndarray,
     conc: np.ndarray,
     treated: np.ndarray,
-    barcode: pd.Series,
+    plate_code: np.ndarray,
+    plate_uniq: np.ndarray,
     where: str,
 ) -> None:
     """Dose D1 is the maximum; higher D numbers must be lower concentrations (Rmd, TAG column)."""
-    m = re.compile(r"^([A-Z]+\d+)-D(\d+)")
-    parts = tags.str.extract(m)
-    has = treated & parts[0].notna().to_numpy()
+    parts = pd.Series(tag_uniq, dtype=object).str.extract(r"^([A-Z]+\d+)-D(\d+)")
+    lib_u = parts[0].to_numpy(dtype=object)
+    has_u = parts[0].notna().to_numpy()
+    dose_u = np.where(has_u, pd.to_numeric(parts[1], errors="coerce").fillna(-1), -1)
+    lib_code_u = np.where(has_u, pd.factorize(parts[0])[0], -1)
+    has = treated & has_u[tag_code]
     if not has.any():
         return
-    sub = pd.DataFrame(
-        {
-            "plate": barcode[has].to_numpy(),
-            "lib": parts[0][has].to_numpy(),
-            "dose": parts[1][has].astype(int).to_numpy(),
-            "conc": conc[has],
-            "row": np.flatnonzero(has) + 2,
-        }
-    ).sort_values(["plate", "lib", "dose"])
-    step = sub.groupby(["plate", "lib"], sort=False)["conc"].diff()
-    bad = (step > 0).to_numpy()
-    if bad.any():
-        r = sub[bad].iloc[0]
+    rows = np.flatnonzero(has)
+    p, lib, dose = plate_code[rows], lib_code_u[tag_code[rows]], dose_u[tag_code[rows]]
+    order = np.lexsort((rows, dose, lib, p))  # stable: by plate, library number, dose
+    rows, p, lib, dose = rows[order], p[order], lib[order], dose[order]
+    c = conc[rows]
+    same = (p[1:] == p[:-1]) & (lib[1:] == lib[:-1])
+    bad = np.flatnonzero(same & (c[1:] > c[:-1])) + 1
+    if bad.size:
+        k = bad[np.argmin(rows[bad])]  # the first offending row of the file
+        r = rows[k]
         raise InputError(
-            f"{where}row {int(r['row'])}: tag {r['lib']}-D{r['dose']} on plate {r['plate']} has "
-            f"CONC {r['conc']} above the previous dose; D1 must be the maximum concentration and "
-            "each further dose a dilution of it. Check the CONC column."
+            f"{where}row {int(r) + 2}: tag {lib_u[tag_code[r]]}-D{int(dose[k])} on plate "
+            f"{plate_uniq[plate_code[r]]} has CONC {c[k]} above the previous dose; D1 must be "
+            "the maximum concentration and each further dose a dilution of it. Check the CONC "
+            "column."
         )
+
+
+# Columns of GDSC raw files that hold text (read as dictionary strings); the others are
+# numbers, typed as pandas would type them.
+_TEXT_COLUMNS = ("RESEARCH_PROJECT", "DATE_CREATED", "SCAN_DATE", "CELL_LINE_NAME", "ASSAY", "TAG")
+# pandas' default missing-value markers, so that both readers see the same cells as missing
+_NA_VALUES = [
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+    "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+]  # fmt: skip
+
+
+def _arrow_table(path: Path, sep: str, compression: str | None) -> pd.DataFrame | None:
+    """The raw file through ``pyarrow.csv`` (multi-threaded, dictionary strings), or None
+    when pyarrow cannot read it the way pandas would (the caller then uses pandas)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        return None
+    if compression == "gzip":
+        # zlib in one call is faster than Arrow's streaming gzip reader
+        data: Any = pa.py_buffer(zlib.decompress(path.read_bytes(), 31))
+    elif compression is None:
+        data = str(path)
+    else:
+        return None
+    dict_str = pa.dictionary(pa.int32(), pa.string())
+
+    def _read(text: Sequence[str]) -> Any:
+        return pacsv.read_csv(
+            data,
+            read_options=pacsv.ReadOptions(block_size=1 << 22),
+            parse_options=pacsv.ParseOptions(delimiter=sep),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: dict_str for c in text},
+                null_values=_NA_VALUES,
+                strings_can_be_null=True,
+                timestamp_parsers=["\x00"],  # no date guessing: pandas keeps dates as text
+            ),
+        )
+
+    try:
+        table = _read(_TEXT_COLUMNS)
+        odd = [
+            f.name
+            for f in table.schema
+            if not (
+                pa.types.is_integer(f.type)
+                or pa.types.is_floating(f.type)
+                or pa.types.is_string(f.type)
+                or pa.types.is_dictionary(f.type)
+                or pa.types.is_boolean(f.type)
+                or pa.types.is_null(f.type)
+            )
+        ]
+        if odd:  # dates or times in extra columns: read them as text, as pandas does
+            table = _read((*_TEXT_COLUMNS, *odd))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
+        return None
+    frame = table.to_pandas()
+    for f in table.schema:
+        if pa.types.is_null(f.type):  # an empty column: pandas reads it as float NaN
+            frame[f.name] = np.nan
+        elif pa.types.is_string(f.type):
+            frame[f.name] = frame[f.name].astype("str")
+    return frame
+
+
+def _load_raw(path: Path) -> pd.DataFrame:
+    from ._readers import FileHead, ReadOptions, load_table, sniff_dialect
+
+    head = FileHead.of(path)
+    if head.suffix in (".csv", ".tsv", ".txt", ".tab") and head.text is not None:
+        dialect = sniff_dialect(head, default_sep="\t" if head.suffix != ".csv" else ",")
+        if dialect.decimal == "." and dialect.encoding == "utf-8":
+            frame = _arrow_table(path, dialect.sep, head.compression)
+            if frame is not None:
+                return frame
+    # any other tidy format (Parquet, Excel, other separators): read as a plain table; the
+    # empty column mapping keeps the GDSC sniffer from sending the file back here
+    table = load_table(path, product="screen", fmt=None, options=ReadOptions(columns={}))
+    return table.frame
 
 
 def read_gdsc_raw(
@@ -271,18 +426,22 @@ def read_gdsc_raw(
       ``PC-1`` -> ``positive``, ``L*-D*-S`` / ``R*-D*-S`` / ``PC*-D*-S`` / ``A*-S`` and the
       titrated positive control ``PC-2``, ``PC-3``... -> ``treated``. ``UN-USED`` (no cells),
       ``SC`` (other seeding density), DMSO back-fill rows of drugged wells and combination
-      wells are excluded and counted by reason (see :func:`excluded_wells`). Unknown tags raise unless given in ``tag_roles``.
+      wells are excluded and counted by reason (see :func:`excluded_wells`). Unknown tags
+      raise unless given in ``tag_roles``.
     * Every other GDSC column is kept in lower case (``cosmic_id``, ``drug_id``, ``tag``,
       ``drugset_id``, ``seeding_density`` ...).
+
+    Text files are parsed with ``pyarrow.csv`` (text columns as dictionary strings); every
+    string operation runs once per distinct tag, plate or cell line, not per row.
 
     Examples
     --------
     >>> screen = read_gdsc_raw("gdsc_raw_wells_part.csv.gz")  # doctest: +SKIP
     """
-    from ._readers import _read_table
-
     p = Path(path)
-    frame = _read_table(p, fmt=None, sheet=None)
+    frame = _load_raw(p)
+    if frame.empty:
+        raise InputError(f"{p}: the table has no rows")
     return gdsc_raw_to_screen(frame, source=str(p), plate_format=plate_format, tag_roles=tag_roles)
 
 

@@ -26,8 +26,11 @@ def register(app: typer.Typer) -> None:
             100, "--n-boot", help="Bootstrap resamples of replicates (0 = none)."
         ),
         seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
-        conc_unit: str = typer.Option(
-            "uM", "--conc-unit", help="Unit of conc1/conc2 when the table has no conc_unit column."
+        conc_unit: str | None = typer.Option(
+            None,
+            "--conc-unit",
+            help="Unit of conc1/conc2 (nM, uM, M ...) unless the table has a conc_unit column "
+            "or units in its column names (conc1_nM); there is no default.",
         ),
         response_scale: str = typer.Option(
             "auto", "--response-scale", help="auto, percent or fraction."
