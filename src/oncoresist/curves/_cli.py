@@ -276,8 +276,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """IC50 fold shift (resistance index) with CI and shared-EC50 F-test per drug.
 
-        Writes shift.parquet/.csv, fits.csv (the curves of the compared lines), qc.csv for raw
-        reads, report.html and shift_curves.html (the curves; PNG/SVG too with kaleido).
+        Writes shift.parquet/.csv, fits.csv, qc.csv, report.html and shift_curves.html.
         """
         from rich import print as rprint
 

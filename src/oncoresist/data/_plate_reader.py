@@ -422,7 +422,7 @@ def _parse_numbers(tokens: np.ndarray, decimal: str) -> tuple[np.ndarray, np.nda
     num = t.str.replace(",", ".", regex=False) if decimal == "," else t
     if decimal == ",":
         num = num.where(~t.str.contains(r"\.", regex=True), "x")  # '1.5' is not a number here
-    val = pd.to_numeric(num, errors="coerce").to_numpy(dtype=float)
+    val = np.array(pd.to_numeric(num, errors="coerce"), dtype=float)
     status = np.full(len(t), "ok", dtype=object)
     status[~np.isfinite(val)] = "bad"
     status[(t == "").to_numpy() | t.str.fullmatch(_MISSING_RE).to_numpy()] = "empty"
@@ -717,7 +717,7 @@ def _canonical_column(name: str, mapping: Mapping[str, str]) -> tuple[str, str |
         return "concentration", m.group("unit")
     if low in ("conc_unit", "concentration_unit", "unit", "units"):
         return "conc_unit", None
-    return re.sub(r"\W+", "_", low).strip("_") or raw, None
+    return raw, None
 
 
 def _norm_wells(wells: pd.Series, locs: list[str], where: str) -> tuple[np.ndarray, np.ndarray]:
@@ -734,6 +734,13 @@ def _norm_wells(wells: pd.Series, locs: list[str], where: str) -> tuple[np.ndarr
     second = np.array([ord(s[-1]) - 65 for s in letters])
     row = np.where(np.char.str_len(letters) == 2, 26 * (first + 1) + second, first)
     col = m[1].astype(int).to_numpy() - 1
+    outside = (row > 31) | (col > 47) | (col < 0)
+    if outside.any():
+        i = int(np.flatnonzero(outside)[0])
+        raise InputError(
+            f"{where}{locs[i]}: well {wells.iloc[i]!r} is not on a plate of 1536 wells or fewer "
+            "(rows A..AF, columns 1..48)"
+        )
     return row.astype(np.int64), col.astype(np.int64)
 
 
@@ -1157,10 +1164,12 @@ def _choose_read(plates: list[_Plate], read: str | int | None, where: str) -> st
     return chosen
 
 
-def _wells_listing(df: pd.DataFrame, limit: int = 12) -> str:
+def _wells_listing(df: pd.DataFrame, limit: int = 12, *, lines: bool = False) -> str:
     parts = []
     for plate, sub in df.groupby("plate", sort=False):
         wells = sub["well"].tolist()
+        if lines:
+            wells = [f"{w} (line {int(n)})" for w, n in zip(wells, sub["map_line"], strict=True)]
         more = f" and {len(wells) - limit} more" if len(wells) > limit else ""
         parts.append(f"plate {plate!r}: {', '.join(wells[:limit])}{more}")
     return "; ".join(parts)
@@ -1293,7 +1302,7 @@ def read_plate_export(
         fmt_n = int(export["plate_format"].iloc[0])
         raise InputError(
             f"{map_src}: {len(off_grid)} mapped well(s) are not on the {fmt_n}-well plates of "
-            f"{p}: {_wells_listing(off_grid)}. The map is for another plate format, or names "
+            f"{p}: {_wells_listing(off_grid, lines=True)}. The map is for another plate format, or names "
             "wells wrongly"
         )
     unmapped = merged[merged["_merge"] == "left_only"]
