@@ -122,9 +122,8 @@ def cli_fix(**options: Any) -> str:
         flag = _CLI_FLAGS.get(k, "--" + k.replace("_", "-"))
         if k == "columns" and isinstance(v, Mapping):
             text = ",".join(f"{ours}={theirs}" for ours, theirs in v.items())
-        elif v == "\t":
-            text = r"'\t'"
-            cli.append(f"{flag} {text}")
+        elif k in ("sep", "decimal"):  # always quoted: ';' and '\t' need it, ',' reads better
+            cli.append(f"{flag} " + (r"'\t'" if v == "\t" else f"'{v}'"))
             continue
         else:
             text = str(v)
@@ -669,11 +668,15 @@ def _read_gdsc(head: FileHead, options: ReadOptions) -> Screen:
     return read_gdsc_raw(head.path)
 
 
+_TOML_EXPERIMENT = re.compile(r"^\s*\[\s*['\"]?Experiment['\"]?\s*\]", re.MULTILINE)
+
+
 def _sniff_curvecurator(head: FileHead, options: ReadOptions) -> int:
     if head.is_dir:
         return 3 if len(list(head.path.glob("*.toml"))) == 1 else 0
     if head.suffix == ".toml":
-        return 3 if head.text is not None and "[Experiment]" in head.text else 2
+        found = head.text is not None and _TOML_EXPERIMENT.search(head.text) is not None
+        return 3 if found else 2
     return 0
 
 
@@ -1057,7 +1060,8 @@ def concentrations_to_micromolar(
                     f"conc_unit={conc_unit!r} (CLI: --conc-unit {conc_unit}); give the unit in "
                     "one place: drop conc_unit= or rename the column"
                 )
-            fixed, fixed_from = spec.name_unit, f"the column name {spec.label!r}"
+            fixed = spec.name_unit
+            fixed_from = f"the column name {spec.label!r} ({spec.name_unit!r})"
         elif conc_unit is not None:
             fixed, fixed_from = conc_unit, cli_fix(conc_unit=conc_unit)
         unit_col = next((c for c in spec.unit_columns if c in df.columns), None)
@@ -1092,8 +1096,8 @@ def concentrations_to_micromolar(
             if fixed is not None and not np.isclose(f, _factor(fixed, where)):
                 raise InputError(
                     f"{where}column {unit_col!r} row {row}: unit {u!r} contradicts "
-                    f"{fixed_from} ({fixed!r}); give the unit in one place: drop conc_unit= "
-                    "(the unit column converts row by row) or fix the column"
+                    f"{fixed_from}; give the unit in one place: drop conc_unit= or the unit "
+                    "in the column name (the unit column converts row by row), or fix the column"
                 )
             factors[sel] = f
             if not np.isclose(f, 1.0):
