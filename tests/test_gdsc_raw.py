@@ -106,7 +106,7 @@ def test_fitted_ln_ic50_agree_with_gdsc2(screen):
     # GDSC's own curve model has top 1 and bottom 0 (Vis et al. 2016), so its IC50 is that of a
     # 2-parameter log-logistic: compare like with like
     fit = fit_screen(sub, model="ll2")
-    assert {"sample", "drug", "ln_ic50", "status"} <= set(fit.columns)
+    assert {"sample", "drug", "ln_ic50_abs", "status"} <= set(fit.columns)
     assert len(fit) == sub.n_curves  # a row per curve, failed or not
 
     ann = pd.read_csv(fetch_file("gdsc_annotations", "screened_compounds_rel_8.4.csv"))
@@ -121,7 +121,7 @@ def test_fitted_ln_ic50_agree_with_gdsc2(screen):
         lo, hi = np.log(conc.loc[drug, "min"]), np.log(conc.loc[drug, "max"])
         # only the tested range is comparable: both estimates are clipped to it (an IC50
         # beyond the top dose is "> max" in either fit, extrapolations are not comparable)
-        ours = g["ln_ic50"].clip(lo, hi)
+        ours = g["ln_ic50_abs"].clip(lo, hi)
         theirs = g["LN_IC50"].clip(lo, hi)
         ok = np.isfinite(ours)
         rho[drug] = stats.spearmanr(ours[ok], theirs[ok]).statistic

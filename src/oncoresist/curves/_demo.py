@@ -45,7 +45,9 @@ def _synthetic(out: Path, rng: int) -> tuple[list[Section], pd.DataFrame]:
     norm = normalise(syn.screen)
     fits = fit_screen(norm, ci="delta")
     truth = syn.truth
-    both = fits.merge(truth, on=["sample", "drug"], suffixes=("", "_true"))
+    both = fits.merge(
+        truth.rename(columns={"ic50": "ic50_true"}), on=["sample", "drug"], suffixes=("", "_true")
+    )
     # the generating parameters give the true relative IC50 (EC50) of each curve
     ok = both["status"] == "ok"
     err = np.log(both.loc[ok, "ic50_rel"]) - np.log(both.loc[ok, "ic50_true"])

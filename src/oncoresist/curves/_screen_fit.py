@@ -12,7 +12,7 @@ from ._executors import Executor
 from ._fit import CurveFitArrays, fit_curves
 from ._lm import levenberg_marquardt
 from ._metrics import auc_loglogistic, dss, inverse_loglogistic, loglogistic, wald_ci
-from ._models import CurveModel, get_model
+from ._models import SLOPE_BOUND, CurveModel, get_model
 
 __all__ = [
     "ACTIVITY_THRESHOLD",
@@ -138,13 +138,13 @@ def curve_outliers(screen: Screen, *, model: str = "ll4", q: float = 0.01) -> pd
     return out.reset_index(drop=True)
 
 
-def _metrics_frame(fit: CurveFitArrays, *, auc_log_range, level: float):
+def _metrics_frame(fit: CurveFitArrays, x, y, *, auc_log_range, level: float):
     # exp() of extreme ln EC50 bounds overflows to inf on purpose: "beyond range"
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return _metrics_frame_impl(fit, auc_log_range=auc_log_range, level=level)
+        return _metrics_frame_impl(fit, x, y, auc_log_range=auc_log_range, level=level)
 
 
-def _ln_ic50_abs_se(fit: CurveFitArrays, b, c, d, e) -> np.ndarray:
+def _ln_ic50_abs_se(fit: CurveFitArrays, b, c, d, e, cov) -> np.ndarray:
     """Delta-method standard error of ln IC50_abs = e + ln((d - 1/2) / (1/2 - c)) / b."""
     model = get_model(fit.model)
     n = len(fit)
@@ -153,11 +153,49 @@ def _ln_ic50_abs_se(fit: CurveFitArrays, b, c, d, e) -> np.ndarray:
     lr = np.log((d - 0.5) / (0.5 - c))
     full = np.stack([-lr / b**2, 1.0 / (b * (0.5 - c)), 1.0 / (b * (d - 0.5)), np.ones(n)], axis=1)
     g = full[:, np.asarray(model.ll_free)]
-    var = np.einsum("ni,nij,nj->n", g, fit.covariance, g)
+    var = np.einsum("ni,nij,nj->n", g, cov, g)
     return np.sqrt(np.where(var >= 0, var, np.nan))
 
 
-def _metrics_frame_impl(fit: CurveFitArrays, *, auc_log_range, level: float):
+def _slope_fixed_cov(fit: CurveFitArrays, x, y, rows: np.ndarray) -> np.ndarray:
+    """Covariance with the Hill slope held at its estimate (zero row and column for it).
+
+    A curve that drops between two adjacent doses drives the slope to its bound; the full
+    information matrix is then singular and the Wald CI of the IC50 infinite, although the
+    data bracket the IC50 between those doses. Conditional on the slope the other parameters
+    are well determined (the usual treatment of a parameter on its bound).
+    """
+    model = get_model(fit.model)
+    k = model.n_params
+    jb = model.param_names.index("hill_slope")
+    keep = [j for j in range(k) if j != jb]
+    out = np.full((rows.size, k, k), np.nan)
+    if rows.size == 0:
+        return out
+    xr, yr = x[rows], y[rows]
+    valid = ~np.isnan(xr) & np.isfinite(yr)
+    xz = np.where(valid, xr, 0.0)
+    jac = model.jac(xz, fit.params[rows])[..., keep] * valid[..., None]
+    jac = np.where(np.isfinite(jac), jac, 0.0)
+    a = np.einsum("nmi,nmj->nij", jac, jac)
+    dof = np.maximum(fit.n_points[rows] - k, 1)
+    s2 = fit.sse[rows] / dof
+    cond = np.linalg.cond(a)
+    good = np.isfinite(cond) & (cond < 1e12)
+    inv = np.full_like(a, np.nan)
+    if good.any():
+        inv[good] = np.linalg.inv(a[good])
+    red = inv * s2[:, None, None]
+    for i, ji in enumerate(keep):
+        for j, jj in enumerate(keep):
+            out[:, ji, jj] = red[:, i, j]
+    out[:, jb, :] = 0.0
+    out[:, :, jb] = 0.0
+    out[~good] = np.nan
+    return out
+
+
+def _metrics_frame_impl(fit: CurveFitArrays, x, y, *, auc_log_range, level: float):
     """Metric columns, and the refined status / reason arrays (see :data:`STATUSES`)."""
     cp = fit.curve_params()
     b, c, d, e = cp["hill_slope"], cp["bottom"], cp["top"], cp["ln_ec50"]
@@ -212,15 +250,25 @@ def _metrics_frame_impl(fit: CurveFitArrays, *, auc_log_range, level: float):
     censored[above] = ">"
     censored[below] = "<"
     ln_abs = np.where(above, xmax, np.where(below, xmin, np.where(inside, x50_fit, np.nan)))
-    se_abs = np.where(inside, _ln_ic50_abs_se(fit, b, c, d, e), np.nan)
+    cov = fit.covariance
+    je = model.param_names.index("ln_ec50") if model.sigmoid else None
+    se_rel = fit.stderr[:, je] if je is not None else np.full(n, np.nan)
+    at_bound = np.zeros(n, dtype=bool)
+    if model.sigmoid and "hill_slope" in model.param_names:
+        jb = model.param_names.index("hill_slope")
+        at_bound = sig & (np.abs(fit.params[:, jb]) >= 0.999 * SLOPE_BOUND)
+        if at_bound.any():
+            rows_b = np.flatnonzero(at_bound)
+            cov = cov.copy()
+            cov[rows_b] = _slope_fixed_cov(fit, x, y, rows_b)
+            se_rel = se_rel.copy()
+            with np.errstate(invalid="ignore"):
+                se_rel[rows_b] = np.sqrt(cov[rows_b, je, je])
+    se_abs = np.where(inside, _ln_ic50_abs_se(fit, b, c, d, e, cov), np.nan)
     dof = fit.n_points - k
     lo_abs, hi_abs = wald_ci(ln_abs, se_abs, dof, level=level)
     # relative IC50: the inflection point (EC50) of a sigmoid fit
-    has_rel = (
-        finite & model.sigmoid & (np.isin(status, ("ok", "stimulatory")) | (no_resp & sig))
-    )
-    je = model.param_names.index("ln_ec50") if model.sigmoid else None
-    se_rel = fit.stderr[:, je] if je is not None else np.full(n, np.nan)
+    has_rel = finite & model.sigmoid & (np.isin(status, ("ok", "stimulatory")) | (no_resp & sig))
     ln_rel = np.where(has_rel, e, np.nan)
     se_rel = np.where(has_rel, se_rel, np.nan)
     lo_rel, hi_rel = wald_ci(ln_rel, se_rel, dof, level=level)
@@ -237,6 +285,13 @@ def _metrics_frame_impl(fit: CurveFitArrays, *, auc_log_range, level: float):
         else "the IC50's standard error cannot be computed (singular fit): the data do not "
         "pin the IC50 down"
         for w in span[vague]
+    ]
+    steep = at_bound & np.isin(status, ("ok", "imprecise"))
+    reason[steep] = [
+        (r + "; " if r else "")
+        + f"Hill slope at its bound ({SLOPE_BOUND:g}: the response drops between two doses); "
+        "CIs are conditional on the slope"
+        for r in reason[steep]
     ]
     if auc_log_range is None:
         lo, hi = xmin, xmax
@@ -491,7 +546,7 @@ def _fit_screen_full(
         auc_log_range: tuple[float, float] | None = (float(np.log(lo_c)), float(np.log(hi_c)))
     else:
         auc_log_range = None
-    met, status, reason = _metrics_frame(fit, auc_log_range=auc_log_range, level=level)
+    met, status, reason = _metrics_frame(fit, x, y, auc_log_range=auc_log_range, level=level)
     ci_cols = ["ic50_abs_ci_low", "ic50_abs_ci_high", "ic50_rel_ci_low", "ic50_rel_ci_high"]
     if ci is None:
         met[ci_cols] = np.nan
