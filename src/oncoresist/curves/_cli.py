@@ -125,12 +125,10 @@ def read_input(path: Path, args: ReadArgs) -> Any:
     }
     given = {k: v for k, v in options.items() if v is not None}
     accepted = set(inspect.signature(read_screen).parameters)
-    if args.plate_map is not None:
-        # read_screen hands plate exports on with conc_unit and sheet only, and has no
-        # read=/plate=: with any other option the plate reader is called directly
-        via_screen = "plate_map" in accepted and set(given) <= {"conc_unit", "sheet", "plate_map"}
-    else:
-        via_screen = set(given) <= accepted
+    # read_screen hands a plate export and its map to read_plate_export, but has no read= or
+    # plate=, and its fmt= names a table reader: with those the plate reader is called directly
+    direct = {"read", "plate"} | ({"fmt"} if args.plate_map is not None else set())
+    via_screen = set(given) <= accepted and not set(given) & direct
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if via_screen:
