@@ -43,10 +43,13 @@ def test_ryegrass_matches_drc():
 def test_curvecurator_agreement(dataset):
     """pEC50 and AUC against CurveCurator's shipped fits, on curves both call good.
 
-    Good = our status 'ok', EC50 inside the tested range, CurveCurator regulation != 'not'.
-    Measured: ctrp_40uM n=392 pEC50 Pearson 0.84 Spearman 0.93 median |diff| 0.020 log10;
-    AUC Pearson 0.997, median |diff| 0.0025. sarcoma_lee2023 n=1108 pEC50 Pearson 0.80
-    Spearman 0.90 median |diff| 0.027; AUC Pearson 0.999 median |diff| 0.0017.
+    Reference check (CurveCurator's own fits, kusterlab/curve_curator). Good = our status
+    'ok', EC50 (relative IC50, what pEC50 is) inside the tested range, CurveCurator regulation
+    != 'not'. Measured: ctrp_40uM n=366 pEC50 Pearson 0.90 Spearman 0.95 median |diff| 0.018
+    log10; AUC Pearson 0.996, median |diff| 0.0023. sarcoma_lee2023 n=1028 pEC50 Pearson 0.94
+    Spearman 0.945 median |diff| 0.025; AUC Pearson 0.999 median |diff| 0.0017. (Before the
+    'imprecise' status, the same test kept n=392 / 1108 curves at Spearman 0.93 / 0.90: the
+    curves now called imprecise are the ones that disagreed.)
     """
     from oncoresist.data._curvecurator import read_curvecurator, read_curvecurator_fits
 
