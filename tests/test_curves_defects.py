@@ -194,3 +194,33 @@ def test_statuses_are_documented():
     assert set(oc.STATUSES) == {"ok", "imprecise", "flat", "no_response", "stimulatory",
                                 "constant", "failed", "insufficient_data"}  # fmt: skip
     assert oc.fit_screen.__doc__ is not None and "absolute IC50" in oc.fit_screen.__doc__
+
+
+def test_rout_with_scatter_proportional_to_the_signal():
+    """Ground truth: 8% multiplicative + 1% additive scatter (luminescence-like). ROUT's
+    homoscedastic test flags ordinary high-viability points; learning the scatter's shape from
+    all curves cuts that. Measured (seed 7, 300 curves): 51% of clean curves flagged without the
+    scatter model, 10% with it; a +0.5 outlier is still found in 97% of curves."""
+    import oncoresist.curves._outliers as rout
+
+    g = np.random.default_rng(7)
+    n = 300
+    x = np.tile(np.log(CONC), (n, 1))
+    p = np.stack([g.uniform(1, 2.5, n), g.uniform(0, 0.2, n), np.ones(n),
+                  g.uniform(np.log(0.005), np.log(0.5), n)], axis=1)  # fmt: skip
+    mu = oc.predict("ll4", x, p)
+    y = mu * (1 + g.normal(0, 0.08, x.shape)) + g.normal(0, 0.01, x.shape)
+    mask, _ = oc.rout_outliers(x, y)
+    assert mask.any(axis=1).mean() <= 0.15
+    j = g.integers(0, CONC.size, n)
+    y2 = y.copy()
+    y2[np.arange(n), j] += 0.5
+    mask2, _ = oc.rout_outliers(x, y2)
+    assert mask2[np.arange(n), j].mean() >= 0.9
+    old = rout.HETERO_RATIO
+    try:
+        rout.HETERO_RATIO = np.inf  # the paper's homoscedastic test
+        plain, _ = oc.rout_outliers(x, y)
+    finally:
+        rout.HETERO_RATIO = old
+    assert plain.any(axis=1).mean() > 0.3

@@ -67,6 +67,39 @@ def opt_conc_unit() -> Any:
     return typer.Option(None, "--conc-unit", help="concentration unit when the file has none")
 
 
+def opt_outliers() -> Any:
+    return typer.Option(
+        "flag",
+        "--outliers",
+        help="ROUT outliers (Motulsky & Brown 2006, Q = 1%): flag (counted and named, all points "
+        "fitted), exclude (refit without them) or none",
+    )
+
+
+def _outliers(value: str) -> str | None:
+    from ..errors import InputError
+
+    if value not in ("flag", "exclude", "none"):
+        raise InputError(f"--outliers {value!r}: use flag, exclude or none")
+    return None if value == "none" else value
+
+
+def _notes_section(screen: Any, outliers: Any = None):
+    """What was detected while reading and which wells ROUT flagged (None when nothing)."""
+    from ..report import Section
+
+    notes = list(getattr(screen, "notes", ()))
+    excluded = screen.data.attrs.get("excluded") or {}
+    notes += [f"left out while reading: {n} ({reason})" for reason, n in excluded.items()]
+    tables = []
+    if outliers is not None and len(outliers):
+        tables.append(("ROUT outliers (Q = 1%), by well", outliers))
+    if not notes and not tables:
+        return None
+    text = "".join(f"<p>{n}</p>" for n in notes) or "<p>Nothing was converted on reading.</p>"
+    return Section("Input notes and flagged wells", text=text, tables=tables)
+
+
 @dataclass(frozen=True)
 class ReadArgs:
     """What the reading options of a command say (``None``: not given)."""
@@ -228,9 +261,15 @@ def register(app: typer.Typer) -> None:
         plate: list[str] | None = opt_plate(),
         column: list[str] | None = opt_column(),
         conc_unit: str | None = opt_conc_unit(),
+        outliers: str = opt_outliers(),
         quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
     ) -> None:
-        """Fit every dose-response curve; writes fits.parquet, fits.csv and report.html."""
+        """Fit every dose-response curve; writes fits.parquet, fits.csv and report.html.
+
+        ic50_abs (the default IC50: where the fitted curve crosses 50% of control, '>' / '<'
+        in ic50_abs_censored when outside the tested range) and ic50_rel (the EC50) are both
+        reported; outliers.csv lists the ROUT-flagged wells.
+        """
         from rich import print as rprint
 
         from .._io import write_table
@@ -241,15 +280,26 @@ def register(app: typer.Typer) -> None:
         args = ReadArgs(plate_map=plate_map, fmt=fmt, sheet=sheet, sep=sep, decimal=decimal,
                         read=read, plate=plate, column=column, conc_unit=conc_unit)  # fmt: skip
         data, qc = _prepare(read_input(screen, args))
+        how = _outliers(outliers)
         fits = fit_screen(
-            data, model=model, loss=loss, ci=None if ci == "none" else ci, progress=not quiet
-        )
+            data, model=model, loss=loss, ci=None if ci == "none" else ci, progress=not quiet,
+            outliers=how,
+        )  # fmt: skip
         write_table(fits, out / "fits.parquet")
         write_table(fits, out / "fits.csv")
+        flagged = None
+        if how is not None and model != "gdsc":
+            from ._screen_fit import curve_outliers
+
+            flagged = curve_outliers(data, model=model)
+            write_table(flagged, out / "outliers.csv")
         sections = []
         if qc is not None:
             write_table(qc, out / "qc.csv")
             sections.append(_qc_section(qc))
+        notes = _notes_section(data, flagged)
+        if notes is not None:
+            sections.append(notes)
         sections.append(report_section(fits, data))
         report = render_report(sections, out / "report.html", title=f"Curve fits: {screen.name}")
         counts = fits["status"].value_counts().to_dict()
@@ -271,8 +321,20 @@ def register(app: typer.Typer) -> None:
         plate: list[str] | None = opt_plate(),
         column: list[str] | None = opt_column(),
         conc_unit: str | None = opt_conc_unit(),
+        ic50: str = typer.Option(
+            "abs", "--ic50", help="abs (where the fit crosses 50% of control) or rel (EC50)"
+        ),
+        unmatched: str = typer.Option(
+            "error",
+            "--unmatched",
+            help="a drug measured on one side only: error (default) or warn (compare the rest)",
+        ),
+        drug: list[str] | None = typer.Option(
+            None, "--drug", help="compare only this drug (repeatable)"
+        ),
+        outliers: str = opt_outliers(),
     ) -> None:
-        """IC50 fold shift (resistance index) with CI and shared-EC50 F-test per drug.
+        """IC50 fold shift (resistance index) with 95% CI and an F-test of a shared IC50.
 
         Writes shift.parquet/.csv, fits.csv, qc.csv, report.html and shift_curves.html.
         """
@@ -286,13 +348,22 @@ def register(app: typer.Typer) -> None:
         args = ReadArgs(plate_map=plate_map, fmt=fmt, sheet=sheet, sep=sep, decimal=decimal,
                         read=read, plate=plate, column=column, conc_unit=conc_unit)  # fmt: skip
         data, qc = _prepare(read_input(screen, args))
-        res = resistance_shift(data, parental=parental, resistant=resistant, model=model)
+        how = _outliers(outliers)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = resistance_shift(
+                data, parental=parental, resistant=resistant, model=model, ic50=ic50,
+                unmatched=unmatched, drugs=drug or None, outliers=how,
+            )  # fmt: skip
+        for w in caught:
+            typer.echo(f"warning: {w.message}", err=True)
         write_table(res, out / "shift.parquet")
         write_table(res, out / "shift.csv")
         sub = data.subset(samples=[parental, *resistant])
-        fits = fit_screen(sub, model=model)
+        fits = fit_screen(sub, model=model, outliers=how)
         write_table(fits, out / "fits.csv")
-        drugs = list(res.sort_values("pvalue")["drug"].unique()[:6])
+        fitted = set(fits["drug"])
+        drugs = [d for d in res.sort_values("pvalue")["drug"].unique() if d in fitted][:6]
         figures = [
             plot_shift(sub, fits, parental=parental, resistant=resistant, drug=d) for d in drugs
         ]
@@ -300,12 +371,20 @@ def register(app: typer.Typer) -> None:
             write_table(qc, out / "qc.csv")
         _write_figures(figures, drugs, out, "shift_curves")
         sig = int((res["fdr"] < 0.05).sum())
+        name = "absolute IC50" if ic50 == "abs" else "relative IC50 (EC50)"
+        cens = int((res["status"] == "censored").sum())
         text = (
-            f"<p>{parental} vs {', '.join(resistant)}: {len(res)} comparisons, {sig} with a "
-            "shared-EC50 F-test FDR below 0.05. The resistance index is IC50(resistant) / "
-            "IC50(parental) with a 95% CI; curves of the six most significant drugs below.</p>"
+            f"<p>{parental} vs {', '.join(resistant)}: {len(res)} comparisons, {sig} with an "
+            f"F-test FDR below 0.05 (extra sum of squares: the two curves sharing one {name} "
+            f"against separate fits). The resistance index is {name}(resistant) / "
+            f"{name}(parental) with a 95% CI (delta method on the ln scale); {cens} are "
+            "censored ('>' or '<' a bound) because an IC50 lies outside the tested range. "
+            "Curves of the six most significant drugs below.</p>"
         )
         sections = [] if qc is None else [_qc_section(qc)]
+        notes = _notes_section(data)
+        if notes is not None:
+            sections.append(notes)
         sections.append(
             Section(
                 "Resistance fold-shift", text=text, figures=figures, tables=[("Fold-shifts", res)]

@@ -20,7 +20,11 @@ Prism uses, in three steps, all batched over curves:
    caller, :func:`oncoresist.curves.fit_screen` with ``outliers="exclude"``).
 
 At most 30% of a curve's points can be flagged (as in Prism); curves with N - K < 2 are not
-tested (their residual scale is not estimable).
+tested (their residual scale is not estimable). One addition to the paper: when a screen has
+enough points (150 or more) and the scatter differs at least twofold between low and high responses, the way scatter grows with the response (luminescence reads
+scatter in proportion to the signal) is learnt from all curves and each residual is scaled by
+it before the test, as a weighted fit would; otherwise high-viability points of every curve
+would be called outliers.
 """
 
 from __future__ import annotations
@@ -34,6 +38,12 @@ from ._models import get_model
 __all__ = ["rout_outliers"]
 
 MAX_FRACTION = 0.30
+#: Points needed to learn how the scatter depends on the response (see _relative_scale).
+MIN_POOLED = 150
+N_BINS = 10
+#: The scatter is modelled only when it differs by this factor between the lowest and the
+#: highest fitted responses.
+HETERO_RATIO = 2.0
 
 
 def rout_outliers(
@@ -125,6 +135,40 @@ def _robust_fit(x, y, valid, m, k, chunk_size) -> np.ndarray:
     return params
 
 
+def _relative_scale(m, x, valid, params, res, scale) -> np.ndarray | None:
+    """Scatter relative to the fitted response, pooled over the screen (None: too few points).
+
+    ROUT assumes the same scatter everywhere on a curve; luminescence reads scatter roughly in
+    proportion to the signal, so near the top of a curve ordinary points would be called
+    outliers. With enough curves the shape of the scatter is learnt from all of them: the
+    median of |residual| / RSDR of each curve in ten bins of the fitted response, with a
+    straight line through them; each residual is divided by it before the test (as a weighted
+    fit would). Used only when the line differs twofold or more between its ends.
+    """
+    ok = valid & np.isfinite(res) & (np.isfinite(scale) & (scale > 0))[:, None]
+    if ok.sum() < MIN_POOLED:
+        return None
+    xr = np.where(valid, x, 0.0)
+    fhat = m.f(xr, np.where(np.isfinite(params), params, 0.0))
+    u = np.abs(res) / np.where(scale > 0, scale, np.nan)[:, None]
+    fv, uv = fhat[ok], u[ok]
+    edges = np.unique(np.quantile(fv, np.linspace(0.0, 1.0, N_BINS + 1)))
+    if edges.size < 3:
+        return None
+    idx = np.clip(np.searchsorted(edges, fv, side="right") - 1, 0, edges.size - 2)
+    centres = np.array([np.median(fv[idx == b]) for b in range(edges.size - 1)])
+    level = np.array([np.median(uv[idx == b]) for b in range(edges.size - 1)])
+    # a straight line in the fitted response: points near the asymptotes have smaller
+    # residuals by leverage alone, which a line through the bins does not chase
+    beta, alpha = np.polyfit(centres, level, 1)
+    lo_end, hi_end = alpha + beta * centres.min(), alpha + beta * centres.max()
+    if not (lo_end > 0 and hi_end > 0) or max(lo_end, hi_end) < HETERO_RATIO * min(lo_end, hi_end):
+        return None  # no strong dependence of the scatter on the response
+    rel = np.clip(alpha + beta * fhat, 0.2 * max(lo_end, hi_end), None)
+    rel = rel / np.median(np.clip(alpha + beta * fv, 0.2 * max(lo_end, hi_end), None))
+    return np.where(valid, rel, 1.0)
+
+
 def _rout_block(x, y, m, k, q, chunk_size):
     valid = ~np.isnan(x) & np.isfinite(y) & ~np.isposinf(x)
     mask = np.zeros(y.shape, dtype=bool)
@@ -137,6 +181,10 @@ def _rout_block(x, y, m, k, q, chunk_size):
     xr, yr, vr = x[rows], y[rows], valid[rows]
     params = _robust_fit(xr, yr, vr, m, k, chunk_size)
     scale, res = _rsdr_of(m, xr, yr, vr, params, k)
+    rel = _relative_scale(m, xr, vr, params, res, scale)
+    if rel is not None:
+        res = res / rel
+        scale = rsdr(res, vr, k)
     nv = n_valid[rows]
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.abs(res) / scale[:, None]
