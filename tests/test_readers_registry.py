@@ -73,7 +73,8 @@ def test_generic_registry():
 
 
 def test_every_format_is_registered_with_a_product():
-    assert READERS.names() == ["csv", "tsv", "parquet", "excel", "gdsc_raw", "curvecurator"]
+    names = ["csv", "tsv", "parquet", "excel", "gdsc_raw", "curvecurator"]
+    assert READERS.names()[:6] == names and set(READERS.names()) <= {*names, "plate_export"}
     for r in READERS:
         assert set(r.produces) <= {"screen", "combination"} and r.summary
     assert READERS.get("xlsx").name == "excel" and READERS.get("GDSC").name == "gdsc_raw"
@@ -193,7 +194,9 @@ def test_plate_export_hook(tmp_path, monkeypatch):
     assert len(s) == 1
     path, plate_map, kw = calls[0]
     assert path == tmp_path / "plate.txt" and plate_map == "map.csv"
-    assert kw["conc_unit"] == "nM"
+    assert kw["conc_unit"] == "nM" and "fmt" not in kw
+    read_screen(tmp_path / "plate.txt", plate_map="map.csv", fmt="text")
+    assert calls[1][2]["fmt"] == "text"  # with a plate map, fmt= is the export's format
     with pytest.raises(
         InputError, match=r"plate\.txt: this is a plate-reader grid export.*--plate-map"
     ):

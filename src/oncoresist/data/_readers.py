@@ -142,6 +142,7 @@ class ReadOptions:
     sep: str | None = None
     decimal: str | None = None
     plate_map: Any = None
+    fmt: str | None = None  # as asked for; a plate export passes it on as the export's format
 
 
 @dataclass(frozen=True)
@@ -221,11 +222,11 @@ class FileHead:
 
     @cached_property
     def encoding(self) -> str | None:
-        """``utf-8`` or ``cp1252`` when the head is text, None when it is binary."""
+        """``utf-8``, ``cp1252`` or ``latin-1`` when the head is text, None when it is binary."""
         if not self.raw or b"\x00" in self.raw[:4096]:
             return None
         data = self.raw
-        for enc in ("utf-8", "cp1252"):
+        for enc in ("utf-8", "cp1252", "latin-1"):
             try:
                 data.decode(enc)
                 return enc
@@ -477,7 +478,14 @@ def _formats_text(product: Product) -> str:
 def select_reader(
     path: Path, *, fmt: str | None, product: Product, options: ReadOptions
 ) -> tuple[Reader, FileHead]:
-    """The reader for ``path``: ``fmt`` when given, else the best-scoring registered reader."""
+    """The reader for ``path``: ``fmt`` when given, else the best-scoring registered reader.
+
+    With ``options.plate_map`` a screen is always a plate-reader export (``fmt`` then names
+    the export's own format: csv, tsv, text or excel).
+    """
+    if product == "screen" and options.plate_map is not None:
+        reader = READERS.get("plate_export") if "plate_export" in READERS else PLATE_EXPORT
+        return reader, FileHead.of(path)
     if fmt is not None:
         if fmt.lower().lstrip(".") not in READERS:
             raise InputError(
@@ -490,9 +498,6 @@ def select_reader(
                 f"{path}: format {reader.name!r} holds {' or '.join(reader.produces)} data, not "
                 f"{product} data; formats for {product} data: {_formats_text(product)}"
             )
-        return reader, FileHead.of(path)
-    if product == "screen" and options.plate_map is not None:
-        reader = READERS.get("plate_export") if "plate_export" in READERS else PLATE_EXPORT
         return reader, FileHead.of(path)
     head = FileHead.of(path)
     best, chosen = 0, None
@@ -757,7 +762,9 @@ def _read_plate_export(head: FileHead, options: ReadOptions) -> Screen:
             f"map (which drug, dose and control is in each well) with "
             f"{cli_fix(plate_map='layout.csv')}"
         )
-    extra = {k: v for k, v in (("columns", options.columns),) if v is not None}
+    # fmt= is the export's own format there (csv, tsv, text, excel; 'plate_export' = detect)
+    given = (("columns", options.columns), ("fmt", options.fmt))
+    extra = {k: v for k, v in given if v is not None}
     return mod.read_plate_export(
         path,
         options.plate_map,
@@ -1245,6 +1252,7 @@ def read_screen(
         sep=sep,
         decimal=decimal,
         plate_map=plate_map,
+        fmt=fmt,
     )
     if conc_unit is not None:
         _factor(conc_unit, f"{p}: {cli_fix(conc_unit=conc_unit)}: ")
