@@ -158,7 +158,13 @@ def _real(out: Path) -> list[Section]:
             hi = float(np.log(conc["max"][str(drug)]))
             ours = np.clip(g["ln_ic50_abs"].to_numpy(), lo, hi)
             ok = np.isfinite(ours) & np.isfinite(theirs)
-            rho = stats.spearmanr(ours[ok], np.clip(theirs[ok], lo, hi)).statistic
+            ranked = np.unique(ours[ok]).size > 1 and np.unique(theirs[ok]).size > 1
+            # every IC50 censored at one bound (an inactive drug) has no ranks to compare
+            rho = (
+                stats.spearmanr(ours[ok], np.clip(theirs[ok], lo, hi)).statistic
+                if ranked
+                else np.nan
+            )
             inside = int(((theirs[ok] > lo) & (theirs[ok] < hi)).sum())
             rows.append(
                 {

@@ -7,9 +7,9 @@ Prism uses, in three steps, all batched over curves:
    curve: iteratively reweighted least squares with weights ``1 / (1 + (r / RSDR)^2)``, the
    scale re-estimated at each step. A least-squares start can sit in the basin an outlier
    made (one wild point at a high dose makes a sigmoid look flat), so the reweighting starts
-   from the most robust of the least-squares fit and the leave-one-point-out fits (the one
-   with the smallest RSDR over all points): the paper's "gradually more robust" start, done
-   in a way that batches;
+   from the most robust of the least-squares fit and the fits that leave out one of the three
+   points it misses most (the one with the smallest RSDR over all points): the paper's
+   "gradually more robust" start, done in a way that batches;
 2. each residual of that fit gets ``t = |r| / RSDR`` with the robust standard deviation of the
    residuals ``RSDR = P68.27(|r|) N / (N - K)`` (N points, K parameters) and a two-sided
    p-value from the t distribution with N - K degrees of freedom; the p-values of a curve are
@@ -38,6 +38,10 @@ from ._models import get_model
 __all__ = ["rout_outliers"]
 
 MAX_FRACTION = 0.30
+#: Leave-one-out starts per curve (the points the least-squares fit misses most).
+LOO_POINTS = 3
+#: Lorentzian reweighting steps at most (curves that have converged drop out).
+IRLS_STEPS = 6
 #: Points needed to learn how the scatter depends on the response (see _relative_scale).
 MIN_POOLED = 150
 N_BINS = 10
@@ -109,28 +113,41 @@ def _robust_fit(x, y, valid, m, k, chunk_size) -> np.ndarray:
     """Lorentzian IRLS started from the most robust least-squares / leave-one-out fit."""
     n, w = y.shape
     base = fit_curves(x, y, model=m.name, flat_alpha=1.0, chunk_size=chunk_size)
-    best_s, _ = _rsdr_of(m, x, y, valid, base.params, k)
-    # leave-one-point-out fits, all curves x points in one batch
-    yl = np.repeat(y[:, None, :], w, axis=1)
-    idx = np.arange(w)
-    yl[:, idx, idx] = np.nan
-    xl = np.broadcast_to(x[:, None, :], (n, w, w)).reshape(n * w, w)
-    vl = np.repeat(valid, w, axis=0)
-    loo = fit_curves(xl, yl.reshape(n * w, w), model=m.name, flat_alpha=1.0, chunk_size=chunk_size)
-    s_loo, _ = _rsdr_of(m, xl, np.repeat(y, w, axis=0), vl, loo.params, k)
-    s_loo = np.where(valid.reshape(-1), s_loo, np.inf).reshape(n, w)  # left-out point existed
+    best_s, res0 = _rsdr_of(m, x, y, valid, base.params, k)
+    # leave out, one at a time, each of the points the least-squares fit misses most (a point
+    # that distorts the fit is among them): LOO_POINTS refits per curve, in one batch
+    n_loo = min(LOO_POINTS, w)
+    cand = np.argsort(np.where(valid, -np.abs(np.nan_to_num(res0, nan=0.0)), np.inf), axis=1)
+    cand = cand[:, :n_loo]
+    yl = np.repeat(y[:, None, :], n_loo, axis=1)
+    np.put_along_axis(yl, cand[:, :, None], np.nan, axis=2)
+    xl = np.broadcast_to(x[:, None, :], (n, n_loo, w)).reshape(n * n_loo, w)
+    vl = np.repeat(valid, n_loo, axis=0)
+    loo = fit_curves(
+        xl, yl.reshape(n * n_loo, w), model=m.name, flat_alpha=1.0, chunk_size=chunk_size
+    )
+    s_loo, _ = _rsdr_of(m, xl, np.repeat(y, n_loo, axis=0), vl, loo.params, k)
+    existed = np.take_along_axis(valid, cand, axis=1)  # the left-out point was a real point
+    s_loo = np.where(existed.reshape(-1), s_loo, np.inf).reshape(n, n_loo)
     j = np.argmin(s_loo, axis=1)
     better = s_loo[np.arange(n), j] < best_s
-    params = np.where(better[:, None], loo.params.reshape(n, w, -1)[np.arange(n), j], base.params)
-    for _ in range(8):
-        scale, res = _rsdr_of(m, x, y, valid, params, k)
+    params = np.where(
+        better[:, None], loo.params.reshape(n, n_loo, -1)[np.arange(n), j], base.params
+    )
+    active = np.arange(n)
+    for _ in range(IRLS_STEPS):
+        scale, res = _rsdr_of(m, x[active], y[active], valid[active], params[active], k)
         scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
-        rw = np.where(valid, 1.0 / (1.0 + (np.nan_to_num(res) / scale[:, None]) ** 2), 0.0)
-        new = fit_curves(x, y, model=m.name, weights=rw, flat_alpha=1.0, chunk_size=chunk_size)
+        va = valid[active]
+        rw = np.where(va, 1.0 / (1.0 + (np.nan_to_num(res) / scale[:, None]) ** 2), 0.0)
+        new = fit_curves(
+            x[active], y[active], model=m.name, weights=rw, flat_alpha=1.0, chunk_size=chunk_size
+        )
         fin = np.isfinite(new.params).all(axis=1)
-        step = np.where(fin, np.max(np.abs(new.params - params), axis=1), 0.0)
-        params = np.where(fin[:, None], new.params, params)
-        if np.all(step < 1e-6):
+        step = np.where(fin, np.max(np.abs(new.params - params[active]), axis=1), 0.0)
+        params[active] = np.where(fin[:, None], new.params, params[active])
+        active = active[step >= 1e-6]
+        if active.size == 0:
             break
     return params
 
