@@ -45,7 +45,7 @@ from ._panels import (
     read_panel,
 )
 from ._plate_reader import read_plate_export, read_plate_grids, read_plate_map
-from ._readers import read_screen
+from ._readers import READERS, read_screen
 from ._screen import CONC_UNITS, ROLES, Screen, to_micromolar
 
 __all__ = [
@@ -57,6 +57,7 @@ __all__ = [
     "NAMED_PANELS",
     "OFFICIAL_URLS",
     "PLATE_FORMATS",
+    "READERS",
     "ROLES",
     "CombinationScreen",
     "Crosswalk",

@@ -1260,3 +1260,9 @@ def read_screen(
     if isinstance(out, Table):
         return _screen_from_table(out, opts)
     return out
+
+
+# plate exports last: a tidy table whose cells happen to form a grid is still a table when its
+# suffix or header says so; an export given without its map gets the plate reader's error,
+# which says to pass plate_map= (CLI: --plate-map)
+register_reader(PLATE_EXPORT)
