@@ -1,5 +1,9 @@
 """Benchmark of the batched curve engine against a scipy ``curve_fit(method="lm")`` loop and
-thunor's ``fit_drc`` loop (optional, GPL: benchmark only), all measured in the same run.
+thunor's ``fit_drc`` loop (optional, GPL: benchmark only), all measured in the same run; then,
+on the GDSC raw plates (needs ``ONCORESIST_DATA_MIRROR``), GDSC's multilevel model
+(``fit_gdsc_model``) against a scipy loop of the 2-parameter logistic over the same curves, and
+``oncoresist fit <raw file>`` end to end (read, QC, normalise, fit, write, report) against a
+pandas + scipy pipeline (read, normalise, curve_fit, write).
 
     python benchmarks/bench_curves.py            # 100,000 curves, peers on 2,000, 1M memory run
     python benchmarks/bench_curves.py --quick    # < 1 min
@@ -8,13 +12,20 @@ thunor's ``fit_drc`` loop (optional, GPL: benchmark only), all measured in the s
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
+import io
 import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
+import warnings
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 import oncoresist.curves as oc
 
@@ -100,6 +111,165 @@ def _best(func, reps: int, key: str = ""):
     return out, best
 
 
+def ll2(xx, e, b):
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(b * (xx - e)))
+
+
+def scipy_ll2_loop(x, y):
+    """scipy ``curve_fit`` of the 2-parameter logistic, one curve at a time (NaN = padding)."""
+    from scipy.optimize import curve_fit
+
+    out = np.full((len(x), 2), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i in range(len(x)):
+            ok = np.isfinite(x[i]) & np.isfinite(y[i])
+            xi, yi = x[i, ok], y[i, ok]
+            try:
+                out[i] = curve_fit(ll2, xi, yi, p0=[np.median(xi), 1.0], maxfev=2000)[0]
+            except RuntimeError:
+                pass
+    return out
+
+
+def scipy_pipeline(path: Path, out_dir: Path, max_curves: int | None = None) -> dict[str, float]:
+    """The hand-written alternative to ``oncoresist fit``: pandas read, per-plate normalisation
+    to the DMSO (NC-1) and blank (B) means, a curve_fit loop, CSV out. Seconds per phase."""
+    t = {}
+    t0 = time.perf_counter()
+    df = pd.read_csv(path)
+    t["read"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ctrl = df[df["TAG"].isin(["NC-1", "B"])].groupby(["BARCODE", "TAG"])["INTENSITY"].mean()
+    ctrl = ctrl.unstack()
+    tr = df[
+        df["TAG"].str.match(r"^(?:(?:L|R|PC)\d+-D\d+-S|PC-(?:[2-9]|\d{2,}))$")
+        & df["DRUG_ID"].notna()
+    ]
+    tr = tr.join(ctrl, on="BARCODE")
+    tr = tr.assign(viability=(tr["INTENSITY"] - tr["B"]) / (tr["NC-1"] - tr["B"]))
+    t["normalise"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    groups = list(tr.groupby(["CELL_LINE_NAME", "DRUG_ID"]))[:max_curves]
+    rows = []
+    from scipy.optimize import curve_fit
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for (line, drug), g in groups:
+            lx, yv = np.log(g["CONC"].to_numpy(float)), g["viability"].to_numpy(float)
+            try:
+                e, b = curve_fit(ll2, lx, yv, p0=[np.median(lx), 1.0], maxfev=2000)[0]
+            except RuntimeError:
+                e = b = np.nan
+            rows.append((line, drug, np.exp(e), b))
+    t["fit"] = time.perf_counter() - t0
+    t["n_curves"] = len(groups)
+    t0 = time.perf_counter()
+    pd.DataFrame(rows, columns=["sample", "drug", "ic50", "hill_slope"]).to_csv(
+        out_dir / "fits.csv"
+    )
+    t["write"] = time.perf_counter() - t0
+    return t
+
+
+def cli_phases(path: Path, extra: list[str]) -> tuple[int, float, dict[str, float]]:
+    """``oncoresist fit <path> -o <tmp> --quiet [extra]`` in this process, with the seconds
+    spent in each phase (the CLI calls these public steps; they are wrapped, not changed)."""
+    import oncoresist._io as io_mod  # the project's writer, not the stdlib io
+    import oncoresist.cli as cli
+    import oncoresist.curves._cli as ccli
+    import oncoresist.curves._normalise as norm_mod
+    import oncoresist.curves._qc as qc_mod
+    import oncoresist.curves._report as rep_mod
+    import oncoresist.curves._screen_fit as sf_mod
+    import oncoresist.report as report_mod
+
+    spent: dict[str, float] = {}
+    patches = [(ccli, "read_input", "read"), (qc_mod, "plate_qc", "qc"),
+               (norm_mod, "normalise", "normalise"), (sf_mod, "fit_screen", "fit"),
+               (sf_mod, "curve_outliers", "outliers"), (io_mod, "write_table", "write"),
+               (rep_mod, "report_section", "report"), (report_mod, "render_report", "report")]  # fmt: skip
+    saved = []
+    for mod, name, key in patches:
+        func = getattr(mod, name, None)
+        if func is None:
+            continue
+        saved.append((mod, name, func))
+
+        def timed(*a, _f=func, _k=key, **kw):
+            t0 = time.perf_counter()
+            try:
+                return _f(*a, **kw)
+            finally:
+                spent[_k] = spent.get(_k, 0.0) + time.perf_counter() - t0
+
+        setattr(mod, name, functools.wraps(func)(timed))
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            # the command's own messages (wells kept, curves fitted) are not benchmark output
+            with (
+                contextlib.redirect_stdout(io.StringIO()),
+                contextlib.redirect_stderr(io.StringIO()),
+            ):
+                rc = cli.main(["fit", str(path), "-o", tmp, "--quiet", *extra])
+            total = time.perf_counter() - t0
+    finally:
+        for mod, name, func in saved:
+            setattr(mod, name, func)
+    return rc, total, spent
+
+
+def _split(d: dict[str, float]) -> str:
+    keys = ("read", "qc", "normalise", "fit", "outliers", "write", "report")
+    return ", ".join(f"{k} {d[k]:.2f}" for k in keys if k in d)
+
+
+def gdsc_raw_benchmarks(quick: bool) -> None:
+    """(a) GDSC's multilevel model on the raw plates vs a scipy 2-parameter loop over the same
+    curves; (b) ``oncoresist fit`` end to end vs a pandas + scipy pipeline."""
+    from oncoresist.curves._gdsc_model import fit_gdsc_multilevel
+    from oncoresist.data import fetch_file, fetch_gdsc_raw_plates, mirror_available
+
+    if not mirror_available("gdsc_raw_plates"):
+        print("GDSC raw plates: skipped (set ONCORESIST_DATA_MIRROR to the public data mirror)")
+        return
+    reps = 2 if quick else 3
+    screen = oc.normalise(fetch_gdsc_raw_plates())
+    keys, x, y = oc.curve_arrays(screen)
+    fit, t_gdsc = _best(lambda: fit_gdsc_multilevel(screen), reps)
+    _, t_sp = _best(lambda: scipy_ll2_loop(x, y), 1 if quick else reps)
+    n = len(keys)
+    print(f"GDSC raw plates, {n:,} curves ({int(np.isfinite(x).sum()):,} points): multilevel "
+          f"model {t_gdsc:.2f} s ({fit.n_iter} iterations, converged {fit.converged}); scipy "
+          f"curve_fit 2-parameter loop {t_sp:.2f} s; ratio {t_sp / t_gdsc:.1f}x")  # fmt: skip
+    path = fetch_file("gdsc_raw_plates", "gdsc_raw_wells_part.csv.gz")
+    size = path.stat().st_size / 1e6
+    with tempfile.TemporaryDirectory() as tmp:
+        sp = scipy_pipeline(path, Path(tmp))
+    sp_total = sum(v for k, v in sp.items() if k != "n_curves")
+    print(f"end to end on {path.name} ({size:.1f} MB), pandas + scipy pipeline "
+          f"({int(sp['n_curves']):,} curves): {sp_total:.2f} s ({_split(sp)})")  # fmt: skip
+    runs = [("--model gdsc", ["--model", "gdsc"])]
+    if not quick:
+        runs.append(("default (ll4, ROUT outliers flagged, delta CIs)", []))
+    for label, extra in runs:
+        rc, total, spent = cli_phases(path, extra)
+        print(f"  oncoresist fit {label}: {total:.2f} s in process ({_split(spent)}); exit "
+              f"{rc}; ratio to the pipeline {sp_total / total:.2f}x")  # fmt: skip
+    if not quick:
+        t0 = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp:
+            cmd = [sys.executable, "-m", "oncoresist.cli", "fit", str(path), "-o", tmp, "--quiet",
+                   "--model", "gdsc"]  # fmt: skip
+            out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        print(f"  oncoresist fit --model gdsc as a command (interpreter start and imports "
+              f"included): {time.perf_counter() - t0:.2f} s, exit {out.returncode}")  # fmt: skip
+    print(f"(threads {os.cpu_count()}, load average {os.getloadavg()[0]:.2f})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -155,6 +325,7 @@ def main() -> None:
     out = subprocess.run([sys.executable, __file__, "--memory-child", str(n_mem)],
                          capture_output=True, text=True, check=False)  # fmt: skip
     print("memory:", out.stdout.strip() or out.stderr.strip()[-500:])
+    gdsc_raw_benchmarks(args.quick)
 
 
 if __name__ == "__main__":
