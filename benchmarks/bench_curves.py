@@ -227,6 +227,29 @@ def _split(d: dict[str, float]) -> str:
     return ", ".join(f"{k} {d[k]:.2f}" for k in keys if k in d)
 
 
+def gdsc_synthetic(n_lines: int, n_drugs: int, rng: int = 0):
+    """A GDSC2-like screen (7 half-log doses, cell-line slopes shared across drugs) as a
+    normalised Screen, for the scaling of the multilevel model."""
+    from oncoresist.data import Screen
+
+    g = np.random.default_rng(rng)
+    x = 9 - np.arange(7) * np.log2(np.sqrt(10))
+    xm = g.uniform(3, 12, n_drugs)[None, :] + g.normal(0, 1.8, (n_lines, n_drugs))
+    scal = np.exp(g.normal(0, 0.4, n_lines))[:, None, None]
+    y = 1 / (1 + np.exp((x - xm[..., None]) / scal)) + g.normal(0, 0.1, (n_lines, n_drugs, 7))
+    cmax = 10.0 ** g.integers(-1, 2, n_drugs)
+    conc = np.broadcast_to(cmax[None, :, None] * 2.0 ** (x - 9), y.shape)
+    frame = pd.DataFrame(
+        {
+            "sample": np.repeat([f"L{i:04d}" for i in range(n_lines)], n_drugs * 7),
+            "drug": np.tile(np.repeat([f"D{j:03d}" for j in range(n_drugs)], 7), n_lines),
+            "concentration": conc.ravel(),
+            "viability": y.ravel(),
+        }
+    )
+    return Screen.from_frame(frame)
+
+
 def gdsc_raw_benchmarks(quick: bool) -> None:
     """(a) GDSC's multilevel model on the raw plates vs a scipy 2-parameter loop over the same
     curves; (b) ``oncoresist fit`` end to end vs a pandas + scipy pipeline."""
@@ -267,6 +290,14 @@ def gdsc_raw_benchmarks(quick: bool) -> None:
             out = subprocess.run(cmd, capture_output=True, text=True, check=False)
         print(f"  oncoresist fit --model gdsc as a command (interpreter start and imports "
               f"included): {time.perf_counter() - t0:.2f} s, exit {out.returncode}")  # fmt: skip
+    if not quick:
+        from oncoresist.curves._gdsc_model import fit_gdsc_multilevel as fit_ml
+
+        for n_lines, n_drugs in ((300, 50), (1000, 100)):
+            syn = gdsc_synthetic(n_lines, n_drugs)
+            res, t_syn = _best(lambda s=syn: fit_ml(s), 1)
+            print(f"  multilevel model, synthetic {n_lines} lines x {n_drugs} drugs "
+                  f"({n_lines * n_drugs:,} curves): {t_syn:.2f} s, {res.n_iter} iterations")  # fmt: skip
     print(f"(threads {os.cpu_count()}, load average {os.getloadavg()[0]:.2f})")
 
 

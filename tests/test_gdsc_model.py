@@ -471,12 +471,13 @@ def test_agreement_with_gdsc2_published(gdsc2):
 def test_replicate_agreement_bounds_the_comparison(gdsc2):
     """Why the in-range Spearman stays below 0.9: the two replicate plates of a line in this
     file, fitted as separate curves, agree no better with each other than the pooled fit does
-    with GDSC2 (measured, pairs with both replicate IC50s in range: camptothecin 1003 0.832,
-    PD0325901 1060 0.828, MG-132 1862 0.798; ours vs GDSC2 0.824 / 0.824 / 0.597). GDSC2 pools
-    other plates and screening runs of these lines that the file lacks, so the published value
-    carries measurement noise of its own. MG-132 (1862) is here only the plates' 4-dose
-    positive-control titration (1 uM top), not GDSC2's library series, so its published IC50s
-    come from other wells and another range.
+    with GDSC2. Measured, pairs with both replicate IC50s in range: camptothecin 1003 0.833
+    (n=124), PD0325901 1060 0.821 (30), MG-132 1862 0.788 (187), against 0.824 / 0.824 / 0.597
+    for ours vs GDSC2; replicate AUCs correlate 0.903 / 0.902 / 0.819 (Pearson), so an AUC
+    target of 0.9 is at the replicate ceiling too. GDSC2 pools other plates and screening runs
+    of these lines that the file lacks, so each published value carries measurement noise of
+    its own. MG-132 (1862) is here only the plates' 4-dose positive-control titration (1 uM
+    top), not GDSC2's library series: its published IC50s come from other wells and range.
     """
     sub, ref, fits, t = gdsc2
     d = sub.data
@@ -496,9 +497,11 @@ def test_replicate_agreement_bounds_the_comparison(gdsc2):
         assert len(inr) > 25
         assert rho_rep < 0.9  # the target is above what two plates of one line reach
         assert t.loc[("gdsc", drug), "rho_in"] > rho_rep - 0.05
-    missing = sorted(set(sub.samples) - set(fits["gdsc"].assign(k=fits["gdsc"]["sample"].map(_norm_name))
-                                              .merge(ref, left_on="k", right_on="key")["sample"]))  # fmt: skip
-    assert 5 <= len(missing) <= 15  # lines of the file without any GDSC2 value for these drugs
+    matched = fits["gdsc"].assign(key=fits["gdsc"]["sample"].map(_norm_name)).merge(ref, on="key")
+    missing = sorted(set(sub.samples) - set(matched["sample"]))
+    # measured: 9 lines of the file have no GDSC2 value for these drugs (CL-40, H2373, H2591,
+    # H2818, H2869, NCI-H1417, NCI-SNU-1, PL18, SW403)
+    assert 5 <= len(missing) <= 15
 
 
 @pytest.mark.realdata
