@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ._executors import Executor, ProcessExecutor, SerialExecutor, ThreadExecutor
 from ._fit import LOSSES, CurveFitArrays, fit_curves, predict
+from ._gdsc_model import GdscModelFit, fit_gdsc_model, fit_gdsc_multilevel
 from ._gr import fit_gr, gr_from_doubling_time, gr_metrics_table, gr_table, gr_values
 from ._metrics import auc_loglogistic, dss
 from ._models import MODELS, CurveModel, get_model, register_model
@@ -38,6 +39,7 @@ __all__ = [
     "CurveFitArrays",
     "CurveModel",
     "Executor",
+    "GdscModelFit",
     "ProcessExecutor",
     "SerialExecutor",
     "ThreadExecutor",
@@ -48,6 +50,8 @@ __all__ = [
     "curve_outliers",
     "dss",
     "fit_curves",
+    "fit_gdsc_model",
+    "fit_gdsc_multilevel",
     "fit_gr",
     "fit_screen",
     "flag_outliers",
