@@ -233,9 +233,9 @@ def test_resistance_shift_coverage_and_test():
 
     Parental and resistant curves differ in slope and bottom as well as in EC50 (x10), so the
     true absolute-IC50 shift differs from the EC50 shift; each is checked on its own scale.
-    Measured (seed 11): relative-IC50 RI 95% CI coverage of the true x10 shift 0.950;
-    absolute-IC50 RI coverage of the true per-drug shift 0.94-0.96; shared-IC50 F-test
-    FDR < 0.05 for > 95% of drugs with either definition.
+    Measured (seed 11): 296 of 300 drugs 'ok' (4 'imprecise'); relative-IC50 RI 95% CI
+    coverage of the true x10 shift 0.949; absolute-IC50 RI coverage of the true per-drug shift
+    0.949; shared-IC50 F-test FDR < 0.05 for 296/296 with either definition.
     """
     g = np.random.default_rng(11)
     conc = np.repeat(np.logspace(-3, 1, 9), 3)
