@@ -110,24 +110,34 @@ def test_one_wild_point_is_flagged_by_rout_and_can_be_excluded():
     assert none["n_outliers"] == 0 and none["outlier_wells"] == ""
 
 
+def _rout_curves(g, n, scatter):
+    """``n`` random 4-parameter curves on CONC with ``scatter(mean) -> noisy responses``."""
+    x = np.tile(np.log(CONC), (n, 1))
+    p = np.stack([g.uniform(1, 2.5, n), g.uniform(0, 0.2, n), np.ones(n),
+                  g.uniform(np.log(0.005), np.log(0.5), n)], axis=1)  # fmt: skip
+    return x, scatter(oc.predict("ll4", x, p))
+
+
+def _found_rate(g, x, y):
+    """Fraction of curves whose one planted +0.5 outlier ROUT finds."""
+    n = len(y)
+    j = g.integers(0, CONC.size, n)
+    y2 = y.copy()
+    y2[np.arange(n), j] += 0.5
+    mask, _ = oc.rout_outliers(x, y2)
+    return mask[np.arange(n), j].mean()
+
+
 def test_rout_false_discovery_and_power():
     """Reference: Motulsky & Brown 2006 report that with Gaussian scatter and Q = 1%, ROUT
     flags one or more points in 1-3% of simulated curves, and that it finds gross outliers.
     Measured here (300 curves, 18 points, 5% noise): about 1-2% of clean curves flagged; 300/300
     curves with one outlier at +0.5 have it found."""
     g = np.random.default_rng(7)
-    n = 300
-    x = np.tile(np.log(CONC), (n, 1))
-    p = np.stack([g.uniform(1, 2.5, n), g.uniform(0, 0.2, n), np.ones(n),
-                  g.uniform(np.log(0.005), np.log(0.5), n)], axis=1)  # fmt: skip
-    y = oc.predict("ll4", x, p) + g.normal(0, 0.05, x.shape)
+    x, y = _rout_curves(g, 300, lambda mu: mu + g.normal(0, 0.05, mu.shape))
     mask, _ = oc.rout_outliers(x, y)
     assert mask.any(axis=1).mean() <= 0.05
-    j = g.integers(0, CONC.size, n)
-    y2 = y.copy()
-    y2[np.arange(n), j] += 0.5
-    mask2, _ = oc.rout_outliers(x, y2)
-    assert mask2[np.arange(n), j].mean() >= 0.9
+    assert _found_rate(g, x, y) >= 0.9
 
 
 def test_percent_viability_is_detected_and_said():
@@ -204,19 +214,12 @@ def test_rout_with_scatter_proportional_to_the_signal():
     import oncoresist.curves._outliers as rout
 
     g = np.random.default_rng(7)
-    n = 300
-    x = np.tile(np.log(CONC), (n, 1))
-    p = np.stack([g.uniform(1, 2.5, n), g.uniform(0, 0.2, n), np.ones(n),
-                  g.uniform(np.log(0.005), np.log(0.5), n)], axis=1)  # fmt: skip
-    mu = oc.predict("ll4", x, p)
-    y = mu * (1 + g.normal(0, 0.08, x.shape)) + g.normal(0, 0.01, x.shape)
+    x, y = _rout_curves(
+        g, 300, lambda mu: mu * (1 + g.normal(0, 0.08, mu.shape)) + g.normal(0, 0.01, mu.shape)
+    )
     mask, _ = oc.rout_outliers(x, y)
     assert mask.any(axis=1).mean() <= 0.15
-    j = g.integers(0, CONC.size, n)
-    y2 = y.copy()
-    y2[np.arange(n), j] += 0.5
-    mask2, _ = oc.rout_outliers(x, y2)
-    assert mask2[np.arange(n), j].mean() >= 0.9
+    assert _found_rate(g, x, y) >= 0.9
     old = rout.HETERO_RATIO
     try:
         rout.HETERO_RATIO = np.inf  # the paper's homoscedastic test
