@@ -57,7 +57,10 @@ def test_response_outside_plausible_range_is_an_error():
 def test_missing_single_agent_rows():
     d = _tidy()
     d = d[~((d["block_id"] == "1") & (d["conc2"] == 0))]
-    with pytest.raises(InputError, match=r"block '1': missing single-agent rows: no conc2 = 0"):
+    with pytest.raises(
+        InputError,
+        match=r"block '1': missing single-agent column: column 'conc2' has no 0 \(drug 1 alone\) in rows",
+    ):
         read_combination_table(d, conc_unit="uM")
     s = read_combination_table(d, conc_unit="uM", on_invalid="drop")
     assert s.n_blocks == 1 and s.excluded["block_id"].tolist() == ["1"]

@@ -227,6 +227,7 @@ class CombinationScreen:
         resp = numeric_column(df, "response", where=where)
         nan_resp = resp.isna().to_numpy()
         if nan_resp.any():
+            _check_missing_responses(df, nan_resp, where)
             notes.append(f"response: {int(nan_resp.sum())} rows with a missing response left out")
             df = df.loc[~nan_resp].copy()
             resp = resp[~nan_resp]
@@ -303,6 +304,7 @@ class CombinationScreen:
                     "replicate: numbered in file order within each well (no 'replicate' column)"
                 )
         df["block_id"] = df["block_id"].astype(str)
+        _check_duplicates(df, where)
         excluded = pd.DataFrame(columns=["block_id", "reason"])
         problems = _grid_problems(df)
         if len(problems):
@@ -437,8 +439,25 @@ def _problem_text(problems: pd.DataFrame, limit: int = 5) -> str:
     return "; ".join(items) + more
 
 
+def _rows_text(index: pd.Index | np.ndarray, limit: int = 4) -> str:
+    """Table rows as the user sees them (header = row 1): ``"rows 2-26"``, ``"rows 3, 9"``."""
+    rows = np.sort(np.asarray(index, dtype=np.int64)) + 2
+    if rows.size == 0:
+        return "no rows"
+    if rows.size == 1:
+        return f"row {rows[0]}"
+    if rows[-1] - rows[0] + 1 == rows.size:
+        return f"rows {rows[0]}-{rows[-1]}"
+    shown = ", ".join(map(str, rows[:limit]))
+    return f"rows {shown}" + (f" (and {rows.size - limit} more)" if rows.size > limit else "")
+
+
 def _grid_problems(df: pd.DataFrame) -> pd.DataFrame:
-    """Blocks that are not full grids with single-agent doses, with a reason each."""
+    """Blocks that are not full grids with single-agent doses, with a reason each.
+
+    Every reason names the column and the table rows of the block (row numbers count the
+    header as row 1, as in the file) so the user can find and fix them.
+    """
     g = df.groupby("block_id", sort=False)
     n1 = g["conc1"].nunique()
     n2 = g["conc2"].nunique()
@@ -447,25 +466,98 @@ def _grid_problems(df: pd.DataFrame) -> pd.DataFrame:
     )
     min1 = g["conc1"].min()
     min2 = g["conc2"].min()
+    rows = g.groups
     reasons: dict[str, str] = {}
     for col in ("drug1", "drug2", "sample"):
         multi = g[col].nunique()
         for b in multi.index[multi > 1]:
-            reasons[b] = f"more than one {col} in the block"
+            reasons[b] = f"more than one {col} in the block (column {col!r}, {_rows_text(rows[b])})"
+    for b in n1.index[((n1 < 2) & (n2 < 2)).to_numpy()]:
+        reasons.setdefault(
+            b,
+            f"a {int(n1[b])} x {int(n2[b])} block ({_rows_text(rows[b])}): columns 'conc1' and "
+            "'conc2' each need the dose 0 and at least one non-zero dose (a 2 x 2 grid or larger)",
+        )
     for b in n1.index[(min1 > 0).to_numpy()]:
-        reasons.setdefault(b, "missing single-agent rows: no conc1 = 0 (drug 2 alone)")
+        reasons.setdefault(
+            b,
+            "missing single-agent row: column 'conc1' has no 0 (drug 2 alone) in "
+            f"{_rows_text(rows[b])}; add the wells conc1 = 0",
+        )
     for b in n2.index[(min2 > 0).to_numpy()]:
-        reasons.setdefault(b, "missing single-agent rows: no conc2 = 0 (drug 1 alone)")
+        reasons.setdefault(
+            b,
+            "missing single-agent column: column 'conc2' has no 0 (drug 1 alone) in "
+            f"{_rows_text(rows[b])}; add the wells conc2 = 0",
+        )
     for b in n1.index[((n1 < 2) | (n2 < 2)).to_numpy()]:
-        reasons.setdefault(b, "needs at least one non-zero dose of each drug")
+        col = "conc1" if n1[b] < 2 else "conc2"
+        reasons.setdefault(
+            b,
+            f"needs at least one non-zero dose of each drug: column {col!r} has a single "
+            f"value in {_rows_text(rows[b])}",
+        )
     nongrid = cells != n1 * n2
     for b in cells.index[nongrid.to_numpy()]:
         reasons.setdefault(
             b,
             f"non-grid doses: {int(cells[b])} (conc1, conc2) pairs present, a full "
-            f"{int(n1[b])} x {int(n2[b])} grid needs {int(n1[b] * n2[b])}",
+            f"{int(n1[b])} x {int(n2[b])} grid needs {int(n1[b] * n2[b])} ({_rows_text(rows[b])})",
         )
     return pd.DataFrame({"block_id": list(reasons), "reason": list(reasons.values())})
+
+
+def _check_duplicates(df: pd.DataFrame, where: str) -> None:
+    """Raise on two measurements of the same well with the same replicate number."""
+    key = ["block_id", "conc1", "conc2", "replicate"]
+    dup = df.duplicated(key, keep=False).to_numpy()
+    if not dup.any():
+        return
+    first = df.loc[dup].iloc[0]
+    same = df.index[
+        dup
+        & (df["block_id"] == first["block_id"]).to_numpy()
+        & (df["conc1"] == first["conc1"]).to_numpy()
+        & (df["conc2"] == first["conc2"]).to_numpy()
+        & (df["replicate"] == first["replicate"]).to_numpy()
+    ]
+    raise InputError(
+        f"{where}duplicated wells: {_rows_text(same)} all give block {first['block_id']!r}, "
+        f"conc1 = {first['conc1']:g}, conc2 = {first['conc2']:g}, replicate "
+        f"{first['replicate']} (columns 'block_id', 'conc1', 'conc2', 'replicate'; "
+        f"{int(dup.sum())} rows in all). Give each replicate its own number, or drop the "
+        "'replicate' column to have replicates numbered in file order"
+    )
+
+
+def _check_missing_responses(df: pd.DataFrame, missing: np.ndarray, where: str) -> None:
+    """Raise when a whole block, or every replicate of a well, has no response."""
+    blk = df["block_id"].astype(str)
+    miss = pd.Series(missing, index=df.index)
+    all_blk = miss.groupby(blk.to_numpy()).all()
+    if all_blk.any():
+        b = all_blk.index[all_blk.to_numpy()][0]
+        raise InputError(
+            f"{where}block {b!r}: every response is missing (column 'response', "
+            f"{_rows_text(df.index[(blk == b).to_numpy()])}); nothing can be scored. Fill "
+            "the responses or remove the block"
+        )
+    keys = [blk.to_numpy(), df["conc1"].to_numpy(), df["conc2"].to_numpy()]
+    all_well = miss.groupby(keys).transform("all").to_numpy()
+    if all_well.any():
+        i = df.index[all_well][0]
+        row = df.loc[i]
+        same = df.index[
+            all_well
+            & (blk == str(row["block_id"])).to_numpy()
+            & (df["conc1"] == row["conc1"]).to_numpy()
+            & (df["conc2"] == row["conc2"]).to_numpy()
+        ]
+        raise InputError(
+            f"{where}block {row['block_id']!r}: the well conc1 = {row['conc1']:g}, conc2 = "
+            f"{row['conc2']:g} has no response in any replicate (column 'response', "
+            f"{_rows_text(same)}); the grid would have a hole. Fill it or remove the block"
+        )
 
 
 def _validate(df: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -509,6 +601,7 @@ def _validate(df: pd.DataFrame, source: str) -> pd.DataFrame:
             "with response_scale='percent' and/or response_kind='viability'"
         )
     df["replicate"] = pd.to_numeric(df["replicate"], errors="coerce").fillna(1).astype(np.int64)
+    _check_duplicates(df, where)
     problems = _grid_problems(df)
     if len(problems):
         raise InputError(f"{where}{len(problems)} invalid block(s): {_problem_text(problems)}")
@@ -774,14 +867,23 @@ _SF_FILES = {
 
 def fetch_synergyfinder_example(
     name: Literal["oneil", "mathews", "ncats"] = "oneil",
+    *,
+    normalise: Literal["none", "zero_dose"] = "none",
 ) -> CombinationScreen:
-    """SynergyFinder's example blocks (``synergyfinder_combo_matrices`` data set).
+    """SynergyFinder's example blocks (``synergyfinder_combo_matrices`` data set), as the files hold them.
+
+    The percent scale and whether responses are inhibition or viability are read from the
+    data (``response_scale="auto"``, ``response_kind="auto"``: viability when the zero-dose
+    wells' median is above 50 %), never forced, and every detection is listed in
+    ``conversions``. Nothing is rescaled unless asked: ``normalise="zero_dose"`` divides
+    viability by each block's zero-dose mean (or shifts inhibition to 0 there).
 
     * ``"oneil"``: two O'Neil 2016 5 x 5 blocks with 4 replicates, % inhibition (MK-1775 +
       niraparib on OCUBM, synergistic; paclitaxel + L-778123 on NCIH2122, antagonistic).
-    * ``"mathews"``: two 6 x 6 DLBCL ibrutinib blocks, % viability, normalised to each
-      block's zero-dose well (its raw value is 115-123 %).
-    * ``"ncats"``: the conc3 = 0 slice of the 3-drug malaria screen (two 10 x 10 blocks).
+    * ``"mathews"``: two 6 x 6 DLBCL ibrutinib blocks, % viability; the zero-dose wells read
+      115-123 %, so without normalisation they are -15 to -23 % inhibition.
+    * ``"ncats"``: the conc3 = 0 slice of the 3-drug malaria screen (two 10 x 10 blocks);
+      the zero-dose wells read ~99 %, so the file is detected as % viability.
 
     >>> fetch_synergyfinder_example("oneil").n_blocks  # doctest: +SKIP
     2
@@ -794,22 +896,14 @@ def fetch_synergyfinder_example(
         )
     path = fetch_file("synergyfinder_combo_matrices", _SF_FILES[name])
     frame = pd.read_csv(path)
+    source = str(path)
     if name == "ncats":
         frame = frame[frame["conc3"] == 0].drop(columns=["drug3", "conc3", "conc_unit3"])
-        return CombinationScreen.from_frame(
-            frame,
-            response_scale="percent",
-            response_kind="inhibition",
-            source=f"{path} (conc3 = 0 slice)",
-        )
-    if name == "mathews":
-        return CombinationScreen.from_frame(
-            frame,
-            response_scale="percent",
-            response_kind="viability",
-            normalise="zero_dose",
-            source=str(path),
-        )
+        source = f"{path} (conc3 = 0 slice)"
     return CombinationScreen.from_frame(
-        frame, response_scale="percent", response_kind="inhibition", source=str(path)
+        frame,
+        response_scale="auto",
+        response_kind="auto",
+        normalise=normalise,
+        source=source,
     )

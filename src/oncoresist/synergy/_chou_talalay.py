@@ -65,6 +65,7 @@ class ChouTalalay(SynergyModel):
     label = "Chou–Talalay CI"
     units = "-log10(combination index)"
     null_tolerance = 0.05
+    uses_single_fits = True
 
     def surface(self, batch: BlockBatch) -> ModelOutput:
         n, n1, n2 = batch.mean.shape

@@ -19,9 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "FLAT_EFFECT",
     "HillFit",
     "batched_lm",
     "fit_hill",
+    "fit_problems",
     "hill_inverse_log",
     "hill_predict",
 ]
@@ -309,3 +311,71 @@ def fit_hill(
 
         params, sse, conv = batched_lm(fun4, p0, y, lower, upper, max_iter=max_iter)
     return HillFit(params=params, sse=sse, converged=conv, n_points=np.isfinite(y).sum(axis=1))
+
+
+#: Largest effect (fraction of inhibition, over the tested doses) of a drug called *flat*: a
+#: curve that moves less than 5 percentage points has no measurable potency, so every model
+#: that inverts or extrapolates it (Loewe, ZIP, CI, MuSyC) has nothing to stand on.
+FLAT_EFFECT = 0.05
+#: A parameter within 0.5 % of a bound counts as on it (LM stops just short of a bound).
+_BOUND_RTOL = 5e-3
+
+
+def fit_problems(fit: HillFit, log_conc: np.ndarray, *, top_max: float = 1.5) -> np.ndarray:
+    """Why each single-agent fit of :func:`fit_hill` is not trustworthy (``""`` = fine).
+
+    A fit is flagged when it did not converge, when a parameter ends on a bound of the box
+    (Hill slope at ``H_MIN``/``H_MAX``, EC50 ``M_MARGIN`` log units beyond the tested doses,
+    bottom or top at their limits: the data do not determine it) or when the curve is flat
+    (its effect over the tested doses changes by less than :data:`FLAT_EFFECT`).
+
+    ``log_conc`` (n, p) are the doses the curves were fitted on (``-inf`` = dose 0). Returns
+    an object array of ``n`` strings, several problems joined with ``"; "``.
+
+    >>> x = np.log([[0.01, 0.1, 1.0, 10.0, 100.0]])
+    >>> fit_problems(fit_hill(x, np.zeros((1, 5))), x)[0]
+    'flat: no effect (changes by 0.0 percentage points over the tested doses)'
+    """
+    lc = np.asarray(log_conc, dtype=float)
+    finite = np.isfinite(lc)
+    with np.errstate(invalid="ignore"):
+        xmin = np.nanmin(np.where(finite, lc, np.nan), axis=1)
+        xmax = np.nanmax(np.where(finite, lc, np.nan), axis=1)
+    b, t, m, h = fit.params.T
+    pred = hill_predict(np.where(finite, lc, -np.inf), fit.params)
+    pred = np.where(finite | np.isneginf(lc), pred, np.nan)
+    with np.errstate(invalid="ignore"):
+        span = np.nanmax(pred, axis=1) - np.nanmin(pred, axis=1)
+    span = np.where(np.isfinite(span), span, 0.0)
+
+    def at(v: np.ndarray, bound: np.ndarray | float) -> np.ndarray:
+        bb = np.broadcast_to(np.asarray(bound, dtype=float), v.shape)
+        return np.abs(v - bb) <= _BOUND_RTOL * np.maximum(1.0, np.abs(bb))
+
+    out = np.full(fit.params.shape[0], "", dtype=object)
+    flat = span < FLAT_EFFECT
+    checks = [
+        (
+            flat,
+            [
+                f"flat: no effect (changes by {100 * s:.1f} percentage points over the tested doses)"
+                for s in span
+            ],
+        ),
+        (~flat & at(h, H_MAX), [f"Hill slope at its upper bound {H_MAX:g}" for _ in h]),
+        (~flat & at(h, H_MIN), [f"Hill slope at its lower bound {H_MIN:g}" for _ in h]),
+        (
+            ~flat & (at(m, xmax + M_MARGIN) | at(m, xmin - M_MARGIN)),
+            [
+                f"EC50 at its bound ({np.exp(M_MARGIN):.0f}-fold outside the tested doses)"
+                for _ in m
+            ],
+        ),
+        (~flat & (at(t, top_max) | at(t, -1.0)), [f"top at its bound ({v:.3g})" for v in t]),
+        (~flat & (at(b, 1.5) | at(b, -1.0)), [f"bottom at its bound ({v:.3g})" for v in b]),
+        (~fit.converged, ["fit did not converge" for _ in h]),
+    ]
+    for mask, text in checks:
+        for i in np.flatnonzero(mask):
+            out[i] = f"{out[i]}; {text[i]}" if out[i] else text[i]
+    return out

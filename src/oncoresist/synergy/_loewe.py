@@ -87,6 +87,7 @@ class Loewe(SynergyModel):
     name = "loewe"
     label = "Loewe"
     needs_fit = True
+    uses_single_fits = True
 
     def surface(self, batch: BlockBatch) -> ModelOutput:
         f1, f2 = batch.single_fits

@@ -318,6 +318,7 @@ class MuSyC(SynergyModel):
     name = "musyc"
     label = "MuSyC"
     needs_fit = True
+    uses_single_fits = True
 
     def surface(self, batch: BlockBatch) -> ModelOutput:
         n, n1, n2 = batch.mean.shape
@@ -347,6 +348,14 @@ class MuSyC(SynergyModel):
         status, reason = ok_status(n)
         status[~conv] = "not_converged"
         reason[~conv] = "MuSyC fit did not converge within the iteration limit"
+        # alpha on its bound (1e-3 or 1e3): the data do not determine the potency shift, so
+        # the score is what the bound allows, not an estimate
+        pinned = (np.abs(np.abs(params[:, 8:10]) - _LOG_ALPHA_MAX) < 1e-6).any(axis=1)
+        status[pinned & conv] = "unreliable"
+        reason[pinned] = [
+            "; ".join(x for x in (r, "MuSyC alpha at its bound (1e-3 or 1e3)") if x)
+            for r in reason[pinned]
+        ]
         bad = ~np.isfinite(excess).all(axis=(1, 2))
         status[bad] = "failed"
         reason[bad] = "non-finite MuSyC surface"

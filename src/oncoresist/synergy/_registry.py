@@ -26,7 +26,9 @@ class ModelOutput:
     ``excess`` (n, n1, n2): positive = synergy, 0 = the model's no-interaction reference, in
     the model's ``units``; the single-agent row and column are 0 (or NaN where undefined).
     ``expected`` (n, n1, n2): the reference response surface (fractional inhibition) or None.
-    ``extra``: per-block model parameters (arrays of length n). ``status``/``reason``: per block.
+    ``extra``: per-block model parameters (arrays of length n). ``status``/``reason``: per block:
+    ``ok``, ``unreliable`` (a score is given but an input it stands on is not trustworthy; the
+    reason names the drug and the problem) or ``failed`` (no score).
     """
 
     excess: np.ndarray
@@ -50,6 +52,12 @@ class SynergyModel:
     null_tolerance: ClassVar[float] = 1.0
     #: Whether bootstrap resampling needs refitting (informational: drives default chunking).
     needs_fit: ClassVar[bool] = False
+    #: Whether the model stands on the single-agent dose-response curves (inverts,
+    #: extrapolates or refits them): then a single-agent fit that is flat, on a parameter
+    #: bound or not converged makes the block ``unreliable`` for it
+    #: (:func:`oncoresist.synergy._hill.fit_problems`). HSA and Bliss use the measured
+    #: single-agent wells only and stay valid.
+    uses_single_fits: ClassVar[bool] = False
 
     def surface(self, batch: BlockBatch) -> ModelOutput:  # pragma: no cover - abstract
         """Excess surface, reference surface, parameters and status of every block of ``batch``."""

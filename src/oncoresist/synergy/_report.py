@@ -24,6 +24,7 @@ _SHOW = [
     "ci_high",
     "pvalue",
     "status",
+    "reason",
 ]
 
 
@@ -53,12 +54,27 @@ def report_section(
     n_dis = int(result.blocks["models_disagree"].sum())
     n_out = int(result.blocks["n_outliers"].sum())
     notes = "".join(f"<li>{n}</li>" for n in result.notes)
+    flagged = result.summary[result.summary["status"] != "ok"]
+    reliability = (
+        f"<p>{len(flagged)} (block, model) score(s) are not <code>ok</code>: "
+        + "; ".join(
+            f"block {b} {m.upper()}: {st} ({r})"
+            for b, m, st, r in flagged[["block_id", "model", "status", "reason"]]
+            .head(20)
+            .itertuples(index=False)
+        )
+        + ("; ..." if len(flagged) > 20 else "")
+        + ". Loewe, ZIP, CI and MuSyC stand on the single-agent fits; HSA and Bliss do not.</p>"
+        if len(flagged)
+        else "<p>Every score has status <code>ok</code>.</p>"
+    )
     text = (
         f"{intro}<p>{len(result.blocks)} blocks scored under {', '.join(m.upper() for m in result.models)}. "
         "Scores are the mean synergy over the combination wells (percentage points of inhibition; "
         "Chou–Talalay: -log10 CI), positive = synergy; intervals are 95 % bootstrap intervals over "
         f"replicates. Models disagree in sign on {n_dis} block(s); {n_out} replicate measurement(s) "
         "are flagged as outliers.</p>"
+        + reliability
         + (f"<p>Input conversions:</p><ul>{notes}</ul>" if notes else "")
     )
     tables: list[tuple[str, pd.DataFrame]] = [
@@ -68,6 +84,14 @@ def report_section(
         ),
         ("Blocks: outliers and model agreement", result.blocks),
     ]
+    if not result.single_agents.empty:
+        cols = ["block_id", "which", "bottom", "top", "ic50", "hill_slope", "status", "problem"]
+        tables.append(
+            (
+                "Single-agent fits",
+                result.single_agents[[c for c in cols if c in result.single_agents]].round(4),
+            )
+        )
     if len(result.excluded):
         tables.append(("Excluded blocks", result.excluded))
     if comparison is not None:

@@ -34,6 +34,7 @@ from scipy import stats
 from ..data._combination import CombinationScreen
 from ..errors import InputError
 from ._batch import BlockBatch
+from ._hill import fit_problems
 from ._registry import SynergyModel, available_models, get_model
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "compare_synergy",
     "score_blocks",
     "score_combinations",
+    "single_agent_problems",
 ]
 
 DEFAULT_MODELS = ("hsa", "bliss", "loewe", "zip", "ci", "musyc")
@@ -87,6 +89,42 @@ def _bootstrap_batch(batch: BlockBatch, n_boot: int, rng: np.random.Generator) -
         np.repeat(batch.conc2, n_boot, axis=0),
         res.reshape(n * n_boot, n1, n2, r),
     )
+
+
+def single_agent_problems(batch: BlockBatch) -> np.ndarray:
+    """Per block, what is wrong with the single-agent Hill fits (``""`` = nothing).
+
+    Each problem names the drug (``drug 1`` = the rows' drug, alone in the column
+    ``conc2 = 0``; ``drug 2`` alone in the row ``conc1 = 0``), e.g. ``"drug 1 alone: Hill
+    slope at its upper bound 10; fit did not converge"``.
+    """
+    f1, f2 = batch.single_fits
+    p1 = fit_problems(f1, batch.log_conc1)
+    p2 = fit_problems(f2, batch.log_conc2)
+    return np.array(
+        [
+            "; ".join(f"drug {k} alone: {p}" for k, p in ((1, a), (2, b)) if p)
+            for a, b in zip(p1, p2, strict=True)
+        ],
+        dtype=object,
+    )
+
+
+def _mark_unreliable(
+    status: np.ndarray, reason: np.ndarray, note: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``unreliable`` where a model that stands on the single-agent fits has a bad fit.
+
+    A ``failed`` block stays failed (no score to qualify); other statuses become
+    ``unreliable`` with the fit problem first in the reason.
+    """
+    hit = note != ""
+    status = status.copy()
+    reason = reason.copy()
+    status[hit & (status != "failed")] = "unreliable"
+    for i in np.flatnonzero(hit):
+        reason[i] = f"{note[i]}; {reason[i]}" if reason[i] else note[i]
+    return status, reason
 
 
 def score_blocks(
@@ -148,19 +186,30 @@ def score_blocks(
     if n_boot > 0 and has_reps.any():
         boot = _bootstrap_batch(batch, n_boot, gen)
     out: dict[str, dict[str, np.ndarray]] = {}
+    fit_note = None
+    if any(get_model(m).uses_single_fits for m in models):
+        fit_note = single_agent_problems(batch)
     for name in models:
         model = get_model(name)
         res = model.surface(batch)
+        status = (
+            np.full(batch.n_blocks, "ok", dtype=object)
+            if res.status is None
+            else np.asarray(res.status, dtype=object).copy()
+        )
+        reason = (
+            np.full(batch.n_blocks, "", dtype=object)
+            if res.reason is None
+            else np.asarray(res.reason, dtype=object).copy()
+        )
+        if model.uses_single_fits and fit_note is not None:
+            status, reason = _mark_unreliable(status, reason, fit_note)
         d: dict[str, np.ndarray] = {
             "excess": res.excess,
             "score": _mean_score(res.excess),
             "score_max_area": _window_max(res.excess),
-            "status": res.status
-            if res.status is not None
-            else np.full(batch.n_blocks, "ok", dtype=object),
-            "reason": res.reason
-            if res.reason is not None
-            else np.full(batch.n_blocks, "", dtype=object),
+            "status": status,
+            "reason": reason,
         }
         if res.expected is not None:
             d["expected"] = res.expected
@@ -228,10 +277,17 @@ class SynergyResult:
         model's parameters (``beta``, ``log10_alpha12``, ``ci_ed50``...; NaN for other models).
     blocks
         One row per block: replicate counts, ``n_outliers``, ``models_disagree``, ``signs``.
+        ``status`` is ``ok``, ``unreliable`` (a score is given, but a single-agent fit that
+        Loewe, ZIP, CI or MuSyC stands on is flat, on a parameter bound or not converged, or
+        MuSyC's own fit is pinned; ``reason`` names the drug and the problem), or
+        ``failed``/``not_converged``. HSA and Bliss use the measured single-agent wells and
+        are never made unreliable by a fit.
     surfaces
-        One row per (block, model, well): ``response`` (mean), ``expected``, ``excess``.
+        One row per (block, model, well): ``response`` (mean), ``expected``, ``excess`` and
+        the block's ``status`` and ``reason`` for that model.
     single_agents
-        Hill fits of each drug alone per block (``bottom``, ``top``, ``ec50``, ``hill_slope``).
+        Hill fits of each drug alone per block (``bottom``, ``top``, ``ec50`` = ``ic50`` (the
+        relative IC50), ``hill_slope``, ``converged``) with ``status`` and ``problem``.
     outliers
         Flagged measurements: block, doses, replicate, response, ``robust_z``.
     notes
@@ -365,6 +421,14 @@ def score_combinations(
             summary.loc[sel, "fdr"] = stats.false_discovery_control(
                 summary.loc[sel, "pvalue"].to_numpy()
             )
+    summary["reason"] = _name_drugs(summary)
+    surfaces = pd.concat(surface_parts, ignore_index=True) if surface_parts else pd.DataFrame()
+    if not surfaces.empty:
+        names_of = summary.drop_duplicates(["block_id", "model"]).set_index(["block_id", "model"])[
+            "reason"
+        ]
+        key = pd.MultiIndex.from_arrays([surfaces["block_id"], surfaces["model"]])
+        surfaces["reason"] = names_of.reindex(key).to_numpy()
     blocks = pd.concat(block_parts, ignore_index=True)
     blocks = meta.join(blocks.set_index("block_id"), how="right").reset_index()
     signs = _signs(summary, names)
@@ -391,7 +455,7 @@ def score_combinations(
     return SynergyResult(
         summary=summary,
         blocks=blocks,
-        surfaces=pd.concat(surface_parts, ignore_index=True) if surface_parts else pd.DataFrame(),
+        surfaces=surfaces,
         single_agents=pd.concat(single_parts, ignore_index=True)
         if single_parts
         else pd.DataFrame(),
@@ -484,12 +548,15 @@ def _collect(
                         "response": batch.mean.reshape(-1),
                         "expected": d["expected"].reshape(-1) if "expected" in d else np.nan,
                         "excess": d["excess"].reshape(-1),
+                        "status": np.repeat(status, n1 * n2),
+                        "reason": np.repeat(reason, n1 * n2),
                     }
                 )
             )
     if any(get_model(m).needs_fit for m in names):
         f1, f2 = batch.single_fits
-        for which, f in (("drug1", f1), ("drug2", f2)):
+        for which, f, lc in (("drug1", f1, batch.log_conc1), ("drug2", f2, batch.log_conc2)):
+            problem = fit_problems(f, lc)
             single_parts.append(
                 pd.DataFrame(
                     {
@@ -498,10 +565,15 @@ def _collect(
                         "bottom": f.bottom,
                         "top": f.top,
                         "ec50": f.ec50,
+                        # relative IC50 (SynergyFinder's "ic50"): the dose of the curve's
+                        # midpoint between bottom and top, i.e. the EC50 of the 4PL fit
+                        "ic50": f.ec50,
                         "hill_slope": f.hill_slope,
                         "sse": f.sse,
                         "n_points": f.n_points,
                         "converged": f.converged,
+                        "status": np.where(problem == "", "ok", "unreliable"),
+                        "problem": problem,
                     }
                 )
             )
@@ -531,6 +603,19 @@ def _collect(
             }
         )
     )
+
+
+def _name_drugs(summary: pd.DataFrame) -> list[str]:
+    """Reasons with ``drug 1``/``drug 2`` followed by the drug's name, e.g. ``drug 1 (MK-1775)``."""
+    out = []
+    for r, a, b in zip(summary["reason"], summary["drug1"], summary["drug2"], strict=True):
+        text = str(r)
+        if a:
+            text = text.replace("drug 1 alone", f"drug 1 ({a}) alone")
+        if b:
+            text = text.replace("drug 2 alone", f"drug 2 ({b}) alone")
+        out.append(text)
+    return out
 
 
 def _signs(summary: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:

@@ -151,6 +151,7 @@ class ZIP(SynergyModel):
     name = "zip"
     label = "ZIP"
     needs_fit = True
+    uses_single_fits = True
 
     def surface(self, batch: BlockBatch) -> ModelOutput:
         delta, reference, _ = zip_delta(batch)
