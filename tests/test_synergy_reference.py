@@ -345,3 +345,19 @@ def test_all_nan_responses_name_rows_and_column():
     with pytest.raises(InputError, match=r"the well conc1 = 10, conc2 = 1 has no response in "
                        r"any replicate \(column 'response', rows 16-17\)"):  # fmt: skip
         CombinationScreen.from_frame(d, conc_unit="uM")
+
+
+@needs_mirror
+@pytest.mark.realdata
+def test_report_shows_unreliable_scores(examples):
+    """Reliability: the report section lists each score that is not ok, with its reason, and
+    the single-agent fits with their problems."""
+    from oncoresist.synergy._report import report_section
+
+    _, res = examples["oneil"]
+    sec = report_section(res, heatmap_models=())
+    assert "block 2 ZIP: unreliable (drug 1 (Paclitaxel) alone: Hill slope" in sec.text
+    tables = dict(sec.tables)
+    assert "reason" in tables["Synergy scores per block and model"].columns
+    fits = tables["Single-agent fits"]
+    assert fits["problem"].str.contains("Hill slope at its upper bound 10").sum() == 1

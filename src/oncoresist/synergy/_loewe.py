@@ -12,6 +12,18 @@ term is 0 (it contributes no dose equivalent); the iso-effect is then carried by
 This keeps the left side continuous and the root unique, so no well is left undefined; wells
 where the solution lies above a drug's Emax are counted per block (``n_above_emax``). A drug
 whose fit is flat or decreasing (``top <= bottom``) contributes nothing either.
+
+Relation to the published algorithms: Loewe (1953) and Greco et al. (1995) define the
+iso-effect equation only for effects both drugs can reach; above the lesser Emax it has no
+solution. SynergyFinder Plus (Zheng et al. 2022) writes the same 4PL form of the equation and
+solves it numerically; the text available to us (its vignette) does not say what it returns
+where no root exists, so that case is not claimed to match. The choice here (a drug that
+cannot reach the effect adds no dose equivalent) is the continuous extension of the equation:
+it equals the exact solution wherever one exists, keeps one root per well, and reduces to the
+single-agent curve of the stronger drug beyond the weaker one's Emax. Where it applies the
+count is reported (``n_above_emax``), and a block whose single-agent fits are flat, on a
+parameter bound or not converged is marked ``unreliable`` (:mod:`._score`): Loewe inverts
+those curves and is the model most sensitive to them.
 """
 
 from __future__ import annotations

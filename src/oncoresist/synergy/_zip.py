@@ -14,6 +14,25 @@ The single-agent fits are shared with the other models (:attr:`BlockBatch.single
 row and column fits of all blocks run in two batched calls of a Levenberg–Marquardt for Hill
 curves with a fixed bottom (:mod:`._zipfit`: compiled with numba when installed, else numpy),
 each started at the no-interaction curve predicted from the single-agent fits.
+
+Choices, and where they differ from the published algorithms (Yadav et al. 2015; Ianevski et
+al. 2017; SynergyFinder Plus, Zheng et al. 2022):
+
+* Reference surface: Bliss independence of the *fitted* single-agent 4PL curves, with bottom
+  and top free, as SynergyFinder Plus computes it by default (``CalculateSynergy(Emin = NA,
+  Emax = NA)`` in its vignette). SynergyFinder 1.x defaulted to ``Emin = 0, Emax = 100``; pass
+  data normalised that way to get that behaviour. The formula printed in Yadav 2015 and the
+  SynergyFinder Plus vignette is the special case bottom 0, top 1.
+* Row and column fits: bottom fixed at the single-agent fitted effect of the fixed drug, top
+  at most 100 % inhibition (Ianevski 2017); the delta surface averages the two.
+* Bounds: Hill slopes are kept in [0.1, 10] and EC50 within e^5 (~150-fold) of the tested
+  doses. SynergyFinder fits unbounded log-logistic curves; on well-behaved data the two agree,
+  and where a single-agent fit ends on one of these bounds the data do not determine it, so
+  the block is marked ``unreliable`` (:func:`oncoresist.synergy._hill.fit_problems`) instead
+  of reporting a score that depends on the bound.
+* Summary score: the mean delta over the combination wells (SynergyFinder Plus). Its
+  closed-form p-value for blocks without replicates (``exp(-0.717 z - 0.416 z^2)``) is not
+  used: p-values here come from the replicate bootstrap (:mod:`._score`).
 """
 
 from __future__ import annotations
