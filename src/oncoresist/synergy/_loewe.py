@@ -15,9 +15,14 @@ whose fit is flat or decreasing (``top <= bottom``) contributes nothing either.
 
 Relation to the published algorithms: Loewe (1953) and Greco et al. (1995) define the
 iso-effect equation only for effects both drugs can reach; above the lesser Emax it has no
-solution. SynergyFinder Plus (Zheng et al. 2022) writes the same 4PL form of the equation and
-solves it numerically; the text available to us (its vignette) does not say what it returns
-where no root exists, so that case is not claimed to match. The choice here (a drug that
+solution. SynergyFinder Plus (Zheng et al. 2022) writes the same 4PL form of the equation;
+its documented solver (``.SolveLoewe(concs, drug_par, drug_type, nsteps = 100)``, package
+manual) steps through 100 concentration combinations approaching the iso-effect line and
+returns the effect of the closest one together with that ``distance``, so where no root exists
+it reports the nearest approach rather than a solution, and elsewhere it is exact only to its
+step size. Here the root is solved exactly (bisection, 60 halvings) wherever it exists, so the
+two agree there up to SynergyFinder's step resolution; the no-root case is not claimed to
+match its numbers (its manual does not give the rule in closed form). The choice here (a drug that
 cannot reach the effect adds no dose equivalent) is the continuous extension of the equation:
 it equals the exact solution wherever one exists, keeps one root per well, and reduces to the
 single-agent curve of the stronger drug beyond the weaker one's Emax. Where it applies the
