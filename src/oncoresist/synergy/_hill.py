@@ -354,28 +354,27 @@ def fit_problems(fit: HillFit, log_conc: np.ndarray, *, top_max: float = 1.5) ->
 
     out = np.full(fit.params.shape[0], "", dtype=object)
     flat = span < FLAT_EFFECT
-    checks = [
+    # texts are formatted only for the flagged curves (most curves of a screen have none)
+    fold = f"{np.exp(M_MARGIN):.0f}"
+    checks: list[tuple[np.ndarray, Callable[[int], str]]] = [
         (
             flat,
-            [
-                f"flat: no effect (changes by {100 * s:.1f} percentage points over the tested doses)"
-                for s in span
-            ],
+            lambda i: (
+                f"flat: no effect (changes by {100 * span[i]:.1f} percentage points over the "
+                "tested doses)"
+            ),
         ),
-        (~flat & at(h, H_MAX), [f"Hill slope at its upper bound {H_MAX:g}" for _ in h]),
-        (~flat & at(h, H_MIN), [f"Hill slope at its lower bound {H_MIN:g}" for _ in h]),
+        (~flat & at(h, H_MAX), lambda i: f"Hill slope at its upper bound {H_MAX:g}"),
+        (~flat & at(h, H_MIN), lambda i: f"Hill slope at its lower bound {H_MIN:g}"),
         (
             ~flat & (at(m, xmax + M_MARGIN) | at(m, xmin - M_MARGIN)),
-            [
-                f"EC50 at its bound ({np.exp(M_MARGIN):.0f}-fold outside the tested doses)"
-                for _ in m
-            ],
+            lambda i: f"EC50 at its bound ({fold}-fold outside the tested doses)",
         ),
-        (~flat & (at(t, top_max) | at(t, -1.0)), [f"top at its bound ({v:.3g})" for v in t]),
-        (~flat & (at(b, 1.5) | at(b, -1.0)), [f"bottom at its bound ({v:.3g})" for v in b]),
-        (~fit.converged, ["fit did not converge" for _ in h]),
+        (~flat & (at(t, top_max) | at(t, -1.0)), lambda i: f"top at its bound ({t[i]:.3g})"),
+        (~flat & (at(b, 1.5) | at(b, -1.0)), lambda i: f"bottom at its bound ({b[i]:.3g})"),
+        (~fit.converged, lambda i: "fit did not converge"),
     ]
     for mask, text in checks:
-        for i in np.flatnonzero(mask):
-            out[i] = f"{out[i]}; {text[i]}" if out[i] else text[i]
+        for i in np.flatnonzero(mask).tolist():
+            out[i] = f"{out[i]}; {text(i)}" if out[i] else text(i)
     return out
