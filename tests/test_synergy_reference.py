@@ -361,3 +361,5 @@ def test_report_shows_unreliable_scores(examples):
     assert "reason" in tables["Synergy scores per block and model"].columns
     fits = tables["Single-agent fits"]
     assert fits["problem"].str.contains("Hill slope at its upper bound 10").sum() == 1
+    assert "5 score(s) not ok" in res._repr_html_()
+    assert res.score_table("status").loc["2", "zip"] == "unreliable"

@@ -317,7 +317,17 @@ class SynergyResult:
 
     def _repr_html_(self) -> str:
         tab = self.score_table().round(2).to_html()
-        return f"<b>SynergyResult</b>: {len(self.blocks)} blocks x {len(self.models)} models (mean score){tab}"
+        bad = self.summary["status"] != "ok"
+        flag = (
+            f"<p>{int(bad.sum())} score(s) not ok (unreliable or failed); see "
+            "<code>.summary[['status', 'reason']]</code></p>"
+            if bad.any()
+            else ""
+        )
+        return (
+            f"<b>SynergyResult</b>: {len(self.blocks)} blocks x {len(self.models)} models "
+            f"(mean score){tab}{flag}"
+        )
 
     def __repr__(self) -> str:
         return f"SynergyResult({len(self.blocks)} blocks, models={list(self.models)})"
