@@ -19,6 +19,7 @@ from ._combination import (
 from ._crosswalk import ID_KINDS, Crosswalk, fetch_crosswalk, fetch_sample_info, normalise_name
 from ._curvecurator import read_curvecurator, read_curvecurator_fits
 from ._datasets import available_datasets, dataset_files, fetch_file, mirror_available
+from ._dose_matrix import read_dose_matrix
 from ._examples import available_examples, example_path
 from ._gdsc_raw import (
     GDSC_RAW_COLUMNS,
@@ -94,6 +95,7 @@ __all__ = [
     "read_combination_table",
     "read_curvecurator",
     "read_curvecurator_fits",
+    "read_dose_matrix",
     "read_gdsc_raw",
     "read_panel",
     "read_plate_export",

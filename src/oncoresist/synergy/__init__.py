@@ -22,6 +22,12 @@ from ._score import (
     score_blocks,
     score_combinations,
 )
+from ._sensitivity import (
+    normalised_curve_area,
+    sensitivity_scores,
+    synergy_barometer,
+    synergy_consensus,
+)
 from ._synthetic import make_combination_screen
 
 __all__ = [
@@ -35,6 +41,7 @@ __all__ = [
     "loewe_expected",
     "make_combination_screen",
     "musyc_surface",
+    "normalised_curve_area",
     "plot_excess_heatmap",
     "plot_single_agents",
     "plot_surface_3d",
@@ -42,4 +49,7 @@ __all__ = [
     "report_section",
     "score_blocks",
     "score_combinations",
+    "sensitivity_scores",
+    "synergy_barometer",
+    "synergy_consensus",
 ]
