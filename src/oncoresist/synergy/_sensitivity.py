@@ -249,7 +249,8 @@ def synergy_consensus(result: SynergyResult) -> pd.DataFrame:
     pandas.DataFrame
         One row per block: ``score_<model>`` for every model, ``n_models`` (finite scores),
         ``n_synergy``, ``n_antagonism``, ``n_additive``, ``n_agree`` (models whose decided
-        sign is the consensus sign; for ``additive`` the undecided ones), ``models_disagree``
+        sign is the consensus sign; for ``additive`` the undecided ones, for ``disagree``
+        the larger camp), ``models_disagree``
         (the existing flag) and ``consensus``: ``disagree`` when the flag is set, else
         ``synergy`` / ``antagonism`` when more than half of the models call it, else
         ``additive``.
