@@ -29,6 +29,7 @@ from ._gdsc_raw import (
     read_gdsc_raw,
 )
 from ._make import PLATE_FORMATS, SyntheticScreen, make_screen, well_name
+from ._multicombination import MultiCombinationScreen, read_multi_combination_table
 from ._panel import LAYER_KINDS, Panel, make_panel
 from ._panels import (
     NAMED_PANELS,
@@ -62,6 +63,7 @@ __all__ = [
     "ROLES",
     "CombinationScreen",
     "Crosswalk",
+    "MultiCombinationScreen",
     "Panel",
     "Screen",
     "SyntheticScreen",
@@ -97,6 +99,7 @@ __all__ = [
     "read_curvecurator_fits",
     "read_dose_matrix",
     "read_gdsc_raw",
+    "read_multi_combination_table",
     "read_panel",
     "read_plate_export",
     "read_plate_grids",

@@ -11,6 +11,12 @@ from __future__ import annotations
 
 from . import _bliss, _chou_talalay, _hsa, _loewe, _musyc, _zip  # noqa: F401  (register models)
 from ._loewe import loewe_expected
+from ._multi import (
+    MultiSynergyResult,
+    plot_multi_slices,
+    score_multi_blocks,
+    score_multi_combinations,
+)
 from ._musyc import musyc_surface
 from ._plot import plot_excess_heatmap, plot_single_agents, plot_surface_3d
 from ._registry import ModelOutput, SynergyModel, available_models, get_model, register_model
@@ -32,6 +38,7 @@ from ._synthetic import make_combination_screen
 
 __all__ = [
     "ModelOutput",
+    "MultiSynergyResult",
     "SynergyComparison",
     "SynergyModel",
     "SynergyResult",
@@ -43,12 +50,15 @@ __all__ = [
     "musyc_surface",
     "normalised_curve_area",
     "plot_excess_heatmap",
+    "plot_multi_slices",
     "plot_single_agents",
     "plot_surface_3d",
     "register_model",
     "report_section",
     "score_blocks",
     "score_combinations",
+    "score_multi_blocks",
+    "score_multi_combinations",
     "sensitivity_scores",
     "synergy_barometer",
     "synergy_consensus",
