@@ -267,3 +267,28 @@ def test_array_api_checks_shapes():
         score_multi_blocks(c, np.zeros((1, 2, 2)))
     with pytest.raises(InputError, match="unknown higher-order model"):
         score_multi_blocks(c, np.zeros((1, 2, 2, 2)), models=["musyc"])
+
+
+@pytest.mark.realdata
+@requires_mirror(NCATS)
+def test_malaria_wells_match_synergyfinder_plus_published_values():
+    # SynergyFinder's vignette, section 7.2 ("Higher-order drug combination screening"), prints
+    # the first wells of block 1 (conc2 = 0.075, conc3 = 0) after ReshapeData(data_type =
+    # "inhibition") and CalculateSynergy: HSA_ref = Bliss_ref = 99.3 and the synergies below.
+    # They take the released values as inhibition and an absent drug's response at dose 0 (the
+    # zero-dose well, 99.3 %) into HSA and Bliss: absent_drugs="zero_dose" reproduces them.
+    from oncoresist.data import fetch_file
+
+    path = fetch_file(NCATS, "NCATS_screening_data.csv")
+    screen = read_multi_combination_table(path, response_kind="inhibition")
+    res = score_multi_combinations(screen, models=["hsa", "bliss"], absent_drugs="zero_dose")
+    w = res.wells[(res.wells["block_id"] == "1") & (res.wells["conc2"] == 0.075)]
+    w = w[w["conc3"] == 0].set_index(["model", "conc1"])
+    published = {
+        "hsa": [-96.2, -95.4, -97.4, -97.7, -94.6],
+        "bliss": [-96.3, -95.5, -97.4, -97.7, -94.6],
+    }
+    for m, vals in published.items():
+        got = [w.loc[(m, c), "excess"] for c in (0.6, 0.3, 0.15, 0.075, 0.0375)]
+        np.testing.assert_allclose(got, vals, atol=0.051)
+        assert 100 * w.loc[(m, 0.6), "expected"] == pytest.approx(99.3, abs=0.05)

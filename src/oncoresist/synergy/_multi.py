@@ -21,8 +21,8 @@ Proteomics Bioinformatics 20:587), in fractional inhibition, scores in percentag
 Only the drugs present in a well (dose > 0) enter its reference: a well of a 3-drug block
 where drug 3 is 0 is scored exactly as the 2-drug combination of drugs 1 and 2, so every face
 of the cube is the two-drug analysis. (SynergyFinder Plus instead takes an absent drug's
-"monotherapy response at dose 0", the zero-dose well, into HSA and Bliss; on normalised data
-the zero-dose well is ~0 and the two agree.) A block's ``score`` is the mean over every well
+"monotherapy response at dose 0", the zero-dose well, into HSA and Bliss: ``absent_drugs=
+"zero_dose"``; on normalised data the zero-dose well is ~0 and the two nearly agree.) A block's ``score`` is the mean over every well
 with at least two drugs (the non-single-agent wells, as SynergyFinder summarises);
 ``score_all_present`` the mean over the wells where all ``N`` drugs are present.
 
@@ -35,6 +35,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -200,6 +201,7 @@ def score_multi_blocks(
     response: np.ndarray,
     *,
     models: Sequence[str] = MULTI_MODELS,
+    absent_drugs: Literal["exclude", "zero_dose"] = "exclude",
 ) -> dict[str, dict[str, np.ndarray]]:
     """Array API: score same-shape blocks of ``N`` drugs under ``models``.
 
@@ -212,6 +214,11 @@ def score_multi_blocks(
         replicate).
     models
         Among ``hsa``, ``bliss``, ``loewe``, ``zip``.
+    absent_drugs
+        ``"exclude"`` (default): a drug at dose 0 takes no part in a well's HSA, Bliss and ZIP
+        reference, so a face of the cube is the two-drug analysis. ``"zero_dose"``:
+        SynergyFinder Plus's convention, every drug enters with its single-agent response at
+        its dose, the zero-dose well (HSA, Bliss) or the fitted bottom (ZIP) for an absent one.
 
     Returns
     -------
@@ -256,6 +263,14 @@ def score_multi_blocks(
     comb = count >= 2
     full = count == n_drugs
     observed = [_single(y, k) for k in range(n_drugs)]  # (n, n_k) measured single agents
+    if absent_drugs not in ("exclude", "zero_dose"):
+        raise InputError(f"absent_drugs must be 'exclude' or 'zero_dose', got {absent_drugs!r}")
+    zero_dose = absent_drugs == "zero_dose"
+    # what an absent drug (dose 0) brings to HSA and Bliss: nothing, or its "monotherapy
+    # response at dose 0" (the zero-dose well), SynergyFinder Plus's convention
+    y0 = [_along(o[:, :1], k, n_drugs) for k, o in enumerate(observed)]
+    absent = [np.broadcast_to(v if zero_dose else -np.inf, shape) for v in y0]
+    absent_bliss = [np.broadcast_to(v if zero_dose else 0.0, shape) for v in y0]
     out: dict[str, dict[str, np.ndarray]] = {}
     fits: list[HillFit] | None = None
     problems = np.full(n, "", dtype=object)
@@ -281,13 +296,14 @@ def score_multi_blocks(
             best = np.full(shape, -np.inf)
             for k in range(n_drugs):
                 best = np.maximum(
-                    best, np.where(present[k], _along(observed[k], k, n_drugs), -np.inf)
+                    best, np.where(present[k], _along(observed[k], k, n_drugs), absent[k])
                 )
             expected = np.where(count >= 1, best, y)
         elif name == "bliss":
             surv = np.ones(shape)
             for k in range(n_drugs):
-                surv = surv * np.where(present[k], 1.0 - _along(observed[k], k, n_drugs), 1.0)
+                single = _along(observed[k], k, n_drugs)
+                surv = surv * np.where(present[k], 1.0 - single, 1.0 - absent_bliss[k])
             expected = np.where(count >= 1, 1.0 - surv, y)
         elif name == "loewe":
             assert fits is not None
@@ -299,7 +315,11 @@ def score_multi_blocks(
                 singles = [hill_predict(np.log(c), f.params) for c, f in zip(cs, fits, strict=True)]
             surv = np.ones(shape)
             for k in range(n_drugs):
-                surv = surv * np.where(present[k], 1.0 - _along(singles[k], k, n_drugs), 1.0)
+                at_zero = singles[k][:, :1] if zero_dose else np.zeros((n, 1))
+                at_zero = _along(np.nan_to_num(at_zero), k, n_drugs)
+                surv = surv * np.where(
+                    present[k], 1.0 - _along(singles[k], k, n_drugs), 1.0 - at_zero
+                )
             expected = 1.0 - surv
             fitted = _zip_fitted(cs, y, singles, [f.params for f in fits])
             extra["_fitted"] = fitted
@@ -379,6 +399,7 @@ def score_multi_combinations(
     screen: MultiCombinationScreen,
     *,
     models: Sequence[str] = MULTI_MODELS,
+    absent_drugs: Literal["exclude", "zero_dose"] = "exclude",
 ) -> MultiSynergyResult:
     """Score every block of a higher-order screen under HSA, Bliss, Loewe and ZIP.
 
@@ -388,6 +409,9 @@ def score_multi_combinations(
         Blocks of ``N >= 2`` drugs (:func:`~oncoresist.data.read_multi_combination_table`).
     models
         Among ``hsa``, ``bliss``, ``loewe``, ``zip`` (see the module documentation).
+    absent_drugs
+        ``"exclude"`` or ``"zero_dose"`` (SynergyFinder Plus's convention); see
+        :func:`score_multi_blocks`.
 
     Examples
     --------
@@ -413,7 +437,7 @@ def score_multi_combinations(
     meta = screen.blocks.set_index("block_id")
     score_parts, well_parts, fit_parts = [], [], []
     for ids, concs, resp in screen.to_arrays():
-        out = score_multi_blocks(concs, resp, models=names)
+        out = score_multi_blocks(concs, resp, models=names, absent_drugs=absent_drugs)
         n = len(ids)
         grid = tuple(c.shape[1] for c in concs)
         mesh = np.meshgrid(*[np.arange(s) for s in grid], indexing="ij")
