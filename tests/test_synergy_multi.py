@@ -292,3 +292,16 @@ def test_malaria_wells_match_synergyfinder_plus_published_values():
         got = [w.loc[(m, c), "excess"] for c in (0.6, 0.3, 0.15, 0.075, 0.0375)]
         np.testing.assert_allclose(got, vals, atol=0.051)
         assert 100 * w.loc[(m, 0.6), "expected"] == pytest.approx(99.3, abs=0.05)
+
+
+def test_scores_do_not_depend_on_the_order_of_the_drugs():
+    rng = np.random.default_rng(7)
+    c = [np.array([[0.0, 0.2, 1.0, 5.0]]), np.array([[0.0, 0.5, 2.0]]), np.array([[0, 1.0, 4.0]])]
+    g = np.meshgrid(c[0][0], c[1][0], c[2][0], indexing="ij")
+    e = [_hill(g[k], 1.0, 1.0 + 0.5 * k, top=0.9) for k in range(3)]
+    y = (1 - (1 - e[0]) * (1 - e[1]) * (1 - e[2]) + rng.normal(0, 0.03, g[0].shape))[None]
+    base = score_multi_blocks(c, y)
+    for perm in ((1, 0, 2), (2, 0, 1)):
+        out = score_multi_blocks([c[k] for k in perm], np.transpose(y, (0, *(1 + np.array(perm)))))
+        for m in MULTI_MODELS:
+            np.testing.assert_allclose(out[m]["score"], base[m]["score"], atol=1e-6, err_msg=m)
