@@ -101,3 +101,61 @@ def test_cli(tmp_path):
     scores = pd.read_csv(out / "synergy_scores.csv")
     assert set(scores["model"]) == {"bliss", "hsa"}
     assert "percent" in r.output
+
+
+def _run_cli(args: list[str]) -> int:
+    from oncoresist.cli import main
+
+    return main(args)
+
+
+@pytest.mark.skipif(
+    not __import__("oncoresist.data", fromlist=["mirror_available"]).mirror_available(
+        "synergyfinder_combo_matrices"
+    ),
+    reason="needs ONCORESIST_DATA_MIRROR with synergyfinder_combo_matrices",
+)
+def test_cli_scores_three_drug_blocks_and_sensitivity(tmp_path):
+    """The CLI takes the 3-drug NCATS table (higher-order models) and writes CSS/RI/S and the
+    consensus for 2-drug blocks (regression guard of the wiring; the numbers are tested in
+    test_synergy_multi.py and test_synergy_sensitivity.py)."""
+    import os
+
+    folder = os.path.join(os.environ["ONCORESIST_DATA_MIRROR"], "synergyfinder_combo_matrices")
+    out3 = tmp_path / "three"
+    assert (
+        _run_cli(["synergy", os.path.join(folder, "NCATS_screening_data.csv"), "-o", str(out3)])
+        == 0
+    )
+    scores = pd.read_csv(out3 / "synergy_scores.csv")
+    assert set(scores["model"]) == {"hsa", "bliss", "loewe", "zip"}
+    assert scores["block_id"].nunique() == 2 and (out3 / "synergy_report.html").exists()
+    out2 = tmp_path / "two"
+    code = _run_cli(["synergy", os.path.join(folder, "ONEIL_screening_data.csv"), "-o", str(out2),
+                     "--n-boot", "0"])  # fmt: skip
+    assert code == 0
+    sens = pd.read_csv(out2 / "sensitivity_scores.csv")
+    assert {"css", "ri1", "ri2", "s_score"} <= set(sens.columns) and len(sens) == 2
+    assert (out2 / "consensus.csv").exists()
+
+
+def test_cli_reads_a_dose_matrix_and_a_missing_conc3_is_exit_2(tmp_path):
+    doses_a, doses_b = [0, 0.1, 1, 10], [0, 0.3, 3, 30]
+    rows = [["A \\ B (uM)", *doses_b]]
+    for a in doses_a:
+        ya = a / (a + 1)
+        rows.append([a, *[round(100 * (ya + b / (b + 3) - ya * b / (b + 3)), 3) for b in doses_b]])
+    grid = tmp_path / "grid.csv"
+    grid.write_text("\n".join(",".join(map(str, r)) for r in rows) + "\n")
+    out = tmp_path / "m"
+    assert _run_cli(["synergy", str(grid), "-o", str(out), "--layout", "matrix", "--n-boot", "0",
+                     "--models", "bliss,hsa"]) == 0  # fmt: skip
+    bliss = pd.read_csv(out / "synergy_scores.csv")
+    # exact Bliss surface (responses rounded to 1e-3 points)
+    assert abs(bliss.loc[bliss["model"] == "bliss", "score"].iloc[0]) < 1e-3
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "block_id,drug1,drug2,drug3,conc1,conc2,response,conc_unit\n"
+        "1,a,b,c,0,0,0,uM\n1,a,b,c,1,0,10,uM\n1,a,b,c,0,1,10,uM\n1,a,b,c,1,1,30,uM\n"
+    )
+    assert _run_cli(["synergy", str(bad), "-o", str(tmp_path / "b")]) == 2

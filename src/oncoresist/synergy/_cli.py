@@ -9,6 +9,63 @@ import typer
 __all__ = ["register"]
 
 
+def _n_drugs(path: Path) -> int:
+    """Drugs per block of a tidy table, from its header (``drug1``, ``drug2``, ``drug3`` ...)."""
+    import re
+
+    from ..data._readers import FileHead
+
+    head = FileHead.of(path)
+    text = head.text or ""
+    first = text.splitlines()[0] if text else ""
+    found = {int(m) for m in re.findall(r"(?i)\bdrug_?(\d+)\b", first)}
+    return max(found) if found else 2
+
+
+def _higher_order(path, out, names, conc_unit, response_scale, response_kind, console) -> None:
+    """Blocks of three or more drugs: HSA, Bliss, Loewe, ZIP (SynergyFinder Plus)."""
+    from .._io import write_table
+    from ..data._multicombination import read_multi_combination_table
+    from ..report import Section, render_report
+    from ._multi import MULTI_MODELS, plot_multi_slices, score_multi_combinations
+
+    screen = read_multi_combination_table(
+        path, conc_unit=conc_unit, response_scale=response_scale, response_kind=response_kind
+    )
+    keep = [m for m in names if m in MULTI_MODELS] or list(MULTI_MODELS)
+    dropped = [m for m in names if m not in MULTI_MODELS]
+    result = score_multi_combinations(screen, models=keep)
+    out.mkdir(parents=True, exist_ok=True)
+    write_table(result.scores, out / "synergy_scores.csv")
+    write_table(result.wells, out / "synergy_surfaces.parquet")
+    write_table(result.single_agents, out / "single_agent_fits.csv")
+    blocks = list(result.scores["block_id"].astype(str).unique())
+    figures = [plot_multi_slices(result, b) for b in blocks[:4]] if screen.n_drugs == 3 else []
+    text = (
+        f"<p>{len(blocks)} blocks of {screen.n_drugs} drugs scored under {', '.join(keep)} "
+        "(higher-order models of SynergyFinder Plus, Zheng et al. 2022); the score is the mean "
+        "synergy over wells with two or more drugs, in percentage points."
+        + (
+            f" Not defined for more than two drugs, so not scored: {', '.join(dropped)}."
+            if dropped
+            else ""
+        )
+        + "</p>"
+    )
+    render_report(
+        [Section("Higher-order combinations", text=text, figures=figures,
+                 tables=[("Scores", result.scores)])],
+        out / "synergy_report.html",
+        title="Drug combinations",
+    )  # fmt: skip
+    console.print(result.summary().round(2).to_string())
+    if dropped:
+        console.print(
+            f"[yellow]note[/]: not defined for {screen.n_drugs} drugs: {', '.join(dropped)}"
+        )
+    console.print(f"outputs in {out}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``synergy`` command to the main app."""
 
@@ -16,7 +73,9 @@ def register(app: typer.Typer) -> None:
     def synergy(
         input: Path = typer.Argument(
             ...,
-            help="Tidy combination table (CSV/TSV/Parquet/Excel): block_id, drug1, drug2, conc1, conc2, response[, replicate].",
+            help="Tidy combination table (CSV/TSV/Parquet/Excel): block_id, drug1, drug2, "
+            "conc1, conc2, response[, replicate]; drug3/conc3 ... for higher-order blocks; or a "
+            "dose-matrix grid with --layout matrix.",
         ),
         out: Path = typer.Option(..., "-o", "--out", help="Output folder."),
         models: str = typer.Option(
@@ -47,6 +106,14 @@ def register(app: typer.Typer) -> None:
         resistant: str = typer.Option(
             "", "--resistant", help="Sample name of the resistant line (with --parental)."
         ),
+        layout: str = typer.Option(
+            "tidy",
+            "--layout",
+            help="tidy (one row per well) or matrix (a dose-matrix grid: first row drug 2's "
+            "doses, first column drug 1's).",
+        ),
+        drug1: str | None = typer.Option(None, "--drug1", help="Drug 1 of a dose matrix."),
+        drug2: str | None = typer.Option(None, "--drug2", help="Drug 2 of a dose matrix."),
     ) -> None:
         """Score drug-combination blocks under the reference models and write tables + report."""
         from rich.console import Console
@@ -59,15 +126,33 @@ def register(app: typer.Typer) -> None:
         from ._score import compare_synergy, score_combinations
 
         console = Console()
-        screen = read_combination_table(
-            input,
-            conc_unit=conc_unit,
-            response_scale=response_scale,  # type: ignore[arg-type]
-            response_kind=response_kind,  # type: ignore[arg-type]
-            on_invalid="drop" if drop_invalid else "raise",
-        )
         names = [m.strip() for m in models.split(",") if m.strip()]
+        if layout not in ("tidy", "matrix"):
+            raise InputError(f"--layout {layout!r}: use tidy or matrix")
+        if layout == "tidy" and _n_drugs(input) > 2:
+            _higher_order(input, out, names, conc_unit, response_scale, response_kind, console)
+            return
+        if layout == "matrix":
+            from ..data._dose_matrix import read_dose_matrix
+
+            screen = read_dose_matrix(
+                input, conc_unit=conc_unit, drug1=drug1, drug2=drug2,
+                response_scale=response_scale,  # type: ignore[arg-type]
+                response_kind=response_kind,  # type: ignore[arg-type]
+            )  # fmt: skip
+        else:
+            screen = read_combination_table(
+                input,
+                conc_unit=conc_unit,
+                response_scale=response_scale,  # type: ignore[arg-type]
+                response_kind=response_kind,  # type: ignore[arg-type]
+                on_invalid="drop" if drop_invalid else "raise",
+            )
         result = score_combinations(screen, models=names, n_boot=n_boot, rng=seed, progress=True)
+        from ._sensitivity import sensitivity_scores, synergy_consensus
+
+        sensitivity = sensitivity_scores(result)
+        consensus = synergy_consensus(result)
         comparison = None
         if parental or resistant:
             if not (parental and resistant):
@@ -79,15 +164,24 @@ def register(app: typer.Typer) -> None:
         write_table(result.surfaces, out / "synergy_surfaces.parquet")
         write_table(result.single_agents, out / "single_agent_fits.csv")
         write_table(result.outliers, out / "outliers.csv")
+        write_table(sensitivity, out / "sensitivity_scores.csv")
+        write_table(consensus, out / "consensus.csv")
         if len(result.excluded):
             write_table(result.excluded, out / "excluded_blocks.csv")
         if comparison is not None:
             write_table(comparison.summary, out / "resistance_comparison.csv")
         try:
-            from ..report import render_report
+            from ..report import Section, render_report
 
+            extra = Section(
+                "Drug sensitivity (CSS, RI, S) and model consensus",
+                text="<p>CSS and RI as SynergyFinder Plus defines them (Malyutina et al. 2019); "
+                "S = CSS minus the CSS of the Bliss-expected responses. The consensus counts the "
+                "models calling synergy or antagonism.</p>",
+                tables=[("Sensitivity scores", sensitivity), ("Consensus", consensus)],
+            )
             render_report(
-                [report_section(result, comparison=comparison)],
+                [report_section(result, comparison=comparison), extra],
                 out / "synergy_report.html",
                 title="Drug combinations",
             )
