@@ -76,6 +76,54 @@ _CONC_NAMES = {
 _PLAUSIBLE = (-1.0, 2.0)
 
 
+def as_fraction(
+    r: np.ndarray,
+    zero: np.ndarray,
+    response_scale: str,
+    response_kind: str,
+    notes: list[str],
+    *,
+    where: str,
+    zero_label: str,
+) -> tuple[np.ndarray, str]:
+    """Responses as fractions and their kind (``"inhibition"`` or ``"viability"``).
+
+    ``"auto"`` scale: percent when ``max |response| > 1.5``; ``"auto"`` kind: viability when
+    the median response of the zero-dose wells (``zero``) is above 0.5. Every decision is
+    appended to ``notes``. Shared by the two-drug and the n-drug readers.
+    """
+    if response_scale == "auto":
+        response_scale = "percent" if np.nanmax(np.abs(r)) > 1.5 else "fraction"
+        notes.append(
+            f"response scale detected as {response_scale} (max |response| = "
+            f"{np.nanmax(np.abs(r)):.3g}); pass response_scale= to override"
+        )
+    if response_scale == "percent":
+        r = r / 100.0
+        notes.append("response: divided by 100 (percent to fraction)")
+    elif response_scale != "fraction":
+        raise InputError(
+            f"{where}response_scale must be 'auto', 'fraction' or 'percent', got {response_scale!r}"
+        )
+    if response_kind == "auto":
+        if not zero.any():
+            raise InputError(
+                f"{where}cannot detect whether responses are inhibition or viability: no "
+                f"zero-dose well ({zero_label}); pass response_kind='inhibition' or 'viability'"
+            )
+        med = float(np.median(r[zero]))
+        response_kind = "viability" if med > 0.5 else "inhibition"
+        notes.append(
+            f"response kind detected as {response_kind} (median zero-dose response "
+            f"{med:.3g}); pass response_kind= to override"
+        )
+    if response_kind not in ("inhibition", "viability"):
+        raise InputError(
+            f"{where}response_kind must be 'auto', 'inhibition' or 'viability', got {response_kind!r}"
+        )
+    return r, response_kind
+
+
 @dataclass(frozen=True, eq=False)
 class CombinationScreen:
     """Two-drug combination blocks at well level, validated once at construction.
@@ -231,65 +279,32 @@ class CombinationScreen:
             notes.append(f"response: {int(nan_resp.sum())} rows with a missing response left out")
             df = df.loc[~nan_resp].copy()
             resp = resp[~nan_resp]
-        r = resp.to_numpy(dtype=float)
         zero = ((df["conc1"] == 0) & (df["conc2"] == 0)).to_numpy()
-        if response_scale == "auto":
-            response_scale = "percent" if np.nanmax(np.abs(r)) > 1.5 else "fraction"
-            notes.append(
-                f"response scale detected as {response_scale} (max |response| = "
-                f"{np.nanmax(np.abs(r)):.3g}); pass response_scale= to override"
-            )
-        if response_scale == "percent":
-            r = r / 100.0
-            notes.append("response: divided by 100 (percent to fraction)")
-        elif response_scale != "fraction":
-            raise InputError(
-                f"{where}response_scale must be 'auto', 'fraction' or 'percent', got {response_scale!r}"
-            )
-        if response_kind == "auto":
-            if not zero.any():
+        r, kind = as_fraction(
+            resp.to_numpy(dtype=float), zero, response_scale, response_kind, notes,
+            where=where, zero_label="conc1 = conc2 = 0",
+        )  # fmt: skip
+        if normalise == "zero_dose":
+            blocks = df["block_id"].astype(str).to_numpy()
+            ctrl = pd.Series(r[zero]).groupby(blocks[zero]).mean()
+            ref = pd.Series(blocks).map(ctrl).to_numpy(dtype=float)
+            if np.isnan(ref).any():
                 raise InputError(
-                    f"{where}cannot detect whether responses are inhibition or viability: no "
-                    "zero-dose well (conc1 = conc2 = 0); pass response_kind='inhibition' or 'viability'"
+                    f"{where}normalise='zero_dose' needs a zero-dose well in every block"
                 )
-            med = float(np.median(r[zero]))
-            response_kind = "viability" if med > 0.5 else "inhibition"
-            notes.append(
-                f"response kind detected as {response_kind} (median zero-dose response "
-                f"{med:.3g}); pass response_kind= to override"
-            )
-        if response_kind == "viability":
-            if normalise == "zero_dose":
-                blocks = df["block_id"].astype(str).to_numpy()
-                ctrl = pd.Series(r[zero]).groupby(blocks[zero]).mean()
-                scale = pd.Series(blocks).map(ctrl).to_numpy(dtype=float)
-                if np.isnan(scale).any():
-                    raise InputError(
-                        f"{where}normalise='zero_dose' needs a zero-dose well in every block"
-                    )
-                r = r / scale
+            if kind == "viability":
+                r = r / ref
                 notes.append(
                     "viability divided by each block's zero-dose mean (normalise='zero_dose')"
                 )
-            r = 1.0 - r
-            notes.append("response: viability converted to inhibition as 1 - viability")
-        elif response_kind == "inhibition":
-            if normalise == "zero_dose":
-                blocks = df["block_id"].astype(str).to_numpy()
-                ctrl = pd.Series(r[zero]).groupby(blocks[zero]).mean()
-                shift = pd.Series(blocks).map(ctrl).to_numpy(dtype=float)
-                if np.isnan(shift).any():
-                    raise InputError(
-                        f"{where}normalise='zero_dose' needs a zero-dose well in every block"
-                    )
-                r = (r - shift) / (1.0 - shift)
+            else:
+                r = (r - ref) / (1.0 - ref)
                 notes.append(
                     "inhibition rescaled so each block's zero-dose mean is 0 (normalise='zero_dose')"
                 )
-        else:
-            raise InputError(
-                f"{where}response_kind must be 'auto', 'inhibition' or 'viability', got {response_kind!r}"
-            )
+        if kind == "viability":
+            r = 1.0 - r
+            notes.append("response: viability converted to inhibition as 1 - viability")
         df["response"] = r
         outside = (r < 0) | (r > 1)
         if outside.any():

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, SchemaError
+from ._combination import as_fraction
 from ._readers import (
     ConcSpec,
     ReadOptions,
@@ -289,43 +290,15 @@ class MultiCombinationScreen:
         if nan.any():
             notes.append(f"response: {int(nan.sum())} rows with a missing response left out")
             df, resp = df.loc[~nan].copy(), resp[~nan]
-        r = resp.to_numpy(dtype=float)
         concs = [f"conc{k}" for k in range(1, n + 1)]
-        zero = ~(df[concs].to_numpy() > 0).any(axis=1)
-        if response_scale == "auto":
-            response_scale = "percent" if np.max(np.abs(r)) > 1.5 else "fraction"
-            notes.append(
-                f"response scale detected as {response_scale} (max |response| = "
-                f"{np.max(np.abs(r)):.3g}); pass response_scale= to override"
-            )
-        if response_scale == "percent":
-            r = r / 100.0
-            notes.append("response: divided by 100 (percent to fraction)")
-        elif response_scale != "fraction":
-            raise InputError(
-                f"{where}response_scale must be 'auto', 'fraction' or 'percent', got "
-                f"{response_scale!r}"
-            )
-        if response_kind == "auto":
-            if not zero.any():
-                raise InputError(
-                    f"{where}cannot tell inhibition from viability: no zero-dose well (every "
-                    "conc = 0); pass response_kind='inhibition' or 'viability'"
-                )
-            med = float(np.median(r[zero]))
-            response_kind = "viability" if med > 0.5 else "inhibition"
-            notes.append(
-                f"response kind detected as {response_kind} (median zero-dose response "
-                f"{med:.3g}); pass response_kind= to override"
-            )
-        if response_kind == "viability":
+        zero = np.asarray(~(df[concs].to_numpy() > 0).any(axis=1), dtype=bool)
+        r, kind = as_fraction(
+            resp.to_numpy(dtype=float), zero, response_scale, response_kind, notes,
+            where=where, zero_label="every conc = 0",
+        )  # fmt: skip
+        if kind == "viability":
             r = 1.0 - r
             notes.append("response: viability converted to inhibition as 1 - viability")
-        elif response_kind != "inhibition":
-            raise InputError(
-                f"{where}response_kind must be 'auto', 'inhibition' or 'viability', got "
-                f"{response_kind!r}"
-            )
         df["response"] = r
         df["block_id"] = df["block_id"].astype(str)
         if "replicate" not in df.columns:
