@@ -275,23 +275,19 @@ def register(app: typer.Typer) -> None:
         from .._io import write_table
         from ..report import render_report
         from ._report import report_section
-        from ._screen_fit import fit_screen
+        from ._screen_fit import _fit_screen_full
 
         args = ReadArgs(plate_map=plate_map, fmt=fmt, sheet=sheet, sep=sep, decimal=decimal,
                         read=read, plate=plate, column=column, conc_unit=conc_unit)  # fmt: skip
         data, qc = _prepare(read_input(screen, args))
-        how = _outliers(outliers)
-        fits = fit_screen(
+        # one ROUT run fills the fits' outlier columns and outliers.csv
+        fits, *_, flagged = _fit_screen_full(
             data, model=model, loss=loss, ci=None if ci == "none" else ci, progress=not quiet,
-            outliers=how,
+            outliers=_outliers(outliers),
         )  # fmt: skip
         write_table(fits, out / "fits.parquet")
         write_table(fits, out / "fits.csv")
-        flagged = None
-        if how is not None and model != "gdsc":
-            from ._screen_fit import curve_outliers
-
-            flagged = curve_outliers(data, model=model)
+        if flagged is not None:
             write_table(flagged, out / "outliers.csv")
         sections = []
         if qc is not None:

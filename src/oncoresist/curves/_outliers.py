@@ -56,6 +56,7 @@ def rout_outliers(
     *,
     model: str = "ll4",
     q: float = 0.01,
+    least_squares: np.ndarray | None = None,
     chunk_size: int = 20_000,
 ) -> tuple[np.ndarray, np.ndarray]:
     """ROUT outliers of every curve (row): ``(outlier mask, p-values)``, both ``(n, m)``.
@@ -69,6 +70,9 @@ def rout_outliers(
         The curve model of the robust fit.
     q
         The false discovery rate Q (Prism's default is 1%).
+    least_squares
+        The ordinary least-squares parameters of every curve (``fit_curves(...).params``) when
+        the caller has them already: the robust fit starts from them instead of refitting.
 
     Examples
     --------
@@ -97,7 +101,8 @@ def rout_outliers(
     block = max(1, 200_000 // max(y.shape[1], 1))
     for s0 in range(0, y.shape[0], block):
         sl = slice(s0, s0 + block)
-        mask[sl], pval[sl] = _rout_block(x[sl], y[sl], m, k, q, chunk_size)
+        ls = None if least_squares is None else np.asarray(least_squares, dtype=float)[sl]
+        mask[sl], pval[sl] = _rout_block(x[sl], y[sl], m, k, q, chunk_size, ls)
     return mask, pval
 
 
@@ -109,11 +114,12 @@ def _rsdr_of(m, x, y, valid, params, k):
     return np.where(np.isfinite(params).all(axis=1), s, np.inf), res
 
 
-def _robust_fit(x, y, valid, m, k, chunk_size) -> np.ndarray:
+def _robust_fit(x, y, valid, m, k, chunk_size, ls) -> np.ndarray:
     """Lorentzian IRLS started from the most robust least-squares / leave-one-out fit."""
     n, w = y.shape
-    base = fit_curves(x, y, model=m.name, flat_alpha=1.0, chunk_size=chunk_size)
-    best_s, res0 = _rsdr_of(m, x, y, valid, base.params, k)
+    if ls is None:
+        ls = fit_curves(x, y, model=m.name, flat_alpha=1.0, chunk_size=chunk_size).params
+    best_s, res0 = _rsdr_of(m, x, y, valid, ls, k)
     # leave out, one at a time, each of the points the least-squares fit misses most (a point
     # that distorts the fit is among them): LOO_POINTS refits per curve, in one batch
     n_loo = min(LOO_POINTS, w)
@@ -131,9 +137,7 @@ def _robust_fit(x, y, valid, m, k, chunk_size) -> np.ndarray:
     s_loo = np.where(existed.reshape(-1), s_loo, np.inf).reshape(n, n_loo)
     j = np.argmin(s_loo, axis=1)
     better = s_loo[np.arange(n), j] < best_s
-    params = np.where(
-        better[:, None], loo.params.reshape(n, n_loo, -1)[np.arange(n), j], base.params
-    )
+    params = np.where(better[:, None], loo.params.reshape(n, n_loo, -1)[np.arange(n), j], ls)
     active = np.arange(n)
     for _ in range(IRLS_STEPS):
         scale, res = _rsdr_of(m, x[active], y[active], valid[active], params[active], k)
@@ -186,7 +190,7 @@ def _relative_scale(m, x, valid, params, res, scale) -> np.ndarray | None:
     return np.where(valid, rel, 1.0)
 
 
-def _rout_block(x, y, m, k, q, chunk_size):
+def _rout_block(x, y, m, k, q, chunk_size, ls):
     valid = ~np.isnan(x) & np.isfinite(y) & ~np.isposinf(x)
     mask = np.zeros(y.shape, dtype=bool)
     pval = np.full(y.shape, np.nan)
@@ -196,7 +200,7 @@ def _rout_block(x, y, m, k, q, chunk_size):
         return mask, pval
     rows = np.flatnonzero(testable)
     xr, yr, vr = x[rows], y[rows], valid[rows]
-    params = _robust_fit(xr, yr, vr, m, k, chunk_size)
+    params = _robust_fit(xr, yr, vr, m, k, chunk_size, None if ls is None else ls[rows])
     scale, res = _rsdr_of(m, xr, yr, vr, params, k)
     rel = _relative_scale(m, xr, vr, params, res, scale)
     if rel is not None:

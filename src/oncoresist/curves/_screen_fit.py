@@ -121,6 +121,11 @@ def curve_outliers(screen: Screen, *, model: str = "ll4", q: float = 0.01) -> pd
 
     keys, x, y, rows = _curve_arrays(screen)
     mask, p = rout_outliers(x, y, model=model, q=q)
+    return _outlier_table(screen, keys, rows, mask, p)
+
+
+def _outlier_table(screen: Screen, keys, rows, mask, p) -> pd.DataFrame:
+    """One row per flagged point, by well (the table of :func:`curve_outliers`)."""
     ci, pi = np.nonzero(mask)
     d = screen.data.loc[rows[ci, pi]]
     out = pd.DataFrame(
@@ -497,6 +502,24 @@ def fit_screen(
     >>> fits.loc[0, "status"], round(float(fits.loc[0, "ic50_abs"]), 1)
     ('ok', 1.0)
     """
+    return _fit_screen_full(
+        screen, model=model, loss=loss, auc_range=auc_range, ci=ci, level=level, n_boot=n_boot,
+        rng=rng, n_starts=n_starts, outliers=outliers, outlier_q=outlier_q,
+        chunk_size=chunk_size, executor=executor, progress=progress,
+    )[0]  # fmt: skip
+
+
+def _fit_screen_full(
+    screen, *, model="ll4", loss="linear", auc_range=None, ci="delta", level=0.95, n_boot=200,
+    rng=None, n_starts=1, outliers="flag", outlier_q=0.01, chunk_size=20_000, executor=None,
+    progress=False,
+):  # fmt: skip
+    """:func:`fit_screen`'s table plus what is behind it: ``(table, x, y, fit, flagged)``.
+
+    ``flagged`` is the :func:`curve_outliers` table of the ROUT outliers (None without the
+    test), from the same ROUT run that fills ``n_outliers``. ``model="gdsc"`` is GDSC's
+    multilevel model: ``(table, None, None, None, None)``.
+    """
     if ci not in (None, "delta", "bootstrap"):
         raise InputError(f"ci={ci!r}; use 'delta', 'bootstrap' or None (CLI: --ci none)")
     if outliers not in (None, "flag", "exclude"):
@@ -506,26 +529,28 @@ def fit_screen(
     if model == "gdsc":
         from ._gdsc_model import fit_gdsc_model
 
-        return fit_gdsc_model(screen)
-    return _fit_screen_full(
-        screen, model=model, loss=loss, auc_range=auc_range, ci=ci, level=level, n_boot=n_boot,
-        rng=rng, n_starts=n_starts, outliers=outliers, outlier_q=outlier_q,
-        chunk_size=chunk_size, executor=executor, progress=progress,
-    )[0]  # fmt: skip
-
-
-def _fit_screen_full(
-    screen, *, model, loss, auc_range, ci, level, n_boot, rng, n_starts, outliers, outlier_q,
-    chunk_size, executor, progress,
-):  # fmt: skip
-    """:func:`fit_screen`'s table plus the arrays behind it: ``(table, x, y, fit)``."""
+        return fit_gdsc_model(screen), None, None, None, None
     keys, x, y, rows = _curve_arrays(screen)
     n_out = np.zeros(len(keys), dtype=np.int64)
     out_wells = np.full(len(keys), "", dtype=object)
+    flagged = None
+
+    def fit_all(yy):
+        return fit_curves(
+            x, yy, model=model, loss=loss, n_starts=n_starts, chunk_size=chunk_size,
+            executor=executor, progress=progress,
+        )  # fmt: skip
+
+    fit = None if outliers == "exclude" else fit_all(y)
     if outliers is not None and get_model(model).sigmoid and len(keys):
         from ._outliers import rout_outliers
 
-        mask, _ = rout_outliers(x, y, model=model, q=outlier_q, chunk_size=chunk_size)
+        # the main fit is the least-squares start of the robust fit when it is one
+        ls = fit.params if fit is not None and loss == "linear" and n_starts == 1 else None
+        mask, p = rout_outliers(
+            x, y, model=model, q=outlier_q, least_squares=ls, chunk_size=chunk_size
+        )
+        flagged = _outlier_table(screen, keys, rows, mask, p)
         n_out = mask.sum(axis=1)
         if mask.any():
             ci_, pi_ = np.nonzero(mask)
@@ -533,10 +558,8 @@ def _fit_screen_full(
             out_wells[labels.index.to_numpy()] = labels.to_numpy()
             if outliers == "exclude":
                 y = np.where(mask, np.nan, y)
-    fit = fit_curves(
-        x, y, model=model, loss=loss, n_starts=n_starts, chunk_size=chunk_size,
-        executor=executor, progress=progress,
-    )  # fmt: skip
+    if fit is None:
+        fit = fit_all(y)
     if auc_range is not None:
         lo_c, hi_c = auc_range
         if not (0 < lo_c < hi_c):
@@ -595,7 +618,7 @@ def _fit_screen_full(
     )
     out["status"] = out["status"].astype(str)
     out["reason"] = out["reason"].astype(str)
-    return out[FIT_COLUMNS], x, y, fit
+    return out[FIT_COLUMNS], x, y, fit, flagged
 
 
 class _SharedEC50(CurveModel):
@@ -769,11 +792,9 @@ def resistance_shift(
         raise InputError(f"unmatched={unmatched!r}; use 'error' or 'warn'")
     x = y = fit = None
     if isinstance(screen_or_fits, Screen):
-        fits, x, y, fit = _fit_screen_full(
-            screen_or_fits, model=model, loss="linear", auc_range=None, ci="delta", level=level,
-            n_boot=0, rng=None, n_starts=1, outliers=outliers, outlier_q=0.01,
-            chunk_size=20_000, executor=None, progress=False,
-        )  # fmt: skip
+        fits, x, y, fit, _ = _fit_screen_full(
+            screen_or_fits, model=model, level=level, outliers=outliers
+        )
     elif isinstance(screen_or_fits, pd.DataFrame):
         fits = screen_or_fits
         need = {"sample", "drug", "status", "n_points", f"ln_ic50_{ic50}", f"ln_ic50_{ic50}_se"}
