@@ -340,7 +340,7 @@ def _metrics_frame_impl(fit: CurveFitArrays, x, y, *, auc_log_range, level: floa
             "pvalue_flat": fit.pvalue_flat,
         }
     )
-    unfitted = ~described & ~np.isin(status, ("imprecise",))
+    unfitted = ~described  # taken before "imprecise" was set: imprecise curves are described
     num = [
         col
         for col in out.columns
