@@ -6,8 +6,11 @@ the app, adds ``demo`` and turns oncoresist errors into a clean message and exit
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import typer
@@ -62,28 +65,60 @@ def demo(
 ) -> None:
     """Run the main job end to end on built-in data and write an HTML report."""
     from ._demo import run_demo
+    from ._io import output_run
 
-    report = run_demo(out, rng=seed, progress=not quiet)
-    Console().print(f"[bold green]Report written to[/] {report.resolve()}")
+    with output_run(out, command="demo", inputs=[], params={"seed": seed}) as run:
+        run_demo(run.staging, rng=seed, progress=not quiet)
+    Console().print(f"[bold green]Report written to[/] {run.final('report.html').resolve()}")
 
 
 for _name in _COMMAND_MODULES:
     importlib.import_module(_name).register(app)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit code."""
-    console = Console(stderr=True, soft_wrap=True)
+def _terminate(signum: int, frame: object) -> None:
+    # SIGTERM/SIGHUP unwind like Ctrl-C, so every ``finally`` removes its temporary files
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def _signals_unwind():
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    wanted = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    old = {s: signal.signal(s, _terminate) for s in wanted}
     try:
-        app(args=argv, standalone_mode=False)
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code.
+
+    Errors of oncoresist and failures to read or write a file print one line (the message
+    names the file and the fix; no traceback) and return 2.
+    """
+    console = Console(stderr=True, soft_wrap=True, highlight=False)
+    try:
+        with _signals_unwind():
+            app(args=argv, standalone_mode=False)
     except OncoresistError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
+        console.print("[bold red]error:[/] ", end="")
+        console.print(str(exc), markup=False)
+        return 2
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        console.print("[bold red]error:[/] ", end="")
+        console.print(f"{where}{exc.strerror or exc}", markup=False)
         return 2
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
-    except typer.Abort:
-        console.print("aborted")
-        return 1
+    except (typer.Abort, KeyboardInterrupt):
+        console.print("interrupted", markup=False)
+        return 130
     except Exception as exc:
         # usage errors (bad option, missing argument) know how to show themselves and carry
         # their exit code; typer raises them from its click layer

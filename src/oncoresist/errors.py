@@ -5,6 +5,9 @@
     OncoresistError                 base of everything raised on purpose
     ├── InputError(ValueError)      bad user input: file, row, column and the fix are named
     │   └── SchemaError             a table misses columns or has wrong types
+    ├── OutputError                 an output cannot be written (read-only folder, full disk,
+    │   │                           it would replace an input)
+    │   └── IncompleteRunError      an output folder holds an interrupted or altered run
     ├── FitError                    a model could not be fitted where a status row is impossible
     └── DataUnavailableError        a data set is neither in the mirror, the cache nor downloadable
 
@@ -16,8 +19,10 @@ from __future__ import annotations
 __all__ = [
     "DataUnavailableError",
     "FitError",
+    "IncompleteRunError",
     "InputError",
     "OncoresistError",
+    "OutputError",
     "SchemaError",
 ]
 
@@ -32,6 +37,14 @@ class InputError(OncoresistError, ValueError):
 
 class SchemaError(InputError):
     """A table is missing required columns or has columns of the wrong type."""
+
+
+class OutputError(OncoresistError):
+    """An output cannot be written; nothing was half-written. The message says how to fix it."""
+
+
+class IncompleteRunError(OutputError):
+    """An output folder holds an interrupted run, or files changed since the run wrote them."""
 
 
 class FitError(OncoresistError):

@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
         (associations.csv, skipped.csv, excluded_samples.csv) and figures (HTML)."""
         from rich.console import Console
 
-        from oncoresist._io import write_table, write_text
+        from oncoresist._io import output_run, write_table, write_text
         from oncoresist.biomarkers import (
             anova_associations,
             association_heatmap,
@@ -55,6 +55,7 @@ def register(app: typer.Typer) -> None:
             volcano_plot,
         )
         from oncoresist.data import read_panel
+        from oncoresist.errors import InputError
 
         console = Console()
         p = read_panel(panel, metric=metric, lower_is_sensitive=not higher_is_sensitive)
@@ -67,43 +68,48 @@ def register(app: typer.Typer) -> None:
         cont = [
             k for k, v in p.layer_kinds.items() if v == "continuous" and (not layer or k in layer)
         ]
-        out.mkdir(parents=True, exist_ok=True)
-        written = []
-        if binary:
-            res = anova_associations(
-                p,
-                layers=binary,
-                mode=mode,  # type: ignore[arg-type]
-                min_responses=min_responses,
-                min_group=min_group,  # type: ignore[arg-type]
-                progress=True,
-            )
-            write_table(res.table, out / "associations.csv")
-            write_table(res.skipped, out / "skipped.csv")
-            write_table(res.excluded_samples, out / "excluded_samples.csv")
-            write_text(out / "volcano.html", volcano_plot(res).to_html(include_plotlyjs="cdn"))
-            write_text(
-                out / "heatmap.html", association_heatmap(res).to_html(include_plotlyjs="cdn")
-            )
-            written += [
-                "associations.csv",
-                "skipped.csv",
-                "excluded_samples.csv",
-                "volcano.html",
-                "heatmap.html",
-            ]
-            console.print(f"[bold]binary features[/bold]: {res.summary()}")
-        if continuous and cont:
-            lin = linear_associations(p, layers=cont, mode=mode, progress=True)  # type: ignore[arg-type]
-            write_table(lin.table, out / "linear_associations.csv")
-            write_table(lin.skipped, out / "linear_skipped.csv")
-            written += ["linear_associations.csv", "linear_skipped.csv"]
-            console.print(f"[bold]continuous features[/bold]: {lin.summary()}")
-        if not written:
-            from oncoresist.errors import InputError
-
-            raise InputError(
-                f"panel {p.name!r} has no layer to test (layers: {dict(p.layer_kinds)}); "
-                "add a binary layer or pass --continuous"
-            )
+        inputs = [Path(panel)] if Path(panel).exists() else []
+        params = {"panel": panel, "mode": mode, "layer": layer, "continuous": continuous,
+                  "min_responses": min_responses, "min_group": min_group, "metric": metric,
+                  "higher_is_sensitive": higher_is_sensitive}  # fmt: skip
+        with output_run(out, command="associate", inputs=inputs, params=params) as run:
+            written = []
+            if binary:
+                res = anova_associations(
+                    p,
+                    layers=binary,
+                    mode=mode,  # type: ignore[arg-type]
+                    min_responses=min_responses,
+                    min_group=min_group,  # type: ignore[arg-type]
+                    progress=True,
+                )
+                write_table(res.table, run.path("associations.csv"))
+                write_table(res.skipped, run.path("skipped.csv"))
+                write_table(res.excluded_samples, run.path("excluded_samples.csv"))
+                write_text(
+                    run.path("volcano.html"), volcano_plot(res).to_html(include_plotlyjs="cdn")
+                )
+                write_text(
+                    run.path("heatmap.html"),
+                    association_heatmap(res).to_html(include_plotlyjs="cdn"),
+                )
+                written += [
+                    "associations.csv",
+                    "skipped.csv",
+                    "excluded_samples.csv",
+                    "volcano.html",
+                    "heatmap.html",
+                ]
+                console.print(f"[bold]binary features[/bold]: {res.summary()}")
+            if continuous and cont:
+                lin = linear_associations(p, layers=cont, mode=mode, progress=True)  # type: ignore[arg-type]
+                write_table(lin.table, run.path("linear_associations.csv"))
+                write_table(lin.skipped, run.path("linear_skipped.csv"))
+                written += ["linear_associations.csv", "linear_skipped.csv"]
+                console.print(f"[bold]continuous features[/bold]: {lin.summary()}")
+            if not written:
+                raise InputError(
+                    f"panel {p.name!r} has no layer to test (layers: {dict(p.layer_kinds)}); "
+                    "add a binary layer or pass --continuous"
+                )
         console.print(f"wrote {', '.join(written)} to {out}")

@@ -10,7 +10,6 @@ Parquet and CSV, and a self-contained ``report.html``.
 from __future__ import annotations
 
 import inspect
-import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,9 +141,13 @@ def read_input(path: Path, args: ReadArgs) -> Any:
     """Read the command's input screen; reader warnings are printed, not raised."""
     from rich.console import Console
 
+    from .._io import check_input
     from ..data import read_screen
     from ..data._plate_reader import read_plate_export
 
+    for given_path in (path, args.plate_map):
+        if given_path is not None:
+            check_input(given_path)
     options: dict[str, Any] = {
         "fmt": args.fmt,
         "sheet": args.sheet,
@@ -211,11 +214,15 @@ def _qc_section(qc):
     return Section("Plate QC", text=text, tables=[("QC per plate", qc)])
 
 
-def _write_figures(figures: list[Any], names: list[str], out: Path, stem: str) -> list[Path]:
+def _inputs(screen: Path, args: ReadArgs) -> list[Path]:
+    return [p for p in (screen, args.plate_map) if p is not None]
+
+
+def _write_figures(figures: list[Any], names: list[str], run: Any, stem: str) -> list[Path]:
     """One self-contained HTML page with every figure; PNG and SVG too when kaleido is there."""
     import importlib.util
 
-    from .._io import atomic_path, write_text
+    from .._io import unique_names, write_text
 
     parts = [
         f.to_html(full_html=False, include_plotlyjs=i == 0, default_width="100%")
@@ -225,17 +232,16 @@ def _write_figures(figures: list[Any], names: list[str], out: Path, stem: str) -
         '<!DOCTYPE html><html><head><meta charset="utf-8"><title>'
         f"{stem}</title></head><body>{''.join(parts)}</body></html>"
     )
-    written = [write_text(out / f"{stem}.html", page)]
+    written = [write_text(run.path(f"{stem}.html"), page)]
     if importlib.util.find_spec("kaleido") is None:
         return written
-    for fig, name in zip(figures, names, strict=True):
-        safe = re.sub(r"[^\w.\-]+", "_", name)
+    for fig, safe in zip(figures, unique_names(names), strict=True):
         for ext in ("png", "svg"):
-            target = out / f"{stem}_{safe}.{ext}"
+            target = run.path(f"{stem}_{safe}.{ext}")
             try:
-                with atomic_path(target) as tmp:
-                    fig.write_image(str(tmp), format=ext)
+                fig.write_image(str(target), format=ext)
             except (ValueError, RuntimeError, OSError) as exc:  # kaleido without a browser
+                target.unlink(missing_ok=True)
                 typer.echo(f"no {ext} figures: {exc}", err=True)
                 return written
             written.append(target)
@@ -262,6 +268,7 @@ def register(app: typer.Typer) -> None:
         column: list[str] | None = opt_column(),
         conc_unit: str | None = opt_conc_unit(),
         outliers: str = opt_outliers(),
+        seed: int = typer.Option(0, "--seed", help="seed of the bootstrap CIs (--ci bootstrap)"),
         quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
     ) -> None:
         """Fit every dose-response curve; writes fits.parquet, fits.csv and report.html.
@@ -272,34 +279,42 @@ def register(app: typer.Typer) -> None:
         """
         from rich import print as rprint
 
-        from .._io import write_table
+        from .._io import output_run, write_table
         from ..report import render_report
         from ._report import report_section
         from ._screen_fit import _fit_screen_full
 
         args = ReadArgs(plate_map=plate_map, fmt=fmt, sheet=sheet, sep=sep, decimal=decimal,
                         read=read, plate=plate, column=column, conc_unit=conc_unit)  # fmt: skip
-        data, qc = _prepare(read_input(screen, args))
-        # one ROUT run fills the fits' outlier columns and outliers.csv
-        fits, *_, flagged = _fit_screen_full(
-            data, model=model, loss=loss, ci=None if ci == "none" else ci, progress=not quiet,
-            outliers=_outliers(outliers),
-        )  # fmt: skip
-        write_table(fits, out / "fits.parquet")
-        write_table(fits, out / "fits.csv")
-        if flagged is not None:
-            write_table(flagged, out / "outliers.csv")
-        sections = []
-        if qc is not None:
-            write_table(qc, out / "qc.csv")
-            sections.append(_qc_section(qc))
-        notes = _notes_section(data, flagged)
-        if notes is not None:
-            sections.append(notes)
-        sections.append(report_section(fits, data))
-        report = render_report(sections, out / "report.html", title=f"Curve fits: {screen.name}")
+        params = {"model": model, "loss": loss, "ci": ci, "outliers": outliers, "seed": seed,
+                  **{k: v for k, v in vars(args).items() if v is not None}}  # fmt: skip
+        expect = ("fits.parquet", "fits.csv", "outliers.csv", "qc.csv", "report.html")
+        with output_run(
+            out, command="fit", inputs=_inputs(screen, args), params=params, expect=expect
+        ) as run:
+            data, qc = _prepare(read_input(screen, args))
+            # one ROUT run fills the fits' outlier columns and outliers.csv
+            fits, *_, flagged = _fit_screen_full(
+                data, model=model, loss=loss, ci=None if ci == "none" else ci,
+                progress=not quiet, outliers=_outliers(outliers), rng=seed,
+            )  # fmt: skip
+            write_table(fits, run.path("fits.parquet"))
+            write_table(fits, run.path("fits.csv"))
+            if flagged is not None:
+                write_table(flagged, run.path("outliers.csv"))
+            sections = []
+            if qc is not None:
+                write_table(qc, run.path("qc.csv"))
+                sections.append(_qc_section(qc))
+            notes = _notes_section(data, flagged)
+            if notes is not None:
+                sections.append(notes)
+            sections.append(report_section(fits, data))
+            render_report(sections, run.path("report.html"), title=f"Curve fits: {screen.name}")
         counts = fits["status"].value_counts().to_dict()
-        rprint(f"[bold]{len(fits)}[/bold] curves fitted: {counts}; report: {report}")
+        rprint(
+            f"[bold]{len(fits)}[/bold] curves fitted: {counts}; report: {run.final('report.html')}"
+        )
 
     @app.command("shift")
     def shift_cmd(
@@ -336,55 +351,73 @@ def register(app: typer.Typer) -> None:
         """
         from rich import print as rprint
 
-        from .._io import write_table
+        from .._io import output_run, write_table
+        from ..errors import InputError
         from ..report import Section, render_report
         from ._plot import plot_shift
         from ._screen_fit import fit_screen, resistance_shift
 
+        same = sorted(set(resistant) & {parental})
+        if same:
+            raise InputError(
+                f"--parental {parental!r} is also given as --resistant; a line compared with "
+                "itself has a resistance index of 1 by construction. Give the resistant line(s)."
+            )
         args = ReadArgs(plate_map=plate_map, fmt=fmt, sheet=sheet, sep=sep, decimal=decimal,
                         read=read, plate=plate, column=column, conc_unit=conc_unit)  # fmt: skip
-        data, qc = _prepare(read_input(screen, args))
-        how = _outliers(outliers)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            res = resistance_shift(
-                data, parental=parental, resistant=resistant, model=model, ic50=ic50,
-                unmatched=unmatched, drugs=drug or None, outliers=how,
-            )  # fmt: skip
-        for w in caught:
-            typer.echo(f"warning: {w.message}", err=True)
-        write_table(res, out / "shift.parquet")
-        write_table(res, out / "shift.csv")
-        sub = data.subset(samples=[parental, *resistant])
-        fits = fit_screen(sub, model=model, outliers=how)
-        write_table(fits, out / "fits.csv")
-        fitted = set(fits["drug"])
-        drugs = [d for d in res.sort_values("pvalue")["drug"].unique() if d in fitted][:6]
-        figures = [
-            plot_shift(sub, fits, parental=parental, resistant=resistant, drug=d) for d in drugs
-        ]
-        if qc is not None:
-            write_table(qc, out / "qc.csv")
-        _write_figures(figures, drugs, out, "shift_curves")
-        sig = int((res["fdr"] < 0.05).sum())
-        name = "absolute IC50" if ic50 == "abs" else "relative IC50 (EC50)"
-        cens = int((res["status"] == "censored").sum())
-        text = (
-            f"<p>{parental} vs {', '.join(resistant)}: {len(res)} comparisons, {sig} with an "
-            f"F-test FDR below 0.05 (extra sum of squares: the two curves sharing one {name} "
-            f"against separate fits). The resistance index is {name}(resistant) / "
-            f"{name}(parental) with a 95% CI (delta method on the ln scale); {cens} are "
-            "censored ('>' or '<' a bound) because an IC50 lies outside the tested range. "
-            "Curves of the six most significant drugs below.</p>"
-        )
-        sections = [] if qc is None else [_qc_section(qc)]
-        notes = _notes_section(data)
-        if notes is not None:
-            sections.append(notes)
-        sections.append(
-            Section(
-                "Resistance fold-shift", text=text, figures=figures, tables=[("Fold-shifts", res)]
+        params = {"parental": parental, "resistant": resistant, "model": model, "ic50": ic50,
+                  "unmatched": unmatched, "drug": drug, "outliers": outliers,
+                  **{k: v for k, v in vars(args).items() if v is not None}}  # fmt: skip
+        expect = ("shift.parquet", "shift.csv", "fits.csv", "qc.csv", "report.html")
+        with output_run(
+            out, command="shift", inputs=_inputs(screen, args), params=params, expect=expect
+        ) as run:
+            data, qc = _prepare(read_input(screen, args))
+            how = _outliers(outliers)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                res = resistance_shift(
+                    data, parental=parental, resistant=resistant, model=model, ic50=ic50,
+                    unmatched=unmatched, drugs=drug or None, outliers=how,
+                )  # fmt: skip
+            for w in caught:
+                typer.echo(f"warning: {w.message}", err=True)
+            write_table(res, run.path("shift.parquet"))
+            write_table(res, run.path("shift.csv"))
+            sub = data.subset(samples=[parental, *resistant])
+            fits = fit_screen(sub, model=model, outliers=how)
+            write_table(fits, run.path("fits.csv"))
+            fitted = set(fits["drug"])
+            drugs = [d for d in res.sort_values("pvalue")["drug"].unique() if d in fitted][:6]
+            figures = [
+                plot_shift(sub, fits, parental=parental, resistant=resistant, drug=d) for d in drugs
+            ]
+            if qc is not None:
+                write_table(qc, run.path("qc.csv"))
+            _write_figures(figures, drugs, run, "shift_curves")
+            sig = int((res["fdr"] < 0.05).sum())
+            name = "absolute IC50" if ic50 == "abs" else "relative IC50 (EC50)"
+            cens = int((res["status"] == "censored").sum())
+            text = (
+                f"<p>{parental} vs {', '.join(resistant)}: {len(res)} comparisons, {sig} with an "
+                f"F-test FDR below 0.05 (extra sum of squares: the two curves sharing one {name} "
+                f"against separate fits). The resistance index is {name}(resistant) / "
+                f"{name}(parental) with a 95% CI (delta method on the ln scale); {cens} are "
+                "censored ('>' or '<' a bound) because an IC50 lies outside the tested range. "
+                "Curves of the six most significant drugs below.</p>"
             )
-        )
-        report = render_report(sections, out / "report.html", title=f"Fold-shift: {screen.name}")
+            sections = [] if qc is None else [_qc_section(qc)]
+            notes = _notes_section(data)
+            if notes is not None:
+                sections.append(notes)
+            sections.append(
+                Section(
+                    "Resistance fold-shift",
+                    text=text,
+                    figures=figures,
+                    tables=[("Fold-shifts", res)],
+                )
+            )
+            render_report(sections, run.path("report.html"), title=f"Fold-shift: {screen.name}")
+        report = run.final("report.html")
         rprint(f"[bold]{len(res)}[/bold] drug comparisons, {sig} with FDR < 0.05; report: {report}")

@@ -48,15 +48,17 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        from .._io import write_table
+        from .._io import check_output_file, write_table
         from ._cli import ReadArgs, read_input
         from ._qc import plate_qc
 
         args = ReadArgs(plate_map=plate_map, fmt=fmt, sheet=sheet, sep=sep, decimal=decimal,
                         read=read, plate=plate, column=column, conc_unit=conc_unit)  # fmt: skip
+        inputs = [p for p in (screen, plate_map) if p is not None]
+        check_output_file(out, inputs=inputs)  # before the work: a clash fails at once
         data = read_input(screen, args)
         table = plate_qc(data, zprime_min=zprime_min, cv_max=cv_max)
-        write_table(table, out)
+        write_table(table, out, inputs=inputs)
         console = Console()
         summary = Table(title=f"Plate QC: {screen.name}")
         summary.add_column("metric")

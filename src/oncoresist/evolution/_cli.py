@@ -27,19 +27,36 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        from .._io import write_table
+        from .._io import check_input, output_run, unique_names, write_table
+        from ..errors import InputError
         from . import compare_schedules, load_model, load_schedule, simulate
 
+        paths = [Path(p.strip()) for p in schedules.split(",") if p.strip()]
+        if not paths:
+            raise InputError(
+                f"--schedules {schedules!r} names no file; give one or more schedule files, "
+                "comma-separated (e.g. --schedules continuous.yaml,adaptive.yaml)"
+            )
+        for path in (model, *paths):
+            check_input(path)
         m = load_model(model)
-        results = []
-        for i, s in enumerate(p for p in schedules.split(",") if p.strip()):
-            sch = load_schedule(s.strip())
-            res = simulate(m, sch, method=method, t_end=t_end, dt=dt, n_runs=n_runs, rng=seed + i)
-            results.append(res)
-            write_table(res.trajectories, out / f"trajectories_{sch.name}.csv")
-            write_table(res.summary, out / f"summary_{sch.name}.csv")
-        comp = compare_schedules(results)
-        write_table(comp, out / "comparison.csv")
+        loaded = [load_schedule(p) for p in paths]
+        # schedule names come from the user's files: they become file names only sanitised
+        # (no separators, no '..') and made unique, so nothing lands outside -o or on another
+        files = unique_names(sch.name for sch in loaded)
+        params = {"schedules": [str(p) for p in paths], "method": method, "t_end": t_end,
+                  "dt": dt, "n_runs": n_runs, "seed": seed}  # fmt: skip
+        with output_run(out, command="simulate", inputs=[model, *paths], params=params) as run:
+            results = []
+            for i, (sch, name) in enumerate(zip(loaded, files, strict=True)):
+                res = simulate(
+                    m, sch, method=method, t_end=t_end, dt=dt, n_runs=n_runs, rng=seed + i
+                )
+                results.append(res)
+                write_table(res.trajectories, run.path(f"trajectories_{name}.csv"))
+                write_table(res.summary, run.path(f"summary_{name}.csv"))
+            comp = compare_schedules(results)
+            write_table(comp, run.path("comparison.csv"))
         table = Table(title=f"{m.name}: schedule comparison ({method})")
         cols = [
             "schedule",

@@ -30,10 +30,13 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        from .._io import write_table
+        from .._io import check_input, check_output_file, write_table
         from . import annotate, fetch_gdsc_expression, read_civic_evidence, read_profile
 
         console = Console()
+        check_input(profile)
+        if out is not None:
+            check_output_file(out, inputs=[profile])
         prof = read_profile(profile)
         civ = read_civic_evidence() if civic else None
         ref = (
@@ -71,5 +74,5 @@ def register(app: typer.Typer) -> None:
                 console.print(f"[yellow]note:[/yellow] {n}")
             frames.append(a.evidence.assign(sample=a.sample, drug=a.drug_name, call=a.call))
         if out is not None:
-            write_table(pd.concat(frames, ignore_index=True), out)
+            write_table(pd.concat(frames, ignore_index=True), out, inputs=[profile])
             console.print(f"wrote {out}")

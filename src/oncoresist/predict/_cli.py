@@ -46,6 +46,16 @@ def _panel(
     raise InputError(f"unknown dataset {dataset!r}; choose from {', '.join(_DATASETS)}")
 
 
+def _check_counts(**counts: int | None) -> None:
+    """Counts given on the command line are positive (``--n-splits 0`` is not a plan)."""
+    smallest = {"n_splits": 2}
+    for name, value in counts.items():
+        low = smallest.get(name, 1)
+        if value is not None and value < low:
+            flag = "--" + name.replace("_", "-")
+            raise InputError(f"{flag} {value}: give a whole number of at least {low}")
+
+
 def _model(name: str, seed: int) -> Any:
     from ._models import MODELS, get_model
 
@@ -71,12 +81,14 @@ def train(
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
     """Fit a model on a panel and save it with its model card."""
+    from .._io import output_run
     from ._design import drug_features, pair_frame
     from ._evaluate import evaluate
     from ._models import MeanEffects
     from ._persist import fit_model
 
     console = Console()
+    _check_counts(n_drugs=n_drugs, n_samples=n_samples)
     panel = _panel(dataset, drugs=drugs, n_drugs=n_drugs, n_samples=n_samples, seed=seed)
     est = _model(model, seed)
     use_drug = bool(getattr(est, "predicts_unseen_drugs", False)) and not getattr(
@@ -110,7 +122,10 @@ def train(
         split="cell_line" if ev is not None else "",
         seed=seed,
     )
-    tm.save(out)
+    params = {"dataset": dataset, "model": model, "drugs": drugs, "n_drugs": n_drugs,
+              "n_samples": n_samples, "evaluate": evaluate_first, "seed": seed}  # fmt: skip
+    with output_run(out, command="predict train", inputs=[], params=params) as run:
+        tm.save(run.staging)
     console.print(
         f"[bold green]model saved to[/] {out} ({tm.card.n_pairs} pairs, {len(tm.card.features)} features)"
     )
@@ -138,13 +153,14 @@ def evaluate_cmd(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Cross-validate models and baselines; write metrics, predictions and a report."""
-    from .._io import write_table
+    from .._io import output_run, write_table
     from ..report import render_report
     from ._design import drug_features, pair_frame
     from ._evaluate import evaluate
     from ._report import report_section
 
     console = Console()
+    _check_counts(n_drugs=n_drugs, n_samples=n_samples, n_splits=n_splits)
     panel = _panel(dataset, drugs=drugs, n_drugs=n_drugs, n_samples=n_samples, seed=seed)
     names = _split_list(models) or []
     mods = {n: _model(n, seed) for n in names}
@@ -169,18 +185,20 @@ def evaluate_cmd(
         rng=seed,
         progress=not quiet,
     )
-    out.mkdir(parents=True, exist_ok=True)
-    summary = ev.summary()
-    write_table(summary, out / "summary.csv")
-    write_table(ev.fold_metrics(), out / "fold_metrics.csv")
-    write_table(ev.per_drug(), out / "per_drug.csv")
-    write_table(ev.predictions, out / "predictions.parquet")
-    write_table(ev.fits, out / "fits.csv")
-    render_report(
-        [report_section(ev, dataset=panel.name)],
-        out / "report.html",
-        title=f"oncoresist predict: {panel.name}",
-    )
+    params = {"dataset": dataset, "models": models, "splits": splits, "n_splits": n_splits,
+              "drugs": drugs, "n_drugs": n_drugs, "n_samples": n_samples, "seed": seed}  # fmt: skip
+    with output_run(out, command="predict evaluate", inputs=[], params=params) as run:
+        summary = ev.summary()
+        write_table(summary, run.path("summary.csv"))
+        write_table(ev.fold_metrics(), run.path("fold_metrics.csv"))
+        write_table(ev.per_drug(), run.path("per_drug.csv"))
+        write_table(ev.predictions, run.path("predictions.parquet"))
+        write_table(ev.fits, run.path("fits.csv"))
+        render_report(
+            [report_section(ev, dataset=panel.name)],
+            run.path("report.html"),
+            title=f"oncoresist predict: {panel.name}",
+        )
     cols = ["model", "split", "status", "rmse", "pearson", "pearson_norm", "pearson_per_drug"]
     console.print(summary[cols].round(3).to_string(index=False))
     console.print(f"[bold green]written to[/] {out}")
@@ -205,14 +223,23 @@ def apply_cmd(
     """Predict drug responses for new tumour profiles with a saved model."""
     import pandas as pd
 
-    from .._io import write_table
+    from .._io import check_input, check_output_file, write_table
     from ._persist import load_model
 
     console = Console()
     if not profile.is_file():
         raise InputError(f"profile file {profile} does not exist")
+    check_input(model_dir)
+    check_output_file(out, inputs=[profile, model_dir])
     sep = "\t" if profile.suffix.lower() in (".tsv", ".txt") else ","
-    table = pd.read_csv(profile, sep=sep)
+    try:
+        table = pd.read_csv(profile, sep=sep, encoding="utf-8")
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(
+            f"{profile}: not a readable {'tab' if sep == chr(9) else 'comma'}-separated UTF-8 "
+            f"table ({type(exc).__name__}: {exc}); save it as UTF-8 CSV/TSV with the columns "
+            "sample, layer, gene, value"
+        ) from exc
     tm = load_model(model_dir)
     app = tm.predict_profile(
         table,
@@ -221,7 +248,7 @@ def apply_cmd(
         allow_missing_layers=allow_missing_layers,
         check_scale=check_scale,
     )
-    write_table(app.predictions, out)
+    write_table(app.predictions, out, inputs=[profile, model_dir])
     console.print(app.summary())
     console.print(f"[bold green]predictions written to[/] {out}")
 
@@ -235,21 +262,24 @@ def table_cmd(
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
     """The real-data model x split table (TGSA GDSC, cross-study to CTRPv2), inner-fold tuned."""
-    from .._io import write_table, write_text
+    from .._io import output_run, write_table, write_text
     from ._table import markdown_chosen, markdown_table, real_data_table
 
     console = Console()
+    _check_counts(n_drugs=n_drugs, n_splits=n_splits)
     res = real_data_table(
         n_splits=n_splits, n_drugs=n_drugs, with_nn=with_nn, rng=seed, progress=True
     )
     s = res.to_frame()
-    write_table(s, out / "summary.csv")
-    write_table(res.fits(), out / "fits.csv")
-    write_table(res.in_study.predictions, out / "predictions_gdsc.parquet")
-    write_table(res.cross_study.predictions, out / "predictions_gdsc_to_ctrp.parquet")
-    md = markdown_table(s)
-    chosen = markdown_chosen(s)
-    write_text(out / "table.md", md + "\n\n" + chosen + "\n")
+    params = {"n_splits": n_splits, "n_drugs": n_drugs, "nn": with_nn, "seed": seed}
+    with output_run(out, command="predict table", inputs=[], params=params) as run:
+        write_table(s, run.path("summary.csv"))
+        write_table(res.fits(), run.path("fits.csv"))
+        write_table(res.in_study.predictions, run.path("predictions_gdsc.parquet"))
+        write_table(res.cross_study.predictions, run.path("predictions_gdsc_to_ctrp.parquet"))
+        md = markdown_table(s)
+        chosen = markdown_chosen(s)
+        write_text(run.path("table.md"), md + "\n\n" + chosen + "\n")
     console.print(md)
     console.print(chosen)
     console.print(f"{res.n_drugs} drugs, {res.n_samples} lines, {res.seconds:.0f} s")

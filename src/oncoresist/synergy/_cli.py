@@ -22,7 +22,7 @@ def _n_drugs(path: Path) -> int:
     return max(found) if found else 2
 
 
-def _higher_order(path, out, names, conc_unit, response_scale, response_kind, console) -> None:
+def _higher_order(path, run, names, conc_unit, response_scale, response_kind, console) -> None:
     """Blocks of three or more drugs: HSA, Bliss, Loewe, ZIP (SynergyFinder Plus)."""
     from .._io import write_table
     from ..data._multicombination import read_multi_combination_table
@@ -35,10 +35,9 @@ def _higher_order(path, out, names, conc_unit, response_scale, response_kind, co
     keep = [m for m in names if m in MULTI_MODELS] or list(MULTI_MODELS)
     dropped = [m for m in names if m not in MULTI_MODELS]
     result = score_multi_combinations(screen, models=keep)
-    out.mkdir(parents=True, exist_ok=True)
-    write_table(result.scores, out / "synergy_scores.csv")
-    write_table(result.wells, out / "synergy_surfaces.parquet")
-    write_table(result.single_agents, out / "single_agent_fits.csv")
+    write_table(result.scores, run.path("synergy_scores.csv"))
+    write_table(result.wells, run.path("synergy_surfaces.parquet"))
+    write_table(result.single_agents, run.path("single_agent_fits.csv"))
     blocks = list(result.scores["block_id"].astype(str).unique())
     figures = [plot_multi_slices(result, b) for b in blocks[:4]] if screen.n_drugs == 3 else []
     text = (
@@ -55,7 +54,7 @@ def _higher_order(path, out, names, conc_unit, response_scale, response_kind, co
     render_report(
         [Section("Higher-order combinations", text=text, figures=figures,
                  tables=[("Scores", result.scores)])],
-        out / "synergy_report.html",
+        run.path("synergy_report.html"),
         title="Drug combinations",
     )  # fmt: skip
     console.print(result.summary().round(2).to_string())
@@ -63,7 +62,62 @@ def _higher_order(path, out, names, conc_unit, response_scale, response_kind, co
         console.print(
             f"[yellow]note[/]: not defined for {screen.n_drugs} drugs: {', '.join(dropped)}"
         )
-    console.print(f"outputs in {out}")
+
+
+def _two_drug(path, run, *, names, layout, conc_unit, drug1, drug2, response_scale,
+              response_kind, drop_invalid, n_boot, seed, parental, resistant):  # fmt: skip
+    """Two-drug blocks: score every model, write the tables and the report into ``run``."""
+    from .._io import write_table
+    from ..data._combination import read_combination_table
+    from ..report import Section, render_report
+    from ._report import report_section
+    from ._score import compare_synergy, score_combinations
+    from ._sensitivity import sensitivity_scores, synergy_consensus
+
+    if layout == "matrix":
+        from ..data._dose_matrix import read_dose_matrix
+
+        screen = read_dose_matrix(
+            path, conc_unit=conc_unit, drug1=drug1, drug2=drug2,
+            response_scale=response_scale,  # type: ignore[arg-type]
+            response_kind=response_kind,  # type: ignore[arg-type]
+        )  # fmt: skip
+    else:
+        screen = read_combination_table(
+            path,
+            conc_unit=conc_unit,
+            response_scale=response_scale,  # type: ignore[arg-type]
+            response_kind=response_kind,  # type: ignore[arg-type]
+            on_invalid="drop" if drop_invalid else "raise",
+        )
+    result = score_combinations(screen, models=names, n_boot=n_boot, rng=seed, progress=True)
+    sensitivity = sensitivity_scores(result)
+    consensus = synergy_consensus(result)
+    comparison = compare_synergy(result, parental, resistant) if parental else None
+    write_table(result.summary, run.path("synergy_scores.csv"))
+    write_table(result.blocks, run.path("synergy_blocks.csv"))
+    write_table(result.surfaces, run.path("synergy_surfaces.parquet"))
+    write_table(result.single_agents, run.path("single_agent_fits.csv"))
+    write_table(result.outliers, run.path("outliers.csv"))
+    write_table(sensitivity, run.path("sensitivity_scores.csv"))
+    write_table(consensus, run.path("consensus.csv"))
+    if len(result.excluded):
+        write_table(result.excluded, run.path("excluded_blocks.csv"))
+    if comparison is not None:
+        write_table(comparison.summary, run.path("resistance_comparison.csv"))
+    extra = Section(
+        "Drug sensitivity (CSS, RI, S) and model consensus",
+        text="<p>CSS and RI as SynergyFinder Plus defines them (Malyutina et al. 2019); "
+        "S = CSS minus the CSS of the Bliss-expected responses. The consensus counts the "
+        "models calling synergy or antagonism.</p>",
+        tables=[("Sensitivity scores", sensitivity), ("Consensus", consensus)],
+    )
+    render_report(
+        [report_section(result, comparison=comparison), extra],
+        run.path("synergy_report.html"),
+        title="Drug combinations",
+    )
+    return screen, result
 
 
 def register(app: typer.Typer) -> None:
@@ -119,74 +173,46 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        from .._io import write_table
-        from ..data._combination import read_combination_table
+        from .._io import check_input, output_run
         from ..errors import InputError
-        from ._report import report_section
-        from ._score import compare_synergy, score_combinations
 
         console = Console()
         names = [m.strip() for m in models.split(",") if m.strip()]
         if layout not in ("tidy", "matrix"):
             raise InputError(f"--layout {layout!r}: use tidy or matrix")
-        if layout == "tidy" and _n_drugs(input) > 2:
-            _higher_order(input, out, names, conc_unit, response_scale, response_kind, console)
+        if n_boot < 0:
+            raise InputError(f"--n-boot {n_boot}: give 0 (no bootstrap) or a positive count")
+        if bool(parental) != bool(resistant):
+            raise InputError("give both --parental and --resistant")
+        if parental and parental == resistant:
+            raise InputError(
+                f"--parental and --resistant are both {parental!r}; compare two different lines"
+            )
+        check_input(input)
+        params = {"models": names, "n_boot": n_boot, "seed": seed, "conc_unit": conc_unit,
+                  "response_scale": response_scale, "response_kind": response_kind,
+                  "drop_invalid": drop_invalid, "parental": parental, "resistant": resistant,
+                  "layout": layout, "drug1": drug1, "drug2": drug2}  # fmt: skip
+        expect = ("synergy_scores.csv", "synergy_blocks.csv", "synergy_surfaces.parquet",
+                  "single_agent_fits.csv", "outliers.csv", "sensitivity_scores.csv",
+                  "consensus.csv", "excluded_blocks.csv", "resistance_comparison.csv",
+                  "synergy_report.html")  # fmt: skip
+        with output_run(
+            out, command="synergy", inputs=[input], params=params, expect=expect
+        ) as run:
+            if layout == "tidy" and _n_drugs(input) > 2:
+                _higher_order(input, run, names, conc_unit, response_scale, response_kind, console)
+                screen = None
+            else:
+                screen, result = _two_drug(
+                    input, run, names=names, layout=layout, conc_unit=conc_unit, drug1=drug1,
+                    drug2=drug2, response_scale=response_scale, response_kind=response_kind,
+                    drop_invalid=drop_invalid, n_boot=n_boot, seed=seed, parental=parental,
+                    resistant=resistant,
+                )  # fmt: skip
+        if screen is None:
+            console.print(f"outputs in {out}")
             return
-        if layout == "matrix":
-            from ..data._dose_matrix import read_dose_matrix
-
-            screen = read_dose_matrix(
-                input, conc_unit=conc_unit, drug1=drug1, drug2=drug2,
-                response_scale=response_scale,  # type: ignore[arg-type]
-                response_kind=response_kind,  # type: ignore[arg-type]
-            )  # fmt: skip
-        else:
-            screen = read_combination_table(
-                input,
-                conc_unit=conc_unit,
-                response_scale=response_scale,  # type: ignore[arg-type]
-                response_kind=response_kind,  # type: ignore[arg-type]
-                on_invalid="drop" if drop_invalid else "raise",
-            )
-        result = score_combinations(screen, models=names, n_boot=n_boot, rng=seed, progress=True)
-        from ._sensitivity import sensitivity_scores, synergy_consensus
-
-        sensitivity = sensitivity_scores(result)
-        consensus = synergy_consensus(result)
-        comparison = None
-        if parental or resistant:
-            if not (parental and resistant):
-                raise InputError("give both --parental and --resistant")
-            comparison = compare_synergy(result, parental, resistant)
-        out.mkdir(parents=True, exist_ok=True)
-        write_table(result.summary, out / "synergy_scores.csv")
-        write_table(result.blocks, out / "synergy_blocks.csv")
-        write_table(result.surfaces, out / "synergy_surfaces.parquet")
-        write_table(result.single_agents, out / "single_agent_fits.csv")
-        write_table(result.outliers, out / "outliers.csv")
-        write_table(sensitivity, out / "sensitivity_scores.csv")
-        write_table(consensus, out / "consensus.csv")
-        if len(result.excluded):
-            write_table(result.excluded, out / "excluded_blocks.csv")
-        if comparison is not None:
-            write_table(comparison.summary, out / "resistance_comparison.csv")
-        try:
-            from ..report import Section, render_report
-
-            extra = Section(
-                "Drug sensitivity (CSS, RI, S) and model consensus",
-                text="<p>CSS and RI as SynergyFinder Plus defines them (Malyutina et al. 2019); "
-                "S = CSS minus the CSS of the Bliss-expected responses. The consensus counts the "
-                "models calling synergy or antagonism.</p>",
-                tables=[("Sensitivity scores", sensitivity), ("Consensus", consensus)],
-            )
-            render_report(
-                [report_section(result, comparison=comparison), extra],
-                out / "synergy_report.html",
-                title="Drug combinations",
-            )
-        except ImportError:  # pragma: no cover - report subpackage absent
-            pass
         for note in screen.conversions:
             console.print(f"[yellow]note[/]: {note}")
         tab = Table(title=f"{len(result.blocks)} blocks: mean synergy score")
