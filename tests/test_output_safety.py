@@ -369,3 +369,18 @@ def test_bootstrap_fits_are_reproducible_by_default(tmp_path):
                  "--seed", "7"]) == 0  # fmt: skip
     assert (other / "fits.csv").read_bytes() != runs[0]
     shutil.rmtree(other)
+
+
+def test_a_rerun_removes_the_old_runs_subfolders_but_not_a_users_file_in_them(tmp_path):
+    out = tmp_path / "run"
+    with output_run(out, command="t", inputs=[], params={}) as run:
+        write_table(pd.DataFrame({"a": [1]}), run.path("gone/a.csv"))
+        write_table(pd.DataFrame({"a": [1]}), run.path("kept/a.csv"))
+    (out / "kept" / "mine.txt").write_text("mine")
+    with output_run(out, command="t", inputs=[], params={}) as run:
+        write_table(pd.DataFrame({"b": [1]}), run.path("b.csv"))
+    assert not (out / "gone").exists()
+    assert (out / "kept" / "mine.txt").read_text() == "mine" and not (
+        out / "kept" / "a.csv"
+    ).exists()
+    assert read_run(out).files == ("b.csv",)

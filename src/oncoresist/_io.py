@@ -562,6 +562,13 @@ class OutputRun:
         for name in stale:
             with contextlib.suppress(FileNotFoundError):
                 (self.folder / name).unlink()
+            parent = (self.folder / name).parent
+            while parent != self.folder and _inside(parent, self.folder):
+                try:
+                    parent.rmdir()  # only when empty: a user's file keeps its folder
+                except OSError:
+                    break
+                parent = parent.parent
         self._manifest("complete", files, ())
 
     def __exit__(

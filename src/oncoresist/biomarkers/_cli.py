@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
         (associations.csv, skipped.csv, excluded_samples.csv) and figures (HTML)."""
         from rich.console import Console
 
-        from oncoresist._io import output_run, write_table, write_text
+        from oncoresist._io import check_input, output_run, write_table, write_text
         from oncoresist.biomarkers import (
             anova_associations,
             association_heatmap,
@@ -58,6 +58,8 @@ def register(app: typer.Typer) -> None:
         from oncoresist.errors import InputError
 
         console = Console()
+        if Path(panel).exists():
+            check_input(panel)
         p = read_panel(panel, metric=metric, lower_is_sensitive=not higher_is_sensitive)
         console.print(repr(p))
         if len(p.alignment):
