@@ -384,3 +384,14 @@ def test_a_rerun_removes_the_old_runs_subfolders_but_not_a_users_file_in_them(tm
         out / "kept" / "a.csv"
     ).exists()
     assert read_run(out).files == ("b.csv",)
+
+
+def test_verify_command_reports_complete_and_incomplete_runs(tmp_path, capsys):
+    out = tmp_path / "run"
+    with output_run(out, command="t", inputs=[], params={}) as run:
+        write_table(pd.DataFrame({"a": [1]}), run.path("a.csv"))
+    assert main(["verify", str(out)]) == 0
+    assert "complete run" in capsys.readouterr().out
+    (out / "a.csv").write_text("a\n2\n")
+    assert main(["verify", str(out)]) == 2
+    _clean_error(capsys, "a.csv", "changed since")

@@ -9,17 +9,30 @@ Subpackages follow the workflow: :mod:`oncoresist.data` (objects, readers, data 
 
 from __future__ import annotations
 
+from ._io import RunManifest, read_run
 from .data import Screen
-from .errors import DataUnavailableError, FitError, InputError, OncoresistError, SchemaError
+from .errors import (
+    DataUnavailableError,
+    FitError,
+    IncompleteRunError,
+    InputError,
+    OncoresistError,
+    OutputError,
+    SchemaError,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DataUnavailableError",
     "FitError",
+    "IncompleteRunError",
     "InputError",
     "OncoresistError",
+    "OutputError",
+    "RunManifest",
     "SchemaError",
     "Screen",
     "__version__",
+    "read_run",
 ]

@@ -72,6 +72,25 @@ def demo(
     Console().print(f"[bold green]Report written to[/] {run.final('report.html').resolve()}")
 
 
+@app.command("verify")
+def verify(
+    folder: Path = typer.Argument(..., help="An output folder written by an oncoresist command."),
+) -> None:
+    """Check that an output folder holds one complete run (manifest, status, checksums).
+
+    Exit code 0 when it does; 2, with what is wrong, when the run was interrupted, a file is
+    missing or changed since, or the folder is not an oncoresist run.
+    """
+    from ._io import read_run
+
+    run = read_run(folder)
+    Console().print(
+        f"{folder}: complete run of 'oncoresist {run.command}' ({run.finished}, oncoresist "
+        f"{run.version}); {len(run.files)} files, every SHA-256 as written",
+        markup=False,
+    )
+
+
 for _name in _COMMAND_MODULES:
     importlib.import_module(_name).register(app)
 
