@@ -8,6 +8,7 @@ explicitly and record every conversion in ``CombinationScreen.conversions``.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -212,13 +213,17 @@ class CombinationScreen:
         where = f"{source}: " if source else ""
         if not isinstance(frame, pd.DataFrame):
             raise SchemaError(f"{where}needs a pandas DataFrame, got {type(frame).__name__}")
+        check_choice(normalise, "normalise", ("none", "zero_dose"), where)
+        check_choice(on_invalid, "on_invalid", ("raise", "drop"), where)
         ours = (*COMBINATION_COLUMNS, "conc_unit", "conc_unit1", "conc_unit2", "drug3", "conc3")
         mapping = resolve_column_map(columns, list(map(str, frame.columns)), ours, where)
-        df = frame.rename(columns=mapping)
+        # positions from here on: table row i is row i + 2 of the file (header = row 1)
+        df = frame.rename(columns=mapping).reset_index(drop=True)
         aliases = {
             k: v for k, v in _ALIASES.items() if k in df.columns and v not in df.columns
         }  # SynergyFinder / DrugComb names
         df = df.rename(columns=aliases).copy()
+        check_unique_columns(df, where)
         labels = {v: k for k, v in {**mapping, **aliases}.items()}
         name_units: dict[str, str] = {}
         for col, bases in _CONC_NAMES.items():
@@ -242,15 +247,7 @@ class CombinationScreen:
                 df = df.rename(columns={hits[0][0]: col})
                 labels[col], name_units[col] = hits[0]
         notes: list[str] = []
-        if {"drug3", "conc3"} <= set(df.columns):
-            c3 = pd.to_numeric(df["conc3"], errors="coerce").fillna(0.0)
-            if (c3 > 0).any():
-                raise InputError(
-                    f"{where}the table has a third drug (column 'conc3' non-zero in "
-                    f"{int((c3 > 0).sum())} rows); oncoresist scores two-drug blocks: keep the "
-                    "slice conc3 == 0 (df[df.conc3 == 0]) or split the blocks"
-                )
-            df = df.drop(columns=[c for c in ("drug3", "conc3", "conc_unit3") if c in df.columns])
+        df = _drop_absent_drugs(df, where)
         missing = [
             c
             for c in ("block_id", "drug1", "drug2", "conc1", "conc2", "response")
@@ -262,6 +259,9 @@ class CombinationScreen:
                 "block_id, drug1, drug2, conc1, conc2, response (SynergyFinder layout); map "
                 f"them with {cli_fix(columns={missing[0]: 'their_name'})}."
             )
+        if df.empty:
+            raise InputError(f"{where}the table has no rows")
+        df["block_id"] = block_ids(df["block_id"], where)
         if "sample" not in df.columns:
             df["sample"] = ""
         specs = [
@@ -272,25 +272,56 @@ class CombinationScreen:
             df, specs, conc_unit=conc_unit, where=where, allow_missing=False
         )
         notes.extend(unit_notes)
+        for col in ("conc1", "conc2"):
+            check_finite(df[col], col, where, what="concentration")
         resp = numeric_column(df, "response", where=where)
+        check_finite(resp, "response", where, what="response", allow_missing=True)
+        if "replicate" in df.columns:
+            df["replicate"] = whole_numbers(df, "replicate", where)
+        excluded = pd.DataFrame(columns=["block_id", "reason"])
         nan_resp = resp.isna().to_numpy()
         if nan_resp.any():
-            _check_missing_responses(df, nan_resp, where)
+            holes = missing_response_problems(df, nan_resp, ["conc1", "conc2"])
+            if len(holes) and on_invalid == "raise":
+                raise InputError(
+                    f"{where}{_problem_text(holes)}. Fill the responses, remove the block, or "
+                    "pass on_invalid='drop' to drop such blocks (they are listed in .excluded)"
+                )
             notes.append(f"response: {int(nan_resp.sum())} rows with a missing response left out")
-            df = df.loc[~nan_resp].copy()
-            resp = resp[~nan_resp]
+            if len(holes):
+                excluded = holes
+                notes.append(
+                    f"{len(holes)} block(s) without a response in some well dropped; see .excluded"
+                )
+            keep_rows = ~nan_resp & ~df["block_id"].isin(holes["block_id"]).to_numpy()
+            if not keep_rows.any():
+                raise InputError(f"{where}no block has a response in every well: "
+                                 f"{_problem_text(holes)}")  # fmt: skip
+            df = df.loc[keep_rows].copy()
+            resp = resp[keep_rows]
         zero = ((df["conc1"] == 0) & (df["conc2"] == 0)).to_numpy()
         r, kind = as_fraction(
             resp.to_numpy(dtype=float), zero, response_scale, response_kind, notes,
             where=where, zero_label="conc1 = conc2 = 0",
         )  # fmt: skip
         if normalise == "zero_dose":
-            blocks = df["block_id"].astype(str).to_numpy()
+            blocks = df["block_id"].to_numpy()
             ctrl = pd.Series(r[zero]).groupby(blocks[zero]).mean()
             ref = pd.Series(blocks).map(ctrl).to_numpy(dtype=float)
             if np.isnan(ref).any():
+                b = blocks[np.isnan(ref)][0]
                 raise InputError(
-                    f"{where}normalise='zero_dose' needs a zero-dose well in every block"
+                    f"{where}normalise='zero_dose' needs a zero-dose well (conc1 = conc2 = 0) in "
+                    f"every block; block {b!r} has none. Add it or pass normalise='none'"
+                )
+            flat = ref == (0.0 if kind == "viability" else 1.0)
+            if flat.any():
+                b = blocks[flat][0]
+                raise InputError(
+                    f"{where}normalise='zero_dose': the zero-dose wells of block {b!r} average "
+                    f"{'0 viability' if kind == 'viability' else '100 % inhibition'} (column "
+                    "'response'), so nothing can be scaled to them; check the response kind "
+                    "(response_kind=) or pass normalise='none'"
                 )
             if kind == "viability":
                 r = r / ref
@@ -318,29 +349,23 @@ class CombinationScreen:
                 notes.append(
                     "replicate: numbered in file order within each well (no 'replicate' column)"
                 )
-        df["block_id"] = df["block_id"].astype(str)
         _check_duplicates(df, where)
-        excluded = pd.DataFrame(columns=["block_id", "reason"])
         problems = _grid_problems(df)
         if len(problems):
             if on_invalid == "drop":
                 df = df[~df["block_id"].isin(problems["block_id"])]
-                excluded = problems
+                excluded = pd.concat([excluded, problems], ignore_index=True)
                 notes.append(f"{len(problems)} invalid block(s) dropped; see .excluded")
                 if df.empty:
-                    raise InputError(f"{where}every block is invalid: {_problem_text(problems)}")
+                    raise InputError(f"{where}every block is invalid: {_problem_text(excluded)}")
             else:
                 raise InputError(
                     f"{where}{len(problems)} invalid block(s): {_problem_text(problems)}. Fix the "
                     "table or pass on_invalid='drop' to drop them (they are listed in .excluded)"
                 )
         keep = [c for c in COMBINATION_COLUMNS]
-        return cls(
-            df[keep].reset_index(drop=True),
-            source=source,
-            conversions=tuple(notes),
-            excluded=excluded,
-        )
+        # the index still holds the table rows: the constructor's messages name them
+        return cls(df[keep], source=source, conversions=tuple(notes), excluded=excluded)
 
     # ------------------------------------------------------------------ views
     @property
@@ -545,52 +570,161 @@ def _check_duplicates(df: pd.DataFrame, where: str) -> None:
     )
 
 
-def _check_missing_responses(df: pd.DataFrame, missing: np.ndarray, where: str) -> None:
-    """Raise when a whole block, or every replicate of a well, has no response."""
+def missing_response_problems(
+    df: pd.DataFrame, missing: np.ndarray, concs: list[str]
+) -> pd.DataFrame:
+    """Blocks where every response, or every replicate of one well, is missing.
+
+    One row per block (``block_id, reason``); the reason names the column and the table rows
+    (``df``'s index + 2, the file's rows). Shared by the two-drug and the n-drug readers.
+    """
     blk = df["block_id"].astype(str)
     miss = pd.Series(missing, index=df.index)
-    all_blk = miss.groupby(blk.to_numpy()).all()
-    if all_blk.any():
-        b = all_blk.index[all_blk.to_numpy()][0]
-        raise InputError(
-            f"{where}block {b!r}: every response is missing (column 'response', "
-            f"{_rows_text(df.index[(blk == b).to_numpy()])}); nothing can be scored. Fill "
-            "the responses or remove the block"
+    reasons: dict[str, str] = {}
+    all_blk = miss.groupby(blk.to_numpy(), sort=False).all()
+    for b in all_blk.index[all_blk.to_numpy()]:
+        reasons[str(b)] = (
+            f"every response is missing (column 'response', "
+            f"{_rows_text(df.index[(blk == b).to_numpy()])}); nothing can be scored"
         )
-    keys = [blk.to_numpy(), df["conc1"].to_numpy(), df["conc2"].to_numpy()]
-    all_well = miss.groupby(keys).transform("all").to_numpy()
-    if all_well.any():
-        i = df.index[all_well][0]
-        row = df.loc[i]
+    keys = [blk.to_numpy(), *[df[c].to_numpy() for c in concs]]
+    all_well = miss.groupby(keys, sort=False).transform("all").to_numpy()
+    for pos in np.flatnonzero(all_well):
+        b = str(blk.iloc[pos])
+        if b in reasons:
+            continue
+        row = df.iloc[pos]
         same = df.index[
             all_well
-            & (blk == str(row["block_id"])).to_numpy()
-            & (df["conc1"] == row["conc1"]).to_numpy()
-            & (df["conc2"] == row["conc2"]).to_numpy()
+            & (blk == b).to_numpy()
+            & np.logical_and.reduce([(df[c] == row[c]).to_numpy() for c in concs])
         ]
-        raise InputError(
-            f"{where}block {row['block_id']!r}: the well conc1 = {row['conc1']:g}, conc2 = "
-            f"{row['conc2']:g} has no response in any replicate (column 'response', "
-            f"{_rows_text(same)}); the grid would have a hole. Fill it or remove the block"
+        doses = ", ".join(f"{c} = {row[c]:g}" for c in concs)
+        reasons[b] = (
+            f"the well {doses} has no response in any replicate (column 'response', "
+            f"{_rows_text(same)}); the grid would have a hole"
         )
+    return pd.DataFrame({"block_id": list(reasons), "reason": list(reasons.values())})
+
+
+def check_choice(value: object, name: str, choices: tuple[str, ...], where: str) -> None:
+    """An :class:`InputError` unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise InputError(f"{where}{name} must be {' or '.join(map(repr, choices))}, got {value!r}")
+
+
+def check_unique_columns(df: pd.DataFrame, where: str) -> None:
+    """A :class:`SchemaError` when two columns have the same name (after renaming)."""
+    names = pd.Index(map(str, df.columns))
+    dup = sorted(set(names[names.duplicated()]))
+    if dup:
+        raise SchemaError(
+            f"{where}column(s) {dup} appear more than once (in the file or after columns= / the "
+            "SynergyFinder names were applied); rename or drop the extra copies"
+        )
+
+
+def block_ids(values: pd.Series, where: str) -> pd.Series:
+    """Block identifiers as text; a missing one is an error naming its rows."""
+    text = values.astype("string").str.strip()
+    empty = (text.isna() | (text == "")).to_numpy()
+    if empty.any():
+        raise InputError(
+            f"{where}column 'block_id' {_rows_text(values.index[empty])}: missing block "
+            f"identifier ({int(empty.sum())} rows); give every row the block it belongs to"
+        )
+    return values.astype(str)
+
+
+def check_finite(
+    values: pd.Series, col: str, where: str, *, what: str, allow_missing: bool = False
+) -> None:
+    """An :class:`InputError` naming the row when a value is infinite (or missing)."""
+    v = values.to_numpy(dtype=float)
+    bad = np.isinf(v) if allow_missing else ~np.isfinite(v)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"{where}column {col!r} row {int(values.index[i]) + 2}: {what} {v[i]} is not a "
+            f"finite number ({int(bad.sum())} such rows; values beyond 1.8e308 overflow to "
+            "infinity). Write the measured value, or leave the cell empty where it is missing"
+        )
+
+
+def whole_numbers(df: pd.DataFrame, col: str, where: str) -> pd.Series:
+    """``df[col]`` as int64; a missing, infinite or fractional value is an error naming its row."""
+    hint = f"give every row its {col} number (1, 2, ...) or drop the column"
+    vals = numeric_column(df, col, where=where, allow_missing=False, hint=hint)
+    v = vals.to_numpy(dtype=float)
+    bad = ~np.isfinite(v) | (v != np.round(v)) | (np.abs(v) > 2**53)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"{where}column {col!r} row {int(df.index[i]) + 2}: {_plain(df[col].iloc[i])!r} is not "
+            f"a whole number ({int(bad.sum())} such rows); {hint}"
+        )
+    return pd.Series(v.astype(np.int64), index=df.index)
+
+
+_HIGHER = re.compile(r"^(drug|conc|conc_unit)(\d+)$")
+
+
+def _drop_absent_drugs(df: pd.DataFrame, where: str) -> pd.DataFrame:
+    """Drop ``drugK``/``concK`` columns (K >= 3) that hold no third drug; raise when they do."""
+    ks = sorted({int(m.group(2)) for c in map(str, df.columns) if (m := _HIGHER.match(c))} - {1, 2})
+    for k in ks:
+        dcol, ccol = f"drug{k}", f"conc{k}"
+        if ccol in df.columns:
+            c = numeric_column(
+                df, ccol, where=where, allow_missing=False,
+                hint=f"a two-drug table may hold {ccol} only as 0 (drug {k} absent)",
+            )  # fmt: skip
+            dosed = (c != 0).to_numpy()
+            if dosed.any():
+                third = "third" if k == 3 else f"{k}th"
+                raise InputError(
+                    f"{where}the table has a {third} drug (column {ccol!r} non-zero in "
+                    f"{int(dosed.sum())} rows, first {_rows_text(df.index[dosed][:1])}); "
+                    f"oncoresist scores two-drug blocks here: keep the slice {ccol} == 0 "
+                    f"(df[df.{ccol} == 0]) or read the table with read_multi_combination_table "
+                    f"(the CLI does so when the header has {dcol})"
+                )
+        elif dcol in df.columns:
+            named = df[dcol].astype("string").str.strip().fillna("").ne("").to_numpy()
+            if named.any():
+                raise SchemaError(
+                    f"{where}column {dcol!r} names a drug {k} ({_rows_text(df.index[named][:1])} "
+                    f"and {int(named.sum()) - 1} more) but there is no {ccol!r} column with its "
+                    f"doses; add {ccol} (0 where drug {k} is absent) or drop {dcol}"
+                )
+        df = df.drop(columns=[c for c in (dcol, ccol, f"conc_unit{k}") if c in df.columns])
+    return df
 
 
 def _validate(df: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Check a measurement table; messages name the table rows (index + 2, as in the file).
+
+    :meth:`CombinationScreen.from_frame` passes its frame with the file's row positions as
+    index; any other index is replaced by the positions.
+    """
     where = f"{source}: " if source else ""
     if not isinstance(df, pd.DataFrame):
         raise SchemaError(
             f"{where}a CombinationScreen needs a pandas DataFrame, got {type(df).__name__}"
         )
+    check_unique_columns(df, where)
     missing = [c for c in COMBINATION_COLUMNS if c not in df.columns]
     if missing:
         raise SchemaError(
             f"{where}missing column(s) {missing}; found {list(df.columns)}. Use "
             "CombinationScreen.from_frame(...) or read_combination_table(...)"
         )
-    df = df.reset_index(drop=True).copy()
+    df = df.copy()
+    if not (pd.api.types.is_integer_dtype(df.index) and df.index.is_unique):
+        df = df.reset_index(drop=True)
     if df.empty:
         raise InputError(f"{where}no measurements")
-    df["block_id"] = df["block_id"].astype(str)
+    df["block_id"] = block_ids(df["block_id"], where)
     for col in ("sample", "drug1", "drug2"):
         df[col] = df[col].astype(object).where(df[col].notna(), "").astype(str).str.strip()
     for col in ("conc1", "conc2", "response"):
@@ -598,29 +732,36 @@ def _validate(df: pd.DataFrame, source: str) -> pd.DataFrame:
         bad = ~np.isfinite(vals)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise InputError(f"{where}column {col!r} row {i + 2}: missing or non-numeric value")
+            raise InputError(
+                f"{where}column {col!r} row {int(df.index[i]) + 2}: missing or non-numeric "
+                f"value {_plain(df[col].iloc[i])!r}"
+            )
         df[col] = vals
     for col in ("conc1", "conc2"):
         neg = df[col].to_numpy() < 0
         if neg.any():
             i = int(np.flatnonzero(neg)[0])
-            raise InputError(f"{where}column {col!r} row {i + 2}: negative concentration")
+            raise InputError(
+                f"{where}column {col!r} row {int(df.index[i]) + 2}: negative concentration "
+                f"{df[col].iloc[i]:g} ({int(neg.sum())} such rows)"
+            )
     r = df["response"].to_numpy()
     implausible = (r < _PLAUSIBLE[0]) | (r > _PLAUSIBLE[1])
     if implausible.any():
         i = int(np.flatnonzero(implausible)[0])
         raise InputError(
-            f"{where}column 'response' row {i + 2}: value {r[i]:.4g} is not a fractional "
-            f"inhibition ({int(implausible.sum())} values outside [{_PLAUSIBLE[0]}, {_PLAUSIBLE[1]}]); "
-            "responses in percent or viability must be converted: use CombinationScreen.from_frame "
-            "with response_scale='percent' and/or response_kind='viability'"
+            f"{where}column 'response' row {int(df.index[i]) + 2}: value {r[i]:.4g} is not a "
+            f"fractional inhibition ({int(implausible.sum())} values outside "
+            f"[{_PLAUSIBLE[0]}, {_PLAUSIBLE[1]}]); responses in percent or viability must be "
+            "converted: use CombinationScreen.from_frame with response_scale='percent' and/or "
+            "response_kind='viability'"
         )
-    df["replicate"] = pd.to_numeric(df["replicate"], errors="coerce").fillna(1).astype(np.int64)
+    df["replicate"] = whole_numbers(df, "replicate", where)
     _check_duplicates(df, where)
     problems = _grid_problems(df)
     if len(problems):
         raise InputError(f"{where}{len(problems)} invalid block(s): {_problem_text(problems)}")
-    return df
+    return df.reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------- readers
@@ -685,6 +826,18 @@ def read_combination_table(
     )
 
 
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value (its repr in messages reads ``1.0``, not ``np.float64``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _floats(values: Any, what: str) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{what} must be numbers: {exc}") from exc
+
+
 def read_combination_matrix(
     matrix: Any,
     conc1: Any = None,
@@ -701,20 +854,44 @@ def read_combination_matrix(
     """One block from a dose matrix: rows = drug 1 doses, columns = drug 2 doses.
 
     ``matrix`` is a DataFrame (index = ``conc1``, columns = ``conc2``), a 2-D array with
-    ``conc1``/``conc2`` given, or a 3-D array ``(replicates, n1, n2)``. ``conc_unit`` is the
-    unit of the doses (required: there is no default).
+    ``conc1``/``conc2`` given, a 3-D array ``(replicates, n1, n2)``, or the path of a
+    dose-matrix file (read by :func:`~oncoresist.data.read_dose_matrix`). ``conc_unit`` is the
+    unit of the doses (required: there is no default). Missing responses (NaN) are left out
+    and reported; a well without any response is an error naming its doses.
 
     >>> m = np.array([[0, 10, 30], [20, 40, 60], [50, 70, 90.0]])
     >>> read_combination_matrix(m, [0, 1, 10], [0, 1, 10], conc_unit="uM",
     ...                         response_scale="percent").n_blocks
     1
     """
+    if isinstance(matrix, str | os.PathLike):
+        if conc1 is not None or conc2 is not None:
+            raise InputError(
+                f"{matrix}: a dose-matrix file carries its doses in its first row and column; "
+                "drop conc1= and conc2="
+            )
+        from ._dose_matrix import read_dose_matrix
+
+        return read_dose_matrix(
+            matrix, conc_unit=conc_unit, drug1=drug1, drug2=drug2, sample=sample,
+            block_id=block_id, response_scale=response_scale, response_kind=response_kind,
+        )  # fmt: skip
     if isinstance(matrix, pd.DataFrame):
-        arr = matrix.to_numpy(dtype=float)[None]
+        values = matrix.apply(pd.to_numeric, errors="coerce")
+        bad = (values.isna() & matrix.notna()).to_numpy()
+        if bad.any():
+            i, j = (int(k[0]) for k in np.nonzero(bad))
+            raise InputError(
+                f"matrix row {i + 1} (conc1 = {_plain(matrix.index[i])!r}), column {j + 1} "
+                f"(conc2 = {_plain(matrix.columns[j])!r}): response "
+                f"{_plain(matrix.iat[i, j])!r} is not a number "
+                f"({int(bad.sum())} such cells); leave missing responses empty (NaN)"
+            )
+        arr = values.to_numpy(dtype=float)[None]
         c1 = pd.to_numeric(pd.Series(matrix.index), errors="coerce").to_numpy(dtype=float)
         c2 = pd.to_numeric(pd.Series(matrix.columns), errors="coerce").to_numpy(dtype=float)
     else:
-        arr = np.asarray(matrix, dtype=float)
+        arr = _floats(matrix, "matrix responses")
         if arr.ndim == 2:
             arr = arr[None]
         if arr.ndim != 3:
@@ -725,15 +902,28 @@ def read_combination_matrix(
             raise InputError(
                 "a matrix given as an array needs conc1= and conc2= (the doses of rows and columns)"
             )
-        c1 = np.asarray(conc1, dtype=float)
-        c2 = np.asarray(conc2, dtype=float)
-    if np.isnan(c1).any() or np.isnan(c2).any():
+        c1 = _floats(conc1, "conc1 (drug 1 doses)")
+        c2 = _floats(conc2, "conc2 (drug 2 doses)")
+        if c1.ndim != 1 or c2.ndim != 1:
+            raise InputError(
+                f"conc1 and conc2 must be 1-D lists of doses; got shapes {c1.shape} and {c2.shape}"
+            )
+    if not (np.isfinite(c1).all() and np.isfinite(c2).all()):
         raise InputError(
-            "matrix dose labels must be numbers (index = drug 1 doses, columns = drug 2 doses)"
+            "matrix dose labels must be finite numbers (index = drug 1 doses, columns = drug 2 "
+            f"doses); got conc1 = {c1.tolist()[:8]}, conc2 = {c2.tolist()[:8]}"
         )
     if arr.shape[1:] != (c1.size, c2.size):
         raise InputError(
             f"matrix shape {arr.shape[1:]} does not match {c1.size} drug-1 doses x {c2.size} drug-2 doses"
+        )
+    inf = np.isinf(arr)
+    if inf.any():
+        k, i, j = (int(x[0]) for x in np.nonzero(inf))
+        raise InputError(
+            f"matrix replicate {k + 1}, row {i + 1} (conc1 = {c1[i]:g}), column {j + 1} (conc2 = "
+            f"{c2[j]:g}): response {arr[k, i, j]} is not a finite number ({int(inf.sum())} such "
+            "cells); write the measured value or leave it missing (NaN)"
         )
     r, n1, n2 = arr.shape
     rr, ii, jj = np.meshgrid(np.arange(r), np.arange(n1), np.arange(n2), indexing="ij")
@@ -758,9 +948,65 @@ def read_combination_matrix(
     )
 
 
+def _frame_of(table: Any, what: str, source: str) -> pd.DataFrame:
+    """A plate or layout given as a DataFrame or as the path of a tidy table."""
+    if isinstance(table, pd.DataFrame):
+        return table
+    if isinstance(table, str | os.PathLike):
+        loaded = load_table(table, product="combination")
+        if not isinstance(loaded, Table):
+            raise SchemaError(f"{table}: not a table; the {what} must be a tidy table")
+        return loaded.frame
+    raise SchemaError(
+        f"{source}: the {what} must be a pandas DataFrame or the path of a table, got "
+        f"{type(table).__name__}"
+    )
+
+
+def _plate_signals(plate: pd.DataFrame, source: str) -> pd.DataFrame:
+    """``well, signal`` from a plate grid (index = row letters) or a long table."""
+    if {"well", "signal"} <= set(plate.columns):
+        long = plate[["well", "signal"]].reset_index(drop=True)
+        sig = numeric_column(long, "signal", where=f"{source}: plate ")
+        check_finite(sig, "signal", f"{source}: plate ", what="signal", allow_missing=True)
+        long = long.assign(signal=sig)
+        if long["well"].isna().any():
+            rows = long.index[long["well"].isna().to_numpy()]
+            raise InputError(f"{source}: plate column 'well' {_rows_text(rows)}: missing well name")
+        long["well"] = long["well"].astype(str).str.strip().str.upper().map(_norm_well)
+        long = long.dropna(subset=["signal"])
+    else:
+        grid = plate.copy()
+        if grid.empty:
+            raise InputError(f"{source}: the plate holds no wells")
+        cells: pd.Series = grid.stack(future_stack=True)  # type: ignore[assignment]
+        vals = pd.to_numeric(cells, errors="coerce")
+        bad = (vals.isna() & cells.notna()).to_numpy() | np.isinf(vals.to_numpy(dtype=float))
+        if bad.any():
+            (r, c), v = cells.index[bad][0], cells[bad].iloc[0]
+            raise InputError(
+                f"{source}: plate row {_plain(r)!r}, column {_plain(c)!r}: signal {_plain(v)!r} is not a finite number "
+                f"({int(bad.sum())} such wells); leave unread wells empty (a long plate table "
+                "needs the columns 'well' and 'signal')"
+            )
+        long = vals.dropna().rename("signal").reset_index()
+        long.columns = ["_row", "_col", "signal"]
+        well = long["_row"].astype(str) + long["_col"].astype(str).str.zfill(2)
+        long = pd.DataFrame({"well": well.str.strip().str.upper().map(_norm_well),
+                             "signal": long["signal"].to_numpy(dtype=float)})  # fmt: skip
+    dup = long["well"].duplicated(keep=False).to_numpy()
+    if dup.any():
+        w = long["well"][dup].iloc[0]
+        raise InputError(
+            f"{source}: the plate gives well {w!r} more than once ({int(dup.sum())} entries for "
+            "repeated wells); one signal per well, or read each plate on its own"
+        )
+    return long
+
+
 def read_combination_plate(
-    plate: pd.DataFrame,
-    layout: pd.DataFrame,
+    plate: pd.DataFrame | str | os.PathLike[str],
+    layout: pd.DataFrame | str | os.PathLike[str],
     *,
     conc_unit: str | None = None,
     source: str = "plate",
@@ -771,38 +1017,53 @@ def read_combination_plate(
     ----------
     plate
         Raw signal as a grid (index = row letters ``A``, ``B``...; columns = column numbers)
-        or a long table with columns ``well`` and ``signal``.
+        or a long table with columns ``well`` and ``signal`` (a DataFrame or the path of a
+        long table).
     layout
         One row per used well: ``well, role`` (``treated``, ``negative``, ``positive``) and,
         for treated wells, ``block_id, drug1, conc1, drug2, conc2`` (``sample`` optional).
         Negative (vehicle) wells define viability 1 and positive (kill) wells viability 0;
         without positive wells viability is ``signal / mean(negative)``. Each block gets the
         plate's negative wells as its zero-dose well when it has none of its own (reported).
+        Wells with another role (``blank``...) are left out and counted in ``conversions``.
+        A DataFrame or the path of a table; messages name its rows (header = row 1).
     conc_unit
         Unit of the layout's ``conc1``/``conc2`` unless it has a ``conc_unit`` (or
         ``conc_unit1``/``conc_unit2``) column; there is no default.
     """
-    if {"well", "signal"} <= set(plate.columns):
-        long = plate[["well", "signal"]].copy()
-    else:
-        grid = plate.copy()
-        long = pd.DataFrame(grid.stack()).reset_index()
-        long.columns = ["_row", "_col", "signal"]
-        long["well"] = long.iloc[:, 0].astype(str) + long.iloc[:, 1].astype(str).str.zfill(2)
-        long = long[["well", "signal"]]
-    long["well"] = long["well"].astype(str).str.strip().str.upper().map(_norm_well)
-    lay = layout.copy()
+    if isinstance(plate, str | os.PathLike) and source == "plate":
+        source = str(plate)
+    plate = _frame_of(plate, "plate", source)
+    layout = _frame_of(layout, "layout", source)
+    long = _plate_signals(plate, source)
+    lay = layout.reset_index(drop=True).copy()
+    check_unique_columns(lay, f"{source}: layout ")
     miss = [c for c in ("well", "role") if c not in lay.columns]
     if miss:
         raise SchemaError(f"{source}: layout misses column(s) {miss}; found {list(layout.columns)}")
+    if lay.empty:
+        raise InputError(f"{source}: the layout has no wells")
+    no_well = lay["well"].isna().to_numpy()
+    if no_well.any():
+        raise InputError(
+            f"{source}: layout column 'well' {_rows_text(lay.index[no_well])}: missing well name"
+        )
     lay["well"] = lay["well"].astype(str).str.strip().str.upper().map(_norm_well)
+    dup = lay["well"].duplicated(keep=False).to_numpy()
+    if dup.any():
+        raise InputError(
+            f"{source}: layout column 'well' {_rows_text(lay.index[dup])}: well "
+            f"{lay['well'][dup].iloc[0]!r} is listed more than once; one row per well"
+        )
     lay["role"] = lay["role"].astype(str).str.lower().str.strip()
-    merged = lay.merge(long, on="well", how="left")
-    no_sig = merged["signal"].isna().to_numpy()
+    merged = lay.merge(long, on="well", how="left")  # one row per layout row, in order
+    used = merged["role"].isin(["treated", "negative", "positive"]).to_numpy()
+    no_sig = merged["signal"].isna().to_numpy() & used
     if no_sig.any():
         raise InputError(
             f"{source}: {int(no_sig.sum())} layout wells have no signal on the plate "
-            f"(first: {merged['well'].iloc[int(np.flatnonzero(no_sig)[0])]!r})"
+            f"(first: {merged['well'].iloc[int(np.flatnonzero(no_sig)[0])]!r}, layout "
+            f"{_rows_text(merged.index[no_sig][:1])})"
         )
     neg = merged.loc[merged["role"] == "negative", "signal"].to_numpy(dtype=float)
     pos = merged.loc[merged["role"] == "positive", "signal"].to_numpy(dtype=float)
@@ -811,6 +1072,13 @@ def read_combination_plate(
             f"{source}: the layout has no 'negative' (vehicle) wells to normalise against"
         )
     notes = [f"plate: {neg.size} negative wells define viability 1"]
+    other = ~used
+    if other.any():
+        roles = sorted(set(merged.loc[other, "role"]))
+        notes.append(
+            f"plate: {int(other.sum())} wells with role(s) {roles} left out (roles used: "
+            "treated, negative, positive)"
+        )
     hi = float(np.mean(neg))
     lo = float(np.mean(pos)) if pos.size else 0.0
     if pos.size:
@@ -823,10 +1091,24 @@ def read_combination_plate(
     need = [c for c in ("block_id", "drug1", "conc1", "drug2", "conc2") if c not in treated.columns]
     if need:
         raise SchemaError(f"{source}: layout misses column(s) {need} for treated wells")
+    if treated.empty:
+        raise InputError(f"{source}: the layout has no 'treated' wells")
+    where = f"{source}: layout "
+    treated["block_id"] = block_ids(treated["block_id"], where)
+    for col in ("conc1", "conc2"):
+        vals = pd.to_numeric(treated[col], errors="coerce")
+        bad = ~np.isfinite(vals.to_numpy(dtype=float)) | (vals < 0).to_numpy()
+        if bad.any():
+            raise InputError(
+                f"{where}column {col!r} {_rows_text(treated.index[bad])}: dose "
+                f"{_plain(treated[col][bad].iloc[0])!r} of a treated well is not a number >= 0 "
+                f"({int(bad.sum())} such wells)"
+            )
+        treated[col] = vals.astype(float)
     treated["viability"] = (treated["signal"].astype(float) - lo) / (hi - lo)
     frames = [treated]
-    zero = (treated["conc1"].astype(float) == 0) & (treated["conc2"].astype(float) == 0)
-    have_zero = set(treated.loc[zero, "block_id"].astype(str))
+    zero = (treated["conc1"] == 0) & (treated["conc2"] == 0)
+    have_zero = set(treated.loc[zero, "block_id"])
     add = []
     negv = (neg - lo) / (hi - lo)
     for b, first in treated.groupby("block_id", sort=False).first().iterrows():
@@ -860,7 +1142,8 @@ def read_combination_plate(
         conc_unit=conc_unit,
         response_scale="fraction",
         response_kind="viability",
-        source=source,
+        # rows of its messages count the treated wells in layout order (header = row 1)
+        source=f"{source}: treated wells",
     )
     return CombinationScreen(
         screen.data, source=source, conversions=tuple(notes) + screen.conversions
@@ -903,18 +1186,20 @@ def fetch_synergyfinder_example(
     >>> fetch_synergyfinder_example("oneil").n_blocks  # doctest: +SKIP
     2
     """
-    from ._datasets import fetch_file
+    from ._datasets import data_file_errors, fetch_file
 
     if name not in _SF_FILES:
         raise InputError(
             f"unknown SynergyFinder example {name!r}; choose from {', '.join(_SF_FILES)}"
         )
     path = fetch_file("synergyfinder_combo_matrices", _SF_FILES[name])
-    frame = pd.read_csv(path)
     source = str(path)
-    if name == "ncats":
-        frame = frame[frame["conc3"] == 0].drop(columns=["drug3", "conc3", "conc_unit3"])
-        source = f"{path} (conc3 = 0 slice)"
+    with data_file_errors(path):
+        frame = pd.read_csv(path)
+        if name == "ncats":
+            c3 = pd.to_numeric(frame["conc3"], errors="raise")
+            frame = frame[c3 == 0].drop(columns=["drug3", "conc3", "conc_unit3"])
+            source = f"{path} (conc3 = 0 slice)"
     return CombinationScreen.from_frame(
         frame,
         response_scale="auto",

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, SchemaError
+from ..errors import DataUnavailableError, InputError, SchemaError
 
 __all__ = ["ID_KINDS", "Crosswalk", "fetch_crosswalk", "fetch_sample_info", "normalise_name"]
 
@@ -93,7 +93,17 @@ class Crosswalk:
                 f"sample_info lacks column(s) {missing}; expected DepMap's sample_info.csv with "
                 f"columns {need}"
             )
-        cosmic = pd.to_numeric(df["COSMIC_ID"], errors="coerce").astype("Int64")
+        if not isinstance(df, pd.DataFrame):
+            raise SchemaError(f"sample_info must be a pandas DataFrame, got {type(df).__name__}")
+        cosmic = _cosmic_ids(df["COSMIC_ID"])
+        bad = (cosmic.isna() & df["COSMIC_ID"].notna()).to_numpy()
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(
+                f"sample_info column 'COSMIC_ID' row {i + 2}: {df['COSMIC_ID'].astype(object).iloc[i]!r} "
+                "is not a "
+                f"COSMIC id (a whole number; {int(bad.sum())} such rows); leave unknown ids empty"
+            )
         table = pd.DataFrame(
             {
                 "depmap_id": df["DepMap_ID"].astype("string"),
@@ -148,10 +158,19 @@ class Crosswalk:
     @staticmethod
     def _key(values: pd.Series, kind: str) -> pd.Series:
         if kind == "cosmic_id":
-            return pd.to_numeric(values, errors="coerce").astype("Int64").astype(object)
+            # identifiers that are no whole number match nothing (reported as unmatched)
+            return _cosmic_ids(values).astype(object)
         if kind in ("ccle_name", "stripped_name", "normalised_name"):
             return values.map(normalise_name)
         return values.astype("string").str.strip().astype(object)
+
+
+def _cosmic_ids(values: pd.Series) -> pd.Series:
+    """COSMIC ids as nullable integers; anything that is not a whole number becomes NA."""
+    v = pd.to_numeric(pd.Series(values), errors="coerce").astype(float)
+    whole = np.isfinite(v.to_numpy()) & (v.to_numpy() == np.round(v.to_numpy()))
+    whole &= np.abs(v.to_numpy()) < 2**62
+    return v.where(whole).astype("Int64")
 
 
 def fetch_sample_info() -> pd.DataFrame:
@@ -161,9 +180,11 @@ def fetch_sample_info() -> pd.DataFrame:
     --------
     >>> info = fetch_sample_info()  # doctest: +SKIP
     """
-    from ._datasets import fetch_file
+    from ._datasets import data_file_errors, fetch_file
 
-    return pd.read_csv(fetch_file("depmap_sample_info", "sample_info.csv"), low_memory=False)
+    path = fetch_file("depmap_sample_info", "sample_info.csv")
+    with data_file_errors(path):
+        return pd.read_csv(path, low_memory=False)
 
 
 def fetch_crosswalk() -> Crosswalk:
@@ -174,4 +195,12 @@ def fetch_crosswalk() -> Crosswalk:
     >>> cw = fetch_crosswalk()  # doctest: +SKIP
     >>> cw.map(["ACH-000070"], source="depmap_id", target="cosmic_id").mapped  # doctest: +SKIP
     """
-    return Crosswalk.from_sample_info(fetch_sample_info())
+    from ._datasets import MIRROR_FIX, data_file_errors, fetch_file
+
+    info = fetch_sample_info()
+    path = fetch_file("depmap_sample_info", "sample_info.csv")
+    try:
+        with data_file_errors(path):
+            return Crosswalk.from_sample_info(info)
+    except InputError as exc:  # a mirror file in another layout is not the user's input
+        raise DataUnavailableError(f"{path}: {exc}. {MIRROR_FIX}") from exc

