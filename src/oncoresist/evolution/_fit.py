@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from ..errors import InputError
+from ..errors import InputError, SchemaError
+from ._model import _as_bool
 
 __all__ = ["BurdenFit", "fit_burden", "fit_psa_cohort", "forecast_next_cycle", "profile_likelihood"]
 
@@ -39,6 +40,46 @@ def _on_time(t: np.ndarray, t_obs: np.ndarray, on_obs: np.ndarray) -> np.ndarray
     i = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, len(edges) - 1)
     last_on = np.asarray(on_obs, bool)[i].astype(float)
     return cum[i] + (np.asarray(t, float) - edges[i]) * last_on
+
+
+def _flags(values: Any, where: str, labels: Any = None) -> np.ndarray:
+    """Treatment flags as a bool array: true/false, 1/0 or their strings, nothing else.
+
+    ``"yes"``, ``3`` or a missing flag is an :class:`InputError` naming the row (``labels``:
+    row labels, default positions) and ``where`` (the column).
+    """
+    arr = np.asarray(values)
+    if arr.dtype == bool:
+        return arr
+    flat = arr.reshape(-1)
+    out = np.empty(flat.size, dtype=bool)
+    for i, v in enumerate(flat.tolist()):
+        try:
+            out[i] = _as_bool(v, where)
+        except InputError:
+            row = i if labels is None else list(labels)[i]
+            raise InputError(
+                f"{where}, row {row}: {v!r:.40} is not a treatment flag; use true/false or 1/0 "
+                "(also 'true'/'false'/'1'/'0'): 'yes', 'on' or 3 are not read as on"
+            ) from None
+    return out.reshape(arr.shape)
+
+
+def _numbers(values: Any, where: str, labels: Any = None) -> np.ndarray:
+    """Floats (NaN allowed); text that is not a number names the row and ``where``."""
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        pass
+    flat = list(np.asarray(values, dtype=object).reshape(-1))
+    out = np.empty(len(flat))
+    for i, v in enumerate(flat):
+        try:
+            out[i] = np.nan if v is None else float(v)
+        except (TypeError, ValueError, OverflowError):
+            row = i if labels is None else list(labels)[i]
+            raise InputError(f"{where}, row {row}: {v!r:.40} is not a number") from None
+    return out.reshape(np.shape(values))
 
 
 def _predict(theta: np.ndarray, t: np.ndarray, ton: np.ndarray) -> np.ndarray:
@@ -167,7 +208,9 @@ def fit_burden(
     burden
         Positive measurements (PSA, tumour volume); NaN rows are dropped and counted.
     on
-        Treatment flag per observation, holding until the next one.
+        Treatment flag per observation, holding until the next one: booleans, 1/0 or the
+        strings "true"/"false"/"1"/"0" (any case); anything else ("yes", 3, a missing flag) is
+        an :class:`~oncoresist.errors.InputError` naming the row.
     fixed
         Parameters held at a value (used by :func:`profile_likelihood`).
 
@@ -179,11 +222,14 @@ def fit_burden(
     >>> round(fit.params["delta"], 2)
     0.05
     """
-    t = np.asarray(times, float)
-    y = np.asarray(burden, float)
-    flags = np.asarray(on, bool)
-    if not (t.shape == y.shape == flags.shape):
-        raise InputError("times, burden and on must have the same length")
+    t = _numbers(times, "times")
+    y = _numbers(burden, "burden")
+    flags = _flags(on, "on (treatment flags)")
+    if not (t.ndim == 1 and t.shape == y.shape == flags.shape):
+        raise InputError(
+            f"times, burden and on must be 1-D and of the same length, got shapes {t.shape}, "
+            f"{y.shape} and {flags.shape}"
+        )
     ok = np.isfinite(y) & np.isfinite(t)
     t_all, on_all = t[np.isfinite(t)], flags[np.isfinite(t)]
     t, y = t[ok], y[ok]
@@ -277,7 +323,9 @@ def profile_likelihood(
     """
     if parameter not in PARAMS:
         raise InputError(f"parameter must be one of {PARAMS}, got {parameter!r}")
-    vals = np.asarray(grid, float)
+    vals = _numbers(grid, "grid")
+    if vals.ndim != 1 or vals.size == 0 or not np.all(np.isfinite(vals)):
+        raise InputError(f"grid must be a non-empty list of finite {parameter} values")
     ll = np.array([fit_burden(times, burden, on, fixed={parameter: float(v)}).loglik for v in vals])
     top = max(np.nanmax(ll), fit_burden(times, burden, on).loglik)
     return pd.DataFrame(
@@ -290,12 +338,34 @@ def profile_likelihood(
     )
 
 
+def _checked_psa(psa: Any, required: tuple[str, ...], fn: str) -> pd.DataFrame:
+    """A copy of a Bruchovsky-style table with numeric columns and boolean flags checked."""
+    if not isinstance(psa, pd.DataFrame):
+        raise InputError(f"{fn}: expected a DataFrame, got {type(psa).__name__}")
+    missing = [c for c in required if c not in psa.columns]
+    if missing:
+        raise SchemaError(
+            f"{fn}: the PSA table lacks column(s) {missing}; need {list(required)} "
+            "(see fetch_bruchovsky_psa)"
+        )
+    out = psa.copy()
+    out["on_treatment"] = _flags(out["on_treatment"], "column 'on_treatment'", out.index)
+    for col in ("day", "psa", "cycle"):
+        if col in required:
+            out[col] = _numbers(out[col], f"column {col!r}", out.index)
+    if out["patient"].isna().any():
+        row = out.index[out["patient"].isna().to_numpy()][0]
+        raise InputError(f"{fn}: column 'patient', row {row}: missing patient id")
+    return out
+
+
 def fit_psa_cohort(psa: pd.DataFrame, *, patients: list[int] | None = None) -> pd.DataFrame:
     """Per-patient fits of a Bruchovsky-style table (``patient, day, psa, on_treatment``).
 
     One row per patient with parameters, standard errors, ``sigma``, ``aic``, residual
     diagnostics, ``status`` and ``reason`` (failed fits are rows, never exceptions).
     """
+    psa = _checked_psa(psa, ("patient", "day", "psa", "on_treatment"), "fit_psa_cohort")
     rows = []
     for pid, g in psa.groupby("patient"):
         if patients is not None and pid not in patients:
@@ -325,6 +395,11 @@ def forecast_next_cycle(psa: pd.DataFrame, *, train_cycles: int = 2) -> pd.DataF
     Returns one row per patient: ``n_train``, ``n_test``, ``rmse_log`` (out-of-sample, natural
     log PSA), ``mape`` (median absolute percentage error), ``status``, ``reason``.
     """
+    if isinstance(train_cycles, bool) or not isinstance(train_cycles, int | np.integer):
+        raise InputError(f"train_cycles must be a whole number of cycles, got {train_cycles!r}")
+    psa = _checked_psa(
+        psa, ("patient", "day", "psa", "on_treatment", "cycle"), "forecast_next_cycle"
+    )
     rows = []
     for pid, g in psa.groupby("patient"):
         g = g.sort_values("day")

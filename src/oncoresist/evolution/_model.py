@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from ..errors import InputError
 
@@ -45,11 +46,76 @@ PK_MODELS = ("constant", "one_compartment")
 REGIMEN_KINDS = ("continuous", "intermittent", "boluses", "blocks")
 
 
-def _nonneg(value: Any, where: str, *, allow_inf: bool = False) -> float:
+#: Strings read as booleans (case-insensitive), besides true/false and the integers 1/0.
+_TRUE = frozenset({"true", "1"})
+_FALSE = frozenset({"false", "0"})
+
+
+def _as_bool(value: Any, where: str) -> bool:
+    """A boolean from true/false, 1/0 or the strings "true"/"false"/"1"/"0" (any case).
+
+    Anything else ("yes", 3, 0.5, a list) is an :class:`InputError` naming ``where``: a flag
+    that silently reads every non-empty value as true would corrupt a fit or a simulation.
+
+    Examples
+    --------
+    >>> _as_bool("FALSE", "on_treatment"), _as_bool(1, "resistant")
+    (False, True)
+    """
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer) and int(value) in (0, 1):
+        return bool(int(value))
+    if isinstance(value, float | np.floating) and float(value) in (0.0, 1.0):
+        return bool(float(value))
+    if isinstance(value, str):
+        key = value.strip().lower()
+        if key in _TRUE:
+            return True
+        if key in _FALSE:
+            return False
+    raise InputError(
+        f"{where}: {value!r:.40} is not a boolean; use true/false or 1/0 "
+        "(also the strings 'true'/'false'/'1'/'0', any case)"
+    )
+
+
+def _float(value: Any, where: str) -> float:
+    if isinstance(value, bool | np.bool_):
+        raise InputError(f"{where}: expected a number, got {value!r}")
     try:
-        v = float(value)
+        return float(value)
     except (TypeError, ValueError):
-        raise InputError(f"{where}: expected a number, got {value!r}") from None
+        raise InputError(f"{where}: expected a number, got {value!r:.60}") from None
+    except OverflowError:
+        raise InputError(f"{where}: {value!r:.40} is too large for a number") from None
+
+
+def _positive(value: Any, where: str, *, unit: str = "") -> float:
+    v = _float(value, where)
+    if not (math.isfinite(v) and v > 0):
+        raise InputError(f"{where} must be a finite number > 0{unit}, got {value!r}")
+    return v
+
+
+def _name(value: Any, where: str) -> str:
+    """A name: non-empty text (or an integer, as YAML reads ``name: 1``)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | np.integer):
+        raise InputError(f"{where} must be a name (text), got {type(value).__name__} {value!r:.40}")
+    text = str(value).strip()
+    if not text:
+        raise InputError(f"{where} must be a non-empty name")
+    return text
+
+
+def _choice(value: Any, where: str, choices: Sequence[str]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise InputError(f"{where} must be one of {tuple(choices)}, got {value!r:.40}")
+    return value
+
+
+def _nonneg(value: Any, where: str, *, allow_inf: bool = False) -> float:
+    v = _float(value, where)
     if math.isnan(v) or v < 0 or (math.isinf(v) and not allow_inf):
         raise InputError(
             f"{where}: must be a non-negative{'' if not allow_inf else ' (or infinite)'} number, "
@@ -63,6 +129,15 @@ def _fraction(value: Any, where: str) -> float:
     if v > 1:
         raise InputError(f"{where}: must be a fraction in [0, 1], got {value!r}")
     return v
+
+
+def _hill(conc: Any, ic50: Any, slope: Any) -> Any:
+    """``c^h / (c^h + ic50^h)`` written as ``1 / (1 + (ic50/c)^h)``: no overflow for large
+    concentrations or slopes (0 at ``c <= 0``, 1 as ``c`` grows)."""
+    c = np.maximum(np.asarray(conc, dtype=float), 0.0)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        ratio = np.power(np.divide(ic50, c), slope)
+        return np.where(c > 0, 1.0 / (1.0 + ratio), 0.0)
 
 
 @dataclass(frozen=True)
@@ -85,21 +160,16 @@ class DrugEffect:
     target: str = "death"
 
     def __post_init__(self) -> None:
-        _nonneg(self.emax, "emax")
-        if not float(self.ic50) > 0:
-            raise InputError(f"ic50 must be > 0 micromolar, got {self.ic50!r}")
-        if not float(self.hill_slope) > 0:
-            raise InputError(f"hill_slope must be > 0, got {self.hill_slope!r}")
-        if self.target not in EFFECT_TARGETS:
-            raise InputError(f"target must be one of {EFFECT_TARGETS}, got {self.target!r}")
-        if self.target in ("birth", "capacity") and self.emax > 1:
+        emax = _nonneg(self.emax, "emax")
+        _positive(self.ic50, "ic50", unit=" micromolar")
+        _positive(self.hill_slope, "hill_slope")
+        _choice(self.target, "target", EFFECT_TARGETS)
+        if self.target in ("birth", "capacity") and emax > 1:
             raise InputError(f"a {self.target} effect is a fraction: emax <= 1, got {self.emax}")
 
     def effect(self, conc: Any) -> Any:
         """Effect at concentration ``conc`` (array or scalar, micromolar)."""
-        c = np.asarray(conc, dtype=float)
-        ch = np.power(np.maximum(c, 0.0), self.hill_slope)
-        out = self.emax * ch / (ch + self.ic50**self.hill_slope)
+        out = float(self.emax) * _hill(conc, float(self.ic50), float(self.hill_slope))
         return float(out) if np.ndim(out) == 0 else out
 
 
@@ -146,15 +216,24 @@ class Clone:
             raise InputError(f"clone name must be a non-empty string, got {self.name!r}")
         _nonneg(self.birth_rate, f"{w}.birth_rate")
         _nonneg(self.death_rate, f"{w}.death_rate")
-        _nonneg(self.carrying_capacity, f"{w}.carrying_capacity", allow_inf=True)
-        if float(self.carrying_capacity) == 0:
+        if not _nonneg(self.carrying_capacity, f"{w}.carrying_capacity", allow_inf=True) > 0:
             raise InputError(f"{w}.carrying_capacity must be > 0")
         _nonneg(self.initial, f"{w}.initial")
         _nonneg(self.biomarker_weight, f"{w}.biomarker_weight")
-        if self.role not in ROLES:
-            raise InputError(f"{w}.role must be one of {ROLES}, got {self.role!r}")
+        _choice(self.role, f"{w}.role", ROLES)
+        if self.capacity_source is not None and not isinstance(self.capacity_source, str):
+            raise InputError(
+                f"{w}.capacity_source must be a clone name, got {self.capacity_source!r:.40}"
+            )
+        object.__setattr__(self, "resistant", _as_bool(self.resistant, f"{w}.resistant"))
+        if not isinstance(self.effects, tuple | list) or not all(
+            isinstance(e, tuple | list) and len(e) == 2 for e in self.effects
+        ):
+            raise InputError(f"{w}.effects must be (drug, DrugEffect) pairs")
         seen = set()
         for drug, eff in self.effects:
+            if not isinstance(drug, str):
+                raise InputError(f"{w}.effects: drug name {drug!r:.40} must be text")
             if drug in seen:
                 raise InputError(f"{w}.effects: drug {drug!r} listed twice")
             seen.add(drug)
@@ -183,8 +262,10 @@ class Transition:
 
     def __post_init__(self) -> None:
         w = f"transition {self.source}->{self.target}"
-        if self.kind not in TRANSITION_KINDS:
-            raise InputError(f"{w}.kind must be one of {TRANSITION_KINDS}, got {self.kind!r}")
+        _choice(self.kind, f"{w}.kind", TRANSITION_KINDS)
+        for end in ("source", "target"):
+            if not isinstance(getattr(self, end), str):
+                raise InputError(f"{w}.{end} must be a clone name, got {getattr(self, end)!r:.40}")
         if self.kind == "mutation":
             _fraction(self.rate, f"{w}.rate (probability per division)")
         else:
@@ -207,8 +288,13 @@ class Microenvironment:
 
     def __post_init__(self) -> None:
         _fraction(self.protection, "microenvironment.protection")
-        if not float(self.capacity_factor) > 0:
-            raise InputError("microenvironment.capacity_factor must be > 0")
+        _positive(self.capacity_factor, "microenvironment.capacity_factor")
+        if not isinstance(self.clones, tuple | list) or not all(
+            isinstance(c, str) for c in self.clones
+        ):
+            raise InputError(
+                f"microenvironment.clones must be a list of clone names, got {self.clones!r:.60}"
+            )
 
 
 @dataclass(frozen=True)
@@ -228,13 +314,14 @@ class Drug:
 
     def __post_init__(self) -> None:
         w = f"drug {self.name!r}"
-        if self.pk not in PK_MODELS:
-            raise InputError(f"{w}.pk must be one of {PK_MODELS}, got {self.pk!r}")
-        if self.pk == "one_compartment":
-            if self.half_life is None or not float(self.half_life) > 0:
-                raise InputError(f"{w}: one_compartment PK needs half_life > 0 (days)")
-        if not float(self.volume) > 0:
-            raise InputError(f"{w}.volume must be > 0")
+        if not isinstance(self.name, str) or not self.name:
+            raise InputError(f"drug name must be a non-empty string, got {self.name!r}")
+        _choice(self.pk, f"{w}.pk", PK_MODELS)
+        if self.pk == "one_compartment" and self.half_life is None:
+            raise InputError(f"{w}: one_compartment PK needs half_life > 0 (days)")
+        if self.half_life is not None:
+            _positive(self.half_life, f"{w}.half_life", unit=" (days)")
+        _positive(self.volume, f"{w}.volume")
 
     @property
     def elimination_rate(self) -> float:
@@ -258,8 +345,8 @@ class Biomarker:
     initial: float | None = None
 
     def __post_init__(self) -> None:
-        if self.decay_rate is not None and not float(self.decay_rate) > 0:
-            raise InputError("biomarker.decay_rate must be > 0 (or omitted)")
+        if self.decay_rate is not None:
+            _positive(self.decay_rate, "biomarker.decay_rate", unit=" per day (or omitted)")
         if self.initial is not None:
             _nonneg(self.initial, "biomarker.initial")
             if self.decay_rate is None:
@@ -294,19 +381,25 @@ class Model:
     combination: str = "sum"
 
     def __post_init__(self) -> None:
-        if self.combination not in ("sum", "max"):
+        if not isinstance(self.combination, str) or self.combination not in ("sum", "max"):
             raise InputError(
                 f"model.combination must be 'sum' (death effects add) or 'max' (the strongest "
                 f"drug acts, Bozic 2013), got {self.combination!r}"
             )
+        for what, items, cls in (
+            ("clones", self.clones, Clone),
+            ("transitions", self.transitions, Transition),
+            ("drugs", self.drugs, Drug),
+        ):
+            if not isinstance(items, tuple | list) or not all(isinstance(x, cls) for x in items):
+                raise InputError(f"model.{what} must be a tuple of {cls.__name__} objects")
         if len(self.clones) == 0:
             raise InputError("model.clones: at least one clone is needed")
         names = [c.name for c in self.clones]
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise InputError(f"model.clones: duplicate clone names {sorted(dup)}")
-        if self.growth not in GROWTH_LAWS:
-            raise InputError(f"model.growth must be one of {GROWTH_LAWS}, got {self.growth!r}")
+        _choice(self.growth, "model.growth", GROWTH_LAWS)
         drug_names = [d.name for d in self.drugs]
         if len(set(drug_names)) != len(drug_names):
             raise InputError("model.drugs: duplicate drug names")
@@ -338,7 +431,13 @@ class Model:
                 )
         k = len(self.clones)
         if self.competition is not None:
-            a = np.asarray(self.competition, dtype=float)
+            try:
+                a = np.asarray(self.competition, dtype=float)
+            except (TypeError, ValueError):
+                raise InputError(
+                    f"model.competition must be a {k}x{k} matrix of numbers (clones {names}); "
+                    "every row needs one entry per clone"
+                ) from None
             if a.shape != (k, k):
                 raise InputError(
                     f"model.competition must be a {k}x{k} matrix (clones {names}), got shape {a.shape}"
@@ -417,30 +516,40 @@ class Regimen:
 
     def __post_init__(self) -> None:
         w = f"regimen of {self.drug!r}"
-        if self.kind not in REGIMEN_KINDS:
-            raise InputError(f"{w}.kind must be one of {REGIMEN_KINDS}, got {self.kind!r}")
+        if not isinstance(self.drug, str) or not self.drug:
+            raise InputError(f"a regimen needs a drug name (text), got {self.drug!r:.40}")
+        _choice(self.kind, f"{w}.kind", REGIMEN_KINDS)
         _nonneg(self.level, f"{w}.level")
-        _nonneg(self.start, f"{w}.start")
-        _nonneg(self.stop, f"{w}.stop", allow_inf=True)
-        if self.stop <= self.start:
+        start = _nonneg(self.start, f"{w}.start")
+        stop = _nonneg(self.stop, f"{w}.stop", allow_inf=True)
+        if stop <= start:
             raise InputError(f"{w}: stop ({self.stop}) must be after start ({self.start})")
         if self.kind == "intermittent":
-            if self.on is None or self.off is None or not self.on > 0 or self.off < 0:
+            if self.on is None or self.off is None:
                 raise InputError(f"{w}: intermittent needs on > 0 and off >= 0 (days)")
+            _positive(self.on, f"{w}.on (days)")
+            _nonneg(self.off, f"{w}.off (days)")
         if self.kind == "boluses":
             if self.interval is None and not self.times:
                 raise InputError(f"{w}: boluses need interval (days) or times")
-            if self.interval is not None and not self.interval > 0:
-                raise InputError(f"{w}.interval must be > 0")
+            if self.interval is not None:
+                _positive(self.interval, f"{w}.interval", unit=" (days)")
+            if not isinstance(self.times, tuple | list):
+                raise InputError(f"{w}.times must be a list of days, got {self.times!r:.40}")
+            for t in self.times:
+                _nonneg(t, f"{w}.times")
             ts = sorted(self.times)
             for a, b in itertools.pairwise(ts):
                 if a == b:
                     raise InputError(f"{w}.times: two doses at day {a} overlap; merge them")
-            for t in ts:
-                _nonneg(t, f"{w}.times")
         if self.kind == "blocks":
             if not self.blocks:
                 raise InputError(f"{w}: blocks needs at least one (start, end, level)")
+            for i, blk in enumerate(self.blocks):
+                if not isinstance(blk, tuple | list) or len(blk) != 3:
+                    raise InputError(f"{w}.blocks[{i}]: each block is [start, end, level]")
+                for part, v in zip(("start", "end", "level"), blk, strict=True):
+                    _nonneg(v, f"{w}.blocks[{i}].{part}")
             bl = sorted(self.blocks)
             for i, (s, e, lv) in enumerate(bl):
                 _nonneg(s, f"{w}.blocks[{i}].start")
@@ -519,20 +628,24 @@ class AdaptiveRule:
     check_every: float | None = None
 
     def __post_init__(self) -> None:
-        if not 0 < self.stop_below < self.resume_above:
+        lo = _float(self.stop_below, "adaptive.stop_below")
+        hi = _float(self.resume_above, "adaptive.resume_above")
+        if not (0 < lo < hi and math.isfinite(hi)):
             raise InputError(
                 f"adaptive: need 0 < stop_below ({self.stop_below}) < resume_above "
                 f"({self.resume_above}) as fractions of baseline"
             )
-        if self.measure not in ("auto", "burden", "biomarker"):
-            raise InputError("adaptive.measure must be auto, burden or biomarker")
-        if self.check_every is not None and not self.check_every > 0:
-            raise InputError("adaptive.check_every must be > 0 days")
+        _choice(self.measure, "adaptive.measure", ("auto", "burden", "biomarker"))
+        if self.check_every is not None:
+            _positive(self.check_every, "adaptive.check_every", unit=" days")
 
 
 @dataclass(frozen=True)
 class Schedule:
     """A treatment schedule: regimens (one or more drugs) and an optional adaptive rule.
+
+    A schedule without regimens is an untreated control arm: :func:`simulate` runs the model
+    with every drug at zero (time on drug 0, exposures 0).
 
     Examples
     --------
@@ -545,6 +658,14 @@ class Schedule:
     adaptive: AdaptiveRule | None = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise InputError(f"schedule name must be a non-empty string, got {self.name!r:.40}")
+        if not isinstance(self.regimens, tuple | list) or not all(
+            isinstance(r, Regimen) for r in self.regimens
+        ):
+            raise InputError(f"schedule {self.name!r}: regimens must be Regimen objects")
+        if self.adaptive is not None and not isinstance(self.adaptive, AdaptiveRule):
+            raise InputError(f"schedule {self.name!r}: adaptive must be an AdaptiveRule")
         by_drug: dict[str, list[Regimen]] = {}
         for r in self.regimens:
             by_drug.setdefault(r.drug, []).append(r)
@@ -579,7 +700,9 @@ class Schedule:
 
 def _check_keys(d: Any, allowed: Sequence[str], where: str) -> Mapping[str, Any]:
     if not isinstance(d, Mapping):
-        raise InputError(f"{where}: expected a mapping, got {type(d).__name__}")
+        raise InputError(
+            f"{where}: expected a mapping (key: value), got {type(d).__name__} {d!r:.40}"
+        )
     extra = [k for k in d if k not in allowed]
     if extra:
         raise InputError(f"{where}: unknown key(s) {extra}; allowed: {list(allowed)}")
@@ -593,15 +716,29 @@ def _req(d: Mapping[str, Any], key: str, where: str) -> Any:
 
 
 def _num(value: Any, where: str) -> float:
-    if isinstance(value, bool):
-        raise InputError(f"{where}: expected a number, got {value!r}")
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{where}: expected a number, got {value!r}") from None
+    v = _float(value, where)
     if math.isnan(v):
         raise InputError(f"{where}: NaN is not allowed")
     return v
+
+
+def _seq(value: Any, where: str, what: str) -> list[Any]:
+    """A YAML list (``None`` is empty); a number, text or mapping names the key and the shape."""
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return list(value)
+    raise InputError(
+        f"{where}: expected a list of {what}, got {type(value).__name__} {value!r:.40}"
+    )
+
+
+def _text(value: Any, where: str, choices: Sequence[str] | None = None) -> str:
+    """A text value of a YAML key (one of ``choices`` when given)."""
+    if not isinstance(value, str):
+        hint = f" (one of {list(choices)})" if choices else ""
+        raise InputError(f"{where}: expected text{hint}, got {type(value).__name__} {value!r:.40}")
+    return value
 
 
 def _wrap(where: str, fn: Any, **kw: Any) -> Any:
@@ -609,12 +746,15 @@ def _wrap(where: str, fn: Any, **kw: Any) -> Any:
         return fn(**kw)
     except InputError as exc:
         raise InputError(f"{where}: {exc}") from None
-    except TypeError as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise InputError(f"{where}: {exc}") from None
 
 
 def model_from_dict(data: Mapping[str, Any], *, source: str = "model") -> Model:
     """Build a :class:`Model` from a mapping (the YAML/JSON structure).
+
+    Every value is checked for its shape (a list of clones, a mapping of effects, a number, a
+    boolean); an error names the key path (``model.yaml.clones[2].birth_rate``) and the fix.
 
     Examples
     --------
@@ -639,7 +779,7 @@ def model_from_dict(data: Mapping[str, Any], *, source: str = "model") -> Model:
         source,
     )
     drugs = []
-    for i, dd in enumerate(top.get("drugs", []) or []):
+    for i, dd in enumerate(_seq(top.get("drugs"), f"{source}.drugs", "drugs ({name: ...})")):
         w = f"{source}.drugs[{i}]"
         if isinstance(dd, str):
             dd = {"name": dd}
@@ -648,8 +788,8 @@ def model_from_dict(data: Mapping[str, Any], *, source: str = "model") -> Model:
             _wrap(
                 w,
                 Drug,
-                name=str(_req(dd, "name", w)),
-                pk=dd.get("pk", "constant"),
+                name=_name(_req(dd, "name", w), f"{w}.name"),
+                pk=_text(dd.get("pk", "constant"), f"{w}.pk", PK_MODELS),
                 half_life=None
                 if dd.get("half_life") is None
                 else _num(dd["half_life"], f"{w}.half_life"),
@@ -657,7 +797,8 @@ def model_from_dict(data: Mapping[str, Any], *, source: str = "model") -> Model:
             )
         )
     clones = []
-    for i, cd in enumerate(_req(top, "clones", source) or []):
+    clone_list = _seq(_req(top, "clones", source), f"{source}.clones", "clones ({name: ...})")
+    for i, cd in enumerate(clone_list):
         w = f"{source}.clones[{i}]"
         cd = _check_keys(
             cd,
@@ -676,53 +817,63 @@ def model_from_dict(data: Mapping[str, Any], *, source: str = "model") -> Model:
             w,
         )
         effects = []
-        for drug, ed in (cd.get("effects") or {}).items():
+        eff_map = cd.get("effects")
+        if eff_map is not None and not isinstance(eff_map, Mapping):
+            raise InputError(
+                f"{w}.effects: expected a mapping drug -> effect ({{A: {{emax: 0.04, ic50: 0.1}}}}),"
+                f" got {type(eff_map).__name__} {eff_map!r:.40}"
+            )
+        for drug, ed in (eff_map or {}).items():
             we = f"{w}.effects.{drug}"
             ed = _check_keys(ed, ["emax", "ic50", "hill_slope", "target"], we)
             effects.append(
                 (
-                    str(drug),
+                    _name(drug, f"{w}.effects key"),
                     _wrap(
                         we,
                         DrugEffect,
                         emax=_num(_req(ed, "emax", we), f"{we}.emax"),
                         ic50=_num(ed.get("ic50", 1.0), f"{we}.ic50"),
                         hill_slope=_num(ed.get("hill_slope", 1.0), f"{we}.hill_slope"),
-                        target=ed.get("target", "death"),
+                        target=_text(ed.get("target", "death"), f"{we}.target", EFFECT_TARGETS),
                     ),
                 )
             )
         cap = cd.get("carrying_capacity", math.inf)
+        src = cd.get("capacity_source")
         clones.append(
             _wrap(
                 w,
                 Clone,
-                name=str(_req(cd, "name", w)),
+                name=_name(_req(cd, "name", w), f"{w}.name"),
                 birth_rate=_num(_req(cd, "birth_rate", w), f"{w}.birth_rate"),
                 death_rate=_num(cd.get("death_rate", 0.0), f"{w}.death_rate"),
                 carrying_capacity=math.inf
-                if cap in (None, "inf")
+                if cap is None or (isinstance(cap, str) and cap.strip().lower() == "inf")
                 else _num(cap, f"{w}.carrying_capacity"),
-                capacity_source=cd.get("capacity_source"),
+                capacity_source=None if src is None else _name(src, f"{w}.capacity_source"),
                 initial=_num(cd.get("initial", 0.0), f"{w}.initial"),
                 effects=tuple(effects),
-                role=cd.get("role", "bulk"),
-                resistant=bool(cd.get("resistant", False)),
+                role=_text(cd.get("role", "bulk"), f"{w}.role", ROLES),
+                resistant=_as_bool(cd.get("resistant", False), f"{w}.resistant"),
                 biomarker_weight=_num(cd.get("biomarker_weight", 1.0), f"{w}.biomarker_weight"),
             )
         )
     transitions = []
-    for i, td in enumerate(top.get("transitions", []) or []):
+    tr_list = _seq(
+        top.get("transitions"), f"{source}.transitions", "transitions ({source:, target:, rate:})"
+    )
+    for i, td in enumerate(tr_list):
         w = f"{source}.transitions[{i}]"
         td = _check_keys(td, ["source", "target", "rate", "kind"], w)
         transitions.append(
             _wrap(
                 w,
                 Transition,
-                source=str(_req(td, "source", w)),
-                target=str(_req(td, "target", w)),
+                source=_name(_req(td, "source", w), f"{w}.source"),
+                target=_name(_req(td, "target", w), f"{w}.target"),
                 rate=_num(_req(td, "rate", w), f"{w}.rate"),
-                kind=td.get("kind", "mutation"),
+                kind=_text(td.get("kind", "mutation"), f"{w}.kind", TRANSITION_KINDS),
             )
         )
     # "hierarchy" is sugar: stem -> progenitor -> differentiated with division probabilities
@@ -731,9 +882,12 @@ def model_from_dict(data: Mapping[str, Any], *, source: str = "model") -> Model:
     if hier is not None:
         w = f"{source}.hierarchy"
         hd = _check_keys(hier, ["levels", "differentiation", "plasticity"], w)
-        levels = list(_req(hd, "levels", w))
-        diff = hd.get("differentiation", [])
-        plast = hd.get("plasticity", [])
+        levels = [
+            _name(v, f"{w}.levels[{j}]")
+            for j, v in enumerate(_seq(_req(hd, "levels", w), f"{w}.levels", "clone names"))
+        ]
+        diff = _seq(hd.get("differentiation"), f"{w}.differentiation", "probabilities")
+        plast = _seq(hd.get("plasticity"), f"{w}.plasticity", "rates per day")
         if len(diff) != len(levels) - 1:
             raise InputError(
                 f"{w}.differentiation: need {len(levels) - 1} probabilities (one per step)"
@@ -752,14 +906,15 @@ def model_from_dict(data: Mapping[str, Any], *, source: str = "model") -> Model:
         for j, p in enumerate(plast):
             if j + 1 >= len(levels):
                 raise InputError(f"{w}.plasticity: at most {len(levels) - 1} rates")
-            if float(p) > 0:
+            rate = _num(p, f"{w}.plasticity[{j}]")
+            if rate > 0:
                 transitions.append(
                     _wrap(
                         f"{w}.plasticity[{j}]",
                         Transition,
                         source=levels[j + 1],
                         target=levels[j],
-                        rate=_num(p, f"{w}.plasticity[{j}]"),
+                        rate=rate,
                         kind="switch",
                     )
                 )
@@ -771,7 +926,10 @@ def model_from_dict(data: Mapping[str, Any], *, source: str = "model") -> Model:
             w,
             Microenvironment,
             protection=_num(md.get("protection", 0.0), f"{w}.protection"),
-            clones=tuple(md.get("clones", ()) or ()),
+            clones=tuple(
+                _name(c, f"{w}.clones[{j}]")
+                for j, c in enumerate(_seq(md.get("clones"), f"{w}.clones", "clone names"))
+            ),
             capacity_factor=_num(md.get("capacity_factor", 1.0), f"{w}.capacity_factor"),
         )
     bio = None
@@ -783,32 +941,51 @@ def model_from_dict(data: Mapping[str, Any], *, source: str = "model") -> Model:
         bio = _wrap(
             w,
             Biomarker,
-            name=str(bd.get("name", "psa")),
+            name=_name(bd.get("name", "psa"), f"{w}.name"),
             decay_rate=None if dr is None else _num(dr, f"{w}.decay_rate"),
             initial=None if b0 is None else _num(b0, f"{w}.initial"),
         )
     comp = top.get("competition")
     comp_t = None
     if comp is not None:
-        try:
-            comp_t = tuple(tuple(float(v) for v in row) for row in comp)
-        except (TypeError, ValueError):
+        w = f"{source}.competition"
+        k = len(clones)
+        rows = _seq(comp, w, f"{k} rows of {k} numbers (one row and one column per clone)")
+        comp_t = tuple(
+            tuple(
+                _num(v, f"{w}[{i}][{j}]")
+                for j, v in enumerate(_seq(row, f"{w}[{i}]", f"{k} numbers (one per clone)"))
+            )
+            for i, row in enumerate(rows)
+        )
+        lengths = {len(r) for r in comp_t}
+        if len(comp_t) != k or lengths != {k}:
             raise InputError(
-                f"{source}.competition: expected a matrix (list of lists of numbers)"
-            ) from None
+                f"{w}: must be a {k}x{k} matrix (clones {[c.name for c in clones]}); got "
+                f"{len(comp_t)} row(s) of length(s) {sorted(lengths)}"
+            )
     return _wrap(
         source,
         Model,
         clones=tuple(clones),
         transitions=tuple(transitions),
         drugs=tuple(drugs),
-        growth=top.get("growth", "exponential"),
+        growth=_text(top.get("growth", "exponential"), f"{source}.growth", GROWTH_LAWS),
         competition=comp_t,
         microenvironment=micro,
         biomarker=bio,
-        name=str(top.get("name", "model")),
-        combination=top.get("combination", "sum"),
+        name=_name(top.get("name", "model"), f"{source}.name"),
+        combination=_text(top.get("combination", "sum"), f"{source}.combination", ("sum", "max")),
     )
+
+
+_REGIMEN_TYPES = (*REGIMEN_KINDS, "mtd", "constant", "metronomic", "sequential", "simultaneous")
+
+
+def _stop(value: Any, where: str) -> float:
+    if value is None or (isinstance(value, str) and value.strip().lower() == "inf"):
+        return math.inf
+    return _num(value, where)
 
 
 def _regimen_from_dict(rd: Mapping[str, Any], where: str) -> list[Regimen]:
@@ -843,20 +1020,28 @@ def _regimen_from_dict(rd: Mapping[str, Any], where: str) -> list[Regimen]:
         ],
         where,
     )
-    typ = rd.get("type", "continuous")
+    typ = _text(rd.get("type", "continuous"), f"{where}.type", _REGIMEN_TYPES)
     aliases = {"mtd": "continuous", "constant": "continuous", "metronomic": "boluses"}
     typ = aliases.get(typ, typ)
+    if typ not in (*REGIMEN_KINDS, "sequential", "simultaneous"):
+        raise InputError(f"{where}.type must be one of {list(_REGIMEN_TYPES)}, got {typ!r}")
     start = _num(rd.get("start", 0.0), f"{where}.start")
-    stop_raw = rd.get("stop")
-    stop = math.inf if stop_raw in (None, "inf") else _num(stop_raw, f"{where}.stop")
+    stop = _stop(rd.get("stop"), f"{where}.stop")
     if typ in ("sequential", "simultaneous"):
-        drugs = list(_req(rd, "drugs", where))
+        drugs = [
+            _name(d, f"{where}.drugs[{j}]")
+            for j, d in enumerate(_seq(_req(rd, "drugs", where), f"{where}.drugs", "drug names"))
+        ]
+        if not drugs:
+            raise InputError(
+                f"{where}.drugs: a {typ} regimen needs at least one drug (drugs: [A, B])"
+            )
         if typ == "simultaneous":
             return [
                 _wrap(
                     where,
                     Regimen,
-                    drug=str(d),
+                    drug=d,
                     kind="continuous",
                     level=_num(rd.get("level", 1.0), f"{where}.level"),
                     start=start,
@@ -867,7 +1052,7 @@ def _regimen_from_dict(rd: Mapping[str, Any], where: str) -> list[Regimen]:
         switch = rd.get("switch_at")
         if switch is None:
             raise InputError(f"{where}: sequential needs switch_at (days; one per drug change)")
-        sw = [switch] if not isinstance(switch, list) else switch
+        sw = _seq(switch, f"{where}.switch_at", "days") if isinstance(switch, list) else [switch]
         if len(sw) != len(drugs) - 1:
             raise InputError(
                 f"{where}.switch_at: need {len(drugs) - 1} switch times for {len(drugs)} drugs"
@@ -877,7 +1062,7 @@ def _regimen_from_dict(rd: Mapping[str, Any], where: str) -> list[Regimen]:
             _wrap(
                 where,
                 Regimen,
-                drug=str(d),
+                drug=d,
                 kind="continuous",
                 level=_num(rd.get("level", 1.0), f"{where}.level"),
                 start=edges[j],
@@ -885,26 +1070,32 @@ def _regimen_from_dict(rd: Mapping[str, Any], where: str) -> list[Regimen]:
             )
             for j, d in enumerate(drugs)
         ]
-    drug = str(_req(rd, "drug", where))
+    drug = _name(_req(rd, "drug", where), f"{where}.drug")
     kw: dict[str, Any] = {"drug": drug, "kind": typ, "start": start, "stop": stop}
     if typ == "boluses":
         kw["level"] = _num(rd.get("amount", rd.get("level", 1.0)), f"{where}.amount")
         if "interval" in rd:
             kw["interval"] = _num(rd["interval"], f"{where}.interval")
         if "times" in rd:
-            kw["times"] = tuple(_num(t, f"{where}.times") for t in rd["times"])
+            kw["times"] = tuple(
+                _num(t, f"{where}.times[{j}]")
+                for j, t in enumerate(_seq(rd["times"], f"{where}.times", "days"))
+            )
     else:
         kw["level"] = _num(rd.get("level", 1.0), f"{where}.level")
     if typ == "intermittent":
         kw["on"] = _num(_req(rd, "days_on", where), f"{where}.days_on")
         kw["off"] = _num(_req(rd, "days_off", where), f"{where}.days_off")
     if typ == "blocks":
-        kw["blocks"] = tuple(
-            tuple(_num(v, f"{where}.blocks") for v in b) for b in _req(rd, "blocks", where)
-        )
-        for b in kw["blocks"]:
-            if len(b) != 3:
-                raise InputError(f"{where}.blocks: each block is [start, end, level]")
+        blocks = []
+        for j, b in enumerate(
+            _seq(_req(rd, "blocks", where), f"{where}.blocks", "[start, end, level] blocks")
+        ):
+            vals = _seq(b, f"{where}.blocks[{j}]", "[start, end, level]")
+            if len(vals) != 3:
+                raise InputError(f"{where}.blocks[{j}]: each block is [start, end, level]")
+            blocks.append(tuple(_num(v, f"{where}.blocks[{j}]") for v in vals))
+        kw["blocks"] = tuple(blocks)
     return [_wrap(where, Regimen, **kw)]
 
 
@@ -913,6 +1104,7 @@ def schedule_from_dict(data: Mapping[str, Any], *, source: str = "schedule") -> 
 
     Accepted ``type`` values per regimen: ``continuous`` (alias ``mtd``), ``intermittent``,
     ``boluses`` (alias ``metronomic``), ``blocks``, ``sequential`` and ``simultaneous``.
+    ``regimens: []`` is an untreated control arm.
 
     Examples
     --------
@@ -923,7 +1115,10 @@ def schedule_from_dict(data: Mapping[str, Any], *, source: str = "schedule") -> 
     """
     top = _check_keys(data, ["name", "regimens", "adaptive"], source)
     regs: list[Regimen] = []
-    for i, rd in enumerate(_req(top, "regimens", source) or []):
+    reg_list = _seq(
+        _req(top, "regimens", source), f"{source}.regimens", "regimens ({drug: ..., type: ...})"
+    )
+    for i, rd in enumerate(reg_list):
         regs += _regimen_from_dict(rd, f"{source}.regimens[{i}]")
     ad = None
     if top.get("adaptive") is not None:
@@ -937,33 +1132,82 @@ def schedule_from_dict(data: Mapping[str, Any], *, source: str = "schedule") -> 
             AdaptiveRule,
             stop_below=_num(a.get("stop_below", 0.5), f"{w}.stop_below"),
             resume_above=_num(a.get("resume_above", 1.0), f"{w}.resume_above"),
-            measure=a.get("measure", "auto"),
+            measure=_text(a.get("measure", "auto"), f"{w}.measure"),
             check_every=None if ce is None else _num(ce, f"{w}.check_every"),
         )
     return _wrap(
-        source, Schedule, name=str(top.get("name", "schedule")), regimens=tuple(regs), adaptive=ad
+        source,
+        Schedule,
+        name=_name(top.get("name", "schedule"), f"{source}.name"),
+        regimens=tuple(regs),
+        adaptive=ad,
     )
 
 
-def _read_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
+def _read_text(p: Path, what: str) -> str:
+    """UTF-8 text of ``p`` (a BOM allowed); another encoding or an empty file names the file,
+    the line and the column, and the fix."""
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read the {what} ({exc.strerror or exc})") from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(f"{p}: the {what} is UTF-16 text; save it as UTF-8")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InputError(
+            f"{p}: line {line}, column {col}: byte 0x{raw[exc.start]:02x} is not UTF-8 text; "
+            "save the file as UTF-8"
+        ) from None
+    if not text.strip():
+        raise InputError(f"{p}: the file is empty; expected a {what}")
+    return text
+
+
+def _read_mapping(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
+    if isinstance(path, str) and not path.strip():
+        raise InputError(f"no {what} file given (empty name); pass the path of a YAML/JSON file")
     p = Path(path)
     if not p.is_file():
-        raise InputError(f"{p}: file not found")
-    text = p.read_text(encoding="utf-8")
+        raise InputError(f"{p}: {what} file not found")
+    text = _read_text(p, f"{what} (YAML/JSON)")
     try:
         if p.suffix.lower() == ".json":
-            return json.loads(text)
-        import yaml
-
-        return yaml.safe_load(text)
-    except (json.JSONDecodeError, Exception) as exc:  # yaml.YAMLError has many subclasses
-        if isinstance(exc, InputError):
-            raise
-        raise InputError(f"{p}: cannot parse ({exc})") from None
+            out = json.loads(text)
+        else:
+            out = yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{p}: line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg}); check "
+            "quotes, commas and brackets"
+        ) from None
+    except RecursionError:
+        raise InputError(f"{p}: nested too deeply to be a {what}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        loc = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context, cmark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and cmark is not None and cmark is not mark:
+            problem = f"{context} at line {cmark.line + 1}, column {cmark.column + 1}: {problem}"
+        raise InputError(
+            f"{p}: {loc}not valid YAML ({problem}); check quotes, colons and indentation"
+        ) from None
+    if not isinstance(out, Mapping):
+        raise InputError(
+            f"{p}: expected a mapping of keys (a {what}), got {type(out).__name__} {out!r:.40}"
+        )
+    return dict(out)
 
 
 def load_model(path: str | os.PathLike[str]) -> Model:
     """Read a model from a YAML or JSON file.
+
+    A file that is not UTF-8, empty, not valid YAML/JSON or holds a value of the wrong shape is
+    an :class:`~oncoresist.errors.InputError` naming the file and the line or key.
 
     Examples
     --------
@@ -971,9 +1215,16 @@ def load_model(path: str | os.PathLike[str]) -> Model:
     >>> load_model(example_path("zhang2017_model.yaml")).name
     'zhang2017'
     """
-    return model_from_dict(_read_mapping(path), source=str(path))
+    return model_from_dict(_read_mapping(path, "model"), source=str(path))
 
 
 def load_schedule(path: str | os.PathLike[str]) -> Schedule:
-    """Read a schedule from a YAML or JSON file."""
-    return schedule_from_dict(_read_mapping(path), source=str(path))
+    """Read a schedule from a YAML or JSON file (errors as in :func:`load_model`).
+
+    Examples
+    --------
+    >>> from oncoresist.evolution import example_path
+    >>> load_schedule(example_path("adaptive.yaml")).adaptive.stop_below
+    0.5
+    """
+    return schedule_from_dict(_read_mapping(path, "schedule"), source=str(path))

@@ -15,6 +15,14 @@ Per-capita rates, for clone i with load ``L_i = sum_j a_ij x_j`` and capacity ``
 
 so the ODE ``dx_i/dt = x_i (birth_i - death_i) + ...`` is the mean of the stochastic model
 whenever rates are linear (exponential growth).
+
+Work is bounded, never a hang: :func:`simulate` refuses, with the reason and the fix, a run that
+would exceed :data:`MAX_STEPS` steps or output points (``t_end / dt``), :data:`MAX_SEGMENTS`
+schedule changes or adaptive checks, :data:`MAX_VALUES` recorded values, a per-cell rate above
+:data:`MAX_RATE` per day (a unit error: a division every 0.1 s), more than
+:data:`MAX_GILLESPIE_PASSES` passes of the exact Gillespie loop or, for the stochastic
+engines, populations above :data:`MAX_CELLS` cells (cells are counted as 64-bit integers); an
+exponential ODE solution that overflows is an error, not a NaN result.
 """
 
 from __future__ import annotations
@@ -29,11 +37,35 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ._model import Model, Schedule
+from ._model import Model, Schedule, _hill
 
-__all__ = ["METHODS", "CoarseStepWarning", "SimulationResult", "simulate"]
+__all__ = [
+    "MAX_CELLS",
+    "MAX_GILLESPIE_PASSES",
+    "MAX_RATE",
+    "MAX_SEGMENTS",
+    "MAX_STEPS",
+    "MAX_VALUES",
+    "METHODS",
+    "CoarseStepWarning",
+    "SimulationResult",
+    "simulate",
+]
 
 METHODS = ("ode", "gillespie", "tau_leap", "branching")
+#: Default limit on ``t_end / dt`` (steps of the stochastic engines, output points of the ODE).
+MAX_STEPS = 1_000_000
+#: Limit on a clone's per-cell rate (birth + death + maximal drug kill + switching), per day.
+MAX_RATE = 1e6
+#: Limit on the cells of one clone in the stochastic engines (64-bit integer counts).
+MAX_CELLS = 1e15
+#: Limit on schedule changes (doses, on/off switches, block edges) and adaptive checks.
+MAX_SEGMENTS = 100_000
+#: Limit on values held in memory (recorded trajectories, per-run parameter arrays).
+MAX_VALUES = 100_000_000
+#: Limit on the passes of the Gillespie loop over a run (one event of every active run per
+#: pass, so about the events of the busiest run); a few minutes of work.
+MAX_GILLESPIE_PASSES = 200_000
 _TARGET = {"death": 0, "birth": 1, "capacity": 2}
 
 
@@ -113,11 +145,23 @@ def _arrays(
     pb, pd_, px0 = np.tile(b, (n, 1)), np.tile(d, (n, 1)), np.tile(x0, (n, 1))
     pcap = np.tile(cap, (n, 1))
     pemax, pic50 = np.tile(emax, (n, 1, 1)), np.tile(ic50, (n, 1, 1))
-    for key, sd in (variation or {}).items():
+    if variation is not None and not isinstance(variation, Mapping):
+        raise InputError(
+            f"variation must be a mapping 'CLONE.parameter' -> sd, got {type(variation).__name__}"
+        )
+    for key, sd_raw in (variation or {}).items():
+        if not isinstance(key, str):
+            raise InputError(f"variation key {key!r}: use 'CLONE.parameter' text keys")
         parts = key.split(".")
-        sd = float(sd)
-        if not sd >= 0:
-            raise InputError(f"variation[{key!r}]: the log-normal sd must be >= 0, got {sd}")
+        try:
+            sd = float(sd_raw)
+        except (TypeError, ValueError, OverflowError):
+            raise InputError(f"variation[{key!r}]: sd {sd_raw!r:.40} is not a number") from None
+        if not 0 <= sd <= 10:
+            raise InputError(
+                f"variation[{key!r}]: the log-normal sd must be in [0, 10] (a factor e^10 "
+                f"spread), got {sd_raw!r}"
+            )
         if parts[0] not in idx:
             raise InputError(
                 f"variation key {key!r}: unknown clone {parts[0]!r}; clones {list(names)}"
@@ -184,8 +228,7 @@ def _per_capita(
     """Per-capita (birth, death) rates, shape (P, K), for state ``x`` and concentrations ``c``."""
     x = np.asarray(x, float)
     emax, ic50 = ar.emax[rows], ar.ic50[rows]
-    cc = np.maximum(c, 0.0)[:, None, :] ** ar.hill
-    e = emax * cc / (cc + ic50**ar.hill) * ar.has * (1.0 - ar.protect)[:, None]
+    e = emax * _hill(c[:, None, :], ic50, ar.hill) * ar.has * (1.0 - ar.protect)[:, None]
     de = np.where(ar.tgt == 0, e, 0.0)
     death_extra = de.max(-1) if ar.combine_max else de.sum(-1)
     birth_frac = np.prod(np.where(ar.tgt == 1, 1.0 - e, 1.0), axis=-1)
@@ -216,6 +259,15 @@ class _Plan:
     drugs: tuple[str, ...]
     regs: list[tuple[int, Any]]  # (drug index, Regimen)
     t_end: float
+    bolus_times: list[tuple[int, float, np.ndarray]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # dose times once per run (sorted), not once per step
+        self.bolus_times = [
+            (j, float(r.level), np.sort(r.bolus_times(self.t_end + 1e-9)))
+            for j, r in self.regs
+            if r.is_bolus()
+        ]
 
     def level(self, t: float) -> np.ndarray:
         out = np.zeros(max(len(self.drugs), 1))
@@ -227,10 +279,9 @@ class _Plan:
     def boluses(self, t0: float, t1: float) -> np.ndarray:
         """Bolus amounts per drug with dose times in [t0, t1)."""
         out = np.zeros(max(len(self.drugs), 1))
-        for j, r in self.regs:
-            if r.is_bolus():
-                bt = r.bolus_times(self.t_end + 1e-9)
-                out[j] += r.level * np.count_nonzero((bt >= t0 - 1e-12) & (bt < t1 - 1e-12))
+        for j, level, bt in self.bolus_times:
+            lo, hi = np.searchsorted(bt, [t0 - 1e-12, t1 - 1e-12], side="left")
+            out[j] += level * (hi - lo)
         return out
 
     def breakpoints(self) -> np.ndarray:
@@ -375,11 +426,20 @@ def _survival_prob(lam: np.ndarray, mu: np.ndarray, t: Any) -> tuple[np.ndarray,
     """
     r = lam - mu
     small = np.abs(r * t) < 1e-8
-    e = np.expm1(np.where(small, 0.0, r * t))
-    den = np.where(small, 1.0, lam * (e + 1.0) - mu)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        alpha = np.where(small, mu * t / (1 + lam * t), mu * e / den)
-        beta = np.where(small, lam * t / (1 + lam * t), lam * e / den)
+    big = r * t > 1.0
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        e = np.expm1(np.where(small, 0.0, np.minimum(r * t, 700.0)))
+        # for fast growth divide through by e (-> mu/lam and 1): no inf/inf
+        inv = np.where(big, 1.0 / e, 0.0)
+        den = np.where(
+            small, 1.0, np.where(big, lam * (1.0 + inv) - mu * inv, lam * (e + 1.0) - mu)
+        )
+        num_a = np.where(big, mu, mu * e)
+        num_b = np.where(big, lam, lam * e)
+        alpha = np.where(small, mu * t / (1 + lam * t), num_a / den)
+        beta = np.where(small, lam * t / (1 + lam * t), num_b / den)
+    alpha = np.nan_to_num(alpha, nan=1.0)
+    beta = np.nan_to_num(beta, nan=0.0)
     return np.clip(alpha, 0.0, 1.0), np.clip(beta, 0.0, 1.0 - 1e-15)
 
 
@@ -430,7 +490,10 @@ def _step_tau(
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, int]:
     urow, srow = ar.u.sum(1), ar.s.sum(1)
-    births = rng.poisson(birth * (1.0 - urow) * x * dt)
+    lam = birth * (1.0 - urow) * x * dt
+    if float(lam.max(initial=0.0)) > MAX_CELLS:
+        raise _TooLarge(f"about {float(lam.max()):.3g} births in one step of {dt:g} d")
+    births = rng.poisson(lam)
     deaths = rng.binomial(x, -np.expm1(-death * dt))
     left = x - deaths
     out = (
@@ -447,6 +510,10 @@ def _step_tau(
         for i in np.flatnonzero(srow > 0):
             new = new + rng.multinomial(out[:, i], p[i])
     return np.maximum(new, 0), int(ev)
+
+
+class _TooLarge(Exception):
+    """A stochastic step would exceed the countable population (turned into an InputError)."""
 
 
 def _gillespie_channels(ar: _Arrays) -> tuple[np.ndarray, list[tuple[str, int, int]]]:
@@ -480,13 +547,16 @@ def _step_gillespie(
     rng: np.random.Generator,
     chan: tuple[np.ndarray, list[tuple[str, int, int]]],
     max_events: int,
-) -> tuple[np.ndarray, int]:
+    max_passes: int,
+) -> tuple[np.ndarray, int, int]:
     v, chans = chan
+    passes = 0
     x = x.copy()
     t = np.zeros(x.shape[0])
     active = np.arange(x.shape[0])
     urow = ar.u.sum(1)
     events = 0
+    first = True
     while active.size:
         xa = x[active]
         birth, death = _per_capita(ar, xa, c[active], rows=active)
@@ -501,10 +571,32 @@ def _step_gillespie(
             else:
                 props[:, e] = ar.s[i, j] * xa[:, i]
         a0 = props.sum(1)
+        if first:
+            first = False
+            # events of the step if every clone keeps its current per-cell rates: the rate of
+            # events grows like exp(r t) over the step, so integrate it (a0 dt underestimates)
+            r = birth - death
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                growth = np.where(
+                    np.abs(r * dt) < 1e-8, dt, np.expm1(np.minimum(r * dt, 700.0)) / r
+                )
+            per_clone = (birth + death) * xa * growth + (ar.s.sum(1)[None, :] * xa * growth)
+            per_run = np.nan_to_num(per_clone, nan=np.inf).sum(1)
+            expected = float(per_run.sum())
+            busiest = float(per_run.max(initial=0.0))
+            if expected > max_events or busiest > max_passes:
+                raise InputError(
+                    f"gillespie: about {expected:.3g} events ({busiest:.3g} in the busiest run) "
+                    f"expected in the next step of {dt:g} d, above what is left of the budget "
+                    f"({max_events:,} events, max_events; {max_passes:,} loop passes, "
+                    "MAX_GILLESPIE_PASSES); the exact method is too slow here: use "
+                    "method='tau_leap' or 'branching' (or a smaller population or rates)"
+                )
         with np.errstate(divide="ignore"):
             tau = rng.exponential(1.0, active.size) / a0
         t_new = t[active] + tau
         fire = t_new < dt
+        passes += 1
         if np.any(fire):
             fa = active[fire]
             cum = np.cumsum(props[fire], axis=1)
@@ -513,13 +605,15 @@ def _step_gillespie(
             x[fa] += v[ch]
             t[fa] = t_new[fire]
             events += fa.size
-            if events > max_events:
+            if events > max_events or passes > max_passes:
                 raise InputError(
-                    f"gillespie: more than {max_events:,} events; the population is too large for "
-                    "exact simulation; use method='tau_leap' or 'branching'"
+                    f"gillespie: more than {min(events, max_events):,} events or "
+                    f"{MAX_GILLESPIE_PASSES:,} loop passes (max_events, MAX_GILLESPIE_PASSES); the "
+                    "population is too large for exact simulation; use method='tau_leap' or "
+                    "'branching'"
                 )
         active = active[fire]
-    return x, events
+    return x, events, passes
 
 
 def _run_stochastic(
@@ -567,6 +661,7 @@ def _run_stochastic(
     mean_x[0] = x.mean(0)
     chan = _gillespie_channels(ar) if method == "gillespie" else None
     events = 0
+    passes = 0
     bar = _progress(progress, steps, f"{method} {schedule.name}")
     for step in range(steps):
         t0 = step * dt
@@ -589,13 +684,30 @@ def _run_stochastic(
         auc += area
         met.time_on += dt * (on & ((level.sum(1) > 0) | (bol.sum(1) > 0)))
         xf = x.astype(float)
-        if method == "gillespie":
-            assert chan is not None
-            x, ev = _step_gillespie(ar, x, c_mean, dt, rng, chan, max_events - events)
-        else:
-            birth, death = _per_capita(ar, xf, c_mean)
-            stepper = _step_branching if method == "branching" else _step_tau
-            x, ev = stepper(ar, x, birth, death, dt, rng)
+        try:
+            if method == "gillespie":
+                assert chan is not None
+                x, ev, n_pass = _step_gillespie(
+                    ar, x, c_mean, dt, rng, chan, max_events - events, MAX_GILLESPIE_PASSES - passes
+                )
+                passes += n_pass
+            else:
+                birth, death = _per_capita(ar, xf, c_mean)
+                with np.errstate(over="ignore"):
+                    grow = xf * np.exp(np.minimum((birth - death) * dt, 700.0))
+                if float(grow.max(initial=0.0)) > MAX_CELLS:
+                    raise _TooLarge(f"about {float(grow.max()):.3g} cells of one clone expected")
+                stepper = _step_branching if method == "branching" else _step_tau
+                x, ev = stepper(ar, x, birth, death, dt, rng)
+        except (_TooLarge, ValueError) as exc:
+            if isinstance(exc, InputError):
+                raise
+            raise InputError(
+                f"{method}: the population becomes too large to count at day {t0:g} ({exc}); "
+                f"the stochastic engines count at most {MAX_CELLS:.0e} cells of a clone as 64-bit "
+                "integers. Use method='ode', add a carrying capacity (growth: logistic), lower "
+                "the rates or shorten t_end"
+            ) from None
         events += ev
         if ar.decay is not None:
             e = math.exp(-ar.decay * dt)
@@ -724,18 +836,27 @@ def _run_ode_one(
                 ev.terminal = True  # type: ignore[attr-defined]
                 events = [ev]
             t_eval = np.append(grid[(grid >= seg_start) & (grid < t_next)], t_next)
-            sol = solve_ivp(
-                rhs_factory(level),
-                (seg_start, t_next),
-                y,
-                method="LSODA",
-                t_eval=t_eval,
-                events=events or None,
-                rtol=1e-8,
-                atol=1e-10,
-            )
+            with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked below
+                sol = solve_ivp(
+                    rhs_factory(level),
+                    (seg_start, t_next),
+                    y,
+                    method="LSODA",
+                    t_eval=t_eval,
+                    events=events or None,
+                    rtol=1e-8,
+                    atol=1e-10,
+                )
             if sol.status < 0:
                 raise InputError(f"ODE integration failed at day {seg_start:g}: {sol.message}")
+            if not np.all(np.isfinite(sol.y)) or float(np.abs(sol.y).max(initial=0.0)) > 1e300:
+                bad = np.flatnonzero(~np.all(np.isfinite(sol.y), axis=0) | (sol.y.max(0) > 1e300))
+                day = float(sol.t[bad[0]]) if bad.size else float(sol.t[-1])
+                raise InputError(
+                    f"ode: the cell numbers overflow (above 1e300) by day {day:g}: the model "
+                    "grows without bound over the horizon; add a carrying capacity (growth: "
+                    "logistic or gompertz), lower the net growth rate or shorten t_end"
+                )
             keep_t = sol.t < t_next
             if np.any(keep_t):
                 out_t.append(sol.t[keep_t])
@@ -798,6 +919,7 @@ def simulate(
     progression_factor: float = 1.2,
     nadir_rise: float = 1.25,
     max_events: int = 50_000_000,
+    max_steps: int = MAX_STEPS,
     progress: bool = False,
 ) -> SimulationResult:
     """Simulate ``model`` under ``schedule``.
@@ -823,6 +945,15 @@ def simulate(
         How many runs keep full trajectories (all runs enter ``mean`` and ``summary``).
     progression_factor, nadir_rise
         Thresholds of the ``ttp_baseline`` and ``ttp_nadir`` progression definitions.
+    max_events
+        Budget of ``gillespie`` events over the whole run; a step whose expected events exceed
+        what is left is refused before it starts.
+    max_steps
+        Limit on ``t_end / dt`` (default :data:`MAX_STEPS`).
+
+    A schedule without regimens is an untreated control. Runs that would not finish in
+    bounded time or memory raise an :class:`~oncoresist.errors.InputError` that says why and
+    what to change (see the module documentation for the limits).
 
     Returns
     -------
@@ -836,18 +967,47 @@ def simulate(
     >>> bool(res.summary["time_off_drug"].iloc[0] > 0)
     True
     """
-    if method not in METHODS:
+    if not isinstance(model, Model):
+        raise InputError(f"model must be a Model (see load_model), got {type(model).__name__}")
+    if not isinstance(schedule, Schedule):
+        raise InputError(
+            f"schedule must be a Schedule (see load_schedule), got {type(schedule).__name__}; "
+            "simulate one schedule per call"
+        )
+    if not isinstance(method, str) or method not in METHODS:
         raise InputError(f"method must be one of {METHODS}, got {method!r}")
-    if not (np.isfinite(t_end) and t_end > 0):
+    t_end = _finite_arg(t_end, "t_end")
+    dt = _finite_arg(dt, "dt")
+    if not t_end > 0:
         raise InputError(f"t_end must be a positive number of days, got {t_end!r}")
-    if not (np.isfinite(dt) and 0 < dt <= t_end):
+    if not 0 < dt <= t_end:
         raise InputError(f"dt must be in (0, t_end], got {dt!r}")
-    if abs(round(t_end / dt) * dt - t_end) > 1e-9 * t_end:
+    for name, value, low in (
+        ("n_runs", n_runs, 1),
+        ("record_runs", record_runs, 0),
+        ("max_events", max_events, 1),
+        ("max_steps", max_steps, 1),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+            raise InputError(f"{name} must be an integer >= {low}, got {value!r}")
+    for label, factor in (("progression_factor", progression_factor), ("nadir_rise", nadir_rise)):
+        if not _finite_arg(factor, label) > 0:
+            raise InputError(f"{label} must be > 0, got {factor!r}")
+    steps = t_end / dt
+    if steps > max_steps:
+        what = "output points" if method == "ode" else "steps"
+        raise InputError(
+            f"t_end / dt = {t_end:g} / {dt:g} = {steps:.3g} {what}, above the limit of "
+            f"{int(max_steps):,} (max_steps); use a larger dt (>= {t_end / max_steps:.3g} d)"
+            + ("" if method == "ode" else " or method='ode'")
+        )
+    if abs(round(steps) * dt - t_end) > 1e-9 * t_end:
         raise InputError(f"t_end ({t_end}) must be a multiple of dt ({dt})")
-    if not isinstance(n_runs, int | np.integer) or n_runs < 1:
-        raise InputError(f"n_runs must be a positive integer, got {n_runs!r}")
+    _check_work(model, schedule, t_end=t_end, n_steps=round(steps), n_runs=int(n_runs),
+                record_runs=int(record_runs))  # fmt: skip
     gen = np.random.default_rng(rng)
     ar = _arrays(model, int(n_runs), variation, gen)
+    _check_rates(ar, method)
     plan = _plan(model, schedule, t_end)
     rule = schedule.adaptive
     mode = "burden"
@@ -1025,6 +1185,82 @@ def simulate(
         summary=summary,
         info=info,
     )
+
+
+def _finite_arg(value: Any, name: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"{name} must be a number, got {value!r:.40}") from None
+    if isinstance(value, bool) or not math.isfinite(v):
+        raise InputError(f"{name} must be a finite number, got {value!r}")
+    return v
+
+
+def _check_work(
+    model: Model, schedule: Schedule, *, t_end: float, n_steps: int, n_runs: int, record_runs: int
+) -> None:
+    """Refuse a run whose schedule changes or memory would not be bounded (before any work)."""
+    segments = 0.0
+    for r in schedule.regimens:
+        span = min(float(r.stop), t_end) - float(r.start)
+        if span <= 0:
+            continue
+        if r.kind == "intermittent":
+            segments += 2 * span / (float(r.on or 0) + float(r.off or 0)) + 2
+        elif r.kind == "boluses":
+            segments += len(r.times) if r.times else span / float(r.interval or 1.0) + 1
+        elif r.kind == "blocks":
+            segments += 2 * len(r.blocks)
+        else:
+            segments += 2
+    rule = schedule.adaptive
+    if rule is not None and rule.check_every is not None:
+        segments += t_end / float(rule.check_every)
+    if segments > MAX_SEGMENTS:
+        raise InputError(
+            f"schedule {schedule.name!r} changes dosing or is checked about {segments:.3g} times "
+            f"in {t_end:g} days, above the limit of {MAX_SEGMENTS:,}; use longer dosing "
+            "intervals / on-off periods / check_every, or a shorter t_end"
+        )
+    k, nd = len(model.clones), max(len(model.drugs), 1)
+    held = max(n_runs * k * nd * 4, (n_steps + 1) * min(record_runs, n_runs) * (k + nd + 2))
+    if held > MAX_VALUES:
+        raise InputError(
+            f"this run would hold about {held:.3g} values in memory (n_runs={n_runs}, "
+            f"record_runs={record_runs}, {n_steps + 1} time points, {k} clones), above the limit "
+            f"of {MAX_VALUES:.0e}; use fewer runs, a smaller record_runs or a larger dt"
+        )
+
+
+def _check_rates(ar: _Arrays, method: str) -> None:
+    """Refuse per-cell rates above MAX_RATE and populations the engine cannot count."""
+    extra = np.where(ar.tgt == 0, ar.emax, 0.0).sum(-1)
+    total = ar.b + ar.d + extra + ar.s.sum(1)[None, :]
+    if not np.all(np.isfinite(total)) or float(total.max()) > MAX_RATE:
+        i = int(np.nanargmax(np.where(np.isfinite(total), total, np.inf)) % total.shape[1])
+        raise InputError(
+            f"clone {ar.names[i]!r}: a per-cell rate of {float(np.max(total[:, i])):.3g} per day "
+            f"(birth + death + maximal drug kill + switching) is above the limit of "
+            f"{MAX_RATE:.0e} per day (a division every 0.1 s); rates are per cell per day: "
+            "check the units (or the variation spread)"
+        )
+    if not np.all(np.isfinite(ar.x0)) or np.any(np.isnan(ar.cap)):
+        raise InputError(
+            "initial cells must be finite and carrying capacities numbers (after variation)"
+        )
+    if method != "ode" and float(ar.x0.max()) > MAX_CELLS:
+        raise InputError(
+            f"{method}: {float(ar.x0.max()):.3g} initial cells of one clone; the stochastic "
+            f"engines count at most {MAX_CELLS:.0e} cells as 64-bit integers; use method='ode'"
+        )
+    if ar.decay is not None and ar.bio0 is None:
+        b0 = (ar.x0 @ ar.w) / ar.decay
+        if not np.all(np.isfinite(b0)):
+            raise InputError(
+                "the biomarker's steady state (sum of weight x cells / decay_rate) overflows; "
+                "give biomarker.initial or a larger decay_rate"
+            )
 
 
 def _summary_row(

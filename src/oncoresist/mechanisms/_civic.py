@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from ..data import fetch_file
 from ..errors import InputError, SchemaError
 from ._build import norm_drug
 from ._kb import EVIDENCE_LEVELS, KnowledgeBase, load_knowledge_base
+from ._profile import _read_delimited
 from ._variants import parse_alteration
 
 
@@ -144,12 +146,31 @@ def read_civic_evidence(
     """
     kb = kb or load_knowledge_base()
     p = Path(path) if path is not None else fetch_civic_evidence()
-    df = pd.read_csv(p, sep="\t", dtype=str, keep_default_na=False)
+    if not p.is_file():
+        raise InputError(f"CIViC evidence file {p} does not exist")
+    # CIViC's TSV has no quoting: a stray double quote is text, never the start of a field
+    # that swallows the next lines
+    df = _read_delimited(
+        p,
+        sep="\t",
+        what="CIViC evidence table",
+        dtype=str,
+        keep_default_na=False,
+        quoting=csv.QUOTE_NONE,
+    )
     missing = [c for c in _REQUIRED if c not in df.columns]
     if missing:
         raise SchemaError(
-            f"{p}: not a CIViC ClinicalEvidenceSummaries file; missing columns {missing}"
+            f"{p}: not a CIViC ClinicalEvidenceSummaries file; missing columns {missing} "
+            f"(found {list(df.columns)[:12]}); download nightly-ClinicalEvidenceSummaries.tsv"
         )
+    dup = sorted(
+        {str(c) for c in df.columns if str(c).rsplit(".", 1)[0] in _REQUIRED} - set(_REQUIRED)
+    )
+    if dup:
+        raise SchemaError(f"{p}: duplicated column(s) {dup}; keep one column of each name")
+    # a row with fewer fields than the header reads as empty cells, not NaN floats
+    df = df.fillna("")
     pred = df[(df.evidence_type == "Predictive")].copy()
     excluded: list[dict[str, str]] = []
     rows: list[dict[str, object]] = []
@@ -178,7 +199,10 @@ def read_civic_evidence(
         if not r.drugs:
             exclude("no drug")
             continue
-        if r.drug_interaction_type == "Combination":
+        if not str(r.gene).strip() or not str(r.evidence_id).strip():
+            exclude("no gene or no evidence id")
+            continue
+        if getattr(r, "drug_interaction_type", "") == "Combination":
             exclude("drug combination")
             continue
         gene = str(r.gene).strip().upper()
@@ -214,7 +238,7 @@ def read_civic_evidence(
                     "secondary": False,
                     "citations": cite,
                     "source": eid,
-                    "note": f"CIViC rating {r.rating}; {r.disease}",
+                    "note": f"CIViC rating {getattr(r, 'rating', '')}; {getattr(r, 'disease', '')}",
                 }
             )
     ev = pd.DataFrame(rows, columns=list(kb.alterations.columns))

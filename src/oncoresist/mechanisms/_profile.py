@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
+import math
 import re
+import warnings
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +49,147 @@ _CNV_CALLS = {
 }
 _GISTIC = {2: "amplification", 1: "gain", 0: "neutral", -1: "loss", -2: "deletion"}
 _ISSUE_COLS = ["where", "item", "problem", "suggestion"]
+
+
+def _read_text(path: Path, what: str) -> str:
+    """Text of ``path`` (UTF-8, a BOM allowed; ``.gz`` decompressed), newlines made ``\n``.
+
+    A byte that is not UTF-8, a UTF-16 file or an empty file is an :class:`InputError` naming
+    the file, the line and the column, and how to fix it.
+    """
+    try:
+        raw = path.read_bytes()
+        if path.suffix.lower() == ".gz":
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(
+            f"{path}: cannot read the {what} ({exc}); check that the file is complete and, for "
+            ".gz, really gzip-compressed"
+        ) from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(
+            f"{path}: the {what} is UTF-16 text; save it as UTF-8 (in Excel: 'CSV UTF-8' or "
+            "'Tab delimited text' with UTF-8 encoding)"
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InputError(
+            f"{path}: line {line}, column {col}: byte 0x{raw[exc.start]:02x} is not UTF-8 text; "
+            "save the file as UTF-8 (accented names from Excel are often Latin-1)"
+        ) from None
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise InputError(
+            f"{path}: line {line}: a NUL byte; this is not a text {what} (binary or corrupt file)"
+        )
+    if not text.strip():
+        raise InputError(f"{path}: the file is empty; expected a {what}")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _yaml_problem(exc: Exception) -> str:
+    """``line L, column C: not valid YAML (...)`` from a PyYAML error, with the fix."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    loc = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context, cmark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and cmark is not None and cmark is not mark:
+        problem = f"{context} at line {cmark.line + 1}, column {cmark.column + 1}: {problem}"
+    return f"{loc}not valid YAML ({problem}); check quotes, colons and indentation"
+
+
+def _load_mapping_text(path: Path, text: str, fmt: str) -> Any:
+    """Parse YAML or JSON ``text``; a syntax error names the file, line and column."""
+    if fmt == "json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"{path}: line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg}); "
+                "check quotes, commas and brackets"
+            ) from None
+        except RecursionError:
+            raise InputError(f"{path}: JSON nested too deeply to be a profile") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: {_yaml_problem(exc)}") from None
+    except RecursionError:
+        raise InputError(f"{path}: YAML nested too deeply to be a profile") from None
+
+
+_PANDAS_LINE = re.compile(r"\bline (\d+)")
+_PANDAS_ROW = re.compile(r"starting at row (\d+)")
+
+
+def _table_error(path: Path, exc: Exception, what: str) -> InputError:
+    """An InputError naming the file and line of a pandas parse error, with the likely fix."""
+    msg = str(exc).strip().replace("Error tokenizing data. C error: ", "")
+    m_line, m_row = _PANDAS_LINE.search(msg), _PANDAS_ROW.search(msg)
+    line = int(m_line.group(1)) if m_line else int(m_row.group(1)) + 1 if m_row else None
+    where = f"{path}: line {line}" if line is not None else str(path)
+    if "inside string" in msg:
+        fix = 'a double quote (") opens a field that never closes; remove it or close the quote'
+    elif "Expected" in msg:
+        fix = "this row has more fields than the header; remove the extra separators"
+    else:
+        fix = "check the separators, quotes and the header line"
+    return InputError(f"{where}: cannot read the {what} ({msg}); {fix}")
+
+
+def _first_long_line(lines: list[str], sep: str) -> int | str:
+    """1-based number of the first data line with more non-empty fields than the header."""
+    rows = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip() and not ln.startswith("#")]
+    if not rows:
+        return "?"
+    width = len(rows[0][1].split(sep))
+    for lineno, ln in rows[1:]:
+        if len(ln.rstrip(sep).split(sep)) > width:
+            return lineno
+    return "?"
+
+
+def _read_delimited(path: Path, *, sep: str, what: str, **kw: Any) -> pd.DataFrame:
+    """Read a delimited text table; every decoding or parsing problem is an InputError.
+
+    Lines starting with ``#`` are comments; fields that span several lines (an unbalanced
+    quote) are refused rather than read as one long value.
+    """
+    text = _read_text(path, what)
+    lines = text.split("\n")
+    skip = [i for i, line in enumerate(lines) if line.startswith("#")]
+    try:
+        # index_col=False: a first row with one field more than the header must not become
+        # the index (every column shifted); a longer row is an error, not lost data
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            df = pd.read_csv(io.StringIO(text), sep=sep, skiprows=skip, index_col=False, **kw)
+    except pd.errors.ParserWarning:
+        raise InputError(
+            f"{path}: line {_first_long_line(lines, sep)}: cannot read the {what} (more fields "
+            "than the header line); remove the extra separators or add the column's name"
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise InputError(
+            f"{path}: no header line (the file holds only comments or blank lines); expected a "
+            f"{what} with a header line"
+        ) from None
+    except (pd.errors.ParserError, ValueError, OverflowError) as exc:
+        raise _table_error(path, exc, what) from None
+    for j, col in enumerate(df.columns):
+        if df[col].dtype == object or pd.api.types.is_string_dtype(df[col].dtype):
+            hit = df[col].astype(str).str.contains("\n", regex=False)
+            if hit.any():
+                i = int(np.flatnonzero(hit.to_numpy())[0])
+                raise InputError(
+                    f"{path}: data row {i + 1}, column {col!r} (#{j + 1}): the field spans "
+                    'several lines; an unbalanced double quote (") probably opens it: remove '
+                    "or close the quote"
+                )
+    return df
 
 
 @dataclass(frozen=True)
@@ -124,20 +269,60 @@ def _check_gene(gene: str, where: str, issues: list[dict[str, str]], known: froz
     return g
 
 
+_MUT_SHAPE = (
+    "a list of 'GENE CHANGE' strings (['EGFR T790M']), a list of mappings "
+    "([{gene: EGFR, alteration: T790M}]) or a mapping gene -> change(s) ({EGFR: [L858R, T790M]})"
+)
+_CNV_SHAPE = (
+    "a mapping gene -> call ({CDKN2A: deletion, MET: 2}) or a list of mappings "
+    "([{gene: MET, call: amplification}])"
+)
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _blank(value: Any) -> bool:
+    """Missing cell: None, NaN or an empty / whitespace string."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
 def _mutations_frame(mutations: Any, where: str) -> pd.DataFrame:
     if mutations is None:
         return pd.DataFrame(columns=["gene", "alteration"])
     if isinstance(mutations, pd.DataFrame):
         df = mutations
     elif isinstance(mutations, Mapping):
-        df = pd.DataFrame(
-            [
-                {"gene": k, "alteration": v}
-                for k, vs in mutations.items()
-                for v in ([vs] if isinstance(vs, str) else vs)
-            ]
-        )
-    else:
+        rows = []
+        for k, vs in mutations.items():
+            w = f"{where}: mutations.{k}"
+            if not _is_text(k) or isinstance(k, bool):
+                raise InputError(
+                    f"{where}: mutations key {k!r} is not a gene symbol; give {_MUT_SHAPE}"
+                )
+            changes = [vs] if isinstance(vs, str) else vs
+            if not isinstance(changes, list | tuple) or not changes:
+                raise InputError(
+                    f"{w} is {type(vs).__name__} {vs!r}; give the protein change as text "
+                    f"(EGFR: T790M) or a list of them (EGFR: [L858R, T790M])"
+                )
+            for j, v in enumerate(changes):
+                if not _is_text(v):
+                    raise InputError(
+                        f"{w}[{j}] is {type(v).__name__} {v!r}; a protein change is text such as "
+                        "T790M or p.E746_A750del"
+                    )
+                rows.append({"gene": k, "alteration": v})
+        df = pd.DataFrame(rows)
+    elif isinstance(mutations, list | tuple):
         rows = []
         for i, m in enumerate(mutations):
             if isinstance(m, str):
@@ -148,33 +333,69 @@ def _mutations_frame(mutations: Any, where: str) -> pd.DataFrame:
                     )
                 rows.append({"gene": parts[0], "alteration": parts[1]})
             elif isinstance(m, Mapping):
-                rows.append(dict(m))
+                for key in ("gene", "alteration"):
+                    if key in m and not (_is_text(m[key]) or _blank(m[key])):
+                        raise InputError(
+                            f"{where}: mutation {i + 1}: {key} is {type(m[key]).__name__} "
+                            f"{m[key]!r}; give text (gene: EGFR, alteration: T790M)"
+                        )
+                rows.append({str(k): v for k, v in m.items()})
             else:
                 raise InputError(
                     f"{where}: mutation {i + 1} is {type(m).__name__}; give 'GENE CHANGE' or a mapping"
                 )
         df = pd.DataFrame(rows)
+    else:
+        raise InputError(
+            f"{where}: mutations is {type(mutations).__name__} {mutations!r:.60}; give {_MUT_SHAPE}"
+        )
     if df.empty:
         return pd.DataFrame(columns=["gene", "alteration"])
     g = _pick(df, _GENE_COLS, "gene", where)
     a = _pick(df, _ALT_COLS, "protein change", where)
-    return pd.DataFrame({"gene": df[g].astype(str), "alteration": df[a].astype(str)})
+    for col in (g, a):
+        miss = [i for i, v in enumerate(df[col]) if _blank(v)]
+        if miss:
+            raise InputError(
+                f"{where}: mutations row {miss[0] + 1}: column {col!r} is empty "
+                f"({len(miss)} row(s) in all); give every mutation a gene and a protein change "
+                "(remove non-coding variants)"
+            )
+    return pd.DataFrame(
+        {
+            "gene": [str(v).strip() for v in df[g]],
+            "alteration": [str(v).strip() for v in df[a]],
+        }
+    )
 
 
 def _cnv_frame(cnv: Any, where: str) -> pd.DataFrame:
     if cnv is None:
         return pd.DataFrame(columns=["gene", "call"])
     if isinstance(cnv, Mapping):
+        for k in cnv:
+            if not _is_text(k) or isinstance(k, bool):
+                raise InputError(f"{where}: cnv key {k!r} is not a gene symbol; give {_CNV_SHAPE}")
         df = pd.DataFrame({"gene": list(cnv), "call": list(cnv.values())})
     elif isinstance(cnv, pd.Series):
         df = pd.DataFrame({"gene": cnv.index, "call": cnv.to_numpy()})
-    else:
-        df = pd.DataFrame(cnv)
+    elif isinstance(cnv, pd.DataFrame) or (
+        isinstance(cnv, list | tuple) and all(isinstance(r, Mapping) for r in cnv)
+    ):
+        df = pd.DataFrame(list(cnv) if isinstance(cnv, list | tuple) else cnv)
         if df.empty:
             return pd.DataFrame(columns=["gene", "call"])
         g = _pick(df, _GENE_COLS, "gene", where)
         c = _pick(df, ("call", "cnv", "copy_number", "gistic", "value"), "copy-number call", where)
         df = pd.DataFrame({"gene": df[g], "call": df[c]})
+        miss = [i for i, v in enumerate(df.gene) if not _is_text(v)]
+        if miss:
+            raise InputError(
+                f"{where}: cnv row {miss[0] + 1}: gene {df.gene.iloc[miss[0]]!r} is not a gene "
+                "symbol; give every row a gene and a call"
+            )
+    else:
+        raise InputError(f"{where}: cnv is {type(cnv).__name__} {cnv!r:.60}; give {_CNV_SHAPE}")
     calls = []
     for i, v in enumerate(df.call):
         if isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool):
@@ -186,13 +407,45 @@ def _cnv_frame(cnv: Any, where: str) -> pd.DataFrame:
                 )
             calls.append(_GISTIC[int(v)])
         else:
-            key = str(v).strip().lower()
+            key = str(v).strip().lower() if isinstance(v, str) else None
             if key not in _CNV_CALLS:
                 raise InputError(
-                    f"{where}: copy-number call {v!r} (row {i + 1}) unknown; use one of {sorted(set(_CNV_CALLS))}"
+                    f"{where}: copy-number call {v!r} for {df.gene.iloc[i]} (row {i + 1}) unknown; "
+                    f"use one of {sorted(set(_CNV_CALLS))} or a GISTIC value -2..2"
                 )
             calls.append(_CNV_CALLS[key])
-    return pd.DataFrame({"gene": df.gene.astype(str).to_numpy(), "call": calls})
+    return pd.DataFrame({"gene": [str(g).strip() for g in df.gene], "call": calls})
+
+
+def _expression_value(value: Any, where: str) -> float:
+    if isinstance(value, bool) or value is None:
+        raise InputError(f"{where}: expression {value!r} is not a number")
+    try:
+        v = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"{where}: expression {value!r:.40} is not a number") from None
+    if math.isinf(v):
+        raise InputError(f"{where}: expression {value!r} is infinite; give a finite value")
+    return v
+
+
+def _numeric_frame(df: pd.DataFrame, where: str) -> pd.DataFrame:
+    """``df`` as floats; the first non-numeric or infinite cell is named (gene and column)."""
+    arr = np.empty(df.shape, dtype=float)
+    for j in range(df.shape[1]):
+        raw, col = df.iloc[:, j], df.columns[j]
+        if raw.dtype == bool:
+            raise InputError(f"{where}: column {col!r} holds true/false, not expression values")
+        num = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        bad = (np.isnan(num) & ~raw.isna().to_numpy()) | np.isinf(num)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(
+                f"{where}: gene {df.index[i]!r}, column {col!r}: value {raw.iloc[i]!r:.40} is not "
+                f"a finite number ({int(bad.sum())} such cell(s)); expression values must be numeric"
+            )
+        arr[:, j] = num
+    return pd.DataFrame(arr, index=df.index, columns=df.columns)
 
 
 def _expression_frame(
@@ -201,11 +454,22 @@ def _expression_frame(
     if expr is None:
         return None
     if isinstance(expr, Mapping):
-        df = pd.DataFrame({sample: pd.Series(expr, dtype=float)})
+        vals: dict[str, float] = {}
+        for g, v in expr.items():
+            if isinstance(g, bool) or not (_is_text(g) or isinstance(g, int | np.integer)):
+                raise InputError(f"{where}: key {g!r} is not a gene symbol; give {{gene: value}}")
+            vals[str(g)] = _expression_value(v, f"{where}: gene {g}")
+        df = pd.DataFrame({sample: pd.Series(vals, dtype=float)})
     elif isinstance(expr, pd.Series):
-        df = expr.astype(float).to_frame(sample)
+        df = expr.to_frame(sample)
+    elif isinstance(expr, pd.DataFrame):
+        df = expr
     else:
-        df = pd.DataFrame(expr)
+        raise InputError(
+            f"{where} is {type(expr).__name__} {expr!r:.60}; give a mapping gene -> value "
+            "({EGFR: 8.1, MET: 12.5}) or the path (relative to the profile) of a genes x "
+            "samples TSV/CSV"
+        )
     if df.shape[1] > 1:
         in_idx = np.mean([str(g) in known for g in df.index])
         in_col = np.mean([str(g) in known for g in df.columns])
@@ -219,10 +483,7 @@ def _expression_frame(
                 }
             )
             df = df.T
-    try:
-        df = df.astype(float)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{where}: expression values must be numeric ({exc})") from exc
+    df = _numeric_frame(df, where)
     df.index = df.index.astype(str)
     if df.index.duplicated().any():
         dup = df.index[df.index.duplicated()].unique()
@@ -326,14 +587,22 @@ def make_profile(
 
 
 def _read_vcf(path: Path) -> pd.DataFrame:
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path, "VCF")
     csq_fields: list[str] = []
     rows = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    header = False
+    for lineno, line in enumerate(text.split("\n"), 1):
         if line.startswith("##INFO=<ID=CSQ") and "Format:" in line:
             csq_fields = line.split("Format:")[1].strip().strip('">').split("|")
+        if line.startswith("#CHROM"):
+            header = True
         if line.startswith("#") or not line.strip():
             continue
+        if not header:
+            raise InputError(
+                f"{path}:{lineno}: a VCF data line before the #CHROM header line; a VCF needs "
+                "'#CHROM POS ID REF ALT QUAL FILTER INFO' (tab-separated) above its records"
+            )
         cols = line.split("\t")
         if len(cols) < 8:
             raise InputError(
@@ -350,21 +619,26 @@ def _read_vcf(path: Path) -> pd.DataFrame:
             gene = gene or first.get("SYMBOL")
             prot = prot or first.get("HGVSp", "")
             prot = prot.split(":")[-1] if prot else prot
-        if not gene or not prot:
+        if not gene or not prot or not gene.strip() or not prot.strip():
             raise InputError(
                 f"{path}:{lineno}: no gene/protein change in INFO; add GENE=<symbol>;HGVSP=<p.change> "
                 "(or a VEP CSQ with SYMBOL and HGVSp)"
             )
         rows.append({"gene": gene, "alteration": prot})
+    if not header:
+        raise InputError(
+            f"{path}: no #CHROM header line; not a VCF (a VCF has '##' meta lines, then "
+            "'#CHROM POS ID REF ALT QUAL FILTER INFO', then one record per line)"
+        )
     return pd.DataFrame(rows, columns=["gene", "alteration"])
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def _read_table(path: Path, what: str = "mutation table") -> pd.DataFrame:
     sep = "," if path.suffix.lower() == ".csv" else "\t"
-    text = "\n".join(
-        line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")
-    )
-    return pd.read_csv(io.StringIO(text), sep=sep)
+    return _read_delimited(path, sep=sep, what=what)
+
+
+_PROFILE_KEYS = ("sample", "mutations", "cnv", "expression", "tissue", "notes")
 
 
 def read_profile(path: str | Path, *, sample: str | None = None, strict: bool = False) -> Profile:
@@ -372,7 +646,10 @@ def read_profile(path: str | Path, *, sample: str | None = None, strict: bool = 
     TSV/CSV of mutations, or a minimal VCF with protein changes in INFO.
 
     In YAML/JSON, ``expression`` may be ``{gene: value}`` or a path (relative to the file) to a
-    genes x samples TSV/CSV; ``cnv`` may be ``{gene: call}``.
+    genes x samples TSV/CSV; ``cnv`` may be ``{gene: call}``. Files are UTF-8 text; anything
+    that cannot be read (another encoding, an empty file, a syntax error, a key of the wrong
+    shape) is an :class:`~oncoresist.errors.InputError` naming the file, the line or key, and
+    the fix.
 
     Examples
     --------
@@ -386,30 +663,40 @@ def read_profile(path: str | Path, *, sample: str | None = None, strict: bool = 
     suffix = p.suffix.lower()
     where = str(p)
     if suffix in (".yaml", ".yml", ".json"):
-        try:
-            data = (
-                json.loads(p.read_text(encoding="utf-8"))
-                if suffix == ".json"
-                else yaml.safe_load(p.read_text(encoding="utf-8"))
-            )
-        except (json.JSONDecodeError, yaml.YAMLError) as exc:
-            raise InputError(f"{p}: not valid {suffix[1:].upper()}: {exc}") from exc
+        fmt = "json" if suffix == ".json" else "yaml"
+        data = _load_mapping_text(p, _read_text(p, f"{fmt.upper()} profile"), fmt)
         if not isinstance(data, Mapping):
             raise InputError(
-                f"{p}: expected a mapping with keys sample, mutations, cnv, expression"
+                f"{p}: expected a mapping with keys sample, mutations, cnv, expression; got "
+                f"{type(data).__name__}"
             )
-        extra = set(data) - {"sample", "mutations", "cnv", "expression", "tissue", "notes"}
+        extra = [k for k in data if k not in _PROFILE_KEYS]
         if extra:
             raise InputError(
-                f"{p}: unknown keys {sorted(extra)}; allowed: sample, mutations, cnv, expression, tissue, notes"
+                f"{p}: unknown keys {sorted(map(str, extra))}; allowed: {', '.join(_PROFILE_KEYS)}"
             )
+        name_raw = data.get("sample", p.stem)
+        if sample is None and (
+            isinstance(name_raw, bool) or not isinstance(name_raw, str | int | float)
+        ):
+            raise InputError(
+                f"{p}: sample is {type(name_raw).__name__} {name_raw!r:.40}; give the sample name "
+                "as text (sample: NCI-H1975)"
+            )
+        name = sample or str(name_raw).strip() or p.stem
         expr = data.get("expression")
-        name = sample or str(data.get("sample", p.stem))
         if isinstance(expr, str):
             ep = p.parent / expr
-            if not ep.is_file():
-                raise InputError(f"{p}: expression file {ep} does not exist")
-            expr = _read_table(ep)
+            if not expr.strip() or not ep.is_file():
+                raise InputError(
+                    f"{p}: expression file {ep} does not exist; give a path relative to {p.name}"
+                )
+            expr = _read_table(ep, "expression table")
+            if expr.shape[1] < 2:
+                raise InputError(
+                    f"{ep}: an expression table needs a gene column and one column per sample; "
+                    f"got {expr.shape[1]} column(s)"
+                )
             expr = expr.set_index(expr.columns[0])
         return make_profile(
             data.get("mutations"), data.get("cnv"), expr, sample=name, strict=strict, where=where
@@ -424,7 +711,10 @@ def read_profile(path: str | Path, *, sample: str | None = None, strict: bool = 
                 raise InputError(
                     f"{p} holds {len(samples)} samples ({list(samples[:5])}); pass sample="
                 )
-            name = sample or samples[0]
+            if len(samples) == 0 and sample is None:
+                name = p.stem
+            else:
+                name = sample or samples[0]
             df = df[df.Tumor_Sample_Barcode.astype(str) == name]
         else:
             name = sample or p.stem

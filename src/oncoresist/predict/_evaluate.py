@@ -37,6 +37,25 @@ __all__ = ["SPLITS", "Evaluation", "evaluate", "evaluate_cross_study", "make_fol
 SPLITS = ("pair", "cell_line", "drug", "tissue")
 
 
+def _check_count(value: Any, name: str, *, minimum: int = 1, optional: bool = False) -> None:
+    """Raise :class:`InputError` unless ``value`` is a whole number >= ``minimum``.
+
+    ``--n-splits 0`` or ``n_samples=-1`` is not a plan: the error names the setting, the value
+    and the smallest value allowed (``None`` passes when ``optional``).
+
+    Examples
+    --------
+    >>> _check_count(3, "n_splits", minimum=2)
+    """
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or int(value) < minimum:
+        raise InputError(
+            f"{name} = {value!r}: give a whole number of at least {minimum}"
+            + (" (folds need a training and a test part)" if name.endswith("splits") else "")
+        )
+
+
 def _groups(X: pd.DataFrame, split: str, tissue: pd.Series | None) -> np.ndarray | None:
     if split == "pair":
         return None
@@ -83,6 +102,9 @@ def make_folds(
     True
     """
     check_design(X)
+    _check_count(n_splits, "n_splits", minimum=2)
+    if not isinstance(split, str):
+        raise InputError(f"split must be one of {SPLITS}, got {split!r}")
     seed = int(np.random.default_rng(rng).integers(2**31 - 1))
     groups = _groups(X, split, tissue)
     if groups is None:
@@ -370,6 +392,10 @@ def evaluate(
     """
     check_design(X)
     _check_models(models)
+    _check_count(n_splits, "n_splits", minimum=2)
+    _check_count(n_inner, "n_inner", minimum=2)
+    if isinstance(splits, str) or not len(splits):
+        raise InputError(f"splits must be a non-empty list of {SPLITS}, got {splits!r}")
     yy = np.asarray(y, dtype=float)
     if yy.shape != (len(X),):
         raise InputError(f"y has shape {yy.shape}, expected ({len(X)},) like X")
@@ -428,6 +454,8 @@ def evaluate_cross_study(
     """
     X_a, y_a = train
     X_b, y_b = test
+    _check_count(n_splits, "n_splits", minimum=2 if hold_out_cell_lines else 1)
+    _check_count(n_inner, "n_inner", minimum=2)
     check_design(X_a, "train X")
     check_design(X_b, "test X")
     _check_models(models)

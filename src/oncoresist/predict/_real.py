@@ -63,7 +63,12 @@ def load_tgsa_panel(
     """
     from ..data._crosswalk import fetch_sample_info
     from ..data._panels import fetch_tgsa, load_gdsc_compounds
+    from ._evaluate import _check_count
 
+    _check_count(n_drugs, "n_drugs", optional=True)
+    _check_count(n_samples, "n_samples", minimum=2, optional=True)
+    if drugs is not None and (isinstance(drugs, str) or not len(drugs)):
+        raise InputError(f"drugs must be a non-empty list of drug names, got {drugs!r:.60}")
     gen = np.random.default_rng(rng)
     panel = fetch_tgsa(omics=tuple(layers))
     keep_d = panel.drugs if drugs is None else pd.Index(list(drugs))

@@ -113,6 +113,27 @@ def make_response_panel(
     >>> sorted(panel.layers)
     ['copy_number', 'expression', 'mutation']
     """
+    from ._evaluate import _check_count
+
+    _check_count(n_samples, "n_samples", minimum=2)
+    _check_count(n_drugs, "n_drugs")
+    _check_count(n_mechanisms, "n_mechanisms")
+    _check_count(n_tissues, "n_tissues")
+    _check_count(n_genes, "n_genes")
+    for name, value in (
+        ("effect_size", effect_size),
+        ("general_effect", general_effect),
+        ("tissue_sd", tissue_sd),
+        ("drug_sd", drug_sd),
+        ("latent_sd", latent_sd),
+        ("noise_sd", noise_sd),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
+            raise InputError(f"{name} must be a finite number, got {value!r}")
+        if name.endswith("_sd") and value < 0:
+            raise InputError(f"{name} must be >= 0, got {value!r}")
+    if not (isinstance(missing_rate, int | float) and 0 <= missing_rate < 1):
+        raise InputError(f"missing_rate must be a fraction in [0, 1), got {missing_rate!r}")
     if n_genes < 3 * n_mechanisms + 1:
         raise InputError(
             f"n_genes={n_genes} is too small: need 3 biomarker genes per mechanism plus one "

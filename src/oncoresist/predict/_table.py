@@ -209,8 +209,12 @@ def real_data_table(
     >>> res = real_data_table(n_drugs=5, with_nn=False)  # doctest: +SKIP
     >>> print(markdown_table(res.to_frame()))  # doctest: +SKIP
     """
+    from ._evaluate import _check_count
     from ._real import load_tgsa_panel, match_ctrp
 
+    _check_count(n_splits, "n_splits", minimum=2)
+    _check_count(n_inner, "n_inner", minimum=2)
+    _check_count(n_drugs, "n_drugs", optional=True)
     t0 = time.perf_counter()
     panel = load_tgsa_panel()
     ctrp, account = match_ctrp(panel)
