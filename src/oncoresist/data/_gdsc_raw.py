@@ -7,10 +7,12 @@ the package's GPL code).
 
 from __future__ import annotations
 
+import csv
 import os
 import re
+import warnings
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, SchemaError
-from ._screen import ROLES, Screen
+from ._screen import ROLES, Screen, integer_column, numeric_column
 
 __all__ = [
     "GDSC_RAW_COLUMNS",
@@ -152,6 +154,13 @@ def gdsc_raw_to_screen(
     ['negative', 'blank', 'treated']
     """
     where = f"{source}: " if source else ""
+    header = [str(c) for c in frame.columns]
+    dup = sorted({c for c in header if header.count(c) > 1})
+    if dup:
+        raise SchemaError(
+            f"{where}column(s) {dup} appear more than once; which one holds the data is "
+            "ambiguous: rename or delete the extra column(s)"
+        )
     missing = [c for c in GDSC_RAW_COLUMNS if c not in frame.columns]
     if missing:
         raise SchemaError(
@@ -180,15 +189,22 @@ def gdsc_raw_to_screen(
             "Pass tag_roles={'TAG': 'negative'|'treated'|...} to say what it is "
             "(Python API only)."
         )
-    position = pd.to_numeric(df["POSITION"], errors="coerce")
-    if position.isna().any() or (position < 1).any():
-        i = int(np.flatnonzero((position.isna() | (position < 1)).to_numpy())[0])
-        raise InputError(
-            f"{where}column 'POSITION' row {i + 2}: {df['POSITION'].iloc[i]!r} is not a "
-            "1-based well position"
-        )
-    pos = position.to_numpy(dtype=np.int64)
+    pos = integer_column(
+        df,
+        "POSITION",
+        where=where,
+        minimum=1,
+        maximum=max(_PLATE_SHAPES),
+        hint="POSITION is the 1-based well number, counted row-wise (1..96, 384 or 1536)",
+    ).to_numpy(dtype=np.int64)
     plate_code, plate_uniq = _codes(df["BARCODE"], _as_str)
+    no_plate = df["BARCODE"].isna().to_numpy()
+    if no_plate.any():
+        i = int(np.flatnonzero(no_plate)[0])
+        raise InputError(
+            f"{where}column 'BARCODE' row {i + 2}: empty plate barcode ({int(no_plate.sum())} "
+            "rows); every well needs its plate's BARCODE"
+        )
 
     # A well may carry several tags (e.g. 'L12-D1-S + DMSO' as two rows): the DMSO back-fill
     # row is dropped when the well has another tag; other multi-tag wells are combinations.
@@ -205,8 +221,12 @@ def gdsc_raw_to_screen(
     reason_code = np.where(combo & (reason_code < 0), len(reason_u) + 1, reason_code)
     keep = reason_code < 0
 
-    conc = pd.to_numeric(df["CONC"], errors="coerce").to_numpy(dtype=float)
-    drug_id = pd.to_numeric(df["DRUG_ID"], errors="coerce").to_numpy(dtype=float)
+    conc = numeric_column(
+        df, "CONC", where=where, allow_inf=False, hint="CONC is the dose in micromolar"
+    ).to_numpy(dtype=float)
+    drug_id = integer_column(
+        df, "DRUG_ID", where=where, allow_missing=True, hint=_ID_HINT
+    ).to_numpy(dtype=float, na_value=np.nan)
     treated = keep & (role == "treated")
     no_conc = treated & ~(conc > 0)
     if no_conc.any():
@@ -227,9 +247,7 @@ def gdsc_raw_to_screen(
 
     if plate_format is None:
         big = int(pos.max())
-        plate_format = next((k for k in sorted(_PLATE_SHAPES) if big <= k), None)
-        if plate_format is None:
-            raise InputError(f"{where}POSITION up to {big}: larger than a 1536-well plate")
+        plate_format = next(k for k in sorted(_PLATE_SHAPES) if big <= k)
     elif plate_format not in _PLATE_SHAPES:
         raise InputError(f"plate_format={plate_format!r}: use 96, 384 or 1536")
     n_cols = _PLATE_SHAPES[plate_format][1]
@@ -250,6 +268,9 @@ def gdsc_raw_to_screen(
     drug_text[ktreated] = drug_code + 1
     drug_uniq = ["", *(str(int(d)) for d in drug_ids)]
     kconc = conc[idx]
+    signal = numeric_column(
+        df, "INTENSITY", where=where, allow_inf=False, hint="INTENSITY is the raw read"
+    ).to_numpy(dtype=float)
     out = pd.DataFrame(
         {
             "sample": _take_str(sample_uniq, sample_code[idx]),
@@ -260,21 +281,32 @@ def gdsc_raw_to_screen(
             "well": names[kpos - 1],
             "row": row,
             "col": col,
-            "signal": pd.to_numeric(df["INTENSITY"], errors="coerce").to_numpy(dtype=float)[idx],
+            "signal": signal[idx],
         }
     )
     if "DURATION" in df.columns:
-        dur = pd.to_numeric(df["DURATION"], errors="coerce").to_numpy(dtype=float)
+        dur = numeric_column(
+            df, "DURATION", where=where, allow_inf=False, hint="DURATION is in days"
+        ).to_numpy(dtype=float)
         out["time"] = dur[idx] * 24.0  # days -> hours
-    extra = [c for c in df.columns if c not in ("CELL_LINE_NAME", "INTENSITY", "CONC")]
-    for c in extra:
-        out[str(c).lower()] = _column(df, c, idx)
-    for c in ("cosmic_id", "drug_id", "scan_id", "cell_id", "master_cell_id", "drugset_id"):
-        if c in out.columns:
-            out[c] = pd.to_numeric(out[c], errors="coerce").astype("Int64")
+    kept, unused = _extra_columns(df.columns)
+    for c, name in kept.items():
+        if name in _ID_COLUMNS:
+            ids = integer_column(df, c, where=where, allow_missing=True, hint=_ID_HINT)
+            out[name] = ids.array[idx]
+        else:
+            out[name] = _column(df, c, idx)
     out["gdsc_conc"] = kconc  # the control compound's dose on PC-1 / NC-1 wells stays visible
     out["plate_format"] = plate_format
-    screen = Screen(out, source=source)
+    notes = []
+    if unused:
+        why = "; ".join(f"{c!r}: {_collision(c, kept)}" for c in unused)
+        notes.append(
+            f"GDSC raw column(s) {unused} not used, the GDSC columns win ({why}); rename them "
+            "in the file to keep them"
+        )
+        warnings.warn(f"{where}{notes[-1]}", UserWarning, stacklevel=2)
+    screen = Screen(out, source=source, notes=tuple(notes))
     # a small {reason: n_wells} dict: attrs travel with copies, so keep them cheap to compare
     counts = np.bincount(reason_code[~keep], minlength=len(reasons))
     first = np.full(len(reasons), n)
@@ -282,6 +314,58 @@ def gdsc_raw_to_screen(
     order = sorted(np.flatnonzero(counts), key=lambda k: (-counts[k], first[k]))
     screen.data.attrs["excluded"] = {str(reasons[k]): int(counts[k]) for k in order}
     return screen
+
+
+#: Identifier columns, kept as nullable integers (a fraction or text there is an error).
+_ID_COLUMNS = ("cosmic_id", "drug_id", "scan_id", "cell_id", "master_cell_id", "drugset_id")
+_ID_HINT = "GDSC identifiers are whole numbers (an empty cell is fine)"
+#: Columns of GDSC raw files beyond GDSC_RAW_COLUMNS (kept in lower case, in this order).
+_KNOWN_COLUMNS = (
+    "RESEARCH_PROJECT", "BARCODE", "SCAN_ID", "DATE_CREATED", "SCAN_DATE", "CELL_ID",
+    "MASTER_CELL_ID", "COSMIC_ID", "SEEDING_DENSITY", "DRUGSET_ID", "ASSAY", "DURATION",
+    "POSITION", "TAG", "DRUG_ID",
+)  # fmt: skip
+#: The Screen's columns a GDSC raw file's columns become (and the reader's own two): an extra
+#: column of one of these names never replaces them.
+_DERIVED = {
+    "sample": "CELL_LINE_NAME", "drug": "DRUG_ID", "concentration": "CONC", "role": "TAG",
+    "plate": "BARCODE", "well": "POSITION", "row": "POSITION", "col": "POSITION",
+    "signal": "INTENSITY", "time": "DURATION", "replicate": "", "viability": "",
+    "gdsc_conc": "CONC", "plate_format": "POSITION", "conc_unit_original": "",
+}  # fmt: skip
+
+
+def _collision(column: str, kept: Mapping[Any, str]) -> str:
+    name = column.lower()
+    if name in _DERIVED:
+        src = _DERIVED[name]
+        return f"'{name}' comes from {src}" if src else f"'{name}' is set by the reader"
+    if name in {c.lower() for c in ("CELL_LINE_NAME", "INTENSITY", "CONC")}:
+        return f"{column.upper()} is read as a Screen column"
+    other = next((str(c) for c, v in kept.items() if v == name), name.upper())
+    return f"'{name}' is column {other}"
+
+
+def _extra_columns(columns: Iterable[Any]) -> tuple[dict[Any, str], list[str]]:
+    """``{file column: lower-case name}`` of the columns copied into the Screen, and the names
+    of those left out because their lower-case name is taken: a Screen column derived from
+    the GDSC columns (an extra ``SIGNAL`` column must not replace ``INTENSITY``), or the name
+    of a GDSC column (``tag`` beside ``TAG``). The real GDSC columns come first and win."""
+    consumed = {"CELL_LINE_NAME", "INTENSITY", "CONC"}
+    cols = [c for c in columns if str(c) not in consumed]
+    order = sorted(cols, key=lambda c: str(c) not in _KNOWN_COLUMNS)  # stable: GDSC first
+    taken = set(_DERIVED) | {c.lower() for c in consumed}
+    kept: dict[Any, str] = {}
+    unused = []
+    for c in order:
+        name = str(c).lower()
+        if name in taken:
+            unused.append(str(c))
+            continue
+        taken.add(name)
+        kept[c] = name
+    # the file's column order
+    return {c: kept[c] for c in cols if c in kept}, unused
 
 
 def _check_dilution_order(
@@ -387,12 +471,18 @@ def _arrow_table(path: Path, sep: str, compression: str | None) -> pd.DataFrame 
     return frame
 
 
+def _split_line(line: str, sep: str) -> list[str]:
+    return next(csv.reader([line], delimiter=sep), [])
+
+
 def _load_raw(path: Path) -> pd.DataFrame:
-    from ._readers import FileHead, ReadOptions, load_table, sniff_dialect
+    from ._readers import FileHead, ReadOptions, _check_header, load_table, sniff_dialect
 
     head = FileHead.of(path)
     if head.suffix in (".csv", ".tsv", ".txt", ".tab") and head.text is not None:
         dialect = sniff_dialect(head, default_sep="\t" if head.suffix != ".csv" else ",")
+        header = [c.strip() for c in _split_line(head.lines[0], dialect.sep)] if head.lines else []
+        _check_header(header, header, f"{path}: ")
         if dialect.decimal == "." and dialect.encoding == "utf-8":
             frame = _arrow_table(path, dialect.sep, head.compression)
             if frame is not None:
@@ -429,7 +519,17 @@ def read_gdsc_raw(
       wells are excluded and counted by reason (see :func:`excluded_wells`). Unknown tags
       raise unless given in ``tag_roles``.
     * Every other GDSC column is kept in lower case (``cosmic_id``, ``drug_id``, ``tag``,
-      ``drugset_id``, ``seeding_density`` ...).
+      ``drugset_id``, ``seeding_density`` ...); identifiers (``*_ID``) are nullable integers.
+    * **Decision on extra columns**: the real GDSC columns always win. An extra column whose
+      lower-case name is a Screen column the reader derives (``SIGNAL``, ``PLATE``,
+      ``SAMPLE``, ``ROLE``, ``VIABILITY``, ``WELL``, ``TIME`` ...) or that of a GDSC column
+      (``tag`` beside ``TAG``) is not used; :attr:`Screen.notes` and a ``UserWarning`` name
+      it (the collision always has one resolution, so it is not an error). A column name that
+      appears twice is ambiguous: a :class:`SchemaError`.
+    * Cells are checked, not coerced: ``POSITION`` must be a whole number 1..1536, IDs whole
+      numbers (or empty), ``CONC``, ``INTENSITY`` and ``DURATION`` finite numbers (or empty),
+      ``BARCODE`` present; a line with more or fewer fields than the header (a truncated
+      file) is an error naming the line.
 
     Text files are parsed with ``pyarrow.csv`` (text columns as dictionary strings); every
     string operation runs once per distinct tag, plate or cell line, not per row.
@@ -441,7 +541,7 @@ def read_gdsc_raw(
     p = Path(path)
     frame = _load_raw(p)
     if frame.empty:
-        raise InputError(f"{p}: the table has no rows")
+        raise InputError(f"{p}: the table has a header but no rows (one row per well and tag)")
     return gdsc_raw_to_screen(frame, source=str(p), plate_format=plate_format, tag_roles=tag_roles)
 
 

@@ -133,6 +133,8 @@ _SUGGEST = {
 class _Sheet:
     name: str | None  # None for a text file
     rows: list[list[str]]  # rows[i] is line i + 1 (row i + 1 of a sheet)
+    sep: str | None = None  # text files: the separator the rows were split on
+    cut: bool = False  # text files: the last line has no line end (a truncated file?)
 
     def loc(self, line: int) -> str:
         return f"line {line}" if self.name is None else f"sheet {self.name!r} row {line}"
@@ -142,16 +144,23 @@ def _cli_sep(sep: str) -> str:
     return {"\t": "'\\t'", ";": "';'", ",": "','"}.get(sep, repr(sep))
 
 
-def _text_lines(path: Path) -> list[str]:
-    raw = path.read_bytes()
+def _text_lines(path: Path) -> tuple[list[str], bool]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the file: {exc}") from exc
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = raw.decode("utf-16")
+        # a UTF-16 export (Excel's "Unicode text"); an odd byte count is a truncated file
+        text = raw.decode("utf-16", errors="replace")
     else:
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:  # Windows instrument PCs often write cp1252 (µ, °)
             text = raw.decode("cp1252", errors="replace")
-    return text.splitlines()
+    text = text.lstrip("\ufeff")
+    lines = text.splitlines()
+    # the last line has no line end: a file cut short if that line is short too (see callers)
+    return lines, bool(text.strip()) and not text.endswith(("\n", "\r"))
 
 
 def _split(lines: list[str], sep: str) -> list[list[str]]:
@@ -220,14 +229,23 @@ def _load(
         raise InputError(f"{path}: file not found")
     kind = _format(path, fmt)
     if kind == "excel":
+        on = f" (sheet {sheet!r})" if sheet is not None else ""
         try:
             book = pd.read_excel(
                 path, sheet_name=None if sheet is None else sheet, header=None, dtype=object
             )
-        except (ValueError, OSError, ImportError, KeyError) as exc:
+        except (ValueError, KeyError) as exc:
             raise InputError(
-                f"{path}: cannot read it as Excel{f' (sheet {sheet!r})' if sheet is not None else ''}"
-                f": {exc}. Check the sheet name (sheet='Plate 1', CLI: --sheet 'Plate 1')"
+                f"{path}: cannot read it as Excel{on}: {exc}. Check the sheet name "
+                "(sheet='Plate 1', CLI: --sheet 'Plate 1')"
+            ) from exc
+        except Exception as exc:
+            # openpyxl / xlrd on a corrupt or truncated workbook raise whatever their zip, XML
+            # and record parsers raise (BadZipFile, zlib.error, ParseError, struct.error ...)
+            raise InputError(
+                f"{path}: cannot read it as an Excel workbook{on} ({type(exc).__name__}: "
+                f"{exc}); the file is corrupt, truncated or not a workbook: save it again from "
+                "Excel, or export it as text and pass fmt='text' (CLI: --format text)"
             ) from exc
         if isinstance(book, pd.DataFrame):
             book = {str(sheet): book}
@@ -236,7 +254,9 @@ def _load(
             for name, df in book.items()
         ]
         return sheets, None
-    lines = _text_lines(path)
+    lines, cut = _text_lines(path)
+    if not any(ln.strip() for ln in lines):
+        raise InputError(f"{path}: the file is empty (no text in it)")
     if sep is None and fmt is not None and kind in ("csv", "tsv"):
         sep = "," if kind == "csv" else "\t"
     candidates = [sep] if sep is not None else ["\t", ",", ";"]
@@ -251,8 +271,8 @@ def _load(
         # no grid: a table; its separator is the most frequent one on the first line
         first = next((ln for ln in lines if ln.strip()), "")
         s = max(candidates, key=first.count)
-        return [_Sheet(None, _split(lines, s))], s
-    return [_Sheet(None, best[2])], best[1]
+        return [_Sheet(None, _split(lines, s), s, cut)], s
+    return [_Sheet(None, best[2], best[1], cut)], best[1]
 
 
 # ---------------------------------------------------------------------------- grids
@@ -322,6 +342,11 @@ def _meta_events(rows: list[list[str]], i: int) -> list[_Event]:
     return out
 
 
+def _last_line(rows: list[list[str]]) -> int:
+    """Index of the last row with a non-empty cell."""
+    return next((i for i in range(len(rows) - 1, -1, -1) if any(c.strip() for c in rows[i])), -1)
+
+
 def _parse_block(
     sheet: _Sheet, h: int, i0: int, n_cols: int, where: str
 ) -> tuple[list[_Grid], int]:
@@ -334,6 +359,11 @@ def _parse_block(
         cells = rows[j]
         pre = [c.strip() for c in cells[:i0] if c.strip()]
         vals = [c.strip() for c in cells[i0 : i0 + n_cols]]
+        if len(vals) < n_cols and sheet.cut and j == _last_line(rows):
+            raise InputError(
+                f"{where}{sheet.loc(j + 1)}: the file ends inside this grid row ({len(vals)} of "
+                f"{n_cols} cells, no line end): it looks truncated; export the plate again"
+            )
         vals += [""] * (n_cols - len(vals))
         trail = next((c.strip() for c in cells[i0 + n_cols :] if c.strip()), "")
         if len(pre) == 1 and k < n_rows and pre[0].upper() == letters[k]:
@@ -939,7 +969,9 @@ def _table_map(
         raise SchemaError(f"{where}{sheet.loc(header_i + 1)}: column(s) {dup} appear twice")
     keep = [j for j, c in enumerate(names) if not c.startswith("_blank")]
     body, locs, lines = [], [], []
+    last = _last_line(rows)
     for i in range(header_i + 1, len(rows)):
+        _check_map_row(sheet, rows[i], i, len(names), header_i, last, where)
         r = ([c.strip() for c in rows[i]] + [""] * len(names))[: len(names)]
         r = [r[j] for j in keep]
         if any(r):
@@ -949,6 +981,32 @@ def _table_map(
     df = pd.DataFrame(body, columns=[names[j] for j in keep], dtype=object)
     df["map_line"] = lines
     return df, locs, name_unit
+
+
+def _check_map_row(
+    sheet: _Sheet, cells: list[str], i: int, n: int, header_i: int, last: int, where: str
+) -> None:
+    """A map row longer than the header would lose cells, a short one would shift meaning:
+    both are errors when they come from a damaged text line (stray quote, cut-off file)."""
+    extra = [c.strip() for c in cells[n:] if c.strip()]
+    if extra:
+        raise InputError(
+            f"{where}{sheet.loc(i + 1)}: {len(cells)} cells, but the header "
+            f"({sheet.loc(header_i + 1)}) names {n} columns; the cell(s) {extra[:3]} have no "
+            "column. Fix the line (a separator too many?) or name the column in the header"
+        )
+    if sheet.name is not None or len(cells) >= n or not any(c.strip() for c in cells):
+        return
+    if sheet.sep is not None and any(sheet.sep in c for c in cells):
+        raise InputError(
+            f'{where}{sheet.loc(i + 1)}: a quote (") opens a field that does not close on this '
+            f"line, so it has {len(cells)} of the header's {n} cells. Fix: close or remove the quote"
+        )
+    if sheet.cut and i == last:
+        raise InputError(
+            f"{where}{sheet.loc(i + 1)}: the file ends inside this line ({len(cells)} of the "
+            f"header's {n} cells, no line end): it looks truncated; save the map again"
+        )
 
 
 def _grid_map(
@@ -1088,6 +1146,12 @@ def read_plate_map(
         df, locs = _grid_map(sheets, where, mapping)
         return _finish_map(df, locs, where=where, conc_unit=conc_unit, decimal=decimal)
     table_sheet = sheets[0]
+    if not any(c.strip() for r in table_sheet.rows for c in r):
+        raise InputError(
+            f"{where}the plate map is empty{f' (sheet {table_sheet.name!r})' if table_sheet.name else ''}"
+            "; give one row per well (well, sample, drug, concentration, conc_unit, role) or grid "
+            "blocks"
+        )
     df, locs, name_unit = _table_map(table_sheet, where, mapping)
     if df.empty:
         raise InputError(f"{where}the plate map has a header but no wells")

@@ -14,6 +14,12 @@ Delimited text is sniffed: the separator among ``,`` ``;`` and tab, and the deci
 European spreadsheet exports (``;``-separated, ``1,5``). What was detected is written into the
 result's source text; what cannot be decided is an error that says what to pass.
 
+Every line of delimited text must have the header's number of fields (a short line is a
+truncated file or a lost separator, a long one would shift the columns), each column name may
+appear once, and a file that is empty, corrupt (Parquet, Excel) or has only a header is an
+:class:`InputError` naming the file and the line; text that is not UTF-8 is read as cp1252 /
+latin-1 and noted.
+
 Concentrations always need a unit (:func:`concentrations_to_micromolar`): a unit column
 (row by row), a unit in the column name (``conc_nM``, ``Concentration (uM)``) or the
 ``conc_unit`` argument. No unit, or two sources that disagree, is an error.
@@ -26,13 +32,15 @@ import csv
 import difflib
 import gzip
 import importlib
+import io
 import logging
 import lzma
 import os
 import re
 import shlex
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -222,7 +230,10 @@ class FileHead:
 
     @cached_property
     def encoding(self) -> str | None:
-        """``utf-8``, ``cp1252`` or ``latin-1`` when the head is text, None when it is binary."""
+        """``utf-8``, ``utf-16`` (with its byte-order mark), ``cp1252`` or ``latin-1`` when the
+        head is text, None when it is binary."""
+        if self.raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return "utf-16"  # Excel's "Unicode text" export
         if not self.raw or b"\x00" in self.raw[:4096]:
             return None
         data = self.raw
@@ -525,26 +536,168 @@ def select_reader(
 
 
 # ---------------------------------------------------------------------- table loaders
+_WHOLE_FILE: dict[str, Callable[..., Any]] = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
+
+
+def _file_bytes(head: FileHead) -> bytes | None:
+    """The whole (decompressed) file, or None for a compression only pandas reads (zstd)."""
+    path = head.path
+    try:
+        if head.compression is None:
+            return path.read_bytes()
+        if head.compression in _WHOLE_FILE:
+            with _WHOLE_FILE[head.compression](path, "rb") as fh:
+                return fh.read()
+        if head.compression == "zip":
+            with zipfile.ZipFile(path) as zf:
+                names = [n for n in zf.namelist() if not n.endswith("/")]
+                if len(names) != 1:
+                    raise InputError(
+                        f"{path}: the zip archive holds {len(names)} files {names[:5]}; "
+                        "give one table per archive, or unpack it"
+                    )
+                return zf.read(names[0])
+    except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError, zlib.error) as exc:
+        raise InputError(
+            f"{path}: cannot read the {head.compression or ''} file: {exc}. Is it truncated?"
+        ) from exc
+    return None
+
+
+def _decode(data: bytes, encoding: str, where: str) -> tuple[str, str]:
+    """The text and the encoding that read it: the sniffed one, else cp1252, else latin-1
+    (a non-UTF-8 byte after the sniffed head is an accented name saved by Excel)."""
+    for enc in dict.fromkeys((encoding, "cp1252", "latin-1")):
+        try:
+            return data.decode(enc), enc
+        except UnicodeDecodeError:
+            continue
+    raise InputError(f"{where}cannot decode the text")  # pragma: no cover - latin-1 decodes all
+
+
+def _check_fields(text: str, sep: str, where: str) -> None:
+    """Every line has as many fields as the header: a short line (a truncated file, a lost
+    separator) would otherwise be read with empty cells, a long one shifts the columns."""
+    spans: dict[int, int] = {}  # first line of a record -> its last line (quoted newlines)
+    if '"' in text:
+        counts, lines = [], []
+        reader = csv.reader(io.StringIO(text), delimiter=sep)
+        end = 0
+        try:
+            for rec in reader:
+                start, end = end + 1, reader.line_num
+                if (rec and any(c.strip() for c in rec)) or len(rec) > 1:
+                    counts.append(len(rec))
+                    lines.append(start)
+                    if end > start:
+                        spans[start] = end
+        except csv.Error as exc:
+            raise InputError(
+                f'{where}line {reader.line_num}: {exc}; check the quotes (") on that line'
+            ) from exc
+        n = np.asarray(counts)
+        at = np.asarray(lines)
+    else:
+        # no quotes: count the separators of every line at once
+        arr = np.frombuffer(text.encode("utf-8", errors="replace"), dtype=np.uint8)
+        ends = np.append(np.flatnonzero(arr == 10), arr.size)
+        per_line = np.bincount(np.searchsorted(ends, np.flatnonzero(arr == ord(sep))),
+                               minlength=ends.size)  # fmt: skip
+        space = [10, 13, 32] + ([] if sep == "\t" else [9])
+        content = np.bincount(np.searchsorted(ends, np.flatnonzero(~np.isin(arr, space))),
+                              minlength=ends.size) > 0  # fmt: skip
+        at = np.flatnonzero(content) + 1
+        n = per_line[content] + 1
+    if n.size < 2:
+        return
+    off = np.flatnonzero(n[1:] != n[0]) + 1
+    if not off.size:
+        return
+    k = off[0]
+    line = int(at[k])
+    if line in spans:
+        raise InputError(
+            f'{where}line {line}: a quote (") opens a field that runs on to line {spans[line]}, '
+            f"which gives the row {int(n[k])} field(s) where the header (line {int(at[0])}) has "
+            f"{int(n[0])}. Fix: close or remove the quote"
+        )
+    last = k == n.size - 1 and not text.endswith(("\n", "\r"))
+    more = f"; {off.size} such lines" if off.size > 1 else ""
+    why = (
+        " The file ends inside this line: it looks truncated (copy or export it again)."
+        if last
+        else " Fix the line, or pass the right separator"
+        f" ({cli_fix(sep=';')} or {cli_fix(sep=chr(9))}) if it is not "
+        f"{_SEP_NAMES.get(sep, repr(sep))}."
+    )
+    raise InputError(
+        f"{where}line {line}: {int(n[k])} field(s), but the header (line {int(at[0])}) "
+        f"has {int(n[0])}{more}.{why}"
+    )
+
+
 def _load_text(head: FileHead, options: ReadOptions, default_sep: str) -> Table:
     path = head.path
+    where = f"{path}: "
+    if not head.is_dir and not head.raw.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+        raise InputError(f"{where}the file is empty; it needs a header line and one row per well")
     d = sniff_dialect(head, sep=options.sep, decimal=options.decimal, default_sep=default_sep)
+    notes = list(d.notes)
+    data = _file_bytes(head)
+    source: Any = path
+    encoding = d.encoding
+    if data is not None:
+        text, encoding = _decode(data, d.encoding, where)
+        if encoding != d.encoding:
+            notes = [n for n in notes if not n.startswith("text encoding")]
+            notes.insert(0, f"text encoding {encoding} (not UTF-8)")
+        _check_fields(text.lstrip("\ufeff"), d.sep, where)
+        source = io.StringIO(text.lstrip("\ufeff"))
+    sep_name = _SEP_NAMES.get(d.sep, repr(d.sep))
     try:
         frame = pd.read_csv(
-            path,
+            source,
             sep=d.sep,
             decimal=d.decimal,
             thousands=d.thousands,
-            encoding=d.encoding,
+            encoding=None if data is not None else encoding,
             low_memory=False,
         )
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except pd.errors.EmptyDataError as exc:
         raise InputError(
-            f"{path}: cannot read it as {_SEP_NAMES.get(d.sep, repr(d.sep))}-separated text: "
-            f"{exc}. If the separator is wrong, pass e.g. {cli_fix(sep=';')}"
+            f"{where}no columns to read: the file holds no header line (is it empty?)"
         ) from exc
-    for note in d.notes:
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        quote = "EOF inside string" in str(exc)
+        fix = (
+            'a quote (") opens a field that never closes: remove it or close it'
+            if quote
+            else f"if the separator is wrong, pass e.g. {cli_fix(sep=';')}"
+        )
+        raise InputError(
+            f"{where}cannot read it as {sep_name}-separated text: {exc}. {fix}"
+        ) from exc
+    _check_header(frame.columns, head.header() if data is None else _first_row(text, d.sep), where)
+    for note in notes:
         _log.info("%s: read as %s", path, note)
-    return Table(frame, path, d.notes, f"{path}: ")
+    return Table(frame, path, tuple(notes), where)
+
+
+def _first_row(text: str, sep: str) -> list[str]:
+    first = next((ln for ln in text.lstrip("\ufeff").splitlines() if ln.strip()), "")
+    return [c.strip() for c in _split(first, sep)]
+
+
+def _check_header(columns: Iterable[Any], raw: Iterable[Any], where: str) -> None:
+    """Each column name once: pandas renames a second 'signal' to 'signal.1' and the first
+    would be used silently."""
+    names = [str(c).strip() for c in raw if c is not None and str(c).strip() not in ("", "nan")]
+    dup = sorted({c for c in names if names.count(c) > 1})
+    if dup:
+        raise SchemaError(
+            f"{where}column name(s) {dup} appear more than once in the header; which one holds "
+            "the data is ambiguous: rename or delete the extra column(s)"
+        )
 
 
 def _load_csv(head: FileHead, options: ReadOptions) -> Table:
@@ -556,11 +709,35 @@ def _load_tsv(head: FileHead, options: ReadOptions) -> Table:
 
 
 def _load_parquet(head: FileHead, options: ReadOptions) -> Table:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    where = f"{head.path}: "
+    if not head.raw:
+        raise InputError(f"{where}the file is empty (0 bytes); write the Parquet file again")
     try:
-        frame = pd.read_parquet(head.path)
-    except (ValueError, OSError, ImportError) as exc:
-        raise InputError(f"{head.path}: cannot read it as Parquet: {exc}") from exc
-    return Table(frame, head.path, (), f"{head.path}: ")
+        with pq.ParquetFile(head.path) as pf:
+            names = list(pf.schema_arrow.names)
+            _check_header(names, names, where)
+            frame = pf.read().to_pandas()
+    except InputError:
+        raise
+    except (ValueError, OSError, ImportError, TypeError, KeyError, IndexError,
+            NotImplementedError, pa.ArrowException) as exc:  # fmt: skip
+        # pyarrow's errors for a corrupt or truncated file (ArrowInvalid, thrift decoding,
+        # an unknown type) subclass these
+        raise InputError(
+            f"{where}cannot read it as Parquet ({type(exc).__name__}: {_first_line(exc)}); the "
+            "file is corrupt, truncated or not Parquet: write it again or pass the right format "
+            f"({cli_fix(fmt='csv')})"
+        ) from exc
+    return Table(frame, head.path, (), where)
+
+
+def _first_line(exc: BaseException, limit: int = 300) -> str:
+    """A library's error message, short enough for ours (pyarrow appends whole schemas)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text if len(text) <= limit else text[:limit] + " ..."
 
 
 def _blank(frame: pd.DataFrame) -> bool:
@@ -571,7 +748,10 @@ def _sheet_listing(frames: Mapping[str, pd.DataFrame]) -> str:
     parts = []
     for name, f in frames.items():
         if _blank(f):
-            parts.append(f"{name!r}: empty")
+            head = ", ".join(str(c) for c in f.columns[:4]) + (", ..." if f.shape[1] > 4 else "")
+            parts.append(
+                f"{name!r}: a header ({head}) but no rows" if f.shape[1] else f"{name!r}: empty"
+            )
             continue
         cols = [str(c) for c in f.columns[:4]]
         more = ", ..." if f.shape[1] > 4 else ""
@@ -581,10 +761,34 @@ def _sheet_listing(frames: Mapping[str, pd.DataFrame]) -> str:
 
 def _load_excel(head: FileHead, options: ReadOptions) -> Table:
     path = head.path
+    if not head.raw:
+        raise InputError(f"{path}: the file is empty (0 bytes); save the workbook again")
     try:
-        book = pd.ExcelFile(path)
-    except (ValueError, OSError, ImportError, zipfile.BadZipFile, KeyError) as exc:
-        raise InputError(f"{path}: cannot read it as an Excel workbook: {exc}") from exc
+        return _read_workbook(path, options)
+    except InputError:
+        raise
+    except Exception as exc:
+        # openpyxl / xlrd on a corrupt or truncated workbook raise whatever their zip, XML and
+        # record parsers raise (BadZipFile, zlib.error, KeyError, ParseError, struct.error,
+        # IndexError ...): any of them means the same to the user
+        raise InputError(
+            f"{path}: cannot read it as an Excel workbook ({type(exc).__name__}: "
+            f"{_first_line(exc)}); the "
+            "file is corrupt, truncated or not a workbook: save it again from Excel, or export "
+            f"the sheet as CSV ({cli_fix(fmt='csv')})"
+        ) from exc
+
+
+def _excel_sheet(book: pd.ExcelFile, name: str, where: str) -> pd.DataFrame:
+    frame = pd.read_excel(book, sheet_name=name)
+    if frame.shape[1]:
+        raw = pd.read_excel(book, sheet_name=name, header=None, nrows=1)
+        _check_header(frame.columns, raw.iloc[0].tolist() if len(raw) else [], where)
+    return frame
+
+
+def _read_workbook(path: Path, options: ReadOptions) -> Table:
+    book = pd.ExcelFile(path)
     with book:
         names = [str(n) for n in book.sheet_names]
         if not names:
@@ -609,19 +813,23 @@ def _load_excel(head: FileHead, options: ReadOptions) -> Table:
                             f"{cli_fix(sheet=close[0] if close else names[0])}"
                         )
                     name = folded[name.casefold()]
-            frame = pd.read_excel(book, sheet_name=name)
+            where = f"{path} [sheet {name!r}]: "
+            frame = _excel_sheet(book, name, where)
             if _blank(frame):
                 what = "a header but no rows" if frame.shape[1] else "no cells"
                 raise InputError(
                     f"{path}: sheet {name!r} has {what}; sheets: "
                     f"{_sheet_listing({n: pd.read_excel(book, sheet_name=n) for n in names})}"
                 )
-            return Table(frame, path, (), f"{path} [sheet {name!r}]: ")
+            return Table(frame, path, (), where)
         frames = {n: pd.read_excel(book, sheet_name=n) for n in names}
-    full = [n for n, f in frames.items() if not _blank(f)]
+        full = [n for n, f in frames.items() if not _blank(f)]
+        if len(full) == 1:
+            _excel_sheet(book, full[0], f"{path} [sheet {full[0]!r}]: ")
     if not full:
         raise InputError(
-            f"{path}: the workbook holds no data: every sheet is empty ({', '.join(map(repr, names))})"
+            f"{path}: the workbook holds no data: no sheet has rows ({_sheet_listing(frames)}); "
+            "add one row per well below the header"
         )
     if len(full) > 1:
         raise InputError(
@@ -866,8 +1074,13 @@ def load_table(
     opts = options or ReadOptions()
     reader, head = select_reader(Path(path), fmt=fmt, product=product, options=opts)
     out = reader.read(head, opts)
+    if reader.tidy and out.frame.shape[1] == 0:
+        raise InputError(f"{out.where}the table has no columns")
     if reader.tidy and out.frame.empty:
-        raise InputError(f"{out.where}the table has no rows")
+        raise InputError(
+            f"{out.where}the table has a header ({', '.join(map(str, out.frame.columns[:6]))}"
+            f"{', ...' if out.frame.shape[1] > 6 else ''}) but no rows; add one row per well"
+        )
     return out
 
 
@@ -1055,6 +1268,7 @@ def concentrations_to_micromolar(
             col,
             where=where,
             allow_missing=allow_missing,
+            allow_inf=False,
             hint="concentrations must be plain numbers (give the unit with "
             f"{cli_fix(conc_unit='uM')}, a 'conc_unit' column or in the column name)",
         ).to_numpy(dtype=float)
@@ -1140,6 +1354,8 @@ def _decimal_hint(value: Any) -> str:
 def _check_table(df: pd.DataFrame, where: str) -> None:
     for col in ("signal", "viability"):
         if col in df.columns:
+            if isinstance(df[col], pd.DataFrame):  # pragma: no cover - names are checked unique
+                raise SchemaError(f"{where}column {col!r} appears more than once")
             vals = pd.to_numeric(df[col], errors="coerce")
             nonnum = (vals.isna() & df[col].notna()).to_numpy()
             if nonnum.any():
@@ -1149,6 +1365,9 @@ def _check_table(df: pd.DataFrame, where: str) -> None:
                     f"{where}column {col!r} row {i + 2}: non-numeric value {v!r} "
                     f"({int(nonnum.sum())} rows){_decimal_hint(v)}"
                 )
+            numeric_column(
+                df, col, where=where, allow_inf=False, hint="reads and viabilities are finite"
+            )
     value_cols = [c for c in ("signal", "viability") if c in df.columns]
     if value_cols and all(pd.to_numeric(df[c], errors="coerce").isna().all() for c in value_cols):
         raise InputError(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -11,7 +13,7 @@ import pandas as pd
 
 from ..errors import InputError, SchemaError
 
-__all__ = ["CONC_UNITS", "ROLES", "Screen", "numeric_column", "to_micromolar"]
+__all__ = ["CONC_UNITS", "ROLES", "Screen", "integer_column", "numeric_column", "to_micromolar"]
 
 #: Control roles. ``treated`` wells carry a drug at a concentration > 0.
 ROLES: tuple[str, ...] = ("treated", "negative", "positive", "blank", "untreated", "time_zero")
@@ -49,28 +51,175 @@ def to_micromolar(values: Any, unit: str, *, where: str = "") -> np.ndarray:
 
 
 def numeric_column(
-    df: pd.DataFrame, col: str, *, where: str = "", hint: str = "", allow_missing: bool = True
+    df: pd.DataFrame,
+    col: str,
+    *,
+    where: str = "",
+    hint: str = "",
+    allow_missing: bool = True,
+    allow_inf: bool = True,
 ) -> pd.Series:
     """``df[col]`` as floats; a value that is not a number is an error naming its row.
 
     Rows are counted as in the file (1-based, after a header line). Empty cells are allowed
-    (NaN) unless ``allow_missing=False``; ``hint`` says how to fix the input.
+    (NaN) unless ``allow_missing=False``; ``hint`` says how to fix the input. Booleans are not
+    numbers; infinite values (``inf``, ``1e309``) are errors with ``allow_inf=False`` (what
+    readers pass: no file holds an infinite read or dose on purpose).
 
     >>> numeric_column(pd.DataFrame({"x": ["1", "2.5"]}), "x").tolist()
     [1.0, 2.5]
     """
-    vals = pd.to_numeric(df[col], errors="coerce")
-    bad = vals.isna().to_numpy()
+    src = df[col]
+    if pd.api.types.is_bool_dtype(src.dtype):
+        raise InputError(
+            f"{where}column {col!r} row 2: {_show(src.iloc[0])} is a boolean, not a number "
+            f"({len(src)} such rows)" + (f"; {hint}" if hint else "")
+        )
+    vals = pd.to_numeric(src, errors="coerce")
+    if src.dtype == object:
+        # to_numeric turns True into 1: a boolean cell is not a number
+        flags = src.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(dtype=bool)
+        vals = vals.where(~flags, np.nan)
+    vals = vals.astype(float)
+    arr = vals.to_numpy()
+    bad = np.isnan(arr)
     if allow_missing:
-        bad = bad & df[col].notna().to_numpy()
+        bad = bad & src.notna().to_numpy()
+    if not allow_inf:
+        bad = bad | np.isinf(arr)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         what = "non-numeric value" if allow_missing else "non-numeric or missing value"
+        if np.isinf(arr[i]):
+            what = "infinite value"
         raise InputError(
-            f"{where}column {col!r} row {i + 2}: {what} {df[col].iloc[i]!r} "
+            f"{where}column {col!r} row {i + 2}: {what} {_show(src.iloc[i])} "
             f"({int(bad.sum())} such rows)" + (f"; {hint}" if hint else "")
         )
-    return vals.astype(float)
+    return vals
+
+
+#: Integers above this are not exact as floats (2**53): a file holding one is mis-written.
+_INT_LIMIT = 2**53
+_INT_TEXT = re.compile(r"[+-]?\d+(?:\.0*)?")
+_MISSING = object()
+_BAD = object()
+
+
+def _show(v: Any) -> str:
+    """A cell for a message: ``1.7``, ``'abc'`` (numpy scalars without their type)."""
+    return repr(v.item() if isinstance(v, np.generic) else v)
+
+
+def _as_int(v: Any) -> Any:
+    """``v`` as a Python int, ``_MISSING`` for an empty cell, ``_BAD`` when not an integer."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return _MISSING
+    if isinstance(v, bool | np.bool_):
+        return _BAD
+    if isinstance(v, int | np.integer):
+        return int(v)
+    if isinstance(v, float | np.floating):
+        f = float(v)
+        if math.isnan(f):
+            return _MISSING
+        if not math.isfinite(f) or not f.is_integer() or abs(f) > _INT_LIMIT:
+            return _BAD
+        return int(f)
+    if isinstance(v, str):
+        t = v.strip()
+        if t == "":
+            return _MISSING
+        if _INT_TEXT.fullmatch(t):
+            return int(t.split(".")[0])
+    return _BAD
+
+
+def integer_column(
+    df: pd.DataFrame,
+    col: str,
+    *,
+    where: str = "",
+    hint: str = "",
+    allow_missing: bool = False,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    row_offset: int = 2,
+) -> pd.Series:
+    """``df[col]`` as integers (``Int64``, missing cells ``<NA>``); anything else is an error.
+
+    Integers are ``1``, ``"3"``, ``3.0`` or ``"3.0"``. Text (``"abc"``, ``"1,5"``,
+    ``"0x10"``), booleans, fractions (``1.7``), infinite or huge values (``1e30``, beyond
+    2**53 where floats stop being exact) and, unless ``allow_missing``, empty cells raise an
+    :class:`InputError` naming the row (``index + row_offset``: 2 is the file line after a
+    header) and the column. Values outside ``minimum..maximum`` are errors too.
+
+    >>> integer_column(pd.DataFrame({"r": ["1", 2.0, 3]}), "r").tolist()
+    [1, 2, 3]
+    """
+    src = df[col]
+    n = len(src)
+    out: pd.Series | None = None
+    if pd.api.types.is_integer_dtype(src.dtype) and not pd.api.types.is_bool_dtype(src.dtype):
+        try:  # exact already (uint64 beyond int64 takes the general path and fails there)
+            out = src.astype("Int64")
+        except (TypeError, ValueError, OverflowError):
+            out = None
+    if out is not None:
+        missing = out.isna().to_numpy()
+        bad = np.zeros(n, dtype=bool)
+    elif pd.api.types.is_float_dtype(src.dtype):  # vectorised: float id columns are long
+        arr = src.to_numpy(dtype=float, na_value=np.nan)
+        missing = np.isnan(arr)
+        with np.errstate(invalid="ignore"):
+            bad = ~missing & ~(
+                np.isfinite(arr) & (np.floor(arr) == arr) & (np.abs(arr) <= _INT_LIMIT)
+            )
+        ints = np.where(missing | bad, 0, arr).astype(np.int64)
+        out = pd.Series(pd.arrays.IntegerArray(ints, missing | bad), index=src.index, name=col)
+    else:
+        obj = src.astype(object)
+        flags = np.zeros(n, dtype=bool)
+        if src.dtype == object:
+            # factorize holds True and 1 as one value: booleans are found row by row
+            flags = obj.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(dtype=bool)
+            if flags.any():
+                obj = obj.where(~flags, None)
+        # the distinct values only: a replicate or well-row column has a handful
+        codes, uniques = pd.factorize(obj, use_na_sentinel=True)
+        conv = [_as_int(u) for u in uniques]
+        conv = [_BAD if isinstance(c, int) and abs(c) > _INT_LIMIT else c for c in conv]
+        miss_u = np.array([c is _MISSING for c in conv] + [True], dtype=bool)
+        bad_u = np.array([c is _BAD for c in conv] + [False], dtype=bool)
+        idx = np.where(codes < 0, len(conv), codes)
+        missing, bad = miss_u[idx] & ~flags, bad_u[idx] | flags
+        ok = [c if isinstance(c, int) else None for c in conv]
+        vals = pd.array([*ok, None], dtype="Int64")
+        out = pd.Series(vals.take(idx), index=src.index, name=col)
+    if not allow_missing:
+        bad = bad | missing
+    fix = f"; {hint}" if hint else ""
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        what = "missing value" if missing[i] else f"{_show(src.iloc[i])} is not an integer"
+        raise InputError(
+            f"{where}column {col!r} row {i + row_offset}: {what} ({int(bad.sum())} such rows); "
+            f"write whole numbers such as 1, 2, 3{fix}"
+        )
+    if (minimum is None and maximum is None) or not n:
+        return out
+    ints = out.to_numpy(dtype=np.int64, na_value=0)
+    for bound, cmp, word in ((minimum, np.less, "below"), (maximum, np.greater, "above")):
+        if bound is None:
+            continue
+        off = cmp(ints, bound) & ~missing
+        if off.any():
+            i = int(np.flatnonzero(off)[0])
+            raise InputError(
+                f"{where}column {col!r} row {i + row_offset}: {_show(src.iloc[i])} is {word} "
+                f"{bound} ({int(off.sum())} such rows){fix}"
+            )
+    return out
 
 
 _REQUIRED = ("sample", "drug", "concentration", "role")
@@ -100,7 +249,7 @@ class Screen:
     drug       str      drug identifier; empty for control wells (required)
     concentration float concentration in micromolar (required; 0 for controls)
     role       str      one of ``ROLES`` (required)
-    replicate  int      technical replicate number (optional)
+    replicate  int      technical replicate number (optional; empty cells are 1, noted)
     plate      str      plate identifier (optional, needed for plate QC)
     well       str      well name, e.g. ``"B07"`` (optional)
     row, col   int      well position, 0-based (optional; for plate heatmaps / edge checks)
@@ -110,6 +259,8 @@ class Screen:
     ========== ======== ==================================================================
 
     Use :meth:`from_frame` to build one from any table with a column mapping and a unit.
+    Integer columns are never coerced (see :func:`integer_column`): ``"abc"``, ``"1,5"``,
+    ``True``, ``1.7``, ``inf`` or ``1e30`` there is an :class:`InputError` naming row and column.
 
     Examples
     --------
@@ -127,8 +278,10 @@ class Screen:
     roles: ClassVar[tuple[str, ...]] = ROLES
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "data", _validate(self.data, self.source))
-        object.__setattr__(self, "notes", tuple(str(n) for n in self.notes))
+        data, filled = _validate(self.data, self.source)
+        object.__setattr__(self, "data", data)
+        notes = [str(n) for n in self.notes]
+        object.__setattr__(self, "notes", (*notes, *(n for n in filled if n not in notes)))
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -172,6 +325,7 @@ class Screen:
             "concentration",
             where=where,
             hint="concentrations must be numbers in one unit given by conc_unit=",
+            allow_inf=False,
         )
         df["concentration"] = to_micromolar(conc.to_numpy(), conc_unit, where=where)
         if "role" not in df.columns:
@@ -183,7 +337,7 @@ class Screen:
                 "(CLI: --viability-scale)"
             )
         if "viability" in df.columns:
-            v = numeric_column(df, "viability", where=where)
+            v = numeric_column(df, "viability", where=where, allow_inf=False)
             q99 = _viability_q99(v.to_numpy())
             percent = viability_scale == "percent" or (
                 viability_scale == "auto" and _PERCENT_LIMIT < q99 <= 100.0 * _PERCENT_LIMIT
@@ -294,7 +448,8 @@ class Screen:
         return self.data.copy()
 
 
-def _validate(df: pd.DataFrame, source: str) -> pd.DataFrame:
+def _validate(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[str]]:
+    """The validated table and notes of what was filled in (empty replicate cells)."""
     where = f"{source}: " if source else ""
     if not isinstance(df, pd.DataFrame):
         raise SchemaError(f"{where}a Screen needs a pandas DataFrame, got {type(df).__name__}")
@@ -339,7 +494,7 @@ def _validate(df: pd.DataFrame, source: str) -> pd.DataFrame:
             f"{where}column 'drug' row {_row(no_drug)}: treated well without a drug "
             f"({int(no_drug.sum())} rows); give the drug or mark the well as a control role"
         )
-    conc = numeric_column(df, "concentration", where=where).to_numpy()
+    conc = numeric_column(df, "concentration", where=where, allow_inf=False).to_numpy()
     neg = conc < 0
     if neg.any():
         raise InputError(
@@ -372,13 +527,21 @@ def _validate(df: pd.DataFrame, source: str) -> pd.DataFrame:
                 "or divide by 100; name raw plate reads 'signal' so they are normalised to the "
                 "plate controls"
             )
+    notes: list[str] = []
     for col in _OPTIONAL_INT:
         if col in df.columns:
-            vals = pd.to_numeric(df[col], errors="coerce")
-            if vals.isna().any() and col != "replicate":
-                raise InputError(
-                    f"{where}column {col!r} row {_row(vals.isna().to_numpy())}: missing"
-                )
+            what = "replicate numbers" if col == "replicate" else "0-based well positions"
+            vals = integer_column(
+                df,
+                col,
+                where=where,
+                allow_missing=col == "replicate",
+                minimum=None if col == "replicate" else 0,
+                hint=f"{col!r} holds {what}",
+            )
+            n_missing = int(vals.isna().sum())
+            if n_missing:
+                notes.append(f"column 'replicate': {n_missing} empty cell(s) read as replicate 1")
             df[col] = vals.fillna(1).astype(np.int64)
     for col in _OPTIONAL_STR:
         if col in df.columns:
@@ -394,4 +557,4 @@ def _validate(df: pd.DataFrame, source: str) -> pd.DataFrame:
             )
     if "replicate" not in df.columns:
         df["replicate"] = df.groupby(["sample", "drug", "concentration"], sort=False).cumcount() + 1
-    return df
+    return df, notes
