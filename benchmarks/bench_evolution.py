@@ -1,13 +1,22 @@
 """Benchmark of the evolution simulators (run: python benchmarks/bench_evolution.py [--quick]).
 
-Prints wall time and events/s of (1) a 1e9-cell tumour grown and treated with tau-leaping,
-(2) a cohort of 10,000 stochastic virtual patients over 5 years (branching process, arrays over
-patients), against (3) exact Gillespie on a small case in the same run.
+Prints wall times and rates, each against a naive implementation measured in the same run:
+
+1. a cohort of 10,000 stochastic virtual patients over 5 years (1e9 cells each, resistant
+   clone, drug from day 365, log-normal spread of parameters) with the ``branching`` engine,
+   the unbiased one (exact birth-death law per step; ``tau_leap`` is biased, issue 13), against
+   one ``simulate`` call per patient (measured on a few patients, per patient);
+2. exact Gillespie events per second at 1e6 cells (1000 runs vectorised), against a plain
+   Python direct-method loop on the same process;
+3. one 1e9-cell tumour over 2 years by ``branching`` and by ``tau_leap`` (labelled biased).
+
+No thresholds: the figures are for reading (``--quick``: fewer patients, shorter runs, < 1 min).
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import time
 
 from oncoresist.evolution import (
@@ -21,12 +30,14 @@ from oncoresist.evolution import (
     simulate,
 )
 
+B, D = 0.14, 0.13  # Bozic et al. 2013 rates per day
+
 
 def _model(n0: float) -> Model:
     kill = (("A", DrugEffect(emax=0.05, ic50=0.1)),)
     return Model(
         clones=(
-            Clone("S", 0.14, 0.13, carrying_capacity=1e11, initial=n0, effects=kill),
+            Clone("S", B, D, carrying_capacity=1e11, initial=n0, effects=kill),
             Clone("R", 0.13, 0.13, carrying_capacity=1e11, resistant=True),
         ),
         transitions=(Transition("S", "R", 5e-8),),
@@ -36,56 +47,111 @@ def _model(n0: float) -> Model:
     )
 
 
+def _naive_gillespie(n0: int, b: float, d: float, t_end: float, seed: int) -> int:
+    """Gillespie's direct method for one birth-death population, one event per Python step."""
+    rnd = random.Random(seed)
+    n, t, events = n0, 0.0, 0
+    while n > 0:
+        t += rnd.expovariate((b + d) * n)
+        if t > t_end:
+            break
+        n += 1 if rnd.random() * (b + d) < b else -1
+        events += 1
+    return events
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     sched = Schedule("treat_day_365", (Regimen("A", level=1.0, start=365.0),))
     n_pat = 1000 if args.quick else 10_000
+    years = 5
+    spread = {"S.birth_rate": 0.01, "R.initial": 0.5}
 
-    t = time.perf_counter()
-    ex = simulate(
-        _model(200),
-        sched,
-        method="gillespie",
-        t_end=100.0 if args.quick else 250.0,
-        dt=1.0,
-        n_runs=20,
-        rng=0,
-    )
-    t_ex = time.perf_counter() - t
-    rate_ex = ex.info["events"] / t_ex
-
-    t = time.perf_counter()
-    tl = simulate(_model(1e9), sched, method="tau_leap", t_end=730.0, dt=0.5, rng=1)
-    t_tl = time.perf_counter() - t
-    rate_tl = tl.info["events"] / t_tl
-
+    # 1. cohort: vectorised branching vs one call per patient
     t = time.perf_counter()
     co = simulate(
         _model(1e9),
         sched,
         method="branching",
-        t_end=1825.0,
+        t_end=365.0 * years,
         dt=1.0,
         n_runs=n_pat,
         rng=2,
-        variation={"S.birth_rate": 0.01, "R.initial": 0.5},
+        variation=spread,
         record_runs=1,
     )
     t_co = time.perf_counter() - t
-    rate_co = co.info["events"] / t_co
-
-    print(f"gillespie (exact, 20 runs, 200 cells): {t_ex:8.2f} s  {rate_ex:12.3g} events/s")
+    n_naive = 2 if args.quick else 5
+    t = time.perf_counter()
+    for i in range(n_naive):
+        simulate(
+            _model(1e9),
+            sched,
+            method="branching",
+            t_end=365.0 * years,
+            dt=1.0,
+            n_runs=1,
+            rng=100 + i,
+            variation=spread,
+            record_runs=1,
+        )
+    t_one = (time.perf_counter() - t) / n_naive
     print(
-        f"tau_leap 1e9 cells, 2 years:            {t_tl:8.2f} s  {rate_tl:12.3g} events/s  ({rate_tl / rate_ex:.3g}x exact)"
-    )
-    print(
-        f"branching cohort {n_pat} patients, 5 y: {t_co:8.2f} s  {rate_co:12.3g} events/s  ({rate_co / rate_ex:.3g}x exact)"
+        f"cohort: {n_pat} patients x {years} y, branching (the unbiased engine), dt = 1 d: "
+        f"{t_co:8.2f} s ({t_co / n_pat * 1e3:.2f} ms/patient); one simulate() per patient: "
+        f"{t_one * 1e3:.0f} ms/patient (x{n_pat} = {t_one * n_pat:.0f} s, "
+        f"{t_one * n_pat / t_co:.0f}x slower)"
     )
     print(
         co.outcomes()[["n_runs", "p_resistant_at_end", "median_ttp_nadir"]].to_string(index=False)
     )
+
+    # 2. exact Gillespie at 1e6 cells: vectorised engine vs a plain Python loop
+    n_cells, n_runs = 1_000_000, 1000
+    t_g = 0.01 if args.quick else 0.1
+    one_clone = Model(clones=(Clone("S", B, D, initial=n_cells),), name="birth_death")
+    t = time.perf_counter()
+    ex = simulate(
+        one_clone,
+        Schedule("none"),
+        method="gillespie",
+        t_end=t_g,
+        dt=t_g,
+        n_runs=n_runs,
+        rng=0,
+        record_runs=0,
+    )
+    t_ex = time.perf_counter() - t
+    rate_ex = ex.info["events"] / t_ex
+    t = time.perf_counter()
+    ev_naive = _naive_gillespie(n_cells, B, D, t_g, seed=0)
+    t_nv = time.perf_counter() - t
+    rate_nv = ev_naive / t_nv
+    print(
+        f"gillespie (exact) at 1e6 cells, {n_runs} runs x {t_g:g} d: {t_ex:8.2f} s "
+        f"{rate_ex:12.3g} events/s; plain Python loop: {rate_nv:.3g} events/s "
+        f"({rate_ex / rate_nv:.2f}x)"
+    )
+
+    # 3. one 1e9-cell tumour over 2 years, against exact Gillespie's event rate
+    ev = 0.0
+    for method, dt, label in (
+        ("branching", 1.0, "exact birth-death law per step"),
+        ("tau_leap", 0.5, "BIASED: first-order births, issue 13"),
+    ):
+        t = time.perf_counter()
+        one = simulate(_model(1e9), sched, method=method, t_end=730.0, dt=dt, rng=1)
+        t_one = time.perf_counter() - t
+        # birth and death events a direct method would simulate for this tumour
+        cells = float(one.mean.groupby("time")["mean_cells"].sum().mean())
+        ev = ev or cells * (B + D) * 730.0
+        print(
+            f"{method} 1e9 cells, 2 y, dt = {dt:g} d ({label}): {t_one:8.2f} s for ~{ev:.3g} "
+            f"cell events ({ev / t_one / rate_ex:.3g}x the exact-Gillespie rate)"
+        )
+    print(f"exact Gillespie at {rate_ex:.3g} events/s: ~{ev / rate_ex / 86400:.3g} days")
 
 
 if __name__ == "__main__":
