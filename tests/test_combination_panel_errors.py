@@ -303,10 +303,13 @@ def test_all_nan_responses_in_multi_and_matrix_readers(tmp_path):
             "every response is missing")  # fmt: skip
 
 
-@pytest.mark.parametrize("value", ["inf", "-inf", "1e309"])
+@pytest.mark.parametrize("value", ["inf", "-inf", "1e309", "nan", ""])
 @pytest.mark.parametrize("column", ["conc1", "conc2"])
 def test_infinite_concentration_names_row_and_column(tmp_path, value, column):
-    """Regression guard: conc = inf / 1e309 was taken as a dose and reported as a non-grid block."""
+    """Regression guard: conc = inf / 1e309 was taken as a dose and reported as a non-grid block.
+
+    A missing dose (NaN, empty) is an error naming the same row and column.
+    """
     text = _tidy().to_csv(index=False).splitlines()
     cells = text[5].split(",")
     cells[list(_tidy().columns).index(column)] = value
