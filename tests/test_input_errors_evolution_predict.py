@@ -259,6 +259,25 @@ def test_profile_expression_table_errors(tmp_path):
     assert "one column per sample" in _err(read_profile, p)
 
 
+def test_fuzz_findings_profile(tmp_path):
+    """Regression guard (long fuzz campaign): a 400-digit copy-number value was an
+    OverflowError; an expression row of only a separator gave a NaN gene and a TypeError."""
+    p = tmp_path / "p.yaml"
+    p.write_text("cnv:\n  CDKN2A: " + "1" + "0" * 400 + "\n")
+    assert "not a GISTIC call" in _err(read_profile, p)
+    (tmp_path / "e.tsv").write_text("gene\tS1\tS2\nEGFR\t8.5\t7.0\nMET\t1\t2\n\t\n")
+    p.write_text("sample: S1\nexpression: e.tsv\n")
+    assert "row 3 has no gene name" in _err(read_profile, p)
+
+
+def test_fuzz_finding_expression_path_too_long(tmp_path):
+    """Regression guard (long fuzz campaign): an expression path of 5000 characters was an
+    OSError (file name too long)."""
+    p = tmp_path / "p.yaml"
+    p.write_text("sample: S1\nexpression: " + "x" * 5000 + "\n")
+    assert "does not exist" in _err(read_profile, p)
+
+
 def test_profile_vcf_without_header(tmp_path):
     """Regression guard: a file of data lines without '#CHROM' was read as a VCF."""
     p = tmp_path / "p.vcf"
@@ -527,6 +546,23 @@ def test_bad_rates_are_input_errors(rate):
         Clone("S", rate, initial=1)
     with pytest.raises(InputError, match="birth_rate"):
         model_from_dict({"clones": [{"name": "S", "birth_rate": rate, "initial": 1}]})
+
+
+def test_fuzz_finding_absurd_half_life_and_decay():
+    """Regression guard (long fuzz campaign): half_life: 1e-300 (an elimination rate of 7e299
+    per day) hung the ODE solver; a biomarker decay rate of 1e300 likewise."""
+    from oncoresist.evolution import Biomarker, Drug
+
+    m = Model(
+        clones=(Clone("S", 0.1, initial=10, effects=(("A", DrugEffect(0.1)),)),),
+        drugs=(Drug("A", pk="one_compartment", half_life=1e-300),),
+    )
+    s = Schedule("s", (Regimen("A", kind="boluses", interval=2.0),))
+    t0 = time.perf_counter()
+    _err(simulate, m, s, t_end=20, match="half-life .* elimination rate")
+    m = Model(clones=(Clone("S", 0.1, initial=10),), biomarker=Biomarker(decay_rate=1e300))
+    _err(simulate, m, Schedule("none"), t_end=20, match="decay_rate")
+    assert time.perf_counter() - t0 < 5
 
 
 def test_unbounded_growth_is_an_error_not_nan():

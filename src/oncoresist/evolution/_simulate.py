@@ -60,7 +60,7 @@ MAX_RATE = 1e6
 #: Limit on the cells of one clone in the stochastic engines (64-bit integer counts).
 MAX_CELLS = 1e15
 #: Limit on schedule changes (doses, on/off switches, block edges) and adaptive checks.
-MAX_SEGMENTS = 100_000
+MAX_SEGMENTS = 20_000
 #: Limit on values held in memory (recorded trajectories, per-run parameter arrays).
 MAX_VALUES = 100_000_000
 #: Limit on the passes of the Gillespie loop over a run (one event of every active run per
@@ -1244,6 +1244,18 @@ def _check_rates(ar: _Arrays, method: str) -> None:
             f"(birth + death + maximal drug kill + switching) is above the limit of "
             f"{MAX_RATE:.0e} per day (a division every 0.1 s); rates are per cell per day: "
             "check the units (or the variation spread)"
+        )
+    for j, kel in enumerate(ar.kel[: len(ar.drugs)]):
+        if kel > MAX_RATE:
+            raise InputError(
+                f"drug {ar.drugs[j]!r}: a half-life of {math.log(2) / kel:.3g} days is an "
+                f"elimination rate of {kel:.3g} per day, above the limit of {MAX_RATE:.0e} per "
+                "day; half_life is in days: check the units (or use pk: constant)"
+            )
+    if ar.decay is not None and ar.decay > MAX_RATE:
+        raise InputError(
+            f"biomarker decay_rate {ar.decay:.3g} per day is above the limit of {MAX_RATE:.0e} "
+            "per day; it is per day: check the units (or omit it for a marker equal to burden)"
         )
     if not np.all(np.isfinite(ar.x0)) or np.any(np.isnan(ar.cap)):
         raise InputError(

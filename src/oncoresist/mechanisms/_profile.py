@@ -399,9 +399,9 @@ def _cnv_frame(cnv: Any, where: str) -> pd.DataFrame:
     calls = []
     for i, v in enumerate(df.call):
         if isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool):
-            if float(v) not in _GISTIC:
+            if not (isinstance(v, int | np.integer) or np.isfinite(v)) or v not in _GISTIC:
                 raise InputError(
-                    f"{where}: copy-number value {v!r} for {df.gene.iloc[i]} (row {i + 1}) is not a "
+                    f"{where}: copy-number value {v!r:.40} for {df.gene.iloc[i]} (row {i + 1}) is not a "
                     "GISTIC call (-2, -1, 0, 1, 2); give calls or the words amplification/gain/"
                     "neutral/loss/deletion (log2 ratios must be called first)"
                 )
@@ -483,8 +483,14 @@ def _expression_frame(
                 }
             )
             df = df.T
+    blank = [i for i, g in enumerate(df.index) if _blank(g)]
+    if blank:
+        raise InputError(
+            f"{where}: row {blank[0] + 1} has no gene name ({len(blank)} such row(s)); give every "
+            "expression row a gene symbol (or remove empty lines with only separators)"
+        )
     df = _numeric_frame(df, where)
-    df.index = df.index.astype(str)
+    df.index = pd.Index([str(g).strip() for g in df.index])
     if df.index.duplicated().any():
         dup = df.index[df.index.duplicated()].unique()
         issues.append(
@@ -687,7 +693,11 @@ def read_profile(path: str | Path, *, sample: str | None = None, strict: bool = 
         expr = data.get("expression")
         if isinstance(expr, str):
             ep = p.parent / expr
-            if not expr.strip() or not ep.is_file():
+            try:
+                found = bool(expr.strip()) and ep.is_file()
+            except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+                found = False
+            if not found:
                 raise InputError(
                     f"{p}: expression file {ep} does not exist; give a path relative to {p.name}"
                 )
