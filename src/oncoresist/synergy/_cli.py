@@ -10,15 +10,17 @@ __all__ = ["register"]
 
 
 def _n_drugs(path: Path) -> int:
-    """Drugs per block of a tidy table, from its header (``drug1``, ``drug2``, ``drug3`` ...)."""
+    """Drugs per block of a tidy table, from its header (``drug1``, ``drug2``, ``drug3`` ...).
+
+    Delimited text and Parquet (its schema) are sniffed; for other formats the two-drug reader
+    decides (and stops with a clear error on a ``drug3`` column).
+    """
     import re
 
     from ..data._readers import FileHead
 
-    head = FileHead.of(path)
-    text = head.text or ""
-    first = text.splitlines()[0] if text else ""
-    found = {int(m) for m in re.findall(r"(?i)\bdrug_?(\d+)\b", first)}
+    header = FileHead.of(path).header()
+    found = {int(m) for c in header for m in re.findall(r"(?i)^drug_?(\d+)$", c.strip())}
     return max(found) if found else 2
 
 
