@@ -138,6 +138,17 @@ def test_duplicate_column_names_are_ambiguous(tmp_path):
         read_screen(tmp_path / "d.parquet")
 
 
+def test_two_columns_matching_one_of_ours_case_insensitively(tmp_path):
+    """Regression guard (found by the long fuzz campaign): 'sample ' and 'SAMPLE' were both
+    renamed to 'sample', and the duplicated column crashed with AttributeError; it is a
+    SchemaError saying how to pick one, and the pick works."""
+    text = "sample ,drug,concentration,conc_unit,signal,SAMPLE\nA,x,0,uM,100,B\nA,x,1,uM,50,B\n"
+    path = _write(tmp_path / "c.csv", text)
+    with pytest.raises(SchemaError, match=r"c\.csv: columns \['sample ', 'SAMPLE'\] all read as"):
+        read_screen(path)
+    assert read_screen(path, columns={"sample": "SAMPLE"}).samples == ["B"]
+
+
 def test_non_utf8_bytes_after_the_sniffed_head_are_read_and_noted(tmp_path):
     """Regression guard: a cp1252 byte beyond the first 64 KiB (UnicodeDecodeError from pandas)
     is read, and the encoding is named in the source; UTF-16 with a BOM is read too."""
@@ -148,6 +159,33 @@ def test_non_utf8_bytes_after_the_sniffed_head_are_read_and_noted(tmp_path):
     assert "Abé" in screen.samples and "cp1252" in screen.source
     utf16 = read_screen(_write(tmp_path / "u16.csv", TIDY.encode("utf-16")))
     assert utf16.samples == ["A"] and len(utf16) == 3
+
+
+def test_nul_bytes_mean_binary_data(tmp_path):
+    """Regression guard: a NUL byte in a text table (a damaged file, UTF-16 without its BOM)
+    was decoded as cp1252 and read into a name; it is an error naming the line."""
+    data = TIDY.encode().replace(b"A,x,10", b"\xff\xfe\x00A,x,10")
+    with pytest.raises(InputError, match=r"n\.csv: line 4: a NUL byte"):
+        read_screen(_write(tmp_path / "n.csv", data))
+
+
+def test_detected_encoding_is_in_the_notes(tmp_path):
+    """Regression guard (never silent): a cp1252 table's decoding is in Screen.notes (what the
+    report shows), for tidy tables, GDSC raw files and CurveCurator tables."""
+    tidy = read_screen(_write(tmp_path / "t.csv", TIDY.replace("A,", "\xc9,").encode("cp1252")))
+    assert tidy.samples == ["É"] and any("cp1252" in n for n in tidy.notes)
+    g = _gdsc_file(tmp_path, _gdsc().assign(CELL_LINE_NAME="A37\xe9"), "g.csv")
+    _write(g, g.read_text(encoding="utf-8").encode("cp1252"))
+    gdsc = read_gdsc_raw(g)
+    assert gdsc.samples == ["A37é"] and any("cp1252" in n for n in gdsc.notes)
+    cc = read_curvecurator(_cc(tmp_path, table=CC.replace("A375", "A37\xe9")))
+    assert len(cc) == 8
+    path = _cc(tmp_path)
+    _write(tmp_path / "data.tsv", CC.replace("A375", "A37\xe9").encode("cp1252"))
+    cc = read_curvecurator(path)
+    assert cc.samples == ["A37é"] and any(
+        "data.tsv: read as text encoding cp1252" in n for n in cc.notes
+    )
 
 
 def test_corrupt_parquet_is_an_input_error(tmp_path):
@@ -213,6 +251,8 @@ def test_infinite_reads_and_doses_are_errors(tmp_path):
         ("replicate", "0x10"),
         ("replicate", "True"),
         ("replicate", "1.7"),
+        ("replicate", "nan"),
+        ("replicate", ""),
         ("row", "1e30"),
         ("row", ""),
         ("row", "nan"),
@@ -258,14 +298,25 @@ def test_integer_columns_in_binary_tables(tmp_path, kind, column, values):
 
 
 def test_whole_numbers_in_any_spelling_are_integers(tmp_path):
-    """Ground truth: 1, '2', 3.0 and '3.0' are integers; an empty replicate is replicate 1 and
-    says so in the notes."""
+    """Ground truth: 1, '2', 3.0 and '3.0' are integers. A control well without a replicate
+    number is replicate 1 and says so in the notes; an empty column is numbered as if absent;
+    a treated well without one is an error naming the row."""
     assert integer_column(pd.DataFrame({"r": [1, "2", 3.0, "3.0"]}), "r").tolist() == [1, 2, 3, 3]
-    text = TIDY.replace("A,x,1,uM,1,", "A,x,1,uM,3.0,").replace("A,x,10,uM,1,", "A,x,10,uM,,")
+    text = TIDY.replace("A,x,1,uM,1,", "A,x,1,uM,3.0,").replace("A,x,0,uM,1,", "A,x,0,uM,,")
     screen = read_screen(_write(tmp_path / "w.csv", text))
     assert screen.data["replicate"].tolist() == [1, 3, 1]
     assert screen.data["replicate"].dtype == np.int64
-    assert any("1 empty cell(s) read as replicate 1" in n for n in screen.notes)
+    assert any("1 control well(s) without a replicate number" in n for n in screen.notes)
+    empty = "\n".join(
+        ",".join("" if j == 4 and i else c for j, c in enumerate(line.split(",")))
+        for i, line in enumerate(TIDY.splitlines())
+    )
+    screen = read_screen(_write(tmp_path / "e.csv", empty + "\n"))
+    assert screen.data["replicate"].tolist() == [1, 1, 1]
+    assert any("column 'replicate' is empty" in n for n in screen.notes)
+    gap = TIDY.replace("A,x,10,uM,1,", "A,x,10,uM,,")
+    with pytest.raises(InputError, match=r"g\.csv: column 'replicate' row 4: missing replicate"):
+        read_screen(_write(tmp_path / "g.csv", gap))
 
 
 # ----------------------------------------------------------------------------- 4. GDSC raw
@@ -350,6 +401,12 @@ def test_gdsc_tag_of_twenty_digits(tmp_path):
     frame["TAG"] = [str(10**19 + i) for i in range(len(frame))]
     with pytest.raises(InputError, match=r"column 'TAG' row 2: unknown GDSC tag"):
         read_gdsc_raw(_gdsc_file(tmp_path, frame, "all.csv"))
+    # inside a tag pattern: the library number was kept, a dose number lost its last digits
+    for tag in ("L12345678901234567890-D1-S", "L1-D12345678901234567890-S"):
+        frame = _gdsc()
+        frame.loc[6, "TAG"] = tag
+        with pytest.raises(InputError, match=rf"column 'TAG' row 8: unknown GDSC tag '{tag}'"):
+            read_gdsc_raw(_gdsc_file(tmp_path, frame, "in.csv"))
 
 
 def test_gdsc_extra_columns_never_replace_the_real_ones(tmp_path):

@@ -165,14 +165,15 @@ def _input_table(toml_path: Path, params: dict[str, Any]) -> Path:
     return cands[0]
 
 
-def _read_tsv(path: Path) -> pd.DataFrame:
-    """A CurveCurator tab-separated table (any encoding, .gz fine), checked like every table."""
+def _read_tsv(path: Path) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """A CurveCurator tab-separated table (any encoding, .gz fine), checked like every table,
+    and what was detected while reading it (a text encoding other than UTF-8)."""
     from ._readers import ReadOptions, load_table
 
     table = load_table(
         path, product="screen", fmt="tsv", options=ReadOptions(sep="\t", decimal=".")
     )
-    return table.frame
+    return table.frame, tuple(f"{path.name}: read as {n}" for n in table.notes)
 
 
 def _split_names(names: pd.Series, sep: str | None, where: str) -> tuple[pd.Series, pd.Series]:
@@ -222,7 +223,7 @@ def read_curvecurator(path: str | Path, *, name_sep: str | None = None) -> Scree
     params = _load_toml(toml_path)
     ids, doses_um, ctrl = _experiment(params, f"{toml_path}: ")
     table = _input_table(toml_path, params)
-    df = _read_tsv(table)
+    df, read_notes = _read_tsv(table)
     where = f"{table}: "
     raw_cols = [f"Raw {i}" for i in ids]
     missing = [c for c in ["Name", *raw_cols] if c not in df.columns]
@@ -267,7 +268,7 @@ def read_curvecurator(path: str | Path, *, name_sep: str | None = None) -> Scree
     )
     n_missing = int(np.isnan(raw).sum())
     n_no_ref = int((no_ref[:, None] & ~np.isnan(raw)).sum())
-    notes = []
+    notes = list(read_notes)
     if n_missing:
         notes.append(
             f"{n_missing} missing Raw cell(s) (empty, NA or NaN) in {table.name}: not measured, "
@@ -318,7 +319,7 @@ def read_curvecurator_fits(path: str | Path, *, name_sep: str | None = None) -> 
         if len(found) != 1:
             raise InputError(f"{p}: expected one '*curves.txt[.gz]' file, found {len(found)}")
         p = found[0]
-    df = _read_tsv(p)
+    df, _ = _read_tsv(p)
     where = f"{p}: "
     missing = [c for c in ["Name", *_FIT_COLUMNS] if c not in df.columns]
     if missing:

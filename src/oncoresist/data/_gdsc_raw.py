@@ -60,10 +60,12 @@ _EXCLUDED_TAGS = {
 }
 # Library (L), reference (R) and titrated positive-control (PC<n>) single-agent doses,
 # e.g. L1-D1-S, R1-D1-S, PC1-D1-S; anchor alone (A1-S).
-_SINGLE_RE = re.compile(r"^(?:(?:L|R|PC)\d+-D\d+-S|A\d+-S)$")
+# Numbers in tags have at most 6 digits: a longer one (L12345678901234567890-D1-S) is a
+# damaged cell, and a dose number beyond 2**53 would not even compare exactly.
+_SINGLE_RE = re.compile(r"^(?:(?:L|R|PC)\d{1,6}-D\d{1,6}-S|A\d{1,6}-S)$")
 # Positive-control tags PC-2, PC-3 ... carry a titration of the PC-1 compound in GDSC
 # drug sets (one well each at 4-fold dilutions in the example data): treated wells.
-_PC_TITRATION_RE = re.compile(r"^PC-([2-9]|\d{2,})$")
+_PC_TITRATION_RE = re.compile(r"^PC-([2-9]|\d{2,6})$")
 _COMBO_RE = re.compile(r"-C$")
 
 
@@ -142,8 +144,12 @@ def gdsc_raw_to_screen(
     source: str = "",
     plate_format: int | None = None,
     tag_roles: Mapping[str, str] | None = None,
+    notes: Sequence[str] = (),
 ) -> Screen:
     """Convert a GDSC raw table (already loaded) to a :class:`Screen`; see :func:`read_gdsc_raw`.
+
+    ``notes`` (what was detected while loading the table, e.g. its text encoding) come first
+    in :attr:`Screen.notes`.
 
     Examples
     --------
@@ -224,9 +230,8 @@ def gdsc_raw_to_screen(
     conc = numeric_column(
         df, "CONC", where=where, allow_inf=False, hint="CONC is the dose in micromolar"
     ).to_numpy(dtype=float)
-    drug_id = integer_column(
-        df, "DRUG_ID", where=where, allow_missing=True, hint=_ID_HINT
-    ).to_numpy(dtype=float, na_value=np.nan)
+    drug_id_col = integer_column(df, "DRUG_ID", where=where, allow_missing=True, hint=_ID_HINT)
+    drug_id = drug_id_col.to_numpy(dtype=float, na_value=np.nan)
     treated = keep & (role == "treated")
     no_conc = treated & ~(conc > 0)
     if no_conc.any():
@@ -292,13 +297,17 @@ def gdsc_raw_to_screen(
     kept, unused = _extra_columns(df.columns)
     for c, name in kept.items():
         if name in _ID_COLUMNS:
-            ids = integer_column(df, c, where=where, allow_missing=True, hint=_ID_HINT)
+            ids = (
+                drug_id_col
+                if c == "DRUG_ID"
+                else integer_column(df, c, where=where, allow_missing=True, hint=_ID_HINT)
+            )
             out[name] = ids.array[idx]
         else:
             out[name] = _column(df, c, idx)
     out["gdsc_conc"] = kconc  # the control compound's dose on PC-1 / NC-1 wells stays visible
     out["plate_format"] = plate_format
-    notes = []
+    notes = list(notes)
     if unused:
         why = "; ".join(f"{c!r}: {_collision(c, kept)}" for c in unused)
         notes.append(
@@ -475,7 +484,8 @@ def _split_line(line: str, sep: str) -> list[str]:
     return next(csv.reader([line], delimiter=sep), [])
 
 
-def _load_raw(path: Path) -> pd.DataFrame:
+def _load_raw(path: Path) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The raw table and what was detected while reading it (encoding, separator)."""
     from ._readers import FileHead, ReadOptions, _check_header, load_table, sniff_dialect
 
     head = FileHead.of(path)
@@ -486,11 +496,11 @@ def _load_raw(path: Path) -> pd.DataFrame:
         if dialect.decimal == "." and dialect.encoding == "utf-8":
             frame = _arrow_table(path, dialect.sep, head.compression)
             if frame is not None:
-                return frame
+                return frame, dialect.notes
     # any other tidy format (Parquet, Excel, other separators): read as a plain table; the
     # empty column mapping keeps the GDSC sniffer from sending the file back here
     table = load_table(path, product="screen", fmt=None, options=ReadOptions(columns={}))
-    return table.frame
+    return table.frame, table.notes
 
 
 def read_gdsc_raw(
@@ -539,10 +549,12 @@ def read_gdsc_raw(
     >>> screen = read_gdsc_raw("gdsc_raw_wells_part.csv.gz")  # doctest: +SKIP
     """
     p = Path(path)
-    frame = _load_raw(p)
+    frame, notes = _load_raw(p)
     if frame.empty:
         raise InputError(f"{p}: the table has a header but no rows (one row per well and tag)")
-    return gdsc_raw_to_screen(frame, source=str(p), plate_format=plate_format, tag_roles=tag_roles)
+    return gdsc_raw_to_screen(
+        frame, source=str(p), plate_format=plate_format, tag_roles=tag_roles, notes=notes
+    )
 
 
 def excluded_wells(screen: Screen) -> pd.DataFrame:

@@ -651,6 +651,13 @@ def _load_text(head: FileHead, options: ReadOptions, default_sep: str) -> Table:
         if encoding != d.encoding:
             notes = [n for n in notes if not n.startswith("text encoding")]
             notes.insert(0, f"text encoding {encoding} (not UTF-8)")
+        if "\x00" in text:
+            line = text.count("\n", 0, text.index("\x00")) + 1
+            raise InputError(
+                f"{where}line {line}: a NUL byte: this is binary data, not a text table (a "
+                "damaged file, or UTF-16 without its byte-order mark); export the table again "
+                "as UTF-8 text"
+            )
         _check_fields(text.lstrip("\ufeff"), d.sep, where)
         source = io.StringIO(text.lstrip("\ufeff"))
     sep_name = _SEP_NAMES.get(d.sep, repr(d.sep))
@@ -1168,6 +1175,14 @@ def _map_screen_columns(
         lc = str(c).strip().lower()
         if lc in SCREEN_COLUMNS and c != lc and lc not in df.columns:
             rename[c] = lc
+    clash = sorted({v for v in rename.values() if list(rename.values()).count(v) > 1})
+    if clash:
+        both = [str(c) for c, v in rename.items() if v == clash[0]]
+        raise SchemaError(
+            f"{where}columns {both} all read as our column {clash[0]!r} (names match "
+            f"case-insensitively); say which one it is, e.g. "
+            f"{cli_fix(columns={clash[0]: both[0]})}, or rename the others"
+        )
     df = df.rename(columns=rename)
     src = next((k for k, v in mapping.items() if v == "concentration"), None)
     src = src or next((k for k, v in rename.items() if v == "concentration"), None)
@@ -1399,7 +1414,9 @@ def _screen_from_table(table: Table, options: ReadOptions) -> Screen:
         )
     _check_table(df, where)
     source = table.source
-    return Screen.from_frame(df, conc_unit="uM", source=source)
+    # what was detected while reading (encoding, separator, decimal commas, the sheet) is in
+    # the source text and, for reports, in the notes
+    return Screen.from_frame(df, conc_unit="uM", source=source, notes=table.notes)
 
 
 def read_screen(

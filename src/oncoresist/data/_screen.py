@@ -249,7 +249,7 @@ class Screen:
     drug       str      drug identifier; empty for control wells (required)
     concentration float concentration in micromolar (required; 0 for controls)
     role       str      one of ``ROLES`` (required)
-    replicate  int      technical replicate number (optional; empty cells are 1, noted)
+    replicate  int      technical replicate number (optional; empty on controls: 1, noted)
     plate      str      plate identifier (optional, needed for plate QC)
     well       str      well name, e.g. ``"B07"`` (optional)
     row, col   int      well position, 0-based (optional; for plate heatmaps / edge checks)
@@ -539,9 +539,23 @@ def _validate(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[str]]:
                 minimum=None if col == "replicate" else 0,
                 hint=f"{col!r} holds {what}",
             )
-            n_missing = int(vals.isna().sum())
-            if n_missing:
-                notes.append(f"column 'replicate': {n_missing} empty cell(s) read as replicate 1")
+            gap = vals.isna().to_numpy()
+            if gap.all() and len(df):
+                # an empty column (a template's header): numbered as if it were absent
+                df = df.drop(columns=col)
+                notes.append("column 'replicate' is empty: replicates numbered in file order")
+                continue
+            if (gap & treated).any():
+                raise InputError(
+                    f"{where}column 'replicate' row {_row(gap & treated)}: missing replicate "
+                    f"number of a treated well ({int((gap & treated).sum())} such rows); number "
+                    "every treated well's replicate (1, 2, ...) or leave the whole column out"
+                )
+            if gap.any():
+                notes.append(
+                    f"column 'replicate': {int(gap.sum())} control well(s) without a replicate "
+                    "number read as replicate 1"
+                )
             df[col] = vals.fillna(1).astype(np.int64)
     for col in _OPTIONAL_STR:
         if col in df.columns:
