@@ -180,9 +180,12 @@ def read_input(path: Path, args: ReadArgs) -> Any:
                 f"{path}: {', '.join(extra)} apply to plate-reader exports only; give the plate "
                 "map with --plate-map map.csv"
             )
-    err = Console(stderr=True, soft_wrap=True)
+    err = Console(stderr=True, soft_wrap=True, highlight=False)
     for w in caught:
-        err.print(f"[yellow]warning:[/] {w.message}")
+        err.print("[yellow]warning:[/] ", end="")
+        err.print(str(w.message), markup=False)
+    for note in getattr(screen, "notes", ()):
+        err.print(f"note: {note}", markup=False)  # also in the report's input notes
     excluded = screen.data.attrs.get("excluded") or {}
     if excluded:
         err.print(
