@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from oncoresist.cli import main
+from test_screen_reader_errors import CC, TOML
 
 EXAMPLES = Path(__file__).parents[1] / "src" / "oncoresist" / "evolution" / "examples"
 
@@ -42,17 +43,8 @@ def _gdsc_rows(position="1", drug_id="1003", cell_id="1101", tag="L1-D1-S") -> s
     return head + "\n".join(rows) + "\n"
 
 
-CC_TOML = """['Experiment']
-experiments = [0, 1, 2, 3]
-doses = [0.0, 1.0, 10.0, 100.0]
-dose_scale = '1e-9'
-dose_unit = 'M'
-control_experiment = [0]
-
-['Paths']
-input_file = './data.tsv'
-"""
-CC_TABLE = "Name\tReplicate\tRaw 0\tRaw 1\tRaw 2\tRaw 3\nA375_x\t1\t1000\t900\t400\t50\n"
+# the CurveCurator parameter file and table of the reader-level tests
+CC_TOML, CC_TABLE = TOML, CC
 
 
 def _blocks() -> str:
