@@ -49,6 +49,45 @@ def _version() -> str:
         return "unknown"
 
 
+# JSON shape of each card field: what from_json checks before anything uses it
+_CARD_TYPES = {
+    "model_name": "text", "model_class": "text", "dataset": "text", "dataset_version": "text",
+    "metric": "text", "split": "text", "created": "text", "oncoresist_version": "text",
+    "model_sha256": "text", "params": "object", "layers": "object of text lists",
+    "layer_kinds": "object of text", "gene_aliases": "object of text", "features": "text list",
+    "drugs": "text list", "feature_mean": "number list", "feature_sd": "number list",
+    "metrics": "list of objects", "lower_is_sensitive": "true/false", "drug_features": "true/false",
+    "n_pairs": "whole number", "n_bits": "whole number", "seed": "whole number or null",
+}  # fmt: skip
+
+
+def _card_value_ok(value: Any, kind: str) -> bool:
+    def texts(v: Any) -> bool:
+        return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+    def whole(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    checks = {
+        "text": lambda v: isinstance(v, str),
+        "object": lambda v: isinstance(v, dict),
+        "object of text lists": lambda v: isinstance(v, dict) and all(map(texts, v.values())),
+        "object of text": lambda v: (
+            isinstance(v, dict) and all(isinstance(x, str) for x in v.values())
+        ),
+        "text list": texts,
+        "number list": lambda v: (
+            isinstance(v, list)
+            and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+        ),
+        "list of objects": lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v),
+        "true/false": lambda v: isinstance(v, bool),
+        "whole number": whole,
+        "whole number or null": lambda v: v is None or whole(v),
+    }
+    return bool(checks[kind](value))
+
+
 @dataclass(frozen=True)
 class ModelCard:
     """What a persisted model was trained on and how well it did.
@@ -112,8 +151,10 @@ class ModelCard:
         """Read a card, checking its format version and fields."""
         try:
             d = json.loads(text)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:
             raise SchemaError(f"{where} is not valid JSON: {exc}") from exc
+        if not isinstance(d, dict):
+            raise SchemaError(f"{where}: a model card is a JSON object, got {type(d).__name__}")
         if d.get("format_version") != CARD_FORMAT:
             raise SchemaError(
                 f"{where} has card format {d.get('format_version')!r}; this oncoresist reads "
@@ -138,6 +179,13 @@ class ModelCard:
         )
         if missing:
             raise SchemaError(f"{where} lacks field(s) {sorted(missing)}")
+        for key, value in d.items():
+            kind = _CARD_TYPES.get(key)
+            if kind is not None and not _card_value_ok(value, kind):
+                raise SchemaError(
+                    f"{where}: field {key!r} is {value!r:.60}, expected {kind}; the card is "
+                    "damaged: save the model again with 'oncoresist predict train'"
+                )
         return cls(**{k: v for k, v in d.items() if k in names})
 
     def to_frame(self) -> pd.DataFrame:
@@ -562,7 +610,14 @@ def load_model(path: str | Path) -> TrainedModel:
     for p in (card_path, model_path):
         if not p.is_file():
             raise InputError(f"{p} does not exist; {folder} is not a saved oncoresist model")
-    card = ModelCard.from_json(card_path.read_text(encoding="utf-8"), where=str(card_path))
+    try:
+        card_text = card_path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{card_path}: byte {exc.start} is not UTF-8 text; the model card is damaged: save "
+            "the model again with 'oncoresist predict train'"
+        ) from None
+    card = ModelCard.from_json(card_text, where=str(card_path))
     digest = hashlib.sha256(model_path.read_bytes()).hexdigest()
     if card.model_sha256 and digest != card.model_sha256:
         raise SchemaError(
