@@ -12,8 +12,9 @@ Rates: ``b = 0.14``, ``d = 0.13`` per day (Bozic et al. 2013: a 7-day division t
 (``b = 1``) where exact Gillespie would need too many events at tumour rates.
 
 Tolerances are stated with the Monte Carlo standard error (SE) of each check; seeds are fixed.
-Tests that fail because of an engine defect in ``_simulate.py`` are strict xfails with the
-measured numbers, so they start passing (and must be unmarked) the day the engine is fixed.
+Tests that once failed because of an engine defect in ``_simulate.py`` (biased tau-leap
+births, mid-step arrivals in branching; issue 13) were strict xfails; they pass since the fix
+and their docstrings keep the numbers measured before it.
 """
 
 from __future__ import annotations
@@ -44,20 +45,6 @@ from oncoresist.evolution import (
 NEAR = (0.14, 0.13)  # Bozic 2013 birth and death rates per day
 FAST = (1.0, 0.25)
 D_TREAT = 0.17  # Bozic 2013 death rate of sensitive cells under therapy
-
-TAU_BIAS = (
-    "tau-leap bias: births are drawn first-order (Poisson(b x dt)) while deaths are binomial with "
-    "the exact 1 - exp(-d dt), so the mean grows by 1 + b dt - (1 - e^{-d dt}) per step instead "
-    "of e^{(b-d) dt}: measured 4.44x the exact mean after one year at b = 0.14, d = 0.13, "
-    "dt = 0.5, 12.4x at the end of a one-year treated decline, +1.7% after 100 d at dt = 0.02 "
-    "(+6.7% after a year); extinction probabilities too low (issue 13); fix in _simulate.py"
-)
-BRANCHING_ARRIVALS = (
-    "branching arrivals: mutants born within a step grow as one cell born at mid-step "
-    "(NB with the half-step beta), a mean factor sinh(b dt / 2) / (b dt / 2) too large "
-    "(+4.2% at b dt = 1); measured +4.5% +- 0.24% mutants at b = 1/d, dt = 1 (issue 13); "
-    "fix in _simulate.py"
-)
 
 
 def _clone_model(b: float, d: float, n0: float, *, treated: bool = False) -> Model:
@@ -128,7 +115,6 @@ _MV_CASES = [
         1000,
         False,
         id="tau_leap-dt0.5",
-        marks=pytest.mark.xfail(strict=True, reason=TAU_BIAS),
     ),
     pytest.param(
         "tau_leap",
@@ -139,7 +125,6 @@ _MV_CASES = [
         1000,
         True,
         id="tau_leap-treated",
-        marks=pytest.mark.xfail(strict=True, reason=TAU_BIAS),
     ),
     pytest.param(
         "tau_leap",
@@ -150,7 +135,6 @@ _MV_CASES = [
         300,
         False,
         id="tau_leap-dt0.02",
-        marks=pytest.mark.xfail(strict=True, reason=TAU_BIAS),
     ),
     pytest.param(
         "tau_leap",
@@ -161,7 +145,6 @@ _MV_CASES = [
         2000,
         False,
         id="tau_leap-fast",
-        marks=pytest.mark.xfail(strict=True, reason=TAU_BIAS),
     ),
 ]
 
@@ -176,8 +159,10 @@ def test_birth_death_mean_and_variance(method, dt, rates, n0, t_end, n_runs, tre
     ``branching``, 0.18% gillespie, 0.24% treated); the variance within 4 SE of the sample
     variance (SE 3-5%). Measured (mean / exact, variance / exact): gillespie 0.9982, 0.97;
     branching dt = 1: 0.9998, 1.03; dt = 5 (the kernel is exact at any step): 0.9999, 1.01;
-    treated 1.0029, 1.04. Tau-leap: 4.44 and 12.7 at dt = 0.5; 12.4 and 16.1 treated; 1.0166
-    at dt = 0.02 over 100 d; 0.954 and 0.80 at the fast rates, dt = 0.1 (``TAU_BIAS``).
+    treated 1.0029, 1.04. Tau-leap (the exact per-step law since issue 13): 0.9998, 1.00 at
+    dt = 0.5; 0.9995, 1.08 (z = 1.8) treated; 1.0001, 1.05 at dt = 0.02 over 100 d; 0.9995,
+    1.00 at the fast rates, dt = 0.1 (before the fix: 4.44 and 12.7, 12.4 and 16.1, 1.0166,
+    0.954 and 0.80: first-order births).
     """
     b, d = rates
     death = D_TREAT if treated else d
@@ -214,7 +199,6 @@ _EXT_CASES = [
         (2.5, 10.0),
         4000,
         id="tau_leap-fast",
-        marks=pytest.mark.xfail(strict=True, reason=TAU_BIAS),
     ),
     pytest.param(
         "tau_leap",
@@ -224,7 +208,6 @@ _EXT_CASES = [
         (100.0, 365.0, 1000.0),
         1000,
         id="tau_leap-near",
-        marks=pytest.mark.xfail(strict=True, reason=TAU_BIAS),
     ),
 ]
 
@@ -238,9 +221,9 @@ def test_extinction_probability(method, dt, rates, n0, times, n_runs):
     probability of a branching process). Evidence: exact solution. Tolerance: 4 binomial SE
     (SE 0.005-0.007). At the last time of ``branching-near`` (r t = 10) alpha^n0 is within 2e-4
     of the limit 0.6904, so that case checks the limit. Measured z: gillespie 0.6, 0.9; branching
-    0.1, -0.2 (fast), -0.6, -1.2, -1.2 (near). Tau-leap: 0.0885 vs 0.1153 (z = -5.3) and 0.161
-    vs 0.211 (z = -7.9) at the fast rates, dt = 0.125; 0.537 vs 0.690 (z = -10.5) at day 1000
-    at Bozic's rates, dt = 0.5.
+    0.1, -0.2 (fast), -0.6, -1.2, -1.2 (near); tau-leap 0.9, 0.4 (fast, dt = 0.125), -1.1, 0.3,
+    0.2 (near, dt = 0.5). Before issue 13 tau-leap gave 0.0885 vs 0.1153 (z = -5.3) and 0.161
+    vs 0.211 (z = -7.9) at the fast rates; 0.537 vs 0.690 (z = -10.5) at day 1000.
     """
     b, d = rates
     res = simulate(
@@ -270,8 +253,7 @@ def test_engines_agree_in_distribution():
     60 days); exact Gillespie (Gillespie 1977, J. Phys. Chem. 81:2340) is the reference, and its
     mean and variance match the closed forms (``test_birth_death_mean_and_variance``). Evidence:
     two-sample Kolmogorov-Smirnov tests, 1500 runs each, p > 0.01 required. Measured: branching
-    p = 0.72 (dt = 1) and 0.97 (dt = 0.5). The tau-leap comparison is the strict xfail
-    ``test_tau_leap_agrees_in_distribution``.
+    p = 0.72 (dt = 1) and 0.97 (dt = 0.5). Tau-leaping: ``test_tau_leap_agrees_in_distribution``.
     """
     b, d = NEAR
     m, s = _clone_model(b, d, 50), Schedule("none")
@@ -284,13 +266,12 @@ def test_engines_agree_in_distribution():
         assert stats.ks_2samp(ref, br.summary["final_burden"]).pvalue > 0.01, dt
 
 
-@pytest.mark.xfail(strict=True, reason=TAU_BIAS)
 def test_tau_leap_agrees_in_distribution():
     """Tau-leaping (dt = 0.5, the documented step at Bozic's rates) against exact Gillespie.
 
     Source and evidence as ``test_engines_agree_in_distribution`` (two-sample KS, p > 0.01).
-    Measured: the tau-leap mean after 60 days is 1.25x the exact one (Gillespie: 1.000); KS
-    p = 1e-24.
+    Measured: KS p = 0.18, tau-leap mean / exact 0.976 (SE 0.013); before the exact per-step
+    law (issue 13) the mean was 1.25x the exact one and p = 1e-24.
     """
     b, d = NEAR
     m, s = _clone_model(b, d, 50), Schedule("none")
@@ -342,7 +323,6 @@ _LD_CASES = [
         4.0,
         2000,
         id="branching-dt1",
-        marks=pytest.mark.xfail(strict=True, reason=BRANCHING_ARRIVALS),
     ),
     pytest.param(
         "tau_leap",
@@ -352,7 +332,6 @@ _LD_CASES = [
         4.0,
         1000,
         id="tau_leap",
-        marks=pytest.mark.xfail(strict=True, reason=TAU_BIAS),
     ),
 ]
 
@@ -382,8 +361,10 @@ def test_luria_delbruck_mean(method, dt, n0, u, t_end, n_runs):
     Tolerance: 4 SE from the exact variance, and within 1% where the SE allows (SE 0.24% for
     10,000 cells; 2.1% for gillespie's 10 cells, where the Luria-Delbrueck tail is heavy).
     Measured mean / exact: gillespie 0.946 (z = -2.2; the sample mean of a heavy-tailed law
-    is skewed low), branching dt = 0.1: 1.002 (z = 0.9); dt = 1 (the default, b dt = 1): 1.045
-    (z = +18.6, ``BRANCHING_ARRIVALS``); tau-leap dt = 0.2: 0.587 (z = -120).
+    is skewed low), branching dt = 0.1: 1.0059 (z = 2.4); dt = 1 (the default, b dt = 1):
+    1.0053 (z = 2.2); over 20 other seeds 1.0000 +- 0.0006 at both steps; tau-leap dt = 0.2:
+    1.0041 (z = 1.2). Before issue 13: 1.045 at dt = 1 (arrivals grown as one mid-step cell)
+    and 0.587 for tau-leap.
     """
     b = 1.0
     res = simulate(
@@ -432,7 +413,6 @@ def _ld_distribution(m: float, a: float, r_max: int) -> np.ndarray:
             0.2,
             500,
             id="tau_leap",
-            marks=pytest.mark.xfail(strict=True, reason=TAU_BIAS),
         ),
     ],
 )
@@ -445,9 +425,9 @@ def test_luria_delbruck_median(method, dt, n_runs):
     m = 29.8, the 10,000 founders would carry 0.01 mutations: negligible), mutants counted.
     Evidence: exact solution (compound Poisson) and the classical asymptotic equation.
     Measured: equation 138.2, exact median 140 (finite start) and 141 (from one cell); the
-    branching engine at dt = 0.1: median 142, P(R <= 138) = 0.485 vs exact 0.494 (binomial SE
-    0.016, z = -0.5). At dt = 1 the median is 150 (``BRANCHING_ARRIVALS``). Tau-leap dt = 0.2:
-    median 55, P(R <= 138) = 0.83 (z = +15).
+    branching engine at dt = 0.1: median 145, P(R <= 138) = 0.467 vs exact 0.494 (binomial SE
+    0.016, z = -1.7); at dt = 1: median 140, 0.496 (z = 0.2). Tau-leap dt = 0.2: median 137,
+    0.508 (z = 0.6). Before issue 13: median 150 (branching, dt = 1), 55 and 0.83 (tau-leap).
     """
     n0, b, u, t = 1e4, 1.0, 1e-6, 8.0
     n = n0 * math.exp(b * t)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..errors import InputError
 from ._simulate import SimulationResult
 
 __all__ = ["compare_schedules", "report_section"]
@@ -22,6 +23,9 @@ def compare_schedules(
     ``ttp_resistant``) (progression censored at ``t_end`` counts as
     ``t_end``, so the ratio is then a lower bound; ``ttp_censored`` says so).
     """
+    results = list(results)
+    if not results:
+        raise InputError("no results to compare: give one SimulationResult per schedule")
     rows = []
     for r in results:
         o = r.outcomes().iloc[0].to_dict()
@@ -35,6 +39,10 @@ def compare_schedules(
         o["exposure_until_ttp"] = math.nan
         rows.append(o)
     df = pd.DataFrame(rows)
+    if reference is not None and not (df["schedule"] == reference).any():
+        raise InputError(
+            f"reference schedule {reference!r} is not among the results {list(df['schedule'])}"
+        )
     ref = df.iloc[0] if reference is None else df[df["schedule"] == reference].iloc[0]
     df["ttp_ratio"] = df["median_ttp"] / ref["median_ttp"]
     df["exposure_ratio"] = (
