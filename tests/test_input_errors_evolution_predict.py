@@ -723,3 +723,11 @@ def test_json_profile_round_trip(tmp_path):
     prof = read_profile(p)
     assert prof.mutations.gene.tolist() == ["EGFR"]
     assert prof.cnv.call.tolist() == ["amplification"]
+
+
+def test_compare_schedules_needs_results():
+    """Regression guard: an empty list (or an unknown reference) was an IndexError."""
+    from oncoresist.evolution import compare_schedules
+
+    with pytest.raises(InputError, match="no results to compare"):
+        compare_schedules([])
