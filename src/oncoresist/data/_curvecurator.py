@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._text import decode, read_bytes
 from ..errors import InputError, SchemaError
 from ._screen import Screen, integer_column, numeric_column, to_micromolar
 
@@ -47,21 +48,9 @@ def _find_toml(path: Path) -> Path:
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the file: {exc}") from exc
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = raw.decode("utf-16", errors="replace")
-    else:
-        try:
-            text = raw.decode("utf-8-sig")  # TOML is UTF-8; a BOM from Notepad is harmless
-        except UnicodeDecodeError as exc:
-            line = raw[: exc.start].count(b"\n") + 1
-            raise InputError(
-                f"{path}: line {line}: byte {raw[exc.start : exc.start + 1]!r} is not UTF-8; "
-                "TOML files are UTF-8: save the file as UTF-8"
-            ) from exc
+    # TOML is UTF-8 (a BOM from Notepad is harmless)
+    raw = read_bytes(path, what="TOML file")
+    text = decode(raw, path, what="TOML file", strict=True, column=False).text
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

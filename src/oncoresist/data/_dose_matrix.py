@@ -15,22 +15,17 @@ A dose without a unit is an error: the unit has no default anywhere in oncoresis
 
 from __future__ import annotations
 
-import bz2
-import codecs
 import csv
-import gzip
 import io
-import lzma
 import os
 import re
-import zipfile
-import zlib
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from .._text import COMPRESSION, decode, read_bytes
 from ..errors import InputError, OncoresistError
 from ._combination import CombinationScreen
 from ._readers import cli_fix
@@ -45,76 +40,15 @@ _NAMES = re.compile(r"\s*(?:\\|/|\bvs\.?\b)\s*")
 
 
 _EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
-_COMPRESSED = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zip": "zip"}
 _TEXT_SEPARATORS = ("\t", ";", ",")
 
 
 def _suffix(path: Path) -> tuple[str, str | None]:
     suffixes = [x.lower() for x in path.suffixes]
-    comp = _COMPRESSED.get(suffixes[-1]) if suffixes else None
+    comp = COMPRESSION.get(suffixes[-1]) if suffixes else None
     if comp:
         suffixes.pop()
     return (suffixes[-1] if suffixes else ""), comp
-
-
-def _read_bytes(path: Path, comp: str | None) -> bytes:
-    try:
-        if comp == "gzip":
-            return gzip.decompress(path.read_bytes())
-        if comp == "bz2":
-            return bz2.decompress(path.read_bytes())
-        if comp == "xz":
-            return lzma.decompress(path.read_bytes())
-        if comp == "zip":
-            with zipfile.ZipFile(path) as zf:
-                names = [n for n in zf.namelist() if not n.endswith("/")]
-                if len(names) != 1:
-                    raise InputError(
-                        f"{path}: the zip archive holds {len(names)} files; a dose matrix needs "
-                        "exactly one (unzip it and pass the file)"
-                    )
-                return zf.read(names[0])
-        return path.read_bytes()
-    except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError, zipfile.BadZipFile) as exc:
-        raise InputError(
-            f"{path}: cannot read the file ({type(exc).__name__}: {exc}); it may be truncated "
-            "or not the compression its name says: export it again"
-        ) from exc
-
-
-def _decode(data: bytes, path: Path) -> tuple[str, list[str]]:
-    """Text of ``data``: a BOM decides; else UTF-8, then Windows-1252, then Latin-1 (noted)."""
-    for bom, enc in (
-        (codecs.BOM_UTF8, "utf-8-sig"),
-        (codecs.BOM_UTF32_LE, "utf-32"),
-        (codecs.BOM_UTF32_BE, "utf-32"),
-        (codecs.BOM_UTF16_LE, "utf-16"),
-        (codecs.BOM_UTF16_BE, "utf-16"),
-    ):
-        if data.startswith(bom):
-            try:
-                text = data.decode(enc)
-            except UnicodeDecodeError as exc:
-                raise InputError(
-                    f"{path}: starts with a {enc} byte-order mark but is not valid {enc} at byte "
-                    f"{exc.start}; save it again as UTF-8 text"
-                ) from exc
-            return text, [] if enc == "utf-8-sig" else [f"decoded as {enc} (byte-order mark)"]
-    try:
-        return data.decode("utf-8"), []
-    except UnicodeDecodeError as exc:
-        if b"\x00" in data:
-            raise InputError(
-                f"{path}: binary content (not text, not an Excel workbook by its name); a dose "
-                "matrix is CSV/TSV text or an Excel .xlsx file"
-            ) from exc
-        bad = exc.start
-    try:
-        text, enc = data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:
-        text, enc = data.decode("latin-1"), "latin-1"  # decodes every byte
-    line = data[:bad].count(b"\n") + 1
-    return text, [f"decoded as {enc}: byte {bad} (line {line}) is not UTF-8"]
 
 
 def _sniff_sep(text: str) -> str:
@@ -143,7 +77,10 @@ def _load(
             ) from exc
         cells = raw.astype(object).where(raw.notna(), "").map(lambda v: str(v).strip())
         return cells, np.arange(1, len(cells) + 1), []
-    text, notes = _decode(_read_bytes(path, comp), path)
+    dec = decode(
+        read_bytes(path, what="dose matrix"), path, what="dose matrix", strict=False, nul=True
+    )
+    text, notes = dec.text, [f"decoded as {dec.note}"] if dec.note else []
     if sep is None:
         sep = "\t" if suffix in (".tsv", ".tab") else _sniff_sep(text)
     if len(sep) != 1:

@@ -65,6 +65,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .._text import decode, read_bytes
 from ..errors import InputError, SchemaError
 from ._make import PLATE_FORMATS, _row_label, well_name
 from ._screen import CONC_UNITS, ROLES, Screen, to_micromolar
@@ -145,19 +146,8 @@ def _cli_sep(sep: str) -> str:
 
 
 def _text_lines(path: Path) -> tuple[list[str], bool]:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the file: {exc}") from exc
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        # a UTF-16 export (Excel's "Unicode text"); an odd byte count is a truncated file
-        text = raw.decode("utf-16", errors="replace")
-    else:
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:  # Windows instrument PCs often write cp1252 (µ, °)
-            text = raw.decode("cp1252", errors="replace")
-    text = text.lstrip("\ufeff")
+    # Windows instrument PCs often write cp1252 (µ, °), Excel's "Unicode text" UTF-16
+    text = decode(read_bytes(path), path, what="plate-reader export", strict=False).text
     lines = text.splitlines()
     # the last line has no line end: a file cut short if that line is short too (see callers)
     return lines, bool(text.strip()) and not text.endswith(("\n", "\r"))

@@ -27,19 +27,15 @@ Concentrations always need a unit (:func:`concentrations_to_micromolar`): a unit
 
 from __future__ import annotations
 
-import bz2
 import csv
 import difflib
-import gzip
 import importlib
 import io
 import logging
-import lzma
 import os
 import re
 import shlex
 import zipfile
-import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -50,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from .._registry import Registry
+from .._text import COMPRESSION, decode, read_bytes
 from ..errors import InputError, SchemaError
 from ._screen import Screen, numeric_column, to_micromolar
 
@@ -73,7 +70,7 @@ _log = logging.getLogger(__name__)
 
 Product = Literal["screen", "combination"]
 
-_COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zip": "zip", ".zst": "zstd"}
+_COMPRESSION = {**COMPRESSION, ".zst": "zstd"}  # pandas alone reads zstd
 _HEAD_BYTES = 1 << 16
 _SNIFF_LINES = 200
 _SEPARATORS = (",", ";", "\t")
@@ -179,30 +176,6 @@ def _strip_compression(path: Path) -> tuple[str, str | None]:
     return (suffixes[-1] if suffixes else ""), comp
 
 
-def _read_head(path: Path, compression: str | None) -> bytes:
-    try:
-        if compression == "gzip":
-            with gzip.open(path, "rb") as fh:
-                return fh.read(_HEAD_BYTES)
-        if compression == "bz2":
-            with bz2.open(path, "rb") as fh:
-                return fh.read(_HEAD_BYTES)
-        if compression == "xz":
-            with lzma.open(path, "rb") as fh:
-                return fh.read(_HEAD_BYTES)
-        if compression == "zip":
-            with zipfile.ZipFile(path) as zf:
-                names = [n for n in zf.namelist() if not n.endswith("/")]
-                if len(names) == 1:
-                    with zf.open(names[0]) as fh:
-                        return fh.read(_HEAD_BYTES)
-                return b""
-        with open(path, "rb") as fh:
-            return fh.read(_HEAD_BYTES)
-    except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError) as exc:
-        raise InputError(f"{path}: cannot read the file: {exc}") from exc
-
-
 @dataclass
 class FileHead:
     """The first bytes of a file (decompressed), what the readers sniff."""
@@ -222,7 +195,7 @@ class FileHead:
         suffix, comp = _strip_compression(path)
         if path.is_dir():
             return cls(path, suffix, comp, b"", is_dir=True)
-        return cls(path, suffix, comp, _read_head(path, comp))
+        return cls(path, suffix, comp, read_bytes(path, limit=_HEAD_BYTES))
 
     @property
     def truncated(self) -> bool:
@@ -536,45 +509,6 @@ def select_reader(
 
 
 # ---------------------------------------------------------------------- table loaders
-_WHOLE_FILE: dict[str, Callable[..., Any]] = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
-
-
-def _file_bytes(head: FileHead) -> bytes | None:
-    """The whole (decompressed) file, or None for a compression only pandas reads (zstd)."""
-    path = head.path
-    try:
-        if head.compression is None:
-            return path.read_bytes()
-        if head.compression in _WHOLE_FILE:
-            with _WHOLE_FILE[head.compression](path, "rb") as fh:
-                return fh.read()
-        if head.compression == "zip":
-            with zipfile.ZipFile(path) as zf:
-                names = [n for n in zf.namelist() if not n.endswith("/")]
-                if len(names) != 1:
-                    raise InputError(
-                        f"{path}: the zip archive holds {len(names)} files {names[:5]}; "
-                        "give one table per archive, or unpack it"
-                    )
-                return zf.read(names[0])
-    except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError, zlib.error) as exc:
-        raise InputError(
-            f"{path}: cannot read the {head.compression or ''} file: {exc}. Is it truncated?"
-        ) from exc
-    return None
-
-
-def _decode(data: bytes, encoding: str, where: str) -> tuple[str, str]:
-    """The text and the encoding that read it: the sniffed one, else cp1252, else latin-1
-    (a non-UTF-8 byte after the sniffed head is an accented name saved by Excel)."""
-    for enc in dict.fromkeys((encoding, "cp1252", "latin-1")):
-        try:
-            return data.decode(enc), enc
-        except UnicodeDecodeError:
-            continue
-    raise InputError(f"{where}cannot decode the text")  # pragma: no cover - latin-1 decodes all
-
-
 def _check_fields(text: str, sep: str, where: str) -> None:
     """Every line has as many fields as the header: a short line (a truncated file, a lost
     separator) would otherwise be read with empty cells, a long one shifts the columns."""
@@ -643,23 +577,17 @@ def _load_text(head: FileHead, options: ReadOptions, default_sep: str) -> Table:
         raise InputError(f"{where}the file is empty; it needs a header line and one row per well")
     d = sniff_dialect(head, sep=options.sep, decimal=options.decimal, default_sep=default_sep)
     notes = list(d.notes)
-    data = _file_bytes(head)
+    # pandas alone reads zstd; everything else is decoded here once, whole
+    data = None if head.compression == "zstd" else read_bytes(path, what="table")
     source: Any = path
     encoding = d.encoding
     if data is not None:
-        text, encoding = _decode(data, d.encoding, where)
+        text, encoding, _ = decode(data, path, what="table", strict=False, nul=True)
         if encoding != d.encoding:
             notes = [n for n in notes if not n.startswith("text encoding")]
             notes.insert(0, f"text encoding {encoding} (not UTF-8)")
-        if "\x00" in text:
-            line = text.count("\n", 0, text.index("\x00")) + 1
-            raise InputError(
-                f"{where}line {line}: a NUL byte: this is binary data, not a text table (a "
-                "damaged file, or UTF-16 without its byte-order mark); export the table again "
-                "as UTF-8 text"
-            )
-        _check_fields(text.lstrip("\ufeff"), d.sep, where)
-        source = io.StringIO(text.lstrip("\ufeff"))
+        _check_fields(text, d.sep, where)
+        source = io.StringIO(text)
     sep_name = _SEP_NAMES.get(d.sep, repr(d.sep))
     try:
         frame = pd.read_csv(

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from .._text import decode, read_bytes, yaml_problem
 from ..errors import InputError
 
 __all__ = [
@@ -1145,26 +1146,8 @@ def schedule_from_dict(data: Mapping[str, Any], *, source: str = "schedule") -> 
 
 
 def _read_text(p: Path, what: str) -> str:
-    """UTF-8 text of ``p`` (a BOM allowed); another encoding or an empty file names the file,
-    the line and the column, and the fix."""
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{p}: cannot read the {what} ({exc.strerror or exc})") from None
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputError(f"{p}: the {what} is UTF-16 text; save it as UTF-8")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise InputError(
-            f"{p}: line {line}, column {col}: byte 0x{raw[exc.start]:02x} is not UTF-8 text; "
-            "save the file as UTF-8"
-        ) from None
-    if not text.strip():
-        raise InputError(f"{p}: the file is empty; expected a {what}")
-    return text
+    """UTF-8 text of ``p`` (a BOM allowed); not UTF-8 or empty is an error (``_text.decode``)."""
+    return decode(read_bytes(p, what=what), p, what=what, strict=True, empty=True).text
 
 
 def _read_mapping(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
@@ -1187,15 +1170,7 @@ def _read_mapping(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
     except RecursionError:
         raise InputError(f"{p}: nested too deeply to be a {what}") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        loc = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        context, cmark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-        if context and cmark is not None and cmark is not mark:
-            problem = f"{context} at line {cmark.line + 1}, column {cmark.column + 1}: {problem}"
-        raise InputError(
-            f"{p}: {loc}not valid YAML ({problem}); check quotes, colons and indentation"
-        ) from None
+        raise InputError(f"{p}: {yaml_problem(exc)}") from None
     if not isinstance(out, Mapping):
         raise InputError(
             f"{p}: expected a mapping of keys (a {what}), got {type(out).__name__} {out!r:.40}"

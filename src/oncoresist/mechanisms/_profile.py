@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import math
 import re
 import warnings
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +16,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .._text import decode, read_bytes, yaml_problem
 from ..errors import InputError
 from ._kb import gene_symbols, suggest_genes
 from ._variants import parse_alteration
@@ -52,53 +51,10 @@ _ISSUE_COLS = ["where", "item", "problem", "suggestion"]
 
 
 def _read_text(path: Path, what: str) -> str:
-    """Text of ``path`` (UTF-8, a BOM allowed; ``.gz`` decompressed), newlines made ``\n``.
-
-    A byte that is not UTF-8, a UTF-16 file or an empty file is an :class:`InputError` naming
-    the file, the line and the column, and how to fix it.
-    """
-    try:
-        raw = path.read_bytes()
-        if path.suffix.lower() == ".gz":
-            raw = gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise InputError(
-            f"{path}: cannot read the {what} ({exc}); check that the file is complete and, for "
-            ".gz, really gzip-compressed"
-        ) from None
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputError(
-            f"{path}: the {what} is UTF-16 text; save it as UTF-8 (in Excel: 'CSV UTF-8' or "
-            "'Tab delimited text' with UTF-8 encoding)"
-        )
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise InputError(
-            f"{path}: line {line}, column {col}: byte 0x{raw[exc.start]:02x} is not UTF-8 text; "
-            "save the file as UTF-8 (accented names from Excel are often Latin-1)"
-        ) from None
-    if "\x00" in text:
-        line = text.count("\n", 0, text.index("\x00")) + 1
-        raise InputError(
-            f"{path}: line {line}: a NUL byte; this is not a text {what} (binary or corrupt file)"
-        )
-    if not text.strip():
-        raise InputError(f"{path}: the file is empty; expected a {what}")
+    """UTF-8 text of ``path`` (see :func:`oncoresist._text.decode`), newlines made ``\n``."""
+    raw = read_bytes(path, what=what)
+    text = decode(raw, path, what=what, strict=True, nul=True, empty=True).text
     return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _yaml_problem(exc: Exception) -> str:
-    """``line L, column C: not valid YAML (...)`` from a PyYAML error, with the fix."""
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    loc = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    context, cmark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-    if context and cmark is not None and cmark is not mark:
-        problem = f"{context} at line {cmark.line + 1}, column {cmark.column + 1}: {problem}"
-    return f"{loc}not valid YAML ({problem}); check quotes, colons and indentation"
 
 
 def _load_mapping_text(path: Path, text: str, fmt: str) -> Any:
@@ -116,7 +72,7 @@ def _load_mapping_text(path: Path, text: str, fmt: str) -> Any:
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise InputError(f"{path}: {_yaml_problem(exc)}") from None
+        raise InputError(f"{path}: {yaml_problem(exc)}") from None
     except RecursionError:
         raise InputError(f"{path}: YAML nested too deeply to be a profile") from None
 
