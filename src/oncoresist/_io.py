@@ -456,6 +456,7 @@ class OutputRun:
         self.expect = tuple(expect)
         self.started = _now()
         self._staging: Path | None = None
+        self._inputs_cache: list[dict[str, Any]] | None = None
 
     # -- set-up -------------------------------------------------------------------------
     def _old(self) -> dict[str, Any] | None:
@@ -518,7 +519,7 @@ class OutputRun:
             "command": self.command,
             "argv": list(sys.argv[1:]),
             "params": _jsonable(self.params),
-            "inputs": [self._input_info(p) for p in self.inputs],
+            "inputs": self._inputs_info(),
             "files": dict(files),
             "replacing": sorted(replacing),
             "version": __version__,
@@ -531,12 +532,16 @@ class OutputRun:
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, self.folder / MANIFEST)
 
-    @staticmethod
-    def _input_info(p: Path) -> dict[str, Any]:
-        info: dict[str, Any] = {"path": str(p.resolve())}
-        if p.is_file():
-            info.update(size=p.stat().st_size, sha256=_sha256(p))
-        return info
+    def _inputs_info(self) -> list[dict[str, Any]]:
+        """Each input's path, size and SHA-256 (hashed once per run)."""
+        if self._inputs_cache is None:
+            self._inputs_cache = []
+            for p in self.inputs:
+                info: dict[str, Any] = {"path": str(p.resolve())}
+                if p.is_file():
+                    info.update(size=p.stat().st_size, sha256=_sha256(p))
+                self._inputs_cache.append(info)
+        return self._inputs_cache
 
     def _commit(self) -> None:
         assert self._staging is not None
