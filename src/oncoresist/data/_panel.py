@@ -82,6 +82,11 @@ class Panel:
         activity-area style metrics where a high value means sensitive.
     name
         Short name of the panel, used in reports.
+    notes
+        What the loader did to the source data that a user should know (screens kept apart or
+        averaged, annotations that could not be matched); shown in ``repr`` and in
+        :meth:`alignment_summary`, kept by :meth:`subset`, :meth:`rename_samples` and
+        :meth:`join`.
 
     Examples
     --------
@@ -101,6 +106,7 @@ class Panel:
     metric: str = "response"
     lower_is_sensitive: bool = True
     name: str = "panel"
+    notes: tuple[str, ...] = ()
     alignment: pd.DataFrame = field(init=False)
 
     def __post_init__(self) -> None:
@@ -167,6 +173,7 @@ class Panel:
         object.__setattr__(self, "layer_kinds", kinds)
         object.__setattr__(self, "sample_annotations", sann)
         object.__setattr__(self, "drug_annotations", dann)
+        object.__setattr__(self, "notes", tuple(str(n) for n in self.notes))
         object.__setattr__(
             self,
             "alignment",
@@ -226,6 +233,7 @@ class Panel:
                 + f", {r.n_extra} extra dropped"
                 + (f" ({_as_list(r.extra)})" if r.n_extra else "")  # type: ignore[arg-type]
             )
+        lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ operations
@@ -266,6 +274,7 @@ class Panel:
             metric=self.metric,
             lower_is_sensitive=self.lower_is_sensitive,
             name=self.name,
+            notes=self.notes,
         )
 
     @staticmethod
@@ -312,6 +321,7 @@ class Panel:
             metric=self.metric,
             lower_is_sensitive=self.lower_is_sensitive,
             name=self.name,
+            notes=self.notes,
         )
 
     def join(self, other: Panel, *, how: Literal["inner", "outer"] = "inner") -> Panel:
@@ -376,6 +386,7 @@ class Panel:
             metric=self.metric,
             lower_is_sensitive=self.lower_is_sensitive,
             name=f"{self.name}+{other.name}",
+            notes=self.notes + other.notes,
         )
 
     def to_frame(self) -> pd.DataFrame:
@@ -417,6 +428,7 @@ class Panel:
                         f"{r.n_matched} matched, {r.n_missing} missing, {r.n_extra} extra dropped",
                     )
                 )
+        rows += [("note", n) for n in self.notes]
         return rows
 
     def __repr__(self) -> str:

