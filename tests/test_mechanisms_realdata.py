@@ -108,7 +108,15 @@ def test_nci_h1975_expression_against_lung_panel():
     a = annotate(prof, "erlotinib", reference=ref)
     assert a.call == "resistant"
     assert a.scores is not None and a.scores.n_reference.iloc[0] == ref.shape[1] - 1
-    assert a.scores.percentile.between(0, 100).all()
+    pct = a.scores.set_index("gene_set").percentile
+    assert pct.dropna().between(0, 100).all()
+    # GDSC's expression lacks MCL1 and every homologous-recombination gene: those sets cannot
+    # be scored and must say so (NaN, "not assessable"), never sit at the 0th percentile
+    assert pct[["mcl1_dependence", "homologous_recombination"]].isna().all()
+    ol = annotate(prof, "olaparib", reference=ref)
+    hr = ol.evidence[ol.evidence.gene == "homologous_recombination"]
+    assert (hr.effect == "not_assessable").all() and not hr.used.any()
+    assert ol.call == "no_known_marker", ol.reason
 
 
 def test_civic_import_counts_and_known_items():

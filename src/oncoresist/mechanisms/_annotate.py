@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,14 +16,35 @@ from ..errors import InputError
 from ._civic import CivicImport
 from ._kb import EVIDENCE_LEVELS, KnowledgeBase, load_knowledge_base, resolve_drug
 from ._profile import Profile
-from ._scores import harmonise_expression, score_against_reference
+from ._scores import (
+    GeneSets,
+    ReferencePanel,
+    harmonise_expression,
+    normalise_tissue,
+    singscore,
+    ssgsea,
+)
 from ._variants import match_alterations
 
 __all__ = ["CALLS", "Annotation", "annotate", "mechanism_gain"]
 
-#: Overall calls, strongest first.
-CALLS = ("resistant", "possibly_resistant", "sensitive", "no_known_marker")
-EXPRESSION_WEIGHT = 0.3  # below every curated level: expression is inferential evidence
+#: Overall calls. ``resistant`` / ``sensitive`` rest on alterations the profile states
+#: (variants, fusions, named states such as "BCL2 overexpression", copy number); ``possibly_*``
+#: on expression only (marker-gene percentiles and gene-set scores against the reference);
+#: ``conflicting`` when equally strong evidence points both ways; ``not_assessable`` when the
+#: profile holds an alteration that could not be matched (an unknown gene with a close known
+#: one that has evidence for the drug); ``no_known_marker`` when nothing applies.
+CALLS = (
+    "resistant",
+    "possibly_resistant",
+    "conflicting",
+    "not_assessable",
+    "possibly_sensitive",
+    "sensitive",
+    "no_known_marker",
+)
+EXPRESSION_WEIGHT = 0.3  # below every curated level but E: expression is inferential evidence
+CURATED_BONUS = 0.05  # the project's reviewed entry breaks a tie with an imported item
 _EVIDENCE_COLS = [
     "mechanism",
     "evidence_type",
@@ -32,6 +55,11 @@ _EVIDENCE_COLS = [
     "evidence_level",
     "weight",
     "secondary",
+    "acquired",
+    "specificity",
+    "match_rule",
+    "used",
+    "why_not_used",
     "percentile",
     "zscore",
     "citations",
@@ -45,9 +73,12 @@ class Annotation:
     """Result of :func:`annotate`.
 
     ``mechanisms`` is ranked (strongest resistance support first): ``rank``, ``mechanism``,
-    ``linked_to_drug``, ``resistance_weight``, ``sensitivity_weight``, ``n_variant_hits``,
-    ``best_level``, ``set_percentile``, ``set_zscore``, ``explanation``. ``evidence`` has one row
-    per piece of evidence (variant hit or expression signal) with its citation.
+    ``linked_to_drug``, ``assessable``, ``resistance_weight``, ``sensitivity_weight``,
+    ``n_variant_hits``, ``best_level``, ``set_percentile``, ``set_zscore``, ``explanation``.
+    ``evidence`` has one row per piece of evidence (variant hit or expression signal) with its
+    citation, the rule that matched (``match_rule``, ``specificity``) and whether it entered
+    the call (``used``; ``why_not_used`` says why not: superseded by more specific evidence, a
+    lineage that does not apply, a gene set that cannot be scored).
     """
 
     sample: str
@@ -65,12 +96,21 @@ class Annotation:
         """Mechanism table with ``sample``, ``drug`` and ``call`` columns."""
         return self.mechanisms.assign(sample=self.sample, drug=self.drug_name, call=self.call)
 
+    def summary(self) -> str:
+        """One line: sample, drug, call and reason."""
+        return f"{self.sample} / {self.drug_name}: {self.call} ({self.reason})"
+
     def _repr_html_(self) -> str:
         head = (
             f"<p><b>{html.escape(self.sample)}</b> / <b>{html.escape(self.drug_name)}</b>: "
             f"<b>{self.call}</b> &mdash; {html.escape(self.reason)}</p>"
         )
         return head + self.mechanisms.head(10).to_html(index=False)
+
+
+def _rows(df: pd.DataFrame) -> Iterator[Any]:
+    """Row tuples typed loosely (pandas-stubs types each field as a union)."""
+    return df.itertuples()
 
 
 def _drug_info(kb: KnowledgeBase, key: str) -> dict[str, object]:
@@ -87,20 +127,31 @@ def _drug_info(kb: KnowledgeBase, key: str) -> dict[str, object]:
 
 
 def _expression_inputs(
-    profile: Profile, reference: pd.DataFrame | None, notes: list[str]
+    profile: Profile, reference: pd.DataFrame | ReferencePanel | None, notes: list[str]
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     if profile.expression is None:
         notes.append("no expression given: expression mechanisms not scored")
         return None, None
     if reference is None:
         if profile.expression.shape[1] >= 10:
-            notes.append("no reference panel: the profile's own samples serve as reference")
+            notes.append(
+                "no reference panel: the profile's own samples serve as reference (not "
+                "tissue-matched)"
+            )
             return profile.expression[[profile.sample]], profile.expression
         notes.append(
             "expression given without a reference panel: expression mechanisms not "
-            "scored (pass reference=, e.g. fetch_gdsc_expression(lineage=...))"
+            "scored (pass reference=, e.g. fetch_gdsc_reference())"
         )
         return None, None
+    if isinstance(reference, ReferencePanel):
+        ref, note = reference.select(profile.tissue)
+        notes.append(note)
+        return profile.expression[[profile.sample]], ref
+    notes.append(
+        "reference panel given as a plain matrix: not tissue-matched (pass a ReferencePanel, "
+        "e.g. fetch_gdsc_reference(), to compare with lines of the same tissue)"
+    )
     return profile.expression[[profile.sample]], reference
 
 
@@ -116,13 +167,62 @@ def _gene_percentiles(p: pd.DataFrame, r: pd.DataFrame, genes: Sequence[str]) ->
     return pd.DataFrame({"gene": genes, "value": pv, "percentile": pct, "zscore": z})
 
 
+def _set_scores(
+    p: pd.DataFrame,
+    r: pd.DataFrame,
+    gene_sets: GeneSets,
+    method: str,
+    panel: ReferencePanel | None,
+    sample: str,
+) -> pd.DataFrame:
+    """Profile scores as percentiles / z-scores of the reference lines (reference cached)."""
+    fn = singscore if method == "singscore" else ssgsea
+    sr = panel.scores(r, gene_sets, method) if panel is not None else fn(r, gene_sets)
+    sp = fn(p, gene_sets)
+    keep = np.asarray([str(c) != sample for c in sr.index])
+    ref = sr.to_numpy()[keep]
+    val = sp.iloc[0].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an unscorable set is all-NaN
+        mu, sd = np.nanmean(ref, axis=0), np.nanstd(ref, axis=0, ddof=1)
+        pct = 100.0 * ((ref < val).sum(axis=0) + 0.5 * (ref == val).sum(axis=0)) / max(len(ref), 1)
+        z = (val - mu) / sd
+    pct = np.where(np.isnan(val), np.nan, pct)
+    return pd.DataFrame(
+        {
+            "sample": sample,
+            "gene_set": sp.columns,
+            "score": val,
+            "reference_mean": mu,
+            "reference_sd": sd,
+            "zscore": z,
+            "percentile": pct,
+            "n_reference": int(keep.sum()),
+        }
+    )
+
+
+def _lineage_applies(lineages: str, tissue: str | None) -> tuple[bool, str]:
+    if not lineages:
+        return True, ""
+    allowed = {normalise_tissue(x) for x in str(lineages).split(";") if x}
+    if tissue is None:
+        return False, (
+            f"holds only in {', '.join(sorted(allowed))}; the profile gives no tissue "
+            "(add 'tissue:' to use it)"
+        )
+    if normalise_tissue(tissue) in allowed:
+        return True, ""
+    return False, f"holds only in {', '.join(sorted(allowed))}, not {normalise_tissue(tissue)}"
+
+
 def annotate(
     profile: Profile,
     drug: str,
     *,
     kb: KnowledgeBase | None = None,
     civic: CivicImport | None = None,
-    reference: pd.DataFrame | None = None,
+    reference: pd.DataFrame | ReferencePanel | None = None,
     hallmarks: Mapping[str, Sequence[str]] | None = None,
     method: str = "singscore",
     high_percentile: float = 90.0,
@@ -130,14 +230,25 @@ def annotate(
 ) -> Annotation:
     """Rank the mechanisms of resistance of ``profile`` to ``drug`` and call the profile.
 
-    Evidence comes from (1) KB and CIViC alterations matched to the profile's mutations and
-    copy-number calls (weight = evidence level: A 1.0 .. E 0.2), (2) marker-gene expression
-    percentiles against a reference panel (over-/under-expression events, matched like
-    alterations) and (3) gene-set scores (singscore/ssGSEA) of the mechanisms linked to the
-    drug, as percentiles of the reference panel (weight 0.3). The call: ``resistant`` when an
-    on-target secondary resistance mutation is present or resistance variants outweigh
-    sensitising ones; ``sensitive`` when sensitising variants dominate; ``possibly_resistant``
-    when only expression supports resistance; otherwise ``no_known_marker``.
+    Evidence comes from (1) KB and CIViC alterations matched to the profile's mutations,
+    fusions, named states and copy-number calls (weight = evidence level: A 1.0 .. E 0.2),
+    (2) marker-gene expression percentiles against a reference panel (over-/under-expression
+    events, matched like alterations, weight at most 0.3) and (3) gene-set scores
+    (singscore/ssGSEA) of the mechanisms linked to the drug, as percentiles of the reference
+    panel (weight 0.3), read in the direction that the drug link states (``when_high``: high
+    BCL2 means sensitivity to venetoclax, high MCL1 resistance).
+
+    For each observed alteration only the most specific matching items count (an exact change
+    over its codon, over its exon, over "any mutation of the gene"); the others are listed with
+    ``used = False``. Items limited to a lineage count only for a profile of that tissue.
+
+    The call: ``resistant`` when an on-target secondary or acquired resistance alteration is
+    present, or resistance items outweigh sensitising ones; ``sensitive`` when sensitising items
+    outweigh resistance ones; ``conflicting`` when they weigh the same; ``possibly_resistant`` /
+    ``possibly_sensitive`` when only expression (marker percentiles, gene-set scores) points one
+    way; ``not_assessable`` when the
+    profile has an unknown gene whose close match has evidence for the drug; otherwise
+    ``no_known_marker``.
 
     Parameters
     ----------
@@ -148,7 +259,8 @@ def annotate(
     kb, civic
         Knowledge base (shipped one by default) and optional imported CIViC evidence.
     reference
-        Genes x samples reference panel (e.g. GDSC lines of the same tissue).
+        A :class:`ReferencePanel` (lines with tissues, e.g. :func:`fetch_gdsc_reference`;
+        tissue-matched to the profile) or a plain genes x samples matrix.
     hallmarks
         Extra gene sets (e.g. MSigDB hallmarks) scored for context.
     method
@@ -161,6 +273,8 @@ def annotate(
     >>> a.call
     'resistant'
     """
+    if method not in ("singscore", "ssgsea"):
+        raise InputError(f"method {method!r} unknown; use 'singscore' or 'ssgsea'")
     kb = kb or load_knowledge_base()
     if civic is not None:
         kb = kb.with_alterations(civic.evidence)
@@ -181,40 +295,48 @@ def annotate(
         notes.extend(hn)
         state_genes = alts.loc[alts.alteration.isin(["overexpression", "underexpression"]), "gene"]
         markers = [g for s in links.marker_genes for g in str(s).split(";") if g]
-        gp = _gene_percentiles(p_h, r_h, [*state_genes, *markers])
+        wanted = list(dict.fromkeys([*state_genes, *markers]))
+        gp = _gene_percentiles(p_h, r_h, wanted)
+        absent = [g for g in wanted if g not in set(gp.gene)]
+        if absent:
+            notes.append(
+                f"marker genes not in the expression data (not assessed): {', '.join(absent)}"
+            )
         hi = gp[gp.percentile >= high_percentile]
         lo = gp[gp.percentile <= low_percentile]
-        expr_events = pd.concat(
-            [
-                pd.DataFrame(
-                    {"gene": hi.gene, "alteration": "overexpression", "source": "expression"}
-                ),
-                pd.DataFrame(
-                    {"gene": lo.gene, "alteration": "underexpression", "source": "expression"}
-                ),
-            ],
-            ignore_index=True,
+        expr_events = pd.DataFrame(
+            {
+                "gene": [*hi.gene, *lo.gene],
+                "alteration": ["overexpression"] * len(hi) + ["underexpression"] * len(lo),
+                "source": "expression",
+                "note": [
+                    f"{pc:.0f}th percentile of {r_h.shape[1]} reference lines"
+                    for pc in [*hi.percentile, *lo.percentile]
+                ],
+            }
         )
         events = pd.concat([events, expr_events], ignore_index=True)
         gsets: dict[str, object] = dict(kb.gene_set_dict())
         if hallmarks:
             gsets.update({k: list(v) for k, v in hallmarks.items()})
-        scores = score_against_reference(p_h, r_h, gsets, method=method)  # type: ignore[arg-type]
+        panel = reference if isinstance(reference, ReferencePanel) else None
+        scores = _set_scores(p_h, r_h, gsets, method, panel, profile.sample)  # type: ignore[arg-type]
         gpct = gp.set_index("gene")
         for link in links.itertuples():
             srow = scores[scores.gene_set == link.gene_set]
             if srow.empty:
                 continue
             pct, z = float(srow.percentile.iloc[0]), float(srow.zscore.iloc[0])
-            direction = kb.gene_sets.loc[kb.gene_sets.gene_set == link.gene_set, "direction"].iloc[
-                0
-            ]
-            res_pct = pct if direction == "up" else 100.0 - pct
+            when_high = str(link.when_high)
+            other = "sensitivity" if when_high == "resistance" else "resistance"
+            assessable = bool(np.isfinite(pct))
             effect = (
-                "resistance"
-                if res_pct >= high_percentile
-                else "sensitivity"
-                if res_pct <= low_percentile
+                "not_assessable"
+                if not assessable
+                else when_high
+                if pct >= high_percentile
+                else other
+                if pct <= low_percentile
                 else "neutral"
             )
             marker_txt = ", ".join(
@@ -222,60 +344,106 @@ def annotate(
                 for g in str(link.marker_genes).split(";")
                 if g and g in gpct.index
             )
+            set_genes = kb.gene_sets.loc[kb.gene_sets.gene_set == link.gene_set, "gene"]
+            detail = (
+                f"{link.relation}; set at {pct:.0f}th percentile of "
+                f"{int(srow.n_reference.iloc[0])} reference lines (high means {when_high})"
+                if assessable
+                else f"{link.relation}; none of {', '.join(set_genes)} is in the expression "
+                "data, so the set cannot be scored"
+            ) + (f"; {marker_txt}" if marker_txt else "")
             ev_rows.append(
                 {
                     "mechanism": link.mechanism,
                     "evidence_type": "gene_set_score",
                     "gene": link.gene_set,
-                    "observed": f"score {srow.score.iloc[0]:.3f}",
-                    "kb_alteration": f"{direction}-regulated set",
+                    "observed": f"score {srow.score.iloc[0]:.3f}" if assessable else "not scored",
+                    "kb_alteration": f"high score means {when_high}",
                     "effect": effect,
                     "evidence_level": "",
-                    "weight": EXPRESSION_WEIGHT if effect != "neutral" else 0.0,
+                    "weight": EXPRESSION_WEIGHT if effect in ("resistance", "sensitivity") else 0.0,
                     "secondary": False,
+                    "acquired": False,
+                    "specificity": 0,
+                    "match_rule": "gene-set score",
+                    "used": effect in ("resistance", "sensitivity"),
+                    "why_not_used": ""
+                    if assessable
+                    else "not assessable: no gene of the set in the expression data",
                     "percentile": pct,
                     "zscore": z,
                     "citations": link.citations,
                     "source": "expression",
-                    "detail": f"{link.relation}; set at {pct:.0f}th percentile of "
-                    f"{int(srow.n_reference.iloc[0])} reference samples"
-                    + (f"; {marker_txt}" if marker_txt else ""),
+                    "detail": detail,
                 }
             )
 
     hits = match_alterations(events, alts)
-    for h in hits.itertuples():
+    if not hits.empty:
+        lineage = [
+            _lineage_applies(str(x) if isinstance(x, str) else "", profile.tissue)
+            for x in hits.lineages
+        ]
+        hits = hits.assign(applies_=[a for a, _ in lineage], lineage_note_=[n for _, n in lineage])
+        applying = hits[hits.applies_.to_numpy(dtype=bool)]
+        # most specific item per observed alteration and effect: a generic item is overruled
+        # only where a more specific one points the other way
+        best = applying.groupby(["gene", "observed", "effect"]).specificity.max()
+    for h in _rows(hits):
         weight = EVIDENCE_LEVELS.get(str(h.evidence_level), 0.2)
         if h.source_obs == "expression":
             weight = min(weight, EXPRESSION_WEIGHT)
+        applies, lineage_note = bool(h.applies_), str(h.lineage_note_)
+        opposite = "sensitivity" if h.effect == "resistance" else "resistance"
+        top_other = best.get((h.gene, h.observed, opposite), -1)
+        used = applies and h.specificity >= top_other
+        why = (
+            f"lineage: {lineage_note}"
+            if not applies
+            else ""
+            if used
+            else f"overruled by more specific {opposite} evidence for {h.gene} {h.observed}"
+        )
+        kind = {"expression": "marker_expression", "cnv": "variant (cnv)"}.get(
+            str(h.source_obs), f"variant ({h.source_obs})"
+        )
+        obs_note = str(h.note_obs) if isinstance(getattr(h, "note_obs", ""), str) else ""
+        kb_note = str(h.note) if isinstance(h.note, str) else ""
         ev_rows.append(
             {
                 "mechanism": h.mechanism,
-                "evidence_type": f"variant ({h.source_obs})"
-                if h.source_obs != "expression"
-                else "marker_expression",
+                "evidence_type": kind,
                 "gene": h.gene,
                 "observed": h.observed,
                 "kb_alteration": h.kb_alteration,
                 "effect": h.effect,
                 "evidence_level": h.evidence_level,
-                "weight": weight,
+                "weight": weight if used else 0.0,
                 "secondary": bool(h.secondary),
+                "acquired": bool(h.acquired),
+                "specificity": int(h.specificity),
+                "match_rule": h.match_rule,
+                "used": bool(used),
+                "why_not_used": why,
                 "percentile": np.nan,
                 "zscore": np.nan,
                 "citations": h.citations,
                 "source": h.source,
-                "detail": str(h.note) if isinstance(h.note, str) else "",
+                "detail": "; ".join(x for x in (obs_note, kb_note) if x),
             }
         )
     evidence = pd.DataFrame(ev_rows, columns=_EVIDENCE_COLS)
     if not evidence.empty:
         evidence = evidence.sort_values(
-            ["weight", "mechanism"], ascending=[False, True], ignore_index=True
+            ["used", "weight", "specificity", "mechanism"],
+            ascending=[False, False, False, True],
+            ignore_index=True,
         )
-
+    unmatched = _unmatched_events(profile, alts)
+    for u in unmatched:
+        notes.append(u)
     mechanisms = _mechanism_table(kb, evidence, links, scores)
-    call, reason = _call(evidence)
+    call, reason = _call(evidence, unmatched)
     return Annotation(
         profile.sample,
         key,
@@ -290,6 +458,26 @@ def annotate(
     )
 
 
+def _unmatched_events(profile: Profile, alts: pd.DataFrame) -> list[str]:
+    """Messages for profile rows whose gene is unknown but close to a gene with evidence."""
+    out = []
+    genes_with_evidence = set(alts.gene)
+    unknown = profile.issues[profile.issues.problem == "unknown gene symbol"]
+    for r in unknown.itertuples():
+        close = [g.strip() for g in str(r.suggestion).split(",") if g.strip()]
+        hit = [g for g in close if g in genes_with_evidence]
+        if not hit:
+            continue
+        rows = profile.mutations[profile.mutations.gene == r.item]
+        what = ", ".join(f"{r.item} {a}" for a in rows.alteration) or str(r.item)
+        out.append(
+            f"{what}: {r.item} is not a known gene symbol, so this alteration was not matched; "
+            f"did you mean {hit[0]}? ({hit[0]} has evidence for this drug). Fix the symbol and "
+            "run again"
+        )
+    return out
+
+
 def _mechanism_table(
     kb: KnowledgeBase, evidence: pd.DataFrame, links: pd.DataFrame, scores: pd.DataFrame | None
 ) -> pd.DataFrame:
@@ -297,7 +485,8 @@ def _mechanism_table(
     set_mech = kb.gene_sets.drop_duplicates("gene_set").set_index("gene_set")
     linked = set(links.mechanism)
     for mech in kb.mechanisms.mechanism:
-        e = evidence[evidence.mechanism == mech]
+        e_all = evidence[evidence.mechanism == mech]
+        e = e_all[e_all.used.astype(bool)]
         res = e[e.effect == "resistance"]
         sen = e[e.effect == "sensitivity"]
         var = e[
@@ -311,21 +500,28 @@ def _mechanism_table(
             link_sets = set(links.gene_set) & set(mine)
             if link_sets:
                 sub = sub[sub.gene_set.isin(link_sets)]
+            sub = sub[np.isfinite(sub.percentile.to_numpy(dtype=float))]
             if not sub.empty:
                 i = (sub.percentile - 50).abs().to_numpy().argmax()
                 set_pct, set_z = float(sub.percentile.iloc[i]), float(sub.zscore.iloc[i])
+        not_scorable = e_all[e_all.effect == "not_assessable"]
+        assessable = not (mech in linked and not_scorable.shape[0] and e.empty)
         parts = [
-            f"{r.gene} {r.observed} ({r.effect}, level {r.evidence_level or 'expr'}, {r.citations})"
+            f"{r.gene} {r.observed} ({r.effect}, level {r.evidence_level or 'expr'}, "
+            f"{r.match_rule}, {r.citations})"
             for r in var.itertuples()
         ]
         parts += [
             f"{r.gene}: {r.detail} ({r.effect})"
             for r in e[e.evidence_type == "gene_set_score"].itertuples()
         ]
+        if not_scorable.shape[0]:
+            parts += [f"{r.gene}: not assessable ({r.detail})" for r in not_scorable.itertuples()]
         rows.append(
             {
                 "mechanism": mech,
                 "linked_to_drug": mech in linked or not e.empty,
+                "assessable": assessable,
                 "resistance_weight": float(res.weight.sum()),
                 "sensitivity_weight": float(sen.weight.sum()),
                 "n_variant_hits": len(var),
@@ -352,39 +548,78 @@ def _mechanism_table(
     return t
 
 
-def _call(evidence: pd.DataFrame) -> tuple[str, str]:
-    var = evidence[evidence.evidence_type.str.startswith("variant")]
+def _strength(d: pd.DataFrame) -> float:
+    """Strongest item of a side; the project's curated entries break ties with imported ones."""
+    if d.empty:
+        return 0.0
+    bonus = np.where(d.source.astype(str) == "curated", CURATED_BONUS, 0.0)
+    return float((d.weight.to_numpy(dtype=float) + bonus).max())
+
+
+def _call(evidence: pd.DataFrame, unmatched: Sequence[str] = ()) -> tuple[str, str]:
+    used = evidence[evidence.used.astype(bool)] if not evidence.empty else evidence
+    # decisive: alterations the profile states (variants, fusions, named states, copy number);
+    # expression percentiles of marker genes and gene-set scores are inferential -> possibly_*
+    var = used[used.evidence_type.str.startswith("variant")]
     res = var[var.effect == "resistance"]
     sen = var[var.effect == "sensitivity"]
-    expr_res = evidence[
-        (~evidence.evidence_type.str.startswith("variant")) & (evidence.effect == "resistance")
-    ]
+    sets = used[~used.evidence_type.str.startswith("variant")]
+    set_res = sets[sets.effect == "resistance"]
+    set_sen = sets[sets.effect == "sensitivity"]
 
     def names(d: pd.DataFrame) -> str:
         return ", ".join(dict.fromkeys(f"{g} {o}" for g, o in zip(d.gene, d.observed, strict=True)))
 
-    if not res.empty and res.secondary.any():
-        sec = res[res.secondary]
-        txt = f"on-target secondary resistance alteration {names(sec)}"
+    def levels(d: pd.DataFrame) -> str:
+        lv = sorted(x for x in d.evidence_level if x)
+        return f" (best level {lv[0]})" if lv else " (from expression)"
+
+    caveat = f"; NOTE: {'; '.join(unmatched)}" if unmatched else ""
+    override = res[res.secondary.astype(bool) | res.acquired.astype(bool)]
+    if not override.empty:
+        kind = (
+            "on-target secondary" if override.secondary.astype(bool).any() else "acquired"
+        ) + " resistance alteration"
+        txt = f"{kind} {names(override)}"
         if not sen.empty:
             txt += f" overrides sensitising {names(sen)}"
-        return "resistant", txt
-    if not res.empty and (sen.empty or res.weight.max() > sen.weight.max()):
-        return (
-            "resistant",
-            f"resistance alteration(s) {names(res)} (best level {min(res.evidence_level)})",
-        )
-    if not sen.empty:
-        txt = f"sensitising alteration(s) {names(sen)}"
+        return "resistant", txt + caveat
+    r, s = _strength(res), _strength(sen)
+    if not res.empty or not sen.empty:
+        if abs(r - s) < 1e-9:
+            return (
+                "conflicting",
+                f"equally strong evidence both ways: resistance {names(res)}{levels(res)}; "
+                f"sensitivity {names(sen)}{levels(sen)}" + caveat,
+            )
+        if r > s:
+            txt = f"resistance alteration(s) {names(res)}{levels(res)}"
+            if not sen.empty:
+                txt += f" outweigh sensitising {names(sen)}{levels(sen)}"
+            return "resistant", txt + caveat
+        txt = f"sensitising alteration(s) {names(sen)}{levels(sen)}"
         if not res.empty:
-            txt += f" outweigh resistance alteration(s) {names(res)}"
-        if not expr_res.empty:
-            txt += f"; expression signals of resistance: {names(expr_res)}"
-        return "sensitive", txt
-    if not expr_res.empty:
+            txt += f" outweigh resistance alteration(s) {names(res)}{levels(res)}"
+        if not set_res.empty:
+            txt += f"; expression signals of resistance: {names(set_res)}"
+        return "sensitive", txt + caveat
+    if unmatched:
+        return "not_assessable", "; ".join(unmatched)
+    if not set_res.empty and set_sen.empty:
         return (
             "possibly_resistant",
-            f"expression signals only: {', '.join(dict.fromkeys(expr_res.mechanism))}",
+            f"expression signals only: {', '.join(dict.fromkeys(set_res.mechanism))}",
+        )
+    if not set_sen.empty and set_res.empty:
+        return (
+            "possibly_sensitive",
+            f"expression signals only: {', '.join(dict.fromkeys(set_sen.mechanism))}",
+        )
+    if not set_sen.empty and not set_res.empty:
+        return (
+            "conflicting",
+            f"expression signals both ways: resistance {names(set_res)}; sensitivity "
+            f"{names(set_sen)}",
         )
     return (
         "no_known_marker",

@@ -68,6 +68,7 @@ _VARIANT_STATES = {
     "PROMOTER METHYLATION": "underexpression",
 }
 _MECHANISM_BY_STATE = {
+    "fusion": "target_alteration",
     "amplification": "bypass_signalling",
     "overexpression": "bypass_signalling",
     "loss": "bypass_signalling",
@@ -106,7 +107,6 @@ def fetch_civic_evidence() -> Path:
 
 def _normalise_variant(gene: str, variant: str) -> str:
     v = str(variant).strip()
-    v = re.sub(r"^[A-Za-z0-9]+-[A-Za-z0-9]+\s+", "", v)  # fusion partner prefix: BCR-ABL T315I
     up = v.upper()
     if up in _VARIANT_STATES:
         return _VARIANT_STATES[up]
@@ -133,8 +133,9 @@ def read_civic_evidence(
 ) -> CivicImport:
     """Read CIViC clinical evidence summaries and keep predictive Resistance/Sensitivity items.
 
-    Gene symbols are upper-cased, variants normalised to protein notation or states (fusion
-    partner prefixes dropped, ``AMPLIFICATION`` -> ``amplification``), drug names normalised to
+    Gene symbols are upper-cased, variants normalised to protein notation, fusions (``EML4-ALK``,
+    ``ALK FUSION G1202R``, ``BCR-ABL T315I`` keep their fusion context), exon events or states
+    (``AMPLIFICATION`` -> ``amplification``), drug names normalised to
     the KB drug keys. Items that are not accepted, have several drugs given in combination, or
     whose variant cannot be parsed go to ``excluded`` with the reason (nothing is dropped
     silently).
@@ -172,6 +173,7 @@ def read_civic_evidence(
     # a row with fewer fields than the header reads as empty cells, not NaN floats
     df = df.fillna("")
     pred = df[(df.evidence_type == "Predictive")].copy()
+    targets = {str(k): frozenset(t) for k, t in zip(kb.drugs.key, kb.drugs.targets, strict=True)}
     excluded: list[dict[str, str]] = []
     rows: list[dict[str, object]] = []
     for r in _rows(pred):
@@ -210,7 +212,11 @@ def read_civic_evidence(
         try:
             alt = parse_alteration(variant, gene=gene, kb_entry=True)
         except InputError:
-            exclude("variant not in protein notation or a known state")
+            exclude(
+                "several alterations in one item (all must be present); not matched"
+                if re.search(r"\s(and|\+)\s|^ex\d+ del \w", variant, re.IGNORECASE)
+                else "variant not in protein notation, a fusion, an exon event or a known state"
+            )
             continue
         level = r.evidence_level if r.evidence_level in EVIDENCE_LEVELS else "E"
         cite = (
@@ -218,24 +224,28 @@ def read_civic_evidence(
             if r.source_type == "PubMed" and r.citation_id.isdigit()
             else f"ASCO:{r.citation_id}"
         )
-        mech = (
-            "target_alteration"
-            if alt.kind not in _MECHANISM_BY_STATE
-            else _MECHANISM_BY_STATE[alt.kind]
-        )
         for d in str(r.drugs).split(","):
             if not d.strip():
                 continue
+            key = _normalise_drug(d)
+            # the drug's own target altered -> target alteration, whatever the kind
+            mech = (
+                "target_alteration"
+                if alt.kind not in _MECHANISM_BY_STATE or gene in targets.get(key, ())
+                else _MECHANISM_BY_STATE[alt.kind]
+            )
             rows.append(
                 {
                     "gene": gene,
                     "alteration": variant,
                     "effect": effect,
-                    "drug": _normalise_drug(d),
+                    "drug": key,
                     "drug_class": d.strip(),
                     "mechanism": mech,
                     "evidence_level": level,
                     "secondary": False,
+                    "acquired": False,
+                    "lineages": "",
                     "citations": cite,
                     "source": eid,
                     "note": f"CIViC rating {getattr(r, 'rating', '')}; {getattr(r, 'disease', '')}",

@@ -93,12 +93,16 @@ class KnowledgeBase:
         ``sign`` (+1 up, -1 down), ``citations``).
     drug_links
         One row per (gene set, drug): ``gene_set``, ``mechanism``, ``drug`` (normalised),
-        ``marker_genes``, ``relation``, ``citations``.
+        ``marker_genes``, ``when_high`` (what a high set score means for this drug:
+        ``resistance`` or ``sensitivity``), ``relation``, ``citations``.
     alterations
         One row per (alteration, drug): ``gene``, ``alteration``, ``effect``, ``drug``,
-        ``mechanism``, ``evidence_level``, ``secondary``, ``citations``, ``source``, ``note``.
+        ``mechanism``, ``evidence_level``, ``secondary`` (on-target secondary mutation),
+        ``acquired`` (off-target acquired resistance), ``lineages`` (``;``-separated tissues
+        the evidence is limited to, empty for all), ``citations``, ``source``, ``note``.
     drugs
-        Drug -> targets -> pathway (``drug``, ``key``, ``targets``, ``pathway``, ``screens``...).
+        Drug -> targets -> pathway (``drug``, ``key``, ``targets``, ``pathway``, ``screens``,
+        ``sources``, ``citations``; curated targeted drugs also ``approved`` and ``setting``).
     drug_classes
         Mapping class name -> member drug keys.
     """
@@ -121,8 +125,15 @@ class KnowledgeBase:
         return out
 
     def with_alterations(self, extra: pd.DataFrame) -> KnowledgeBase:
-        """A new base whose alterations also hold ``extra`` (e.g. imported CIViC evidence)."""
+        """A new base whose alterations also hold ``extra`` (e.g. imported CIViC evidence).
+
+        ``acquired`` and ``lineages`` default to False / empty when ``extra`` lacks them.
+        """
         cols = list(self.alterations.columns)
+        extra = extra.copy()
+        for c, default in _ALTERATION_DEFAULTS.items():
+            if c not in extra.columns:
+                extra[c] = pd.Series([default] * len(extra), index=extra.index, dtype=object)
         missing = [c for c in cols if c not in extra.columns]
         if missing:
             raise SchemaError(f"extra alterations miss columns {missing}; expected {cols}")
@@ -158,10 +169,61 @@ class KnowledgeBase:
         return list(dict.fromkeys(out))
 
 
+_ALTERATION_DEFAULTS: dict[str, Any] = {"acquired": False, "lineages": ""}
+#: What a drug link's ``when_high`` may say.
+WHEN_HIGH = ("resistance", "sensitivity")
+
+
 def _as_list(x: Any) -> list[Any]:
     if x is None:
         return []
     return list(x) if isinstance(x, list | tuple) else [x]
+
+
+def _merge_curated_drugs(derived: pd.DataFrame, curated: dict[str, Any]) -> pd.DataFrame:
+    """Drug table: the derived screen annotations with the curated targeted drugs merged in.
+
+    A curated entry replaces the derived targets and pathway of the same drug (the screen
+    annotations sometimes list a secondary target only) and adds its synonyms and citations;
+    drugs that no screen holds are added with ``sources == ["curated"]``.
+    """
+    df = derived.copy()
+    df.insert(1, "key", df.drug.map(norm_drug))
+    df["approved"] = pd.array([pd.NA] * len(df), dtype="Int64")
+    df["setting"] = ""
+    pos = {k: i for i, k in enumerate(df.key)}
+    rows: list[dict[str, Any]] = [{str(k): v for k, v in r.items()} for r in df.to_dict("records")]
+    for d in curated.get("drugs", []):
+        key = norm_drug(d["drug"])
+        entry = {
+            "targets": list(_as_list(d.get("targets"))),
+            "pathway": str(d.get("pathway", "unclassified")),
+            "approved": d.get("approved"),
+            "setting": str(d.get("setting", "")),
+        }
+        if key in pos:
+            r = rows[pos[key]]
+            r.update(entry)
+            r["synonyms"] = list(dict.fromkeys([*r["synonyms"], *_as_list(d.get("synonyms"))]))
+            r["sources"] = list(dict.fromkeys([*r["sources"], "curated"]))
+            r["citations"] = list(dict.fromkeys([*r["citations"], *_as_list(d.get("citations"))]))
+        else:
+            pos[key] = len(rows)
+            rows.append(
+                {
+                    "drug": d["drug"],
+                    "key": key,
+                    "synonyms": list(_as_list(d.get("synonyms"))),
+                    "pathway_inferred": False,
+                    "screens": [],
+                    "sources": ["curated"],
+                    "citations": list(_as_list(d.get("citations"))),
+                    **entry,
+                }
+            )
+    out = pd.DataFrame(rows, columns=df.columns)
+    out["approved"] = out["approved"].astype("Int64")
+    return out
 
 
 @functools.cache
@@ -209,6 +271,7 @@ def load_knowledge_base() -> KnowledgeBase:
                         "drug": key,
                         "drug_class": str(d),
                         "marker_genes": ";".join(_as_list(link.get("marker_genes"))),
+                        "when_high": str(link.get("when_high", "")),
                         "relation": link.get("relation", ""),
                         "citations": ";".join(_as_list(link.get("citations"))),
                     }
@@ -227,13 +290,16 @@ def load_knowledge_base() -> KnowledgeBase:
                         "mechanism": a.get("mechanism"),
                         "evidence_level": a.get("level"),
                         "secondary": bool(a.get("secondary", False)),
+                        "acquired": bool(a.get("acquired", False)),
+                        "lineages": ";".join(str(x).lower() for x in _as_list(a.get("lineages"))),
                         "citations": ";".join(_as_list(a.get("citations"))),
                         "source": "curated",
                         "note": a.get("note", ""),
                     }
                 )
-    drug_df = pd.DataFrame(drugs["drugs"])
-    drug_df.insert(1, "key", drug_df.drug.map(norm_drug))
+    drug_df = _merge_curated_drugs(
+        pd.DataFrame(drugs["drugs"]), yaml.safe_load(_kb_text("targeted_drugs.yaml"))
+    )
     hallmarks = pd.DataFrame(
         [
             {
@@ -307,6 +373,8 @@ def validate_knowledge_base(
         for g in filter(None, str(row.marker_genes).split(";")):
             if g not in known:
                 bad("drug_links", item, f"unknown marker gene {g}")
+        if row.when_high not in WHEN_HIGH:
+            bad("drug_links", item, f"when_high {row.when_high!r} not resistance/sensitivity")
         check_cites("drug_links", item, row.citations)
     for row in _rows(kb.alterations):
         item = f"{row.gene} {row.alteration} -> {row.drug}"

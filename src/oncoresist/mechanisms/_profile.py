@@ -19,7 +19,7 @@ import yaml
 from .._text import decode, read_bytes, yaml_problem
 from ..errors import InputError
 from ._kb import gene_symbols, suggest_genes
-from ._variants import parse_alteration
+from ._variants import GENE_ALIASES, parse_alteration
 
 __all__ = ["Profile", "make_profile", "read_profile"]
 
@@ -48,6 +48,7 @@ _CNV_CALLS = {
 }
 _GISTIC = {2: "amplification", 1: "gain", 0: "neutral", -1: "loss", -2: "deletion"}
 _ISSUE_COLS = ["where", "item", "problem", "suggestion"]
+_STATE_KINDS = {"amplification", "gain", "overexpression", "underexpression", "loss", "wildtype"}
 
 
 def _read_text(path: Path, what: str) -> str:
@@ -165,6 +166,9 @@ class Profile:
     issues
         Reported problems (unknown genes with suggestions, transposed matrix...), never
         silently dropped: ``where``, ``item``, ``problem``, ``suggestion``.
+    tissue
+        Tissue / lineage of the tumour or line (``lung``), or None when not given; selects
+        tissue-matched reference lines and lineage-specific evidence.
     """
 
     sample: str
@@ -172,19 +176,46 @@ class Profile:
     cnv: pd.DataFrame
     expression: pd.DataFrame | None = None
     issues: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_ISSUE_COLS))
+    tissue: str | None = None
 
     def events(self) -> pd.DataFrame:
-        """Mutations and copy-number calls as one ``gene``, ``alteration``, ``source`` table."""
-        mut = self.mutations.assign(source="mutation")[["gene", "alteration", "source"]]
+        """Mutations, fusions, states and copy-number calls as one table.
+
+        Columns ``gene``, ``alteration``, ``source`` (``mutation``, ``fusion``, ``state`` for a
+        named amplification / expression / loss, ``cnv``) and ``note``. A change written with
+        its fusion (``BCR-ABL1 T315I``) also adds the fusion itself (``BCR-ABL1``).
+        """
+        rows: list[dict[str, str]] = []
+        kinds = self.mutations["kind"] if "kind" in self.mutations else [""] * len(self.mutations)
+        n = len(self.mutations)
+        partners = self.mutations["partner"] if "partner" in self.mutations else [""] * n
+        fused = self.mutations["in_fusion"] if "in_fusion" in self.mutations else [False] * n
+        for g, a, k, partner, in_fusion in zip(
+            self.mutations.gene, self.mutations.alteration, kinds, partners, fused, strict=True
+        ):
+            src = "fusion" if k == "fusion" else "state" if k in _STATE_KINDS else "mutation"
+            rows.append({"gene": g, "alteration": a, "source": src, "note": ""})
+            if k != "fusion" and (partner or in_fusion):
+                rows.append(
+                    {
+                        "gene": g,
+                        "alteration": f"{partner}-{g}" if partner else "fusion",
+                        "source": "fusion",
+                        "note": f"implied by {a}",
+                    }
+                )
         cn = self.cnv[self.cnv.call.isin(["amplification", "deletion"])]
-        cn = pd.DataFrame(
-            {
-                "gene": cn.gene,
-                "alteration": cn.call.map({"amplification": "amplification", "deletion": "loss"}),
-                "source": "cnv",
-            }
-        )
-        return pd.concat([mut, cn], ignore_index=True)
+        for g, c in zip(cn.gene, cn.call, strict=True):
+            rows.append(
+                {
+                    "gene": g,
+                    "alteration": "amplification" if c == "amplification" else "loss",
+                    "source": "cnv",
+                    "note": "",
+                }
+            )
+        ev = pd.DataFrame(rows, columns=["gene", "alteration", "source", "note"])
+        return ev.drop_duplicates(["gene", "alteration"], ignore_index=True)
 
     def to_frame(self) -> pd.DataFrame:
         """Events table (see :meth:`events`)."""
@@ -193,7 +224,9 @@ class Profile:
     def _repr_html_(self) -> str:
         n_expr = 0 if self.expression is None else self.expression.shape[0]
         return (
-            f"<p>Profile <b>{self.sample}</b>: {len(self.mutations)} mutations, "
+            f"<p>Profile <b>{self.sample}</b>"
+            + (f" ({self.tissue})" if self.tissue else "")
+            + f": {len(self.mutations)} mutations, "
             f"{len(self.cnv)} copy-number calls, {n_expr} expressed genes, "
             f"{len(self.issues)} issues</p>"
         )
@@ -212,6 +245,17 @@ def _check_gene(gene: str, where: str, issues: list[dict[str, str]], known: froz
     g = str(gene).strip()
     if g.upper() in known and g not in known:
         g = g.upper()
+    if g not in known and g.upper() in GENE_ALIASES:
+        symbol = GENE_ALIASES[g.upper()]
+        issues.append(
+            {
+                "where": where,
+                "item": g,
+                "problem": f"alias read as the HGNC symbol {symbol}",
+                "suggestion": f"write {symbol}",
+            }
+        )
+        return symbol
     if g not in known:
         close = suggest_genes(g)
         issues.append(
@@ -283,6 +327,8 @@ def _mutations_frame(mutations: Any, where: str) -> pd.DataFrame:
         for i, m in enumerate(mutations):
             if isinstance(m, str):
                 parts = m.split(None, 1)
+                if len(parts) == 1 and re.fullmatch(r"[A-Za-z0-9]+(?:-|::)[A-Za-z0-9]+", m.strip()):
+                    parts = [m.strip(), "fusion"]  # "EML4-ALK": the fusion itself
                 if len(parts) != 2:
                     raise InputError(
                         f"{where}: mutation {i + 1} {m!r} should read 'GENE CHANGE', e.g. 'EGFR T790M'"
@@ -482,6 +528,7 @@ def make_profile(
     sample: str = "sample",
     strict: bool = False,
     where: str = "profile",
+    tissue: str | None = None,
 ) -> Profile:
     """Build a validated :class:`Profile`.
 
@@ -499,6 +546,14 @@ def make_profile(
         Sample name (the expression column of this profile).
     strict
         Raise on unknown gene symbols instead of reporting them in ``issues``.
+    tissue
+        Tissue / lineage (``lung``); selects tissue-matched reference lines and evidence.
+
+    Mutations may also be fusions (``"EML4-ALK fusion"``, ``"ALK fusion"``), a change within a
+    fusion (``"BCR-ABL1 T315I"``, ``"EML4-ALK G1202R"``), exon events (``"KIT exon 11
+    mutation"``, ``"MET exon 14 skipping"``) and states (``"MET amplification"``, ``"BCL2
+    overexpression"``, ``"BRCA1 loss of function"``). Common aliases (HER2, ABL) are read as
+    the HGNC symbol and reported in ``issues``.
 
     Examples
     --------
@@ -509,19 +564,31 @@ def make_profile(
     known = gene_symbols()
     issues: list[dict[str, str]] = []
     mut = _mutations_frame(mutations, where)
-    genes, kinds = [], []
+    genes, alts, kinds, partners, fused = [], [], [], [], []
     for i, (g, a) in enumerate(zip(mut.gene, mut.alteration, strict=True)):
-        gene = _check_gene(g, f"{where} mutations row {i + 1}", issues, known)
+        w = f"{where} mutations row {i + 1}"
+        fusion = _fusion_gene(g, known)
+        if fusion is not None:  # gene column "BCR-ABL1" / "EML4::ALK": the kinase partner
+            gene, partner = fusion
+            a = f"{partner}-{gene}" + ("" if a.strip().lower() in _FUSION_WORDS else f" {a}")
+        else:
+            gene = _check_gene(g, w, issues, known)
         try:
-            kinds.append(parse_alteration(a, gene=gene).kind)
+            alt = parse_alteration(a, gene=gene)
         except InputError as exc:
-            raise InputError(f"{where} mutations row {i + 1}: {exc}") from None
+            raise InputError(f"{w}: {exc}") from None
         genes.append(gene)
+        alts.append(a)
+        kinds.append(alt.kind)
+        partners.append(alt.partner)
+        fused.append(alt.in_fusion)
     mut = pd.DataFrame(
         {
             "gene": genes,
-            "alteration": mut.alteration.tolist(),
+            "alteration": alts,
             "kind": kinds,
+            "partner": partners,
+            "in_fusion": fused,
             "row": np.arange(1, len(genes) + 1),
         }
     )
@@ -545,7 +612,37 @@ def make_profile(
             for r in issue_df.itertuples()
         )
         raise InputError(msgs)
-    return Profile(str(sample), mut, cn, expr, issue_df)
+    tissue_txt = str(tissue).strip() if tissue is not None else ""
+    return Profile(str(sample), mut, cn, expr, issue_df, tissue_txt or None)
+
+
+_FUSION_WORDS = {"fusion", "fusions", "rearrangement", "translocation", ""}
+
+
+def _fusion_gene(name: Any, known: frozenset[str]) -> tuple[str, str] | None:
+    """(kinase gene, partner) of a fusion written in the gene column, or None.
+
+    ``BCR-ABL1`` -> ``("ABL1", "BCR")``. The change and the evidence belong to the partner that
+    the knowledge base knows as altered or targeted (ABL1, ALK, RET, FGFR3 of FGFR3-TACC3);
+    when both or neither are, to the 3' partner, the usual kinase of oncogenic fusions.
+    """
+    text = str(name).strip()
+    if text.upper() in known:
+        return None
+    m = re.fullmatch(r"([A-Za-z0-9]+)(?:-|::)([A-Za-z0-9]+)", text)
+    if not m:
+        return None
+    parts = [GENE_ALIASES.get(x.upper(), x.upper()) for x in m.groups()]
+    if not all(x in known for x in parts):
+        return None
+    five, three = parts
+    from ._kb import load_knowledge_base  # lazy: cached; only fusions need it
+
+    kb = load_knowledge_base()
+    actionable = set(kb.alterations.gene) | {t for ts in kb.drugs.targets for t in ts}
+    if five in actionable and three not in actionable:
+        return five, three
+    return three, five
 
 
 def _read_vcf(path: Path) -> pd.DataFrame:
@@ -664,8 +761,20 @@ def read_profile(path: str | Path, *, sample: str | None = None, strict: bool = 
                     f"got {expr.shape[1]} column(s)"
                 )
             expr = expr.set_index(expr.columns[0])
+        tissue = data.get("tissue")
+        if tissue is not None and not (_is_text(tissue)):
+            raise InputError(
+                f"{p}: tissue is {type(tissue).__name__} {tissue!r:.40}; give the tissue as text "
+                "(tissue: lung)"
+            )
         return make_profile(
-            data.get("mutations"), data.get("cnv"), expr, sample=name, strict=strict, where=where
+            data.get("mutations"),
+            data.get("cnv"),
+            expr,
+            sample=name,
+            strict=strict,
+            where=where,
+            tissue=tissue,
         )
     if suffix == ".vcf":
         return make_profile(_read_vcf(p), sample=sample or p.stem, strict=strict, where=where)

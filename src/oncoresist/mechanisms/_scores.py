@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -13,11 +16,14 @@ from ..data import fetch_file
 from ..errors import InputError
 
 __all__ = [
+    "ReferencePanel",
     "detect_scale",
     "fetch_gdsc_expression",
+    "fetch_gdsc_reference",
     "fetch_hallmark_gene_sets",
     "harmonise_expression",
     "make_expression_panel",
+    "normalise_tissue",
     "score_against_reference",
     "singscore",
     "ssgsea",
@@ -278,6 +284,135 @@ def score_against_reference(
     return pd.concat(rows, ignore_index=True)
 
 
+_TISSUE_SYNONYMS = {
+    "colon": "colorectal",
+    "rectum": "colorectal",
+    "large_intestine": "colorectal",
+    "colorectal_cancer": "colorectal",
+    "crc": "colorectal",
+    "leukemia": "blood",
+    "leukaemia": "blood",
+    "haematopoietic": "blood",
+    "hematopoietic": "blood",
+    "haematopoietic_and_lymphoid_tissue": "blood",
+    "myeloid": "blood",
+    "aml": "blood",
+    "cml": "blood",
+    "lymphoma": "lymphocyte",
+    "lymphoid": "lymphocyte",
+    "melanoma": "skin",
+    "brain": "central_nervous_system",
+    "glioma": "central_nervous_system",
+    "glioblastoma": "central_nervous_system",
+    "cns": "central_nervous_system",
+    "stomach": "gastric",
+    "head_and_neck": "upper_aerodigestive",
+    "hnscc": "upper_aerodigestive",
+    "myeloma": "plasma_cell",
+    "nsclc": "lung",
+    "sclc": "lung",
+    "gist": "soft_tissue",
+}
+
+
+def normalise_tissue(name: object) -> str:
+    """Tissue / lineage name in DepMap's lineage vocabulary (``"Large intestine"`` ->
+    ``"colorectal"``, ``"AML"`` -> ``"blood"``); unknown names come back lower-cased.
+
+    Examples
+    --------
+    >>> normalise_tissue("Large Intestine")
+    'colorectal'
+    """
+    key = re.sub(r"[^a-z0-9]+", "_", str(name).strip().lower()).strip("_")
+    return _TISSUE_SYNONYMS.get(key, key)
+
+
+@dataclass(frozen=True, eq=False)
+class ReferencePanel:
+    """A reference expression panel (genes x samples) with the tissue of each sample.
+
+    ``annotate`` scores a profile against the lines of the profile's tissue (at least
+    ``min_samples`` of them) and falls back to all lines, saying so. Reference scores are
+    computed once per panel, gene-set collection and method and reused for every profile and
+    drug (:meth:`scores`).
+
+    Attributes
+    ----------
+    expression
+        Genes x samples matrix.
+    tissue
+        Normalised tissue per sample (index = the matrix's columns); ``""`` when unknown.
+    name
+        Where the panel comes from (shown in notes and reports).
+    """
+
+    expression: pd.DataFrame
+    tissue: pd.Series
+    name: str = "reference"
+
+    def __post_init__(self) -> None:
+        missing = [c for c in self.expression.columns if c not in self.tissue.index]
+        if missing:
+            raise InputError(
+                f"reference panel {self.name!r}: {len(missing)} sample(s) without a tissue "
+                f"label ({missing[:5]}); give a tissue (or '') for every column"
+            )
+        object.__setattr__(self, "_cache", OrderedDict())
+
+    def select(self, tissue: str | None, *, min_samples: int = 10) -> tuple[pd.DataFrame, str]:
+        """The reference lines for a profile of ``tissue`` and a note saying which were used."""
+        cols = list(self.expression.columns)
+        if not tissue:
+            return self.expression, (
+                f"reference: all {len(cols)} lines of {self.name} (the profile gives no tissue; "
+                "add 'tissue:' for a tissue-matched reference)"
+            )
+        t = normalise_tissue(tissue)
+        same = [c for c in cols if self.tissue.get(c, "") == t]
+        if len(same) >= min_samples:
+            return self.expression[same], (
+                f"reference: the {len(same)} {t} lines of {self.name} (tissue-matched)"
+            )
+        return self.expression, (
+            f"reference: all {len(cols)} lines of {self.name}, because only {len(same)} are "
+            f"{t} (fewer than {min_samples}); scores are not tissue-matched"
+        )
+
+    def scores(self, harmonised: pd.DataFrame, gene_sets: GeneSets, method: str) -> pd.DataFrame:
+        """Gene-set scores of the (harmonised) reference lines, cached (samples x sets)."""
+        h = hashlib.sha1()
+        h.update("\x1f".join(map(str, harmonised.index)).encode())
+        h.update("\x1f".join(map(str, harmonised.columns)).encode())
+        h.update(repr(sorted((k, repr(v)) for k, v in gene_sets.items())).encode())
+        h.update(method.encode())
+        h.update(np.ascontiguousarray(harmonised.to_numpy()[:50]).tobytes())
+        key = h.hexdigest()
+        cache: OrderedDict[str, pd.DataFrame] = self._cache  # type: ignore[attr-defined]
+        if key not in cache:
+            fn = singscore if method == "singscore" else ssgsea
+            cache[key] = fn(harmonised, gene_sets)
+            while len(cache) > 16:
+                cache.popitem(last=False)
+        return cache[key]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Lines per tissue (``tissue``, ``n_lines``)."""
+        counts = self.tissue.replace("", "unknown").value_counts()
+        return pd.DataFrame({"tissue": counts.index, "n_lines": counts.to_numpy()})
+
+    def summary(self) -> str:
+        """One line: genes, lines and tissues."""
+        n_t = self.tissue[self.tissue != ""].nunique()
+        return (
+            f"{self.name}: {self.expression.shape[0]} genes x {self.expression.shape[1]} lines, "
+            f"{n_t} tissues"
+        )
+
+    def _repr_html_(self) -> str:
+        return f"<p>{self.summary()}</p>"
+
+
 def _norm_line(name: object) -> str:
     return re.sub(r"[^A-Z0-9]", "", str(name).upper())
 
@@ -322,6 +457,32 @@ def fetch_gdsc_expression(
     if genes is not None:
         x = x.loc[[g for g in dict.fromkeys(genes) if g in x.index]]
     return x
+
+
+@functools.cache
+def fetch_gdsc_reference() -> ReferencePanel:
+    """GDSC expression of all lines as a :class:`ReferencePanel` with each line's tissue.
+
+    Tissues are DepMap lineages (``depmap_sample_info``) matched by normalised line name; lines
+    without a match get ``""`` (and are used only when the reference is not tissue-matched).
+
+    Examples
+    --------
+    >>> ref = fetch_gdsc_reference()  # doctest: +SKIP
+    >>> ref.select("lung")[1]  # doctest: +SKIP
+    'reference: the 143 lung lines of GDSC expression (tissue-matched)'
+    """
+    x = _gdsc_expression_all()
+    info = pd.read_csv(
+        fetch_file("depmap_sample_info", "sample_info.csv"),
+        usecols=["stripped_cell_line_name", "lineage"],
+    ).dropna()
+    lineage = {
+        _norm_line(n): normalise_tissue(t)
+        for n, t in zip(info.stripped_cell_line_name, info.lineage, strict=True)
+    }
+    tissue = pd.Series([lineage.get(_norm_line(c), "") for c in x.columns], index=x.columns)
+    return ReferencePanel(x, tissue, "GDSC expression")
 
 
 def fetch_hallmark_gene_sets() -> dict[str, list[str]]:
