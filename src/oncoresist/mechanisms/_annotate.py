@@ -385,10 +385,16 @@ def annotate(
             for x in hits.lineages
         ]
         hits = hits.assign(applies_=[a for a, _ in lineage], lineage_note_=[n for _, n in lineage])
+        # rank: specificity, and within it evidence limited to the profile's lineage over
+        # evidence for all lineages (BRAF V600E in colorectal cancer)
+        hits = hits.assign(
+            rank_=hits.specificity.to_numpy(dtype=float) * 2
+            + np.asarray([bool(x) for x in hits.lineages.fillna("")], dtype=float)
+        )
         applying = hits[hits.applies_.to_numpy(dtype=bool)]
         # most specific item per observed alteration and effect: a generic item is overruled
         # only where a more specific one points the other way
-        best = applying.groupby(["gene", "observed", "effect"]).specificity.max()
+        best = applying.groupby(["gene", "observed", "effect"]).rank_.max()
     for h in _rows(hits):
         weight = EVIDENCE_LEVELS.get(str(h.evidence_level), 0.2)
         if h.source_obs == "expression":
@@ -396,13 +402,14 @@ def annotate(
         applies, lineage_note = bool(h.applies_), str(h.lineage_note_)
         opposite = "sensitivity" if h.effect == "resistance" else "resistance"
         top_other = best.get((h.gene, h.observed, opposite), -1)
-        used = applies and h.specificity >= top_other
+        used = applies and h.rank_ >= top_other
         why = (
             f"lineage: {lineage_note}"
             if not applies
             else ""
             if used
             else f"overruled by more specific {opposite} evidence for {h.gene} {h.observed}"
+            + (" in this lineage" if top_other % 2 else "")
         )
         kind = {"expression": "marker_expression", "cnv": "variant (cnv)"}.get(
             str(h.source_obs), f"variant ({h.source_obs})"
@@ -471,9 +478,9 @@ def _unmatched_events(profile: Profile, alts: pd.DataFrame) -> list[str]:
         rows = profile.mutations[profile.mutations.gene == r.item]
         what = ", ".join(f"{r.item} {a}" for a in rows.alteration) or str(r.item)
         out.append(
-            f"{what}: {r.item} is not a known gene symbol, so this alteration was not matched; "
-            f"did you mean {hit[0]}? ({hit[0]} has evidence for this drug). Fix the symbol and "
-            "run again"
+            f"{what}: {r.item} is not a known gene symbol, so this alteration was not matched "
+            f"(did you mean {hit[0]}? {hit[0]} has evidence for this drug; fix the symbol and "
+            "run again)"
         )
     return out
 
@@ -557,6 +564,16 @@ def _strength(d: pd.DataFrame) -> float:
 
 
 def _call(evidence: pd.DataFrame, unmatched: Sequence[str] = ()) -> tuple[str, str]:
+    """The overall call; an unmatched alteration that may bear on the drug withholds it."""
+    call, reason = _call_from_evidence(evidence)
+    if unmatched:
+        return "not_assessable", (
+            f"{'; '.join(unmatched)}. Without it the call would be {call!r} ({reason})"
+        )
+    return call, reason
+
+
+def _call_from_evidence(evidence: pd.DataFrame) -> tuple[str, str]:
     used = evidence[evidence.used.astype(bool)] if not evidence.empty else evidence
     # decisive: alterations the profile states (variants, fusions, named states, copy number);
     # expression percentiles of marker genes and gene-set scores are inferential -> possibly_*
@@ -574,7 +591,6 @@ def _call(evidence: pd.DataFrame, unmatched: Sequence[str] = ()) -> tuple[str, s
         lv = sorted(x for x in d.evidence_level if x)
         return f" (best level {lv[0]})" if lv else " (from expression)"
 
-    caveat = f"; NOTE: {'; '.join(unmatched)}" if unmatched else ""
     override = res[res.secondary.astype(bool) | res.acquired.astype(bool)]
     if not override.empty:
         kind = (
@@ -583,28 +599,26 @@ def _call(evidence: pd.DataFrame, unmatched: Sequence[str] = ()) -> tuple[str, s
         txt = f"{kind} {names(override)}"
         if not sen.empty:
             txt += f" overrides sensitising {names(sen)}"
-        return "resistant", txt + caveat
+        return "resistant", txt
     r, s = _strength(res), _strength(sen)
     if not res.empty or not sen.empty:
         if abs(r - s) < 1e-9:
             return (
                 "conflicting",
                 f"equally strong evidence both ways: resistance {names(res)}{levels(res)}; "
-                f"sensitivity {names(sen)}{levels(sen)}" + caveat,
+                f"sensitivity {names(sen)}{levels(sen)}",
             )
         if r > s:
             txt = f"resistance alteration(s) {names(res)}{levels(res)}"
             if not sen.empty:
                 txt += f" outweigh sensitising {names(sen)}{levels(sen)}"
-            return "resistant", txt + caveat
+            return "resistant", txt
         txt = f"sensitising alteration(s) {names(sen)}{levels(sen)}"
         if not res.empty:
             txt += f" outweigh resistance alteration(s) {names(res)}{levels(res)}"
         if not set_res.empty:
             txt += f"; expression signals of resistance: {names(set_res)}"
-        return "sensitive", txt + caveat
-    if unmatched:
-        return "not_assessable", "; ".join(unmatched)
+        return "sensitive", txt
     if not set_res.empty and set_sen.empty:
         return (
             "possibly_resistant",
