@@ -291,7 +291,13 @@ def annotate(
 
     p_expr, r_expr = _expression_inputs(profile, reference, notes)
     if p_expr is not None and r_expr is not None:
-        p_h, r_h, hn = harmonise_expression(p_expr, r_expr)
+        p_h, r_h, hn = harmonise_expression(
+            p_expr,
+            r_expr,
+            reference_scale=reference.scale(r_expr)
+            if isinstance(reference, ReferencePanel)
+            else None,
+        )
         notes.extend(hn)
         state_genes = alts.loc[alts.alteration.isin(["overexpression", "underexpression"]), "gene"]
         markers = [g for s in links.marker_genes for g in str(s).split(";") if g]
@@ -489,10 +495,12 @@ def _mechanism_table(
     kb: KnowledgeBase, evidence: pd.DataFrame, links: pd.DataFrame, scores: pd.DataFrame | None
 ) -> pd.DataFrame:
     rows = []
-    set_mech = kb.gene_sets.drop_duplicates("gene_set").set_index("gene_set")
+    sets_of = kb.gene_sets.drop_duplicates("gene_set").groupby("mechanism").gene_set.apply(list)
     linked = set(links.mechanism)
+    by_mech = dict(tuple(evidence.groupby("mechanism"))) if not evidence.empty else {}
+    empty = evidence.iloc[0:0]
     for mech in kb.mechanisms.mechanism:
-        e_all = evidence[evidence.mechanism == mech]
+        e_all = by_mech.get(mech, empty)
         e = e_all[e_all.used.astype(bool)]
         res = e[e.effect == "resistance"]
         sen = e[e.effect == "sensitivity"]
@@ -502,7 +510,7 @@ def _mechanism_table(
         levels = sorted(x for x in var.evidence_level if x)
         set_pct, set_z = np.nan, np.nan
         if scores is not None:
-            mine = [gs for gs in set_mech.index if set_mech.loc[gs, "mechanism"] == mech]
+            mine = list(sets_of.get(mech, []))
             sub = scores[scores.gene_set.isin(mine)]
             link_sets = set(links.gene_set) & set(mine)
             if link_sets:

@@ -8,6 +8,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -184,14 +185,16 @@ def _zscore_samples(x: pd.DataFrame) -> pd.DataFrame:
 
 
 def harmonise_expression(
-    profile: pd.DataFrame, reference: pd.DataFrame
+    profile: pd.DataFrame, reference: pd.DataFrame, *, reference_scale: str | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """Bring a profile and a reference panel to one scale on their common genes.
 
     Counts are log2(x + 1) transformed; when the two scales then differ (log vs per-sample
     z-score), both are z-scored within each sample over the common genes. Gene-centred data
     (log ratios) and unknown scales raise, because no per-sample transform makes them
-    comparable to a panel. Returns ``(profile, reference, notes)``.
+    comparable to a panel. ``reference_scale`` skips the detection for the reference when its
+    scale is known (a :class:`ReferencePanel` caches it). Returns ``(profile, reference,
+    notes)``.
     """
     notes: list[str] = []
     common = profile.index.intersection(reference.index)
@@ -206,7 +209,7 @@ def harmonise_expression(
             "(HGNC symbols expected, not Ensembl/Entrez ids) and the matrix orientation (genes x samples)"
         )
     p, r = profile.loc[common], reference.loc[common]
-    scales = {"profile": detect_scale(p), "reference": detect_scale(r)}
+    scales = {"profile": detect_scale(p), "reference": reference_scale or detect_scale(r)}
     for name, sc in scales.items():
         if sc in ("unknown", "gene_centred"):
             what = (
@@ -379,6 +382,14 @@ class ReferencePanel:
             f"{t} (fewer than {min_samples}); scores are not tissue-matched"
         )
 
+    def scale(self, matrix: pd.DataFrame) -> str:
+        """:func:`detect_scale` of a selection of this panel's lines, cached."""
+        key = "scale:" + hashlib.sha1("\x1f".join(map(str, matrix.columns)).encode()).hexdigest()
+        cache: OrderedDict[str, Any] = self._cache  # type: ignore[attr-defined]
+        if key not in cache:
+            cache[key] = detect_scale(matrix)
+        return str(cache[key])
+
     def scores(self, harmonised: pd.DataFrame, gene_sets: GeneSets, method: str) -> pd.DataFrame:
         """Gene-set scores of the (harmonised) reference lines, cached (samples x sets)."""
         h = hashlib.sha1()
@@ -388,7 +399,7 @@ class ReferencePanel:
         h.update(method.encode())
         h.update(np.ascontiguousarray(harmonised.to_numpy()[:50]).tobytes())
         key = h.hexdigest()
-        cache: OrderedDict[str, pd.DataFrame] = self._cache  # type: ignore[attr-defined]
+        cache: OrderedDict[str, Any] = self._cache  # type: ignore[attr-defined]
         if key not in cache:
             fn = singscore if method == "singscore" else ssgsea
             cache[key] = fn(harmonised, gene_sets)
