@@ -524,7 +524,7 @@ def _mechanism_table(
         parts = [
             f"{r.gene} {r.observed} ({r.effect}, level {r.evidence_level or 'expr'}, "
             f"{r.match_rule}, {r.citations})"
-            for r in var.itertuples()
+            for r in _rows(var)
         ]
         parts += [
             f"{r.gene}: {r.detail} ({r.effect})"
