@@ -149,3 +149,19 @@ def test_profile_readers_and_bad_input(tmp_path):
         read_profile(yml)
     with pytest.raises(InputError, match="GISTIC"):
         make_profile(cnv={"MET": 3.7})
+
+
+@pytest.mark.parametrize(
+    "drug",
+    ["lorlatinib", "ponatinib", "asciminib", "avapritinib", "ripretinib", "pirtobrutinib",
+     "elacestrant", "sotorasib", "adagrasib", "gilteritinib", "capmatinib", "selpercatinib",
+     "ivosidenib", "enasidenib", "osimertinib", "brigatinib", "ceritinib", "Lorbrena",
+     "AP24534", "ABL001"],
+)  # fmt: skip
+def test_resistance_setting_drugs_known_without_civic(drug):
+    """REGRESSION GUARD: the approved drugs of resistance settings resolve from the shipped
+    knowledge base alone (names, brand names and code names), with their curated targets."""
+    kb = load_knowledge_base()
+    key = resolve_drug(drug, kb)
+    row = kb.drugs[kb.drugs.key == key].iloc[0]
+    assert "curated" in row.sources and row.targets and row.citations

@@ -106,6 +106,36 @@ def test_annotate_expression_ground_truth():
     assert annotate(prof, "olaparib", reference=x.drop(columns="S000")).call != "resistant"
 
 
+@pytest.mark.parametrize(
+    ("shifted", "drug", "expected", "effect"),
+    [
+        # BCL2 is venetoclax's target: high BCL2 marks sensitivity (Souers 2013 PMID:23291630)
+        ("bcl2_dependence", "venetoclax", "possibly_sensitive", "sensitivity"),
+        # MCL1 is bound by no BH3 mimetic: high MCL1 marks resistance (Konopleva 2006)
+        ("mcl1_dependence", "venetoclax", "possibly_resistant", "resistance"),
+        # BCL-XL: resistance to venetoclax, but the target of navitoclax (van Delft 2006)
+        ("bclxl_dependence", "venetoclax", "possibly_resistant", "resistance"),
+        ("bclxl_dependence", "navitoclax", "possibly_sensitive", "sensitivity"),
+        # low SLFN11 marks resistance to topoisomerase I poisons (Zoppoli 2012 PMID:22927417)
+        ("slfn11", "topotecan", "possibly_resistant", "resistance"),
+    ],
+)
+def test_direction_is_per_mechanism_and_drug_class(shifted, drug, expected, effect):
+    """Ground truth by construction (the planted shift) for the direction of each link: the
+    same genes mean resistance to one drug class and sensitivity to another."""
+    kb = load_knowledge_base()
+    n = 41
+    sign = -1.0 if shifted == "slfn11" else 3.0
+    x = make_expression_panel(
+        kb.gene_set_dict(), n_samples=n, rng=7, shifts={shifted: np.r_[sign, np.zeros(n - 1)]}
+    )
+    prof = make_profile(expression=x[["S000"]], sample="S000")
+    a = annotate(prof, drug, reference=x.drop(columns="S000"))
+    assert a.call == expected, a.reason
+    row = a.evidence[(a.evidence.gene == shifted) & a.evidence.used]
+    assert list(row.effect) == [effect]
+
+
 def test_mechanism_gain_ground_truth():
     kb = load_knowledge_base()
     gen = np.random.default_rng(2)
