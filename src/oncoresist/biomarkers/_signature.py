@@ -1,10 +1,15 @@
 """Elastic-net response signatures per drug with stability selection.
 
-For each drug the penalty ``alpha`` is chosen by cross-validation (``ElasticNetCV``) on all
-samples; then the elastic net is refitted on ``n_resamples`` random halves of the samples
-(Meinshausen & Buehlmann 2010, stability selection) and each feature's selection frequency is
-the fraction of halves in which its coefficient is non-zero. Features selected in at least
-``threshold`` of the halves form the signature.
+For each drug the features are first screened to the ``max_features`` with the largest absolute
+correlation with the response (sure independence screening, Fan & Lv 2008): an elastic net on
+thousands of genes and a few hundred lines selects from the strongest univariate signals anyway,
+and the coordinate descent then runs on a matrix ten times smaller. The penalty ``alpha`` is
+chosen by cross-validation (``ElasticNetCV``) on all samples; then the elastic net is refitted
+on ``n_resamples`` random halves of the samples (Meinshausen & Buehlmann 2010, stability
+selection), each half along one warm-started regularisation path (``enet_path``) from the
+largest penalty down to the chosen ``alpha`` over the grid the cross-validation used. Each
+feature's selection frequency is the fraction of halves in which its coefficient is non-zero;
+features selected in at least ``threshold`` of the halves form the signature.
 """
 
 from __future__ import annotations
@@ -30,13 +35,17 @@ def elastic_net_signatures(
     n_resamples: int = 50,
     threshold: float = 0.6,
     min_samples: int = 20,
+    max_features: int | None = 500,
+    n_alphas: int = 30,
     rng: int | np.random.Generator | None = None,
     progress: bool = False,
 ) -> pd.DataFrame:
     """Elastic-net signature of each drug's response, with stability selection.
 
     Features are standardised; samples with a missing value in a feature are imputed with the
-    feature mean (counted in ``n_imputed``).
+    feature mean (counted in ``n_imputed``). ``max_features`` (``None``: all) are kept per drug
+    after screening by absolute correlation with the response; ``n_alphas`` penalties form the
+    grid of the cross-validation and of the resampled paths.
 
     Returns
     -------
@@ -53,10 +62,12 @@ def elastic_net_signatures(
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import ElasticNet, ElasticNetCV
+    from sklearn.linear_model import ElasticNetCV, enet_path
 
     if not 0 < threshold <= 1:
         raise InputError(f"threshold must be in (0, 1], got {threshold}")
+    if max_features is not None and max_features < 1:
+        raise InputError(f"max_features must be a positive number or None, got {max_features}")
     gen = np.random.default_rng(rng)
     names = [layers] if isinstance(layers, str) else list(layers)
     Xdf = pd.concat([panel.layer(n) for n in names], axis=1)
@@ -93,21 +104,38 @@ def elastic_net_signatures(
         mean = np.nanmean(X, axis=0)
         X = np.where(np.isnan(X), mean, X)
         sd = X.std(axis=0)
-        varying = sd > 0
+        varying = np.flatnonzero(sd > 0)
         Xs = (X[:, varying] - mean[varying]) / sd[varying]
         yv = y[keep].to_numpy(dtype=float)
         yv = yv - yv.mean()
+        if max_features is not None and Xs.shape[1] > max_features:
+            score = np.abs(Xs.T @ yv)  # |correlation| up to a common factor
+            top = np.sort(np.argpartition(-score, max_features - 1)[:max_features])
+            Xs, varying = Xs[:, top], varying[top]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            cv = ElasticNetCV(l1_ratio=l1_ratio, cv=5, alphas=30, max_iter=5000)
+            # The grid spans two decades below the largest useful penalty (eps=1e-2): the
+            # weakest penalties of a 1e-3 grid barely converge and are never chosen on
+            # thousands of genes; the Gram matrix makes each coordinate sweep cheap.
+            cv = ElasticNetCV(
+                l1_ratio=l1_ratio, cv=5, alphas=n_alphas, eps=1e-2, precompute=True,
+                max_iter=1000,
+            )  # fmt: skip
             cv.fit(Xs, yv)
             alpha = float(cv.alpha_)
+            grid = cv.alphas_[cv.alphas_ >= alpha]
             counts = np.zeros(Xs.shape[1])
             half = n // 2
             for _ in range(n_resamples):
                 sub = gen.choice(n, half, replace=False)
-                m = ElasticNet(alpha=alpha, l1_ratio=l1_ratio, max_iter=5000).fit(Xs[sub], yv[sub])
-                counts += m.coef_ != 0
+                xs, ys = Xs[sub], yv[sub]
+                # enet_path fits without intercept: centre the half (as ElasticNet would)
+                xs = xs - xs.mean(axis=0)
+                ys = ys - ys.mean()
+                _, coefs, _ = enet_path(
+                    xs, ys, l1_ratio=l1_ratio, alphas=grid, precompute=True, max_iter=1000
+                )
+                counts += coefs[:, -1] != 0
         freq = counts / n_resamples
         coef = cv.coef_
         feats = Xdf.columns[varying]
@@ -123,6 +151,7 @@ def elastic_net_signatures(
                     "alpha": alpha,
                     "n_samples": n,
                     "n_imputed": n_imputed[varying][hit],
+                    "n_screened": Xs.shape[1],
                     "status": "ok",
                 }
             )
