@@ -293,3 +293,15 @@ def test_lookups_are_fast_and_table_is_a_copy():
     t = exon_table()
     t["codon_start"] = np.nan
     assert exon_codon_range("EGFR", 19) == (729, 761)
+
+
+def test_conventional_exon_numbers_of_shifted_genes():
+    """EVIDENCE (literature numbering): CTNNB1 S33/S37/T41/S45 are the 'exon 3' hotspots
+    (de La Coste 1998 PMID:9689152) and ESR1 Y537/D538 lie in 'exon 8' (Toy 2013
+    PMID:24185512), although the table's transcripts count more 5' UTR exons; KB items written
+    in the conventional numbering must match them."""
+    from oncoresist.mechanisms import alteration_matches, parse_alteration
+
+    for gene, exon, change in (("CTNNB1", 3, "S33Y"), ("CTNNB1", 3, "T41A"), ("ESR1", 8, "Y537S")):
+        kb = parse_alteration(f"exon {exon} mutation", gene=gene, kb_entry=True)
+        assert alteration_matches(kb, parse_alteration(change, gene=gene))

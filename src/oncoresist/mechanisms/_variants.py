@@ -433,11 +433,19 @@ def parse_alteration(text: str, *, gene: str = "", kb_entry: bool = False) -> Al
     )
 
 
+#: Genes whose exon table transcript counts more 5' UTR exons than the exon numbers that
+#: CIViC and the clinical literature use: conventional exon n is table exon n + shift
+#: (CTNNB1 S33-S45: "exon 3", table exon 4; ESR1 Y537/D538: "exon 8", table exon 10).
+#: PIK3CA is left as in the table, because CIViC names its hotspots exon 10 and 21 as the
+#: table does (older papers: exons 9 and 20).
+EXON_NUMBERING_SHIFT: dict[str, int] = {"CTNNB1": 1, "ESR1": 2}
+
+
 def _exon_codons(gene: str, exon: int) -> tuple[int, int] | None:
-    """Codon range of ``exon`` of ``gene``'s canonical transcript, or None when unknown."""
+    """Codon range of ``exon`` (conventional numbering) of ``gene``, or None when unknown."""
     from ._exons import exon_codon_range  # lazy: the table is read on first use
 
-    rng = exon_codon_range(gene, exon)
+    rng = exon_codon_range(gene, exon + EXON_NUMBERING_SHIFT.get(gene, 0))
     return rng if rng is not None else EXON_CODONS.get((gene, exon))
 
 
