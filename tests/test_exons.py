@@ -297,7 +297,7 @@ def test_lookups_are_fast_and_table_is_a_copy():
 
 def test_conventional_exon_numbers_of_shifted_genes():
     """EVIDENCE (literature numbering): CTNNB1 S33/S37/T41/S45 are the 'exon 3' hotspots
-    (de La Coste 1998 PMID:9689152) and ESR1 Y537/D538 lie in 'exon 8' (Toy 2013
+    (de La Coste 1998 PNAS; CIViC "CTNNB1 Exon 3 Mutation") and ESR1 Y537/D538 lie in 'exon 8' (Toy 2013
     PMID:24185512), although the table's transcripts count more 5' UTR exons; KB items written
     in the conventional numbering must match them."""
     from oncoresist.mechanisms import alteration_matches, parse_alteration
