@@ -315,6 +315,12 @@ _TISSUE_SYNONYMS = {
     "nsclc": "lung",
     "sclc": "lung",
     "gist": "soft_tissue",
+    # GDSC tissue descriptor 1 (Cell_Lines_Details.xlsx)
+    "lung_nsclc": "lung",
+    "lung_sclc": "lung",
+    "nervous_system": "central_nervous_system",
+    "neuroblastoma": "peripheral_nervous_system",
+    "aero_dig_tract": "upper_aerodigestive",
 }
 
 
@@ -474,8 +480,10 @@ def fetch_gdsc_expression(
 def fetch_gdsc_reference() -> ReferencePanel:
     """GDSC expression of all lines as a :class:`ReferencePanel` with each line's tissue.
 
-    Tissues are DepMap lineages (``depmap_sample_info``) matched by normalised line name; lines
-    without a match get ``""`` (and are used only when the reference is not tissue-matched).
+    Tissues are DepMap lineages (``depmap_sample_info``) matched by normalised line name, else
+    GDSC's tissue descriptor (``gdsc_annotations/Cell_Lines_Details.xlsx``) in the same
+    vocabulary; lines matching neither get ``""`` (used only when the reference is not
+    tissue-matched).
 
     Examples
     --------
@@ -483,6 +491,8 @@ def fetch_gdsc_reference() -> ReferencePanel:
     >>> ref.select("lung")[1]  # doctest: +SKIP
     'reference: the 143 lung lines of GDSC expression (tissue-matched)'
     """
+    from ..data._panels import fetch_gdsc_annotations  # lazy: the data layer is heavy
+
     x = _gdsc_expression_all()
     info = pd.read_csv(
         fetch_file("depmap_sample_info", "sample_info.csv"),
@@ -492,7 +502,19 @@ def fetch_gdsc_reference() -> ReferencePanel:
         _norm_line(n): normalise_tissue(t)
         for n, t in zip(info.stripped_cell_line_name, info.lineage, strict=True)
     }
-    tissue = pd.Series([lineage.get(_norm_line(c), "") for c in x.columns], index=x.columns)
+    # GDSC's own tissue descriptor for the lines DepMap's table does not name
+    _, cl = fetch_gdsc_annotations()
+    gdsc = {}
+    for n, t in zip(cl.cell_line, cl.tissue, strict=True):
+        gdsc.setdefault(_norm_line(n), set()).add(normalise_tissue(t))
+    tissue = pd.Series(
+        [
+            lineage.get(_norm_line(c))
+            or (next(iter(gdsc[_norm_line(c)])) if len(gdsc.get(_norm_line(c), ())) == 1 else "")
+            for c in x.columns
+        ],
+        index=x.columns,
+    )
     return ReferencePanel(x, tissue, "GDSC expression")
 
 
