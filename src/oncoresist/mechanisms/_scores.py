@@ -504,7 +504,7 @@ def fetch_gdsc_reference() -> ReferencePanel:
     }
     # GDSC's own tissue descriptor for the lines DepMap's table does not name
     _, cl = fetch_gdsc_annotations()
-    gdsc = {}
+    gdsc: dict[str, set[str]] = {}
     for n, t in zip(cl.cell_line, cl.tissue, strict=True):
         gdsc.setdefault(_norm_line(n), set()).add(normalise_tissue(t))
     tissue = pd.Series(
