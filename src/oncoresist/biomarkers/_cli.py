@@ -2,12 +2,59 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from oncoresist.data import Panel
+
 __all__ = ["register"]
+
+
+def _resolve_drugs(panel: Panel, wanted: list[str]) -> list[Any]:
+    """Drug identifiers of ``--drug`` values: an identifier, or a name (all its screens)."""
+    from oncoresist.errors import InputError
+
+    ids = {str(d): d for d in panel.drugs}
+    names: dict[str, list[Any]] = {}
+    if panel.drug_annotations is not None and "drug_name" in panel.drug_annotations:
+        for d, n in panel.drug_annotations["drug_name"].items():
+            names.setdefault(str(n).casefold(), []).append(d)
+    out: list[Any] = []
+    for w in wanted:
+        hit = [ids[w]] if w in ids else names.get(w.casefold())
+        if not hit:
+            known = list(ids) + sorted({str(n) for n in names})
+            close = difflib.get_close_matches(w, known, n=5, cutoff=0.6)
+            raise InputError(
+                f"--drug {w!r}: no drug of panel {panel.name!r} has this identifier or name"
+                + (f"; did you mean {', '.join(close)}?" if close else "")
+                + " (the drug ids and names are in drugs.csv of an earlier run, or "
+                "panel.drug_annotations)"
+            )
+        out += [h for h in hit if h not in out]
+    return out
+
+
+def _sample_covariates(panel: Panel, names: list[str]) -> pd.DataFrame:
+    """One row per sample: its covariates and whether each could be matched."""
+    import pandas as pd
+
+    ann = panel.sample_annotations
+    df = pd.DataFrame(index=panel.samples)
+    for c in names:
+        df[c] = ann[c] if ann is not None and c in ann else pd.NA
+    missing = df.isna()
+    df["status"] = [
+        "ok" if not row.any() else "missing " + ", ".join(df.columns[: len(names)][row.to_numpy()])
+        for _, row in missing.iterrows()
+    ]
+    return df.rename_axis("sample").reset_index()
 
 
 def register(app: typer.Typer) -> None:
@@ -18,18 +65,30 @@ def register(app: typer.Typer) -> None:
         panel: Annotated[
             str,
             typer.Argument(
-                help="Named panel (gdsc_v17, gdsc1, gdsc2, tgsa) or a directory with "
-                "responses.csv, optional samples.csv, drugs.csv and one table per omics layer."
+                help="Named panel (gdsc_v17, gdsc1, gdsc2, tgsa, ctrp_v2, ccle_2012) or a "
+                "directory with responses.csv, optional samples.csv, drugs.csv and one table per "
+                "omics layer."
             ),
         ],
         out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")],
         mode: Annotated[str, typer.Option(help="pancan or per_tissue.")] = "pancan",
         layer: Annotated[
-            list[str] | None, typer.Option(help="Layer(s) to test (repeat); default all.")
+            list[str] | None,
+            typer.Option(
+                help="Layer(s) to test (repeat); default all (gdsc1/gdsc2: only these are loaded)."
+            ),
         ] = None,
         continuous: Annotated[
             bool, typer.Option("--continuous", help="Also test continuous layers (linear model).")
         ] = False,
+        drug: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--drug",
+                help="Restrict to this drug (repeat): an identifier or a name (every screen of "
+                "that name).",
+            ),
+        ] = None,
         min_responses: Annotated[int, typer.Option(help="Minimum responses per drug.")] = 6,
         min_group: Annotated[int, typer.Option(help="Minimum samples per feature group.")] = 3,
         metric: Annotated[
@@ -42,9 +101,14 @@ def register(app: typer.Typer) -> None:
                 help="Directory panel: high = sensitive (AUC-like activity).",
             ),
         ] = False,
+        quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
     ) -> None:
-        """Test every drug x genomic feature for association with response; write tidy tables
-        (associations.csv, skipped.csv, excluded_samples.csv) and figures (HTML)."""
+        """Test every drug x genomic feature for association with response (covariates tissue,
+        MSI, screen medium where the panel has them); write tidy tables (associations.csv,
+        linear_associations.csv, skipped, excluded samples, sample_covariates.csv), self-contained
+        figures and report.html."""
+        import html
+
         from rich.console import Console
 
         from oncoresist._io import check_input, output_run, write_table, write_text
@@ -52,48 +116,117 @@ def register(app: typer.Typer) -> None:
             anova_associations,
             association_heatmap,
             linear_associations,
+            report_section,
             volcano_plot,
         )
         from oncoresist.data import read_panel
+        from oncoresist.data._panels import NAMED_PANELS
         from oncoresist.errors import InputError
+        from oncoresist.report import Section, render_report
 
-        console = Console()
+        from ._linear import _DEFAULT_COVARIATES
+
+        console = Console(stderr=False)
+        if mode not in ("pancan", "per_tissue"):
+            raise InputError(f"--mode must be 'pancan' or 'per_tissue', got {mode!r}")
         if Path(panel).exists():
             check_input(panel)
-        p = read_panel(panel, metric=metric, lower_is_sensitive=not higher_is_sensitive)
-        console.print(repr(p))
+        omics = layer if (layer and panel in ("gdsc1", "gdsc2", "tgsa")) else None
+        p = read_panel(
+            panel, metric=metric, lower_is_sensitive=not higher_is_sensitive, omics=omics
+        )
+        console.print(repr(p), markup=False, highlight=False)
         if len(p.alignment):
-            console.print(p.alignment_summary())
+            console.print(p.alignment_summary(), markup=False, highlight=False)
+        if layer:
+            unknown = [k for k in layer if k not in p.layer_kinds]
+            if unknown:
+                raise InputError(
+                    f"--layer {', '.join(unknown)}: panel {p.name!r} has no such layer "
+                    f"(layers: {dict(p.layer_kinds) or 'none'})"
+                )
         binary = [
             k for k, v in p.layer_kinds.items() if v == "binary" and (not layer or k in layer)
         ]
         cont = [
             k for k, v in p.layer_kinds.items() if v == "continuous" and (not layer or k in layer)
         ]
+        if not binary and not (continuous and cont):
+            if cont:
+                raise InputError(
+                    f"panel {p.name!r}: the layer(s) selected ({', '.join(cont)}) are "
+                    "continuous; pass --continuous to test them with the linear model"
+                )
+            raise InputError(
+                f"panel {p.name!r} has no layer to test (layers: {dict(p.layer_kinds) or 'none'}"
+                + (f"; named panels: {', '.join(NAMED_PANELS)}" if not p.layer_kinds else "")
+                + "); add an omics table to the panel folder"
+            )
+        drugs = _resolve_drugs(p, drug) if drug else None
+        covs = [
+            c
+            for c in _DEFAULT_COVARIATES
+            if p.sample_annotations is not None and c in p.sample_annotations
+        ]
         inputs = [Path(panel)] if Path(panel).exists() else []
         params = {"panel": panel, "mode": mode, "layer": layer, "continuous": continuous,
-                  "min_responses": min_responses, "min_group": min_group, "metric": metric,
-                  "higher_is_sensitive": higher_is_sensitive}  # fmt: skip
+                  "drug": drug, "min_responses": min_responses, "min_group": min_group,
+                  "metric": metric, "higher_is_sensitive": higher_is_sensitive}  # fmt: skip
         with output_run(out, command="associate", inputs=inputs, params=params) as run:
             written = []
+            cov_table = _sample_covariates(p, covs)
+            write_table(cov_table, run.path("sample_covariates.csv"))
+            align = p.alignment.assign(
+                missing=p.alignment["missing"].map(lambda v: " ".join(map(str, v))),
+                extra=p.alignment["extra"].map(lambda v: " ".join(map(str, v))),
+            )
+            write_table(align, run.path("alignment.csv"))
+            write_text(run.path("panel_notes.txt"), "\n".join(p.notes) + "\n")
+            if p.drug_annotations is not None:
+                write_table(p.drug_annotations.rename_axis("drug").reset_index(),
+                            run.path("drugs.csv"))  # fmt: skip
+                written.append("drugs.csv")
+            written += ["sample_covariates.csv", "alignment.csv", "panel_notes.txt"]
+            n_unmatched = int((cov_table["status"] != "ok").sum())
+            console.print(
+                f"covariates {'+'.join(covs) or 'none'}: {len(cov_table) - n_unmatched} of "
+                f"{len(cov_table)} samples complete, {n_unmatched} without (sample_covariates.csv)",
+                markup=False,
+            )
+            panel_text = "".join(f"<p>{html.escape(n)}</p>" for n in p.notes)
+            sections = [
+                Section(
+                    title=f"Panel {p.name}",
+                    text=f"<pre>{html.escape(repr(p))}</pre>{panel_text}",
+                    tables=[
+                        ("Alignment of tables", p.alignment.drop(columns=["missing", "extra"])),
+                        (
+                            "Samples with missing covariates",
+                            cov_table[cov_table["status"] != "ok"],
+                        ),
+                    ],
+                )
+            ]
             if binary:
                 res = anova_associations(
                     p,
                     layers=binary,
                     mode=mode,  # type: ignore[arg-type]
+                    drugs=drugs,
                     min_responses=min_responses,
-                    min_group=min_group,  # type: ignore[arg-type]
-                    progress=True,
+                    min_group=min_group,
+                    progress=not quiet,
                 )
                 write_table(res.table, run.path("associations.csv"))
                 write_table(res.skipped, run.path("skipped.csv"))
                 write_table(res.excluded_samples, run.path("excluded_samples.csv"))
+                # plotly.js embedded: the figures open offline
                 write_text(
-                    run.path("volcano.html"), volcano_plot(res).to_html(include_plotlyjs="cdn")
+                    run.path("volcano.html"), volcano_plot(res).to_html(include_plotlyjs=True)
                 )
                 write_text(
                     run.path("heatmap.html"),
-                    association_heatmap(res).to_html(include_plotlyjs="cdn"),
+                    association_heatmap(res).to_html(include_plotlyjs=True),
                 )
                 written += [
                     "associations.csv",
@@ -102,16 +235,26 @@ def register(app: typer.Typer) -> None:
                     "volcano.html",
                     "heatmap.html",
                 ]
+                sections.append(report_section(res, p, title="Binary features (ANOVA)"))
                 console.print(f"[bold]binary features[/bold]: {res.summary()}")
             if continuous and cont:
-                lin = linear_associations(p, layers=cont, mode=mode, progress=True)  # type: ignore[arg-type]
+                lin = linear_associations(
+                    p,
+                    layers=cont,
+                    mode=mode,  # type: ignore[arg-type]
+                    drugs=drugs,
+                    progress=not quiet,
+                )
                 write_table(lin.table, run.path("linear_associations.csv"))
                 write_table(lin.skipped, run.path("linear_skipped.csv"))
-                written += ["linear_associations.csv", "linear_skipped.csv"]
+                write_table(lin.excluded_samples, run.path("linear_excluded_samples.csv"))
+                written += [
+                    "linear_associations.csv",
+                    "linear_skipped.csv",
+                    "linear_excluded_samples.csv",
+                ]
+                sections.append(report_section(lin, title="Continuous features (linear model)"))
                 console.print(f"[bold]continuous features[/bold]: {lin.summary()}")
-            if not written:
-                raise InputError(
-                    f"panel {p.name!r} has no layer to test (layers: {dict(p.layer_kinds)}); "
-                    "add a binary layer or pass --continuous"
-                )
-        console.print(f"wrote {', '.join(written)} to {out}")
+            render_report(sections, run.path("report.html"), title=f"Associations: {p.name}")
+            written.append("report.html")
+        console.print(f"wrote {', '.join(written)} to {out}", markup=False)

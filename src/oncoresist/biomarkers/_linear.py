@@ -55,6 +55,7 @@ _TABLE_COLUMNS = [
     "association",
     "covariates",
 ]
+_NOT_JOINED = ("smiles", "isomeric_smiles", "canonical_smiles")
 _SKIP_COLUMNS = ["drug", "feature", "layer", "tissue", "reason", "n_tests"]
 
 
@@ -465,8 +466,11 @@ def _run_impl(
         table["fdr"] = stats.false_discovery_control(table["pvalue"].to_numpy(), method="bh")
     table = table.sort_values(["pvalue", "drug", "feature"], kind="stable", ignore_index=True)
     if panel.drug_annotations is not None and len(table):
+        # Long per-drug text (SMILES) would be repeated on every row of a million-row table.
         ann = panel.drug_annotations.drop(
-            columns=[c for c in table.columns if c in panel.drug_annotations.columns],
+            columns=[
+                c for c in panel.drug_annotations.columns if c in table.columns or c in _NOT_JOINED
+            ],
             errors="ignore",
         )
         table = table.join(ann, on="drug")

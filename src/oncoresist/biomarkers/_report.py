@@ -18,8 +18,11 @@ _COLS = [
     "feature",
     "n_pos",
     "n_neg",
+    "n_samples",
     "mean_diff",
     "cohens_d",
+    "beta",
+    "partial_r",
     "pvalue",
     "fdr",
 ]
@@ -28,7 +31,7 @@ _COLS = [
 def top_biomarkers(result: AssociationResult, *, n: int = 10, fdr: float = 0.25) -> dict[str, Any]:
     """The ``n`` strongest resistance and sensitivity associations at ``fdr`` (two tables)."""
     t = result.significant(fdr)
-    cols = [c for c in _COLS if c in t.columns]
+    cols = [c for c in _COLS if c in t.columns and (t[c].notna().any() or not len(t))]
     return {
         "resistance": t[t["association"] == "resistance"].head(n)[cols].reset_index(drop=True),
         "sensitivity": t[t["association"] == "sensitivity"].head(n)[cols].reset_index(drop=True),
@@ -48,15 +51,24 @@ def report_section(
 
     top = top_biomarkers(result, n=n_top)
     s = result.settings
+    binary = s.get("kind", "binary") == "binary"
+    test = (
+        "F-test of the feature term"
+        if binary
+        else "t-test of the feature slope (partial correlation given the covariates)"
+    )
+    filters = f"at least {s.get('min_responses')} responses per drug" + (
+        f" and {s.get('min_group')} samples per feature group" if binary else ""
+    )
     text = (
         f"<p>{html.escape(result.summary())}.</p><p>Model: {html.escape(str(s.get('metric')))} ~ "
-        f"{html.escape(' + '.join(s.get('covariates', [])) or '1')} + feature ({html.escape(str(s.get('mode')))}); "
-        "F-test of the feature term, Benjamini-Hochberg FDR over all tests; filters: at least "
-        f"{s.get('min_responses')} responses per drug and {s.get('min_group')} samples per feature group. "
-        "Skipped tests are listed in the result's <code>skipped</code> table.</p>"
+        f"{html.escape(' + '.join(s.get('covariates', [])) or '1')} + feature "
+        f"({html.escape(str(s.get('mode')))}); {test}, Benjamini-Hochberg FDR over all tests; "
+        f"filters: {filters}. Skipped tests are listed in the result's <code>skipped</code> "
+        "table.</p>"
     )
     figures = [volcano_plot(result), association_heatmap(result)]
-    if panel is not None and len(result.table):
+    if panel is not None and len(result.table) and binary:
         best = result.table.iloc[0]
         figures.append(association_boxplot(panel, best["drug"], best["feature"]))
     tables = [
