@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
@@ -147,3 +148,35 @@ def test_gdsc_reference_knows_the_tissue_of_almost_every_line():
     assert lung.shape[1] >= 150 and "tissue-matched" in note  # measured 193
     _, note = ref.select("adrenal_cortex")
     assert "not tissue-matched" in note  # 1 line: falls back to all lines and says so
+
+
+def test_tissue_matching_removes_the_lineage_confound():
+    """EVIDENCE (source: GDSC2 ln IC50 and GDSC expression): scored against all lines, the
+    MET/ERBB2/AXL... bypass set correlates with resistance to almost every GDSC2 drug, because
+    lineages differ in both (median Spearman +0.33 over 277 drugs, 82% above 0.2; the issue
+    measured +0.25 to +0.46). Against lines of the same tissue (the default reference of
+    ``annotate``) the correlation falls to a median of +0.13 (10% above 0.2)."""
+    from oncoresist.mechanisms import singscore
+    from oncoresist.mechanisms._scores import _norm_line, fetch_gdsc_reference
+
+    ref = fetch_gdsc_reference()
+    sets = {"bypass_rtk": load_knowledge_base().gene_set_dict()["bypass_rtk"]}
+    score = singscore(ref.expression, sets)["bypass_rtk"]
+    ic = _ic50("GDSC2")
+    cols = {_norm_line(c): c for c in ref.expression.columns}
+    ic = ic[ic.line.map(_norm_line).isin(cols)]
+    ic = ic.assign(col=ic.line.map(_norm_line).map(cols))
+    pan, within = [], []
+    for _, g in ic.groupby("DRUG_NAME"):
+        y = g.groupby("col").LN_IC50.mean()
+        if len(y) < 200:
+            continue
+        d = pd.DataFrame({"s": score.loc[y.index].to_numpy(), "y": y.to_numpy(),
+                          "t": ref.tissue.loc[y.index].to_numpy()})  # fmt: skip
+        pan.append(d.s.corr(d.y, method="spearman"))
+        d = d[d.t != ""]
+        ranks = d.groupby("t")[["s", "y"]].rank(pct=True)
+        within.append(ranks.s.corr(ranks.y, method="spearman"))
+    assert len(pan) > 200  # measured 277 drugs
+    assert np.median(pan) > 0.25  # measured 0.334
+    assert np.median(within) < 0.5 * np.median(pan)  # measured 0.128
