@@ -37,8 +37,8 @@ ZOPPOLI = "Zoppoli 2012 PMID:22927417"
 BARRETINA = "Barretina 2012 PMID:22460905"
 SOUERS = "Souers 2013 PMID:23291630"
 GOTTESMAN = "Gottesman 2002 PMID:11902585"
-GARNETT = "Garnett 2012 PMID:22460902"
-HEGI = "Hegi 2005 PMID:15758010"
+GARNETT = "Garnett 2012 PMID:22460902 (ERBB2 amplification)"
+HEGI = "Hegi 2005 PMID:15758010 (MGMT silencing)"
 
 # screen, drug id, drug name, gene, expected direction (high expression ->), citation
 PAIRS = [
@@ -66,8 +66,9 @@ HONEST_NEGATIVES = [
         "BCL2L1",
         "sensitivity",
         SOUERS,
-        "BCL-XL dependence is set by protein levels and by MCL1 (not in the 6,163 genes), not "
-        "by BCL2L1 mRNA across tissues; measured rank ~4,500 of 6,163",
+        "measured rank ~4,500 of 6,163; a likely reason (not tested here): BCL-XL dependence "
+        "also depends on MCL1, which is not among the 6,163 genes, and on protein rather than "
+        "mRNA levels",
     ),
     (
         "gdsc1",
@@ -76,8 +77,8 @@ HONEST_NEGATIVES = [
         "AHR",
         "sensitivity",
         BARRETINA,
-        "Barretina's AHR finding is within NRAS-mutant lines; pan-cancer with tissue "
-        "covariates it is diluted (rank ~4,000; the second screen 1498 ranks ~750)",
+        "rank ~4,000 (the second screen, 1498, ~750); Barretina reported AHR within "
+        "NRAS-mutant lines, so a pan-cancer model probably dilutes it",
     ),
     (
         "gdsc2",
