@@ -14,6 +14,12 @@ from pathlib import Path
 from ._bozic import bozic_eradication_probability, bozic_resistance_probability, simulate_bozic
 from ._data import fetch_bruchovsky_psa, fetch_pdxe_brca
 from ._fit import BurdenFit, fit_burden, fit_psa_cohort, forecast_next_cycle, profile_likelihood
+from ._forecast import (
+    PSA_FORECAST_MODELS,
+    PsaForecastEvaluation,
+    evaluate_psa_forecasts,
+    plot_psa_forecast,
+)
 from ._model import (
     AdaptiveRule,
     Biomarker,
@@ -44,6 +50,7 @@ from ._simulate import METHODS, CoarseStepWarning, SimulationResult, simulate
 
 __all__ = [
     "METHODS",
+    "PSA_FORECAST_MODELS",
     "ZHANG2017_PATIENTS",
     "AdaptiveRule",
     "Biomarker",
@@ -54,6 +61,7 @@ __all__ = [
     "DrugEffect",
     "Microenvironment",
     "Model",
+    "PsaForecastEvaluation",
     "Regimen",
     "Schedule",
     "SimulationResult",
@@ -64,6 +72,7 @@ __all__ = [
     "clone_from_fit",
     "compare_schedules",
     "drug_effects_from_fits",
+    "evaluate_psa_forecasts",
     "example_path",
     "fetch_bruchovsky_psa",
     "fetch_pdxe_brca",
@@ -73,6 +82,7 @@ __all__ = [
     "load_model",
     "load_schedule",
     "model_from_dict",
+    "plot_psa_forecast",
     "plot_schedule_comparison",
     "plot_trajectories",
     "profile_likelihood",
