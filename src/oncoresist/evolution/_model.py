@@ -26,12 +26,15 @@ __all__ = [
     "AdaptiveRule",
     "Biomarker",
     "Clone",
+    "Compartment",
+    "Division",
     "Drug",
     "DrugEffect",
     "Microenvironment",
     "Model",
     "Regimen",
     "Schedule",
+    "SwitchRule",
     "Transition",
     "load_model",
     "load_schedule",
@@ -45,6 +48,10 @@ TRANSITION_KINDS = ("mutation", "switch")
 ROLES = ("bulk", "stem", "progenitor", "differentiated")
 PK_MODELS = ("constant", "one_compartment")
 REGIMEN_KINDS = ("continuous", "intermittent", "boluses", "blocks")
+#: How the effects of several drugs on one clone combine (see :class:`Model`).
+COMBINATIONS = ("sum", "max", "bliss", "loewe")
+COMPARTMENT_KINDS = ("stroma", "immune")
+PROGRESSION_RULES = ("nadir", "baseline", "threshold")
 
 
 #: Strings read as booleans (case-insensitive), besides true/false and the integers 1/0.
@@ -175,6 +182,46 @@ class DrugEffect:
 
 
 @dataclass(frozen=True)
+class Division:
+    """Fates of a dividing stem or progenitor cell (each division at the clone's birth rate).
+
+    With probability ``self_renewal`` (p_s) both daughters keep the clone's identity (SS),
+    with ``asymmetric`` (p_a) one daughter is an ``into`` cell (SD), with ``differentiation``
+    (p_d) both are (DD); ``p_s + p_a + p_d = 1``. The mean stem pool then obeys
+    ``dS/dt = (b (p_s - p_d) - d) S`` (homeostatic at ``p_s = p_d`` and no death) and feeds
+    ``b (p_a + 2 p_d) S`` cells per day into ``into`` (the stem-cell model of Dingli & Michor
+    2006, PMID:16597832).
+
+    Examples
+    --------
+    >>> Division(0.6, 0.2, 0.2, into="D").self_renewal
+    0.6
+    """
+
+    self_renewal: float
+    asymmetric: float = 0.0
+    differentiation: float = 0.0
+    into: str = ""
+
+    def __post_init__(self) -> None:
+        ps = _fraction(self.self_renewal, "division.self_renewal")
+        pa = _fraction(self.asymmetric, "division.asymmetric")
+        pd_ = _fraction(self.differentiation, "division.differentiation")
+        if abs(ps + pa + pd_ - 1.0) > 1e-9:
+            raise InputError(
+                f"division: self_renewal + asymmetric + differentiation must sum to 1 (the "
+                f"fates of one division), got {ps} + {pa} + {pd_} = {ps + pa + pd_:.6g}"
+            )
+        if not isinstance(self.into, str):
+            raise InputError(f"division.into must be a clone name, got {self.into!r:.40}")
+        if pa + pd_ > 0 and not self.into:
+            raise InputError(
+                "division.into: name the clone that differentiating daughters become "
+                "(into: D), or set asymmetric and differentiation to 0"
+            )
+
+
+@dataclass(frozen=True)
 class Clone:
     """A cell population with its own rates.
 
@@ -193,7 +240,12 @@ class Clone:
     effects
         ``(drug, DrugEffect)`` pairs.
     role
-        ``bulk``, ``stem``, ``progenitor`` or ``differentiated`` (hierarchy bookkeeping).
+        ``bulk`` (every division self-renews), ``stem`` or ``progenitor`` (divisions follow
+        ``division``: self-renewal, asymmetric division, symmetric differentiation) or
+        ``differentiated`` (no division: ``birth_rate`` 0, a finite lifespan ``1 /
+        death_rate``).
+    division
+        :class:`Division` fates of a ``stem`` or ``progenitor`` clone (required for them).
     resistant
         Marks the clone as resistant for the ``ttp_resistant`` and resistance metrics.
     biomarker_weight
@@ -210,6 +262,7 @@ class Clone:
     role: str = "bulk"
     resistant: bool = False
     biomarker_weight: float = 1.0
+    division: Division | None = None
 
     def __post_init__(self) -> None:
         w = f"clone {self.name!r}"
@@ -222,6 +275,32 @@ class Clone:
         _nonneg(self.initial, f"{w}.initial")
         _nonneg(self.biomarker_weight, f"{w}.biomarker_weight")
         _choice(self.role, f"{w}.role", ROLES)
+        if self.division is not None and not isinstance(self.division, Division):
+            raise InputError(f"{w}.division must be a Division, got {self.division!r:.40}")
+        if self.role in ("stem", "progenitor") and self.division is None:
+            raise InputError(
+                f"{w}: role {self.role!r} needs division fates (division: {{self_renewal: 0.6, "
+                "asymmetric: 0.2, differentiation: 0.2, into: D}}); use role bulk for a clone "
+                "whose divisions all self-renew"
+            )
+        if self.division is not None and self.role not in ("stem", "progenitor"):
+            raise InputError(
+                f"{w}: division fates are for role stem or progenitor, not {self.role!r}; "
+                "set role: stem (or progenitor) or remove division"
+            )
+        if self.role == "differentiated":
+            if float(self.birth_rate) != 0:
+                raise InputError(
+                    f"{w}: a differentiated clone does not divide (no self-renewal); set "
+                    f"birth_rate: 0 (got {self.birth_rate}) or use role progenitor with division"
+                )
+            if not float(self.death_rate) > 0:
+                raise InputError(
+                    f"{w}: a differentiated clone has a finite lifespan; give death_rate > 0 "
+                    "(1 / mean lifespan in days)"
+                )
+        if self.division is not None and self.division.into == self.name:
+            raise InputError(f"{w}.division.into: a clone cannot differentiate into itself")
         if self.capacity_source is not None and not isinstance(self.capacity_source, str):
             raise InputError(
                 f"{w}.capacity_source must be a clone name, got {self.capacity_source!r:.40}"
@@ -296,6 +375,69 @@ class Microenvironment:
             raise InputError(
                 f"microenvironment.clones must be a list of clone names, got {self.clones!r:.60}"
             )
+
+
+@dataclass(frozen=True)
+class Compartment:
+    """A dynamic microenvironment compartment (stroma such as CAFs, or immune effector cells).
+
+    Its level ``L`` (cells or any unit) follows, deterministically in every engine (a large
+    population, mean field)::
+
+        dL/dt = source + recruitment * N - (decay_rate + sum_d E_d(c_d)) * L
+
+    with ``N`` the tumour cells of ``recruited_by`` (all clones when empty) and ``E_d`` the
+    extra loss from each drug in ``effects`` (Hill curves, death target). A ``stroma``
+    compartment removes the fraction ``protection * L`` (capped at 1; or ``protection * L /
+    (L + half_saturation)`` when a half-saturation level is given) of every drug effect on
+    ``clones`` (HGF-mediated protection by stroma, Straussman 2012, PMID:22763439); an
+    ``immune`` compartment adds a death rate ``kill_rate * L`` to ``clones`` (predation, as in
+    Kuznetsov et al. 1994). ``clones`` empty means every clone.
+    """
+
+    name: str
+    kind: str = "stroma"
+    initial: float = 0.0
+    source: float = 0.0
+    decay_rate: float = 0.1
+    recruitment: float = 0.0
+    recruited_by: tuple[str, ...] = ()
+    protection: float = 0.0
+    half_saturation: float | None = None
+    kill_rate: float = 0.0
+    clones: tuple[str, ...] = ()
+    effects: tuple[tuple[str, DrugEffect], ...] = ()
+
+    def __post_init__(self) -> None:
+        w = f"compartment {self.name!r}"
+        if not isinstance(self.name, str) or not self.name:
+            raise InputError(f"compartment name must be a non-empty string, got {self.name!r}")
+        _choice(self.kind, f"{w}.kind", COMPARTMENT_KINDS)
+        _nonneg(self.initial, f"{w}.initial")
+        _nonneg(self.source, f"{w}.source")
+        _positive(self.decay_rate, f"{w}.decay_rate", unit=" per day")
+        _nonneg(self.recruitment, f"{w}.recruitment")
+        _nonneg(self.protection, f"{w}.protection")
+        _nonneg(self.kill_rate, f"{w}.kill_rate")
+        if self.half_saturation is not None:
+            _positive(self.half_saturation, f"{w}.half_saturation")
+            _fraction(self.protection, f"{w}.protection (maximal fraction with half_saturation)")
+        if self.kind == "stroma" and float(self.kill_rate) != 0:
+            raise InputError(f"{w}: kill_rate is for kind immune; a stroma protects (protection)")
+        if self.kind == "immune" and float(self.protection) != 0:
+            raise InputError(f"{w}: protection is for kind stroma; immune cells kill (kill_rate)")
+        for key in ("clones", "recruited_by"):
+            v = getattr(self, key)
+            if not isinstance(v, tuple | list) or not all(isinstance(c, str) for c in v):
+                raise InputError(f"{w}.{key} must be a list of clone names, got {v!r:.60}")
+        for drug, eff in self.effects:
+            if not isinstance(drug, str) or not isinstance(eff, DrugEffect):
+                raise InputError(f"{w}.effects must be (drug, DrugEffect) pairs")
+            if eff.target != "death":
+                raise InputError(
+                    f"{w}.effects[{drug!r}]: a drug depletes a compartment through its loss "
+                    f"rate: target must be 'death', got {eff.target!r}"
+                )
 
 
 @dataclass(frozen=True)
@@ -380,17 +522,20 @@ class Model:
     biomarker: Biomarker | None = None
     name: str = "model"
     combination: str = "sum"
+    compartments: tuple[Compartment, ...] = ()
 
     def __post_init__(self) -> None:
-        if not isinstance(self.combination, str) or self.combination not in ("sum", "max"):
+        if not isinstance(self.combination, str) or self.combination not in COMBINATIONS:
             raise InputError(
-                f"model.combination must be 'sum' (death effects add) or 'max' (the strongest "
-                f"drug acts, Bozic 2013), got {self.combination!r}"
+                f"model.combination must be 'sum' (death effects add), 'max' (the strongest "
+                f"drug acts, Bozic 2013), 'bliss' (fractions of the maximal effect combine as "
+                f"independent events) or 'loewe' (dose additivity), got {self.combination!r}"
             )
         for what, items, cls in (
             ("clones", self.clones, Clone),
             ("transitions", self.transitions, Transition),
             ("drugs", self.drugs, Drug),
+            ("compartments", self.compartments, Compartment),
         ):
             if not isinstance(items, tuple | list) or not all(isinstance(x, cls) for x in items):
                 raise InputError(f"model.{what} must be a tuple of {cls.__name__} objects")
@@ -425,11 +570,37 @@ class Model:
         for t in self.transitions:
             if t.kind == "mutation":
                 out_prob[t.source] = out_prob.get(t.source, 0.0) + t.rate
-        for src, p in out_prob.items():
-            if p > 1:
+        for c in self.clones:
+            dv = c.division
+            if dv is None:
+                continue
+            if dv.into and dv.into not in names:
                 raise InputError(
-                    f"clone {src!r}: mutation probabilities per division sum to {p} > 1"
+                    f"clone {c.name!r}.division.into: unknown clone {dv.into!r}; clones: {names}"
                 )
+            out_prob[c.name] = out_prob.get(c.name, 0.0) + dv.asymmetric + dv.differentiation
+        for src, p in out_prob.items():
+            if p > 1 + 1e-12:
+                raise InputError(
+                    f"clone {src!r}: mutation probabilities per division (with the asymmetric "
+                    f"and differentiating divisions) sum to {p} > 1"
+                )
+        cnames = [cp.name for cp in self.compartments]
+        if len(set(cnames)) != len(cnames):
+            raise InputError(f"model.compartments: duplicate names {cnames}")
+        for cp in self.compartments:
+            for key in ("clones", "recruited_by"):
+                for n in getattr(cp, key):
+                    if n not in names:
+                        raise InputError(
+                            f"compartment {cp.name!r}.{key}: unknown clone {n!r}; clones: {names}"
+                        )
+            for drug, _ in cp.effects:
+                if drug not in drug_names:
+                    raise InputError(
+                        f"compartment {cp.name!r}.effects names drug {drug!r} which model.drugs "
+                        f"does not define (defined: {drug_names})"
+                    )
         k = len(self.clones)
         if self.competition is not None:
             try:
@@ -458,9 +629,15 @@ class Model:
         changed = True
         while changed:
             changed = False
-            for t in self.transitions:
-                if t.source in reach and t.target not in reach and t.rate > 0:
-                    reach.add(t.target)
+            edges = [(t.source, t.target, t.rate) for t in self.transitions]
+            edges += [
+                (c.name, c.division.into, c.division.asymmetric + c.division.differentiation)
+                for c in self.clones
+                if c.division is not None and c.division.into and c.birth_rate > 0
+            ]
+            for a, b, rate in edges:
+                if a in reach and b not in reach and rate > 0:
+                    reach.add(b)
                     changed = True
         unreachable = [n for n in names if n not in reach]
         if unreachable:
@@ -479,6 +656,11 @@ class Model:
     def drug_names(self) -> tuple[str, ...]:
         """Drug names in model order."""
         return tuple(d.name for d in self.drugs)
+
+    @property
+    def compartment_names(self) -> tuple[str, ...]:
+        """Microenvironment compartment names in model order."""
+        return tuple(c.name for c in self.compartments)
 
     def competition_matrix(self) -> np.ndarray:
         """Competition matrix ``a_ij`` (all ones when not given: shared capacity)."""
@@ -614,49 +796,144 @@ class Regimen:
         return out
 
 
+_MEASURES = ("auto", "burden", "biomarker", "resistant")
+
+
+def _check_measure(value: Any, where: str) -> str:
+    """An observable: auto, burden, biomarker, resistant, clone:NAME[+NAME], compartment:NAME."""
+    if isinstance(value, str):
+        if value in _MEASURES:
+            return value
+        head, _, rest = value.partition(":")
+        if head in ("clone", "compartment") and rest.strip():
+            if head == "compartment" and "+" in rest:
+                raise InputError(f"{where}: one compartment per measure, got {value!r}")
+            return value
+    raise InputError(
+        f"{where} must be one of {list(_MEASURES)}, 'clone:NAME' (or 'clone:A+B', the sum of "
+        f"clones) or 'compartment:NAME', got {value!r:.40}"
+    )
+
+
+def _measure_against(measure: str, model: Model, where: str) -> None:
+    head, _, rest = measure.partition(":")
+    if measure == "biomarker" and model.biomarker is None:
+        raise InputError(f"{where} measures a biomarker but model {model.name!r} defines none")
+    if head == "clone":
+        for n in rest.split("+"):
+            if n.strip() not in model.clone_names:
+                raise InputError(
+                    f"{where}: measure {measure!r} names clone {n.strip()!r}; clones: "
+                    f"{list(model.clone_names)}"
+                )
+    if head == "compartment" and rest.strip() not in model.compartment_names:
+        raise InputError(
+            f"{where}: measure {measure!r} names compartment {rest.strip()!r}; compartments: "
+            f"{list(model.compartment_names)}"
+        )
+    if measure == "resistant" and not any(c.resistant for c in model.clones):
+        raise InputError(f"{where}: measure 'resistant' but no clone of the model is resistant")
+
+
 @dataclass(frozen=True)
 class AdaptiveRule:
-    """Zhang 2017 adaptive rule on a measured burden.
+    """Zhang 2017 adaptive rule on a measured observable.
 
     Treatment stops when the measure falls below ``stop_below`` x baseline (the value at
-    day 0) and resumes when it climbs above ``resume_above`` x baseline. ``check_every``
-    (days) models clinic visits; ``None`` checks continuously.
+    day 0) and resumes when it climbs above ``resume_above`` x baseline; with
+    ``thresholds="absolute"`` both are values of the measure itself (cells, marker units).
+    ``measure`` is ``auto`` (the biomarker when the model has one, else burden), ``burden``,
+    ``biomarker``, ``resistant`` (cells of the resistant clones), ``clone:NAME`` (or
+    ``clone:A+B``) or ``compartment:NAME``. ``check_every`` (days) models clinic visits;
+    ``None`` checks continuously.
     """
 
     stop_below: float = 0.5
     resume_above: float = 1.0
     measure: str = "auto"
     check_every: float | None = None
+    thresholds: str = "relative"
 
     def __post_init__(self) -> None:
         lo = _float(self.stop_below, "adaptive.stop_below")
         hi = _float(self.resume_above, "adaptive.resume_above")
+        unit = "as fractions of baseline" if self.thresholds == "relative" else "(absolute)"
         if not (0 < lo < hi and math.isfinite(hi)):
             raise InputError(
                 f"adaptive: need 0 < stop_below ({self.stop_below}) < resume_above "
-                f"({self.resume_above}) as fractions of baseline"
+                f"({self.resume_above}) {unit}"
             )
-        _choice(self.measure, "adaptive.measure", ("auto", "burden", "biomarker"))
+        _check_measure(self.measure, "adaptive.measure")
+        _choice(self.thresholds, "adaptive.thresholds", ("relative", "absolute"))
         if self.check_every is not None:
             _positive(self.check_every, "adaptive.check_every", unit=" days")
 
 
 @dataclass(frozen=True)
+class SwitchRule:
+    """Move to the next line of treatment at progression.
+
+    Checked every ``check_every`` days (scans / clinic visits) on ``measure`` (as for
+    :class:`AdaptiveRule`). Progression on the current line is, with ``when="nadir"``, the
+    measure above ``factor`` x its lowest value on this line (RECIST: 1.2, a 20% rise over the
+    nadir); ``"baseline"``: above ``factor`` x its value when the line began; ``"threshold"``:
+    above ``threshold`` (measure units) and above its value when the line began (a line that
+    brings the measure down is not failed at once). At progression the next line starts (its
+    regimens' times are counted from that moment); after the last line, ``cycle=True``
+    returns to the first (collateral-sensitivity cycling), otherwise the strategy has failed
+    (``ttp_failure``) and the last line continues.
+
+    Examples
+    --------
+    >>> SwitchRule(when="nadir", factor=1.2).check_every
+    7.0
+    """
+
+    when: str = "nadir"
+    factor: float = 1.2
+    threshold: float | None = None
+    measure: str = "auto"
+    check_every: float = 7.0
+    cycle: bool = False
+
+    def __post_init__(self) -> None:
+        _choice(self.when, "switch.when", PROGRESSION_RULES)
+        f = _positive(self.factor, "switch.factor")
+        if self.when in ("nadir", "baseline") and not f > 1:
+            raise InputError(f"switch.factor must be > 1 (a rise; 1.2 = +20%), got {self.factor}")
+        if self.when == "threshold":
+            if self.threshold is None:
+                raise InputError("switch: when 'threshold' needs threshold: (measure units)")
+            _positive(self.threshold, "switch.threshold")
+        _check_measure(self.measure, "switch.measure")
+        _positive(self.check_every, "switch.check_every", unit=" days")
+        object.__setattr__(self, "cycle", _as_bool(self.cycle, "switch.cycle"))
+
+
+@dataclass(frozen=True)
 class Schedule:
-    """A treatment schedule: regimens (one or more drugs) and an optional adaptive rule.
+    """A treatment schedule: regimens (one or more drugs) and optional state-dependent rules.
 
     A schedule without regimens is an untreated control arm: :func:`simulate` runs the model
-    with every drug at zero (time on drug 0, exposures 0).
+    with every drug at zero (time on drug 0, exposures 0). ``lines`` (instead of
+    ``regimens``) are successive lines of treatment, each a tuple of regimens timed from the
+    start of the line; ``switch`` (a :class:`SwitchRule`) moves to the next line at
+    progression. ``adaptive`` stops and resumes the current line on a measure.
 
     Examples
     --------
     >>> Schedule("mtd", (Regimen("abi", level=1.0),)).drugs
     ('abi',)
+    >>> s = Schedule("A then B", lines=((Regimen("A"),), (Regimen("B"),)), switch=SwitchRule())
+    >>> s.drugs
+    ('A', 'B')
     """
 
     name: str
     regimens: tuple[Regimen, ...] = ()
     adaptive: AdaptiveRule | None = None
+    lines: tuple[tuple[Regimen, ...], ...] = ()
+    switch: SwitchRule | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -665,34 +942,62 @@ class Schedule:
             isinstance(r, Regimen) for r in self.regimens
         ):
             raise InputError(f"schedule {self.name!r}: regimens must be Regimen objects")
+        if not isinstance(self.lines, tuple | list) or not all(
+            isinstance(ln, tuple | list) and all(isinstance(r, Regimen) for r in ln)
+            for ln in self.lines
+        ):
+            raise InputError(f"schedule {self.name!r}: lines must be tuples of Regimen objects")
+        if self.lines and self.regimens:
+            raise InputError(
+                f"schedule {self.name!r}: give either regimens (one line) or lines (successive "
+                "lines of treatment), not both"
+            )
         if self.adaptive is not None and not isinstance(self.adaptive, AdaptiveRule):
             raise InputError(f"schedule {self.name!r}: adaptive must be an AdaptiveRule")
-        by_drug: dict[str, list[Regimen]] = {}
-        for r in self.regimens:
-            by_drug.setdefault(r.drug, []).append(r)
-        for drug, regs in by_drug.items():
-            regs = sorted(regs, key=lambda r: r.start)
-            for a, b in itertools.pairwise(regs):
-                if b.start < a.stop:
-                    raise InputError(
-                        f"schedule {self.name!r}: two regimens of {drug!r} overlap "
-                        f"([{a.start}, {a.stop}) and [{b.start}, {b.stop})); give them "
-                        "consecutive start/stop windows"
-                    )
+        if self.switch is not None and not isinstance(self.switch, SwitchRule):
+            raise InputError(f"schedule {self.name!r}: switch must be a SwitchRule")
+        if len(self.lines) > 1 and self.switch is None:
+            raise InputError(
+                f"schedule {self.name!r}: {len(self.lines)} lines need a switch rule "
+                "(switch: {when: nadir, factor: 1.2}) saying when to move on"
+            )
+        for j, line in enumerate(self.all_lines):
+            by_drug: dict[str, list[Regimen]] = {}
+            for r in line:
+                by_drug.setdefault(r.drug, []).append(r)
+            for drug, regs in by_drug.items():
+                regs = sorted(regs, key=lambda r: r.start)
+                for a, b in itertools.pairwise(regs):
+                    if b.start < a.stop:
+                        where = f" line {j}" if self.lines else ""
+                        raise InputError(
+                            f"schedule {self.name!r}{where}: two regimens of {drug!r} overlap "
+                            f"([{a.start}, {a.stop}) and [{b.start}, {b.stop})); give them "
+                            "consecutive start/stop windows"
+                        )
+
+    @property
+    def all_lines(self) -> tuple[tuple[Regimen, ...], ...]:
+        """The lines of treatment (``(regimens,)`` for a one-line schedule)."""
+        return tuple(tuple(ln) for ln in self.lines) if self.lines else (tuple(self.regimens),)
 
     @property
     def drugs(self) -> tuple[str, ...]:
         """Drugs the schedule uses."""
-        return tuple(dict.fromkeys(r.drug for r in self.regimens))
+        return tuple(dict.fromkeys(r.drug for ln in self.all_lines for r in ln))
 
     def check_against(self, model: Model) -> None:
-        """Raise InputError when the schedule names drugs the model lacks."""
+        """Raise InputError when the schedule names drugs, clones or compartments the model lacks."""
         for d in self.drugs:
             if d not in model.drug_names:
                 raise InputError(
                     f"schedule {self.name!r} doses drug {d!r} which model {model.name!r} does "
                     f"not define (drugs: {list(model.drug_names)})"
                 )
+        if self.adaptive is not None:
+            _measure_against(self.adaptive.measure, model, f"schedule {self.name!r}.adaptive")
+        if self.switch is not None:
+            _measure_against(self.switch.measure, model, f"schedule {self.name!r}.switch")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -751,6 +1056,33 @@ def _wrap(where: str, fn: Any, **kw: Any) -> Any:
         raise InputError(f"{where}: {exc}") from None
 
 
+def _effects_from_map(eff_map: Any, w: str) -> list[tuple[str, DrugEffect]]:
+    """``{drug: {emax:, ic50:, hill_slope:, target:}}`` -> (drug, DrugEffect) pairs."""
+    if eff_map is not None and not isinstance(eff_map, Mapping):
+        raise InputError(
+            f"{w}.effects: expected a mapping drug -> effect ({{A: {{emax: 0.04, ic50: 0.1}}}}),"
+            f" got {type(eff_map).__name__} {eff_map!r:.40}"
+        )
+    effects = []
+    for drug, ed in (eff_map or {}).items():
+        we = f"{w}.effects.{drug}"
+        ed = _check_keys(ed, ["emax", "ic50", "hill_slope", "target"], we)
+        effects.append(
+            (
+                _name(drug, f"{w}.effects key"),
+                _wrap(
+                    we,
+                    DrugEffect,
+                    emax=_num(_req(ed, "emax", we), f"{we}.emax"),
+                    ic50=_num(ed.get("ic50", 1.0), f"{we}.ic50"),
+                    hill_slope=_num(ed.get("hill_slope", 1.0), f"{we}.hill_slope"),
+                    target=_text(ed.get("target", "death"), f"{we}.target", EFFECT_TARGETS),
+                ),
+            )
+        )
+    return effects
+
+
 def model_from_dict(data: Mapping[str, Any], *, source: str = "model") -> Model:
     """Build a :class:`Model` from a mapping (the YAML/JSON structure).
 
@@ -776,6 +1108,7 @@ def model_from_dict(data: Mapping[str, Any], *, source: str = "model") -> Model:
             "biomarker",
             "hierarchy",
             "combination",
+            "compartments",
         ],
         source,
     )
@@ -814,31 +1147,24 @@ def model_from_dict(data: Mapping[str, Any], *, source: str = "model") -> Model:
                 "role",
                 "resistant",
                 "biomarker_weight",
+                "division",
             ],
             w,
         )
-        effects = []
-        eff_map = cd.get("effects")
-        if eff_map is not None and not isinstance(eff_map, Mapping):
-            raise InputError(
-                f"{w}.effects: expected a mapping drug -> effect ({{A: {{emax: 0.04, ic50: 0.1}}}}),"
-                f" got {type(eff_map).__name__} {eff_map!r:.40}"
+        effects = _effects_from_map(cd.get("effects"), w)
+        division = None
+        if cd.get("division") is not None:
+            wd = f"{w}.division"
+            dd = _check_keys(
+                cd["division"], ["self_renewal", "asymmetric", "differentiation", "into"], wd
             )
-        for drug, ed in (eff_map or {}).items():
-            we = f"{w}.effects.{drug}"
-            ed = _check_keys(ed, ["emax", "ic50", "hill_slope", "target"], we)
-            effects.append(
-                (
-                    _name(drug, f"{w}.effects key"),
-                    _wrap(
-                        we,
-                        DrugEffect,
-                        emax=_num(_req(ed, "emax", we), f"{we}.emax"),
-                        ic50=_num(ed.get("ic50", 1.0), f"{we}.ic50"),
-                        hill_slope=_num(ed.get("hill_slope", 1.0), f"{we}.hill_slope"),
-                        target=_text(ed.get("target", "death"), f"{we}.target", EFFECT_TARGETS),
-                    ),
-                )
+            division = _wrap(
+                wd,
+                Division,
+                self_renewal=_num(_req(dd, "self_renewal", wd), f"{wd}.self_renewal"),
+                asymmetric=_num(dd.get("asymmetric", 0.0), f"{wd}.asymmetric"),
+                differentiation=_num(dd.get("differentiation", 0.0), f"{wd}.differentiation"),
+                into="" if dd.get("into") is None else _name(dd["into"], f"{wd}.into"),
             )
         cap = cd.get("carrying_capacity", math.inf)
         src = cd.get("capacity_source")
@@ -858,6 +1184,7 @@ def model_from_dict(data: Mapping[str, Any], *, source: str = "model") -> Model:
                 role=_text(cd.get("role", "bulk"), f"{w}.role", ROLES),
                 resistant=_as_bool(cd.get("resistant", False), f"{w}.resistant"),
                 biomarker_weight=_num(cd.get("biomarker_weight", 1.0), f"{w}.biomarker_weight"),
+                division=division,
             )
         )
     transitions = []
@@ -933,6 +1260,57 @@ def model_from_dict(data: Mapping[str, Any], *, source: str = "model") -> Model:
             ),
             capacity_factor=_num(md.get("capacity_factor", 1.0), f"{w}.capacity_factor"),
         )
+    compartments = []
+    comp_list = _seq(
+        top.get("compartments"), f"{source}.compartments", "compartments ({name: ..., kind: ...})"
+    )
+    for i, xd in enumerate(comp_list):
+        w = f"{source}.compartments[{i}]"
+        xd = _check_keys(
+            xd,
+            [
+                "name",
+                "kind",
+                "initial",
+                "source",
+                "decay_rate",
+                "recruitment",
+                "recruited_by",
+                "protection",
+                "half_saturation",
+                "kill_rate",
+                "clones",
+                "effects",
+            ],
+            w,
+        )
+        hs = xd.get("half_saturation")
+        compartments.append(
+            _wrap(
+                w,
+                Compartment,
+                name=_name(_req(xd, "name", w), f"{w}.name"),
+                kind=_text(xd.get("kind", "stroma"), f"{w}.kind", COMPARTMENT_KINDS),
+                initial=_num(xd.get("initial", 0.0), f"{w}.initial"),
+                source=_num(xd.get("source", 0.0), f"{w}.source"),
+                decay_rate=_num(_req(xd, "decay_rate", w), f"{w}.decay_rate"),
+                recruitment=_num(xd.get("recruitment", 0.0), f"{w}.recruitment"),
+                recruited_by=tuple(
+                    _name(c, f"{w}.recruited_by[{j}]")
+                    for j, c in enumerate(
+                        _seq(xd.get("recruited_by"), f"{w}.recruited_by", "clone names")
+                    )
+                ),
+                protection=_num(xd.get("protection", 0.0), f"{w}.protection"),
+                half_saturation=None if hs is None else _num(hs, f"{w}.half_saturation"),
+                kill_rate=_num(xd.get("kill_rate", 0.0), f"{w}.kill_rate"),
+                clones=tuple(
+                    _name(c, f"{w}.clones[{j}]")
+                    for j, c in enumerate(_seq(xd.get("clones"), f"{w}.clones", "clone names"))
+                ),
+                effects=tuple(_effects_from_map(xd.get("effects"), w)),
+            )
+        )
     bio = None
     if top.get("biomarker") is not None:
         w = f"{source}.biomarker"
@@ -976,7 +1354,8 @@ def model_from_dict(data: Mapping[str, Any], *, source: str = "model") -> Model:
         microenvironment=micro,
         biomarker=bio,
         name=_name(top.get("name", "model"), f"{source}.name"),
-        combination=_text(top.get("combination", "sum"), f"{source}.combination", ("sum", "max")),
+        combination=_text(top.get("combination", "sum"), f"{source}.combination", COMBINATIONS),
+        compartments=tuple(compartments),
     )
 
 
@@ -1114,18 +1493,40 @@ def schedule_from_dict(data: Mapping[str, Any], *, source: str = "schedule") -> 
     >>> s.adaptive.stop_below
     0.5
     """
-    top = _check_keys(data, ["name", "regimens", "adaptive"], source)
+    top = _check_keys(data, ["name", "regimens", "adaptive", "lines", "switch"], source)
     regs: list[Regimen] = []
-    reg_list = _seq(
-        _req(top, "regimens", source), f"{source}.regimens", "regimens ({drug: ..., type: ...})"
-    )
-    for i, rd in enumerate(reg_list):
-        regs += _regimen_from_dict(rd, f"{source}.regimens[{i}]")
+    if "lines" in top and "regimens" in top:
+        raise InputError(
+            f"{source}: give either regimens (one line of treatment) or lines (successive "
+            "lines), not both"
+        )
+    lines: list[tuple[Regimen, ...]] = []
+    if "lines" in top:
+        line_list = _seq(top["lines"], f"{source}.lines", "lines ({regimens: [...]})")
+        if not line_list:
+            raise InputError(f"{source}.lines: give at least one line ({{regimens: [...]}})")
+        for j, ld in enumerate(line_list):
+            wl = f"{source}.lines[{j}]"
+            ld = _check_keys(ld, ["regimens"], wl)
+            line: list[Regimen] = []
+            for i, rd in enumerate(
+                _seq(_req(ld, "regimens", wl), f"{wl}.regimens", "regimens ({drug: ...})")
+            ):
+                line += _regimen_from_dict(rd, f"{wl}.regimens[{i}]")
+            lines.append(tuple(line))
+    else:
+        reg_list = _seq(
+            _req(top, "regimens", source), f"{source}.regimens", "regimens ({drug: ..., type: ...})"
+        )
+        for i, rd in enumerate(reg_list):
+            regs += _regimen_from_dict(rd, f"{source}.regimens[{i}]")
     ad = None
     if top.get("adaptive") is not None:
         w = f"{source}.adaptive"
         a = _check_keys(
-            top["adaptive"], ["stop_below", "resume_above", "measure", "check_every"], w
+            top["adaptive"],
+            ["stop_below", "resume_above", "measure", "check_every", "thresholds"],
+            w,
         )
         ce = a.get("check_every")
         ad = _wrap(
@@ -1135,6 +1536,26 @@ def schedule_from_dict(data: Mapping[str, Any], *, source: str = "schedule") -> 
             resume_above=_num(a.get("resume_above", 1.0), f"{w}.resume_above"),
             measure=_text(a.get("measure", "auto"), f"{w}.measure"),
             check_every=None if ce is None else _num(ce, f"{w}.check_every"),
+            thresholds=_text(
+                a.get("thresholds", "relative"), f"{w}.thresholds", ("relative", "absolute")
+            ),
+        )
+    sw = None
+    if top.get("switch") is not None:
+        w = f"{source}.switch"
+        sd = _check_keys(
+            top["switch"], ["when", "factor", "threshold", "measure", "check_every", "cycle"], w
+        )
+        th = sd.get("threshold")
+        sw = _wrap(
+            w,
+            SwitchRule,
+            when=_text(sd.get("when", "nadir"), f"{w}.when", PROGRESSION_RULES),
+            factor=_num(sd.get("factor", 1.2), f"{w}.factor"),
+            threshold=None if th is None else _num(th, f"{w}.threshold"),
+            measure=_text(sd.get("measure", "auto"), f"{w}.measure"),
+            check_every=_num(sd.get("check_every", 7.0), f"{w}.check_every"),
+            cycle=_as_bool(sd.get("cycle", False), f"{w}.cycle"),
         )
     return _wrap(
         source,
@@ -1142,6 +1563,8 @@ def schedule_from_dict(data: Mapping[str, Any], *, source: str = "schedule") -> 
         name=_name(top.get("name", "schedule"), f"{source}.name"),
         regimens=tuple(regs),
         adaptive=ad,
+        lines=tuple(lines),
+        switch=sw,
     )
 
 

@@ -106,6 +106,28 @@ class _Arrays:
     kel: np.ndarray  # (D,)
     vol: np.ndarray  # (D,)
     combine_max: bool = False
+    combine: str = "sum"  # sum | max | bliss | loewe
+    dd: np.ndarray | None = None  # (K, K) symmetric-differentiation probability per division
+    env_names: tuple[str, ...] = ()
+    env0: np.ndarray | None = None  # (M,) initial compartment levels
+    env_src: np.ndarray | None = None  # (M,) production per day
+    env_decay: np.ndarray | None = None  # (M,) loss rate per day
+    env_rec: np.ndarray | None = None  # (M, K) recruitment per tumour cell of clone k
+    env_prot: np.ndarray | None = None  # (M,) protection per unit level (or maximal fraction)
+    env_half: np.ndarray | None = None  # (M,) half-saturation level (nan: linear)
+    env_pcover: np.ndarray | None = None  # (M, K) 1 where the compartment protects clone k
+    env_kill: np.ndarray | None = None  # (M, K) immune kill per unit level on clone k
+    env_emax: np.ndarray | None = None  # (M, D) drug depletion of the compartment
+    env_ic50: np.ndarray | None = None  # (M, D)
+    env_hill: np.ndarray | None = None  # (M, D)
+
+    @property
+    def n_env(self) -> int:
+        return len(self.env_names)
+
+    @property
+    def ddm(self) -> np.ndarray:
+        return np.zeros_like(self.u) if self.dd is None else self.dd
 
     @property
     def n(self) -> int:
@@ -135,8 +157,49 @@ def _arrays(
             tgt[i, j], has[i, j] = _TARGET[eff.target], True
     u = np.zeros((k, k))
     s = np.zeros((k, k))
+    dd = np.zeros((k, k))
     for t in model.transitions:
         (u if t.kind == "mutation" else s)[idx[t.source], idx[t.target]] += t.rate
+    for i, c in enumerate(model.clones):
+        # division fates: an asymmetric division is one daughter of the other type (the
+        # semantics of a mutation per division); a symmetric differentiation loses the cell
+        # and makes two of the other type
+        if c.division is not None and c.division.into:
+            u[i, idx[c.division.into]] += c.division.asymmetric
+            dd[i, idx[c.division.into]] += c.division.differentiation
+    nm = len(model.compartments)
+    env = {
+        "env0": np.zeros(nm),
+        "env_src": np.zeros(nm),
+        "env_decay": np.ones(nm),
+        "env_rec": np.zeros((nm, k)),
+        "env_prot": np.zeros(nm),
+        "env_half": np.full(nm, np.nan),
+        "env_pcover": np.zeros((nm, k)),
+        "env_kill": np.zeros((nm, k)),
+        "env_emax": np.zeros((nm, max(nd, 1))),
+        "env_ic50": np.ones((nm, max(nd, 1))),
+        "env_hill": np.ones((nm, max(nd, 1))),
+    }
+    for m, cp in enumerate(model.compartments):
+        env["env0"][m] = cp.initial
+        env["env_src"][m] = cp.source
+        env["env_decay"][m] = cp.decay_rate
+        rec = [idx[c] for c in cp.recruited_by] if cp.recruited_by else list(range(k))
+        env["env_rec"][m, rec] = cp.recruitment
+        cov = [idx[c] for c in cp.clones] if cp.clones else list(range(k))
+        env["env_prot"][m] = cp.protection
+        if cp.half_saturation is not None:
+            env["env_half"][m] = cp.half_saturation
+        if cp.kind == "stroma":
+            env["env_pcover"][m, cov] = 1.0
+        else:
+            env["env_kill"][m, cov] = cp.kill_rate
+        for dn, eff in cp.effects:
+            j = drugs.index(dn)
+            env["env_emax"][m, j] = eff.emax
+            env["env_ic50"][m, j] = eff.ic50
+            env["env_hill"][m, j] = eff.hill_slope
     me = model.microenvironment
     protect = np.zeros(k)
     cap_factor = 1.0
@@ -221,23 +284,104 @@ def _arrays(
         kel=kel,
         vol=vol,
         combine_max=model.combination == "max",
+        combine=model.combination,
+        dd=dd,
+        env_names=model.compartment_names,
+        **env,
     )
 
 
+def _loewe(
+    c: np.ndarray, emax: np.ndarray, ic50: np.ndarray, hill: np.ndarray, mask: np.ndarray
+) -> np.ndarray:
+    """Loewe-additive combined effect, shape (P, K), of Hill drugs (last axis).
+
+    Solves ``sum_d c_d / IC_d(E) = 1`` with ``IC_d(E) = ic50_d (E / (emax_d - E))^(1/h_d)``
+    (the dose of ``d`` alone giving effect ``E``; infinite when ``E >= emax_d``, so a drug
+    that cannot reach ``E`` contributes nothing; Loewe 1926, Greco et al. 1995). The left side
+    falls with ``E``: bisection on ``(0, max emax)``. A drug combined with itself gives the
+    single drug at the summed dose (the sham combination), by construction.
+    """
+    cc = np.broadcast_to(c, emax.shape)
+    active = mask & (cc > 0) & (emax > 0)
+    single = np.where(active, emax * _hill(cc, ic50, hill), 0.0)
+    multi = active.sum(-1) >= 2
+    if not np.any(multi):
+        return single.sum(-1)
+    ratio = np.where(active, cc / ic50, 0.0)
+    inv_h = 1.0 / hill
+    lo = np.zeros(multi.shape)
+    hi = np.where(active, emax, 0.0).max(-1)
+    for _ in range(55):
+        e = 0.5 * (lo + hi)
+        gap = np.maximum(emax - e[..., None], 0.0) / np.maximum(e[..., None], 1e-300)
+        with np.errstate(over="ignore"):
+            g = np.where(active, ratio * np.power(gap, inv_h), 0.0).sum(-1) - 1.0
+        lo = np.where(g > 0, e, lo)
+        hi = np.where(g > 0, hi, e)
+    return np.where(multi, 0.5 * (lo + hi), single.sum(-1))
+
+
+def _combined(
+    ar: _Arrays, e: np.ndarray, em: np.ndarray, c: np.ndarray, ic50: np.ndarray, target: int
+) -> np.ndarray:
+    """Combined effect (P, K) of the drugs acting through ``target`` (0 death, 1 birth, 2 cap).
+
+    Death effects are rates: ``sum`` adds them (independent hazards), ``max`` keeps the
+    strongest (Bozic 2013), ``bliss`` combines the fractions ``f_d = E_d / E_max`` of the
+    clone's largest maximal effect as independent events (``E_max (1 - prod(1 - f_d))``,
+    Bliss 1939), ``loewe`` solves dose additivity (:func:`_loewe`). Birth and capacity effects
+    are fractions: they multiply (``1 - prod(1 - E_d)``, Bliss) except under ``loewe``.
+    """
+    mask = (ar.tgt == target) & ar.has
+    if ar.combine == "loewe":
+        return _loewe(c, em, ic50, ar.hill, mask)
+    de = np.where(mask, e, 0.0)
+    if target != 0 or ar.combine == "bliss":
+        if target != 0:
+            return 1.0 - np.prod(1.0 - de, axis=-1)
+        top = np.where(mask, em, 0.0).max(-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f = np.where(top[..., None] > 0, de / top[..., None], 0.0)
+        return top * (1.0 - np.prod(1.0 - np.clip(f, 0.0, 1.0), axis=-1))
+    return de.max(-1) if ar.combine_max else de.sum(-1)
+
+
+def _env_effects(ar: _Arrays, env: np.ndarray | None) -> tuple[Any, Any]:
+    """(multiplier of drug effects, extra death) of shape (P, K) from compartment levels."""
+    if not ar.n_env or env is None:
+        return 1.0, 0.0
+    assert ar.env_prot is not None and ar.env_half is not None
+    assert ar.env_pcover is not None and ar.env_kill is not None
+    lv = np.maximum(np.asarray(env, float), 0.0)
+    half = np.where(np.isnan(ar.env_half), 1.0, ar.env_half)
+    frac = np.where(np.isnan(ar.env_half), lv * ar.env_prot, ar.env_prot * lv / (lv + half))
+    protected = np.clip(frac @ ar.env_pcover, 0.0, 1.0)
+    return 1.0 - protected, lv @ ar.env_kill
+
+
 def _per_capita(
-    ar: _Arrays, x: np.ndarray, c: np.ndarray, rows: Any = slice(None)
+    ar: _Arrays,
+    x: np.ndarray,
+    c: np.ndarray,
+    rows: Any = slice(None),
+    env: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-capita (birth, death) rates, shape (P, K), for state ``x`` and concentrations ``c``."""
+    """Per-capita (birth, death) rates, shape (P, K), for state ``x`` and concentrations ``c``
+    (and compartment levels ``env``, shape (P, M), when the model has compartments)."""
     x = np.asarray(x, float)
     emax, ic50 = ar.emax[rows], ar.ic50[rows]
-    e = emax * _hill(c[:, None, :], ic50, ar.hill) * ar.has * (1.0 - ar.protect)[:, None]
-    de = np.where(ar.tgt == 0, e, 0.0)
-    death_extra = de.max(-1) if ar.combine_max else de.sum(-1)
-    birth_frac = np.prod(np.where(ar.tgt == 1, 1.0 - e, 1.0), axis=-1)
+    env_mult, immune = _env_effects(ar, env)
+    mult = (1.0 - ar.protect)[None, :] * env_mult
+    em = emax * ar.has * np.asarray(mult)[..., None]
+    cc = c[:, None, :]
+    e = em * _hill(cc, ic50, ar.hill)
+    death_extra = _combined(ar, e, em, cc, ic50, 0) + immune
+    birth_frac = 1.0 - _combined(ar, e, em, cc, ic50, 1)
     b = ar.b[rows] * birth_frac
     if ar.growth == 0:
         return b, ar.d[rows] + death_extra
-    cap_frac = np.prod(np.where(ar.tgt == 2, 1.0 - e, 1.0), axis=-1)
+    cap_frac = 1.0 - _combined(ar, e, em, cc, ic50, 2)
     kc = ar.cap[rows] * ar.cap_factor * cap_frac
     src = ar.cap_src >= 0
     if np.any(src):
@@ -250,6 +394,30 @@ def _per_capita(
     else:
         g = np.log(kc / np.maximum(load, 1e-12))
     return b * np.maximum(g, 0.0), ar.d[rows] + death_extra + b * np.maximum(-g, 0.0)
+
+
+def _env_rates(
+    ar: _Arrays, x: np.ndarray, c: np.ndarray, rows: Any = slice(None)
+) -> tuple[np.ndarray, np.ndarray]:
+    """(inflow, loss rate) of each compartment, shape (P, M): ``dL/dt = inflow - loss L``."""
+    assert ar.env_src is not None and ar.env_rec is not None and ar.env_decay is not None
+    assert ar.env_emax is not None and ar.env_ic50 is not None and ar.env_hill is not None
+    inflow = ar.env_src[None, :] + np.maximum(x, 0.0) @ ar.env_rec.T
+    kill = (ar.env_emax[None] * _hill(c[:, None, :], ar.env_ic50[None], ar.env_hill[None])).sum(-1)
+    return inflow, ar.env_decay[None, :] + kill
+
+
+def _env_step(
+    ar: _Arrays, env: np.ndarray, x: np.ndarray, c: np.ndarray, dt: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact linear update of the compartments over ``dt`` with ``x`` and ``c`` frozen:
+    (level averaged over the step, level at its end)."""
+    inflow, loss = _env_rates(ar, x, c)
+    steady = inflow / loss
+    decay = np.exp(-loss * dt)
+    end = steady + (env - steady) * decay
+    mean = steady + (env - steady) * (-np.expm1(-loss * dt)) / (loss * dt)
+    return mean, end
 
 
 # ---------------------------------------------------------------------------------------------
@@ -290,11 +458,113 @@ class _Plan:
         pts = [r.breakpoints(self.t_end) for _, r in self.regs]
         return np.unique(np.concatenate([*pts, [self.t_end]])) if pts else np.array([self.t_end])
 
+    def levels(self, tt: np.ndarray) -> np.ndarray:
+        """Infusion levels, shape (len(tt), D), at times ``tt`` (counted from the line start)."""
+        out = np.zeros((tt.size, max(len(self.drugs), 1)))
+        for j, r in self.regs:
+            if not r.is_bolus():
+                out[:, j] += r.level_at(tt)
+        return out
+
+    def boluses_many(self, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
+        """Bolus amounts, shape (len(t0), D), with dose times in [t0, t1) (line time)."""
+        out = np.zeros((t0.size, max(len(self.drugs), 1)))
+        for j, level, bt in self.bolus_times:
+            lo = np.searchsorted(bt, t0 - 1e-12, side="left")
+            hi = np.searchsorted(bt, t1 - 1e-12, side="left")
+            out[:, j] += level * (hi - lo)
+        return out
+
 
 def _plan(model: Model, schedule: Schedule, t_end: float) -> _Plan:
+    return _plans(model, schedule, t_end)[0]
+
+
+def _plans(model: Model, schedule: Schedule, t_end: float) -> list[_Plan]:
+    """One plan per line of treatment (a one-line schedule: one plan)."""
     schedule.check_against(model)
     drugs = model.drug_names
-    return _Plan(drugs, [(drugs.index(r.drug), r) for r in schedule.regimens], t_end)
+    return [
+        _Plan(drugs, [(drugs.index(r.drug), r) for r in line], t_end)
+        for line in schedule.all_lines
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Observables and state-dependent rules
+
+
+def _obs_spec(ar: _Arrays, measure: str, has_bio: bool) -> tuple[str, Any]:
+    """``("w", weights)``, ``("bio", None)`` or ``("env", index)`` for a measure string."""
+    head, _, rest = measure.partition(":")
+    if measure == "auto":
+        measure = "biomarker" if has_bio else "burden"
+    if measure == "burden":
+        return "w", np.ones(len(ar.names))
+    if measure == "biomarker":
+        return ("bio", None) if ar.decay is not None else ("w", ar.w.copy())
+    if measure == "resistant":
+        return "w", ar.resistant.astype(float)
+    if head == "clone":
+        w = np.zeros(len(ar.names))
+        for n in rest.split("+"):
+            w[ar.names.index(n.strip())] = 1.0
+        return "w", w
+    return "env", ar.env_names.index(rest.strip())
+
+
+def _observe(spec: tuple[str, Any], x: np.ndarray, bio: np.ndarray, env: np.ndarray) -> np.ndarray:
+    """The observable per run (shape (P,)) from cells (P, K), marker (P,), compartments (P, M)."""
+    kind, arg = spec
+    if kind == "w":
+        return np.asarray(x, float) @ arg
+    if kind == "bio":
+        return np.asarray(bio, float)
+    return np.asarray(env, float)[:, arg]
+
+
+class _Switch:
+    """Per-run state of a :class:`SwitchRule`: current line, its start and reference value."""
+
+    def __init__(self, rule: Any, n_lines: int, v0: np.ndarray):
+        n = v0.shape[0]
+        self.rule = rule
+        self.n_lines = n_lines
+        self.line = np.zeros(n, int)
+        self.start = np.zeros(n)
+        self.ref = np.asarray(v0, float).copy()
+        self.n_switch = np.zeros(n, int)
+        self.first = np.full(n, np.nan)
+        self.failed = np.full(n, np.nan)
+
+    def check(self, t: float, v: np.ndarray) -> np.ndarray:
+        """Apply the rule at a check time ``t``; returns which runs changed line."""
+        r = self.rule
+        if r.when == "nadir":
+            self.ref = np.minimum(self.ref, v)
+            prog = v > r.factor * self.ref
+        elif r.when == "baseline":
+            prog = v > r.factor * self.ref
+        else:
+            prog = (v > float(r.threshold)) & (v > self.ref)
+        prog &= np.isnan(self.failed)
+        can = (self.line < self.n_lines - 1) | (bool(r.cycle) and self.n_lines > 1)
+        sw = prog & can
+        self.failed[prog & ~can] = t
+        self.line[sw] = (self.line[sw] + 1) % self.n_lines
+        self.start[sw] = t
+        self.ref[sw] = v[sw]
+        self.n_switch[sw] += 1
+        self.first[sw & np.isnan(self.first)] = t
+        return sw
+
+    def row(self, i: int) -> dict[str, Any]:
+        return {
+            "n_switches": int(self.n_switch[i]),
+            "first_switch": float(self.first[i]),
+            "ttp_failure": float(self.failed[i]),
+            "line_at_end": int(self.line[i]),
+        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -477,16 +747,19 @@ def _step_branching(
     born at mid-step, inflated the mean by ``sinh(b dt / 2) / (b dt / 2)`` (issue 13).
     """
     urow, srow = ar.u.sum(1), ar.s.sum(1)
-    lam = birth * (1.0 - urow)
-    mu = death + srow
+    ddm = ar.ddm
+    ddrow = ddm.sum(1)
+    # a symmetric differentiation removes the dividing cell (a loss of its own type)
+    lam = birth * (1.0 - urow - ddrow)
+    mu = death + srow + birth * ddrow
     alpha, beta = _survival_prob(lam, mu, dt)
     surv = rng.binomial(x, 1.0 - alpha)
     grow = rng.negative_binomial(np.maximum(surv, 1), 1.0 - beta)
     new = np.where(surv > 0, surv + grow, 0)
     tgt = np.flatnonzero((ar.u > 0).any(0) | (ar.s > 0).any(0))  # clones that receive cells
+    tau = 0.5 * dt * (_GL_X + 1.0)  # time left to the step end at each node
     if tgt.size:
         rate = birth[:, :, None] * ar.u[None, :, tgt] + ar.s[None, :, tgt]  # (P, source, tgt)
-        tau = 0.5 * dt * (_GL_X + 1.0)  # time left to the step end at each node
         with np.errstate(over="ignore"):
             src = x[:, :, None] * np.exp(np.minimum((lam - mu)[:, :, None] * (dt - tau), 700.0))
         flux = np.einsum("pst,psk->ptk", rate, src) * (0.5 * dt * _GL_W)  # (P, tgt, node)
@@ -496,6 +769,22 @@ def _step_branching(
         if np.any(hit):
             arrive[hit] += rng.negative_binomial(arrive[hit], 1.0 - b_tau[hit])
             new[:, tgt] += arrive.sum(-1)
+    tgt2 = np.flatnonzero((ddm > 0).any(0))
+    if tgt2.size:
+        # symmetric differentiations: Poisson events (same quadrature), two daughters each,
+        # every daughter surviving to the step end on its own (Binomial thinning)
+        rate2 = birth[:, :, None] * ddm[None, :, tgt2]
+        with np.errstate(over="ignore"):
+            src = x[:, :, None] * np.exp(np.minimum((lam - mu)[:, :, None] * (dt - tau), 700.0))
+        flux2 = np.einsum("pst,psk->ptk", rate2, src) * (0.5 * dt * _GL_W)
+        a_tau, b_tau = _survival_prob(lam[:, tgt2, None], mu[:, tgt2, None], tau)
+        pairs = rng.poisson(flux2)
+        if np.any(pairs > 0):
+            live = rng.binomial(2 * pairs, 1.0 - a_tau)
+            hit = live > 0
+            if np.any(hit):
+                live[hit] += rng.negative_binomial(live[hit], 1.0 - b_tau[hit])
+            new[:, tgt2] += live.sum(-1)
     events = int(np.sum(np.abs(new - x)))
     return new, events
 
@@ -534,6 +823,8 @@ def _gillespie_channels(ar: _Arrays) -> tuple[np.ndarray, list[tuple[str, int, i
         chans.append(("mut", int(i), int(j)))
     for i, j in zip(*np.nonzero(ar.s), strict=True):
         chans.append(("switch", int(i), int(j)))
+    for i, j in zip(*np.nonzero(ar.ddm), strict=True):
+        chans.append(("dd", int(i), int(j)))
     v = np.zeros((len(chans), k), np.int64)
     for e, (kind, i, j) in enumerate(chans):
         if kind == "birth":
@@ -542,6 +833,8 @@ def _gillespie_channels(ar: _Arrays) -> tuple[np.ndarray, list[tuple[str, int, i
             v[e, i] = -1
         elif kind == "mut":
             v[e, j] = 1
+        elif kind == "dd":
+            v[e, i], v[e, j] = -1, 2
         else:
             v[e, i], v[e, j] = -1, 1
     return v, chans
@@ -556,18 +849,22 @@ def _step_gillespie(
     chan: tuple[np.ndarray, list[tuple[str, int, int]]],
     max_events: int,
     max_passes: int,
+    env: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int, int]:
     v, chans = chan
     passes = 0
     x = x.copy()
     t = np.zeros(x.shape[0])
     active = np.arange(x.shape[0])
-    urow = ar.u.sum(1)
+    ddm = ar.ddm
+    urow = ar.u.sum(1) + ddm.sum(1)
     events = 0
     first = True
     while active.size:
         xa = x[active]
-        birth, death = _per_capita(ar, xa, c[active], rows=active)
+        birth, death = _per_capita(
+            ar, xa, c[active], rows=active, env=None if env is None else env[active]
+        )
         props = np.empty((active.size, len(chans)))
         for e, (kind, i, j) in enumerate(chans):
             if kind == "birth":
@@ -576,6 +873,8 @@ def _step_gillespie(
                 props[:, e] = death[:, i] * xa[:, i]
             elif kind == "mut":
                 props[:, e] = birth[:, i] * ar.u[i, j] * xa[:, i]
+            elif kind == "dd":
+                props[:, e] = birth[:, i] * ddm[i, j] * xa[:, i]
             else:
                 props[:, e] = ar.s[i, j] * xa[:, i]
         a0 = props.sum(1)
@@ -626,7 +925,7 @@ def _step_gillespie(
 
 def _run_stochastic(
     ar: _Arrays,
-    plan: _Plan,
+    plans: list[_Plan],
     schedule: Schedule,
     *,
     method: str,
@@ -639,14 +938,18 @@ def _run_stochastic(
     nadir_rise: float,
     max_events: int,
     progress: bool,
+    has_bio: bool = False,
+    crn: bool = False,
 ) -> dict[str, Any]:
     n, k = ar.x0.shape
     nd = len(ar.drugs)
     ndd = max(nd, 1)
+    nm = ar.n_env
     x = np.rint(ar.x0).astype(np.int64)
     conc = np.zeros((n, ndd))
     auc = np.zeros((n, ndd))
     on = np.ones(n, bool)
+    env = np.tile(ar.env0, (n, 1)) if nm and ar.env0 is not None else np.zeros((n, 0))
     if ar.decay is not None:
         bio = (x @ ar.w) / ar.decay if ar.bio0 is None else np.full(n, float(ar.bio0))
     else:
@@ -657,6 +960,20 @@ def _run_stochastic(
     rule = schedule.adaptive
     check_every = rule.check_every if rule is not None else None
     next_check = check_every if check_every is not None else 0.0
+    rule_spec = _obs_spec(ar, rule.measure, has_bio) if rule is not None else None
+    rule_base = np.ones(n)
+    if rule is not None and rule_spec is not None and rule.thresholds == "relative":
+        rule_base = _observe(rule_spec, x.astype(float), bio, env)
+        _check_base(rule_base, rule.measure)
+    sw_rule = schedule.switch
+    sw_spec = _obs_spec(ar, sw_rule.measure, has_bio) if sw_rule is not None else None
+    sw = (
+        _Switch(sw_rule, len(plans), _observe(sw_spec, x.astype(float), bio, env))
+        if sw_rule is not None and sw_spec is not None
+        else None
+    )
+    next_sw = sw_rule.check_every if sw_rule is not None else math.inf
+    n_sw_checks = 1
     steps = round(t_end / dt)
     rec_n = min(record_runs, n)
     times = np.arange(steps + 1) * dt
@@ -664,17 +981,35 @@ def _run_stochastic(
     rec_m = np.zeros((steps + 1, rec_n))
     rec_on = np.zeros((steps + 1, rec_n), bool)
     rec_c = np.zeros((steps + 1, rec_n, ndd))
+    rec_e = np.zeros((steps + 1, rec_n, nm))
     mean_x = np.zeros((steps + 1, k))
     rec_x[0], rec_m[0], rec_on[0] = x[:rec_n], baseline[:rec_n], on[:rec_n]
+    rec_e[0] = env[:rec_n]
     mean_x[0] = x.mean(0)
     chan = _gillespie_channels(ar) if method == "gillespie" else None
     events = 0
     passes = 0
+    # common random numbers: every step draws from its own stream, seeded by (base, step),
+    # so two schedules run with the same seed use the same numbers step by step and a
+    # difference in one step does not shift the numbers of every later step
+    base = int(rng.integers(2**63)) if crn else 0
     bar = _progress(progress, steps, f"{method} {schedule.name}")
     for step in range(steps):
         t0 = step * dt
-        level = plan.level(t0)[None, :] * on[:, None]
-        bol = plan.boluses(t0, t0 + dt)[None, :] * on[:, None]
+        step_rng = np.random.default_rng([base, step]) if crn else rng
+        if sw is None:
+            level = plans[0].level(t0)[None, :] * on[:, None]
+            bol = plans[0].boluses(t0, t0 + dt)[None, :] * on[:, None]
+        else:
+            level = np.zeros((n, ndd))
+            bol = np.zeros((n, ndd))
+            for j in np.unique(sw.line):
+                sel = sw.line == j
+                rel = t0 - sw.start[sel]
+                level[sel] = plans[j].levels(rel)
+                bol[sel] = plans[j].boluses_many(rel, rel + dt)
+            level *= on[:, None]
+            bol *= on[:, None]
         met.dose += bol
         conc = conc + bol / ar.vol
         kel = ar.kel[None, :]
@@ -692,21 +1027,32 @@ def _run_stochastic(
         auc += area
         met.time_on += dt * (on & ((level.sum(1) > 0) | (bol.sum(1) > 0)))
         xf = x.astype(float)
+        env_mean: np.ndarray | None = None
+        if nm:
+            env_mean, env = _env_step(ar, env, xf, c_mean, dt)
         try:
             if method == "gillespie":
                 assert chan is not None
                 x, ev, n_pass = _step_gillespie(
-                    ar, x, c_mean, dt, rng, chan, max_events - events, MAX_GILLESPIE_PASSES - passes
+                    ar,
+                    x,
+                    c_mean,
+                    dt,
+                    step_rng,
+                    chan,
+                    max_events - events,
+                    MAX_GILLESPIE_PASSES - passes,
+                    env=env_mean,
                 )
                 passes += n_pass
             else:
-                birth, death = _per_capita(ar, xf, c_mean)
+                birth, death = _per_capita(ar, xf, c_mean, env=env_mean)
                 with np.errstate(over="ignore"):
                     grow = xf * np.exp(np.minimum((birth - death) * dt, 700.0))
                 if float(grow.max(initial=0.0)) > MAX_CELLS:
                     raise _TooLarge(f"about {float(grow.max()):.3g} cells of one clone expected")
                 stepper = _step_branching if method == "branching" else _step_tau
-                x, ev = stepper(ar, x, birth, death, dt, rng)
+                x, ev = stepper(ar, x, birth, death, dt, step_rng)
         except (_TooLarge, ValueError) as exc:
             if isinstance(exc, InputError):
                 raise
@@ -725,13 +1071,21 @@ def _run_stochastic(
         t1 = (step + 1) * dt
         m = _measure(ar, x.astype(float), bio, mode)
         if rule is not None and (check_every is None or t1 >= next_check - 1e-9):
-            on = np.where(on & (m < rule.stop_below * baseline), False, on)
-            on = np.where(~on & (m > rule.resume_above * baseline), True, on)
+            assert rule_spec is not None
+            rm = _observe(rule_spec, x.astype(float), bio, env)
+            on = np.where(on & (rm < rule.stop_below * rule_base), False, on)
+            on = np.where(~on & (rm > rule.resume_above * rule_base), True, on)
             if check_every is not None:
                 next_check += check_every
+        if sw is not None and sw_spec is not None and t1 >= next_sw - 1e-9:
+            changed = sw.check(t1, _observe(sw_spec, x.astype(float), bio, env))
+            on = np.where(changed, True, on)  # a new line starts on drug
+            n_sw_checks += 1
+            next_sw = n_sw_checks * float(sw.rule.check_every)
         met.update(t1, x.astype(float), m, on, ar.resistant)
         rec_x[step + 1], rec_m[step + 1], rec_on[step + 1] = x[:rec_n], m[:rec_n], on[:rec_n]
         rec_c[step + 1] = conc[:rec_n]
+        rec_e[step + 1] = env[:rec_n]
         mean_x[step + 1] = x.mean(0)
         if bar is not None:
             bar[0].update(bar[1], advance=1)
@@ -743,12 +1097,24 @@ def _run_stochastic(
         "rec_m": rec_m,
         "rec_on": rec_on,
         "rec_c": rec_c,
+        "rec_e": rec_e,
         "mean_x": mean_x,
         "met": met,
         "auc": auc,
         "x_end": x.astype(float),
         "events": events,
+        "switch": sw,
+        "env_end": env,
     }
+
+
+def _check_base(base: np.ndarray, measure: str) -> None:
+    if np.any(~(base > 0)):
+        raise InputError(
+            f"adaptive: the measure {measure!r} is 0 at day 0, so thresholds relative to it "
+            "mean nothing; use thresholds: absolute (stop_below / resume_above in the "
+            "measure's units) or a measure that is positive at day 0"
+        )
 
 
 def _progress(enabled: bool, total: int, label: str) -> Any:
@@ -762,37 +1128,60 @@ def _progress(enabled: bool, total: int, label: str) -> Any:
 
 
 def _run_ode_one(
-    ar: _Arrays, row: int, plan: _Plan, schedule: Schedule, *, t_end: float, dt: float, mode: str
+    ar: _Arrays,
+    row: int,
+    plans: list[_Plan],
+    schedule: Schedule,
+    *,
+    t_end: float,
+    dt: float,
+    mode: str,
+    has_bio: bool = False,
 ) -> dict[str, Any]:
     from scipy.integrate import solve_ivp
 
     k = len(ar.names)
     nd = max(len(ar.drugs), 1)
+    nm = ar.n_env
     pk = ar.kel > 0
     rows = np.array([row])
-    urow, srow = ar.u.sum(1), ar.s.sum(1)
+    ddm = ar.ddm
+    urow, srow, ddrow = ar.u.sum(1), ar.s.sum(1), ddm.sum(1)
     dyn_bio = ar.decay is not None
+    ie = k + 2 * nd + (1 if dyn_bio else 0)
 
-    def unpack(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    def unpack(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray]:
         x = y[:k]
         c = y[k : k + nd]
         auc = y[k + nd : k + 2 * nd]
         b = y[k + 2 * nd] if dyn_bio else float(x @ ar.w)
-        return x, c, auc, b
+        return x, c, auc, b, y[ie : ie + nm]
 
     def rhs_factory(level: np.ndarray) -> Any:
         def rhs(_t: float, y: np.ndarray) -> np.ndarray:
-            x, c, _auc, b = unpack(y)
+            x, c, _auc, b, env = unpack(y)
             xc = np.maximum(x, 0.0)
             c_eff = np.where(pk, c, level)
-            birth, death = _per_capita(ar, xc[None, :], c_eff[None, :], rows=rows)
+            lv = np.maximum(env, 0.0)[None, :] if nm else None
+            birth, death = _per_capita(ar, xc[None, :], c_eff[None, :], rows=rows, env=lv)
             birth, death = birth[0], death[0]
-            dx = xc * (birth * (1 - urow) - death) + (birth * xc) @ ar.u + xc @ ar.s - xc * srow
+            bx = birth * xc
+            dx = (
+                xc * (birth * (1 - urow - ddrow) - death)
+                - bx * ddrow
+                + bx @ ar.u
+                + 2.0 * (bx @ ddm)
+                + xc @ ar.s
+                - xc * srow
+            )
             dc = np.where(pk, ar.kel * (level - c), 0.0)
             dauc = c_eff
             out = [dx, dc, dauc]
             if dyn_bio:
                 out.append(np.array([float(xc @ ar.w) - float(ar.decay or 0) * b]))
+            if nm:
+                inflow, loss = _env_rates(ar, xc[None, :], c_eff[None, :])
+                out.append(inflow[0] - loss[0] * env)
             return np.concatenate(out)
 
         return rhs
@@ -802,45 +1191,64 @@ def _run_ode_one(
         b0 = float(x0 @ ar.w) / ar.decay if ar.bio0 is None else float(ar.bio0)
     else:
         b0 = float(x0 @ ar.w)
-    y = np.concatenate([x0, np.zeros(nd), np.zeros(nd), [b0] if dyn_bio else []])
+    env0 = ar.env0 if nm and ar.env0 is not None else np.zeros(0)
+    y = np.concatenate([x0, np.zeros(nd), np.zeros(nd), [b0] if dyn_bio else [], env0])
     baseline = float(x0.sum()) if mode == "burden" else b0
+
+    def observe(spec: tuple[str, Any], yy: np.ndarray) -> float:
+        x, _c, _a, b, env = unpack(yy)
+        return float(_observe(spec, x[None, :], np.array([b]), env[None, :])[0])
+
     rule = schedule.adaptive
+    rule_spec = _obs_spec(ar, rule.measure, has_bio) if rule is not None else None
+    rule_base = 1.0
+    if rule is not None and rule_spec is not None and rule.thresholds == "relative":
+        rule_base = observe(rule_spec, y)
+        _check_base(np.array([rule_base]), rule.measure)
+    sw_rule = schedule.switch
+    sw_spec = _obs_spec(ar, sw_rule.measure, has_bio) if sw_rule is not None else None
+    sw = (
+        _Switch(sw_rule, len(plans), np.array([observe(sw_spec, y)]))
+        if sw_rule is not None and sw_spec is not None
+        else None
+    )
     grid = np.arange(round(t_end / dt) + 1) * dt
-    bps = list(plan.breakpoints())
-    if rule is not None and rule.check_every is not None:
-        bps = sorted(set(bps) | set(np.arange(rule.check_every, t_end, rule.check_every).tolist()))
-    bps = [b for b in bps if b > 0] or [t_end]
+    ce = rule.check_every if rule is not None else None
+    n_ad, n_sw = 1, 1
+    next_ad = ce if ce is not None else math.inf
+    next_sw = float(sw_rule.check_every) if sw_rule is not None else math.inf
+    line, lstart = 0, 0.0
+
+    def line_bps() -> np.ndarray:
+        b = plans[line].breakpoints() + lstart
+        return b[(b > lstart) & (b < t_end)]
+
+    bps = line_bps()
     on = True
     t = 0.0
     out_t: list[np.ndarray] = []
     out_y: list[np.ndarray] = []
     out_on: list[np.ndarray] = []
+    out_lv: list[np.ndarray] = []
     dose = np.zeros(nd)
     toggles = 0
-
-    def meas(yy: np.ndarray) -> float:
-        x, _c, _a, b = unpack(yy)
-        return float(b) if mode == "biomarker" else float(np.sum(x))
-
-    for t_next in bps:
-        if t_next <= t:
-            continue
-        bol = plan.boluses(t, t + 1e-9) if on else np.zeros(nd)
+    while t < t_end - 1e-12:
+        plan = plans[line]
+        bol = plan.boluses(t - lstart, t - lstart + 1e-9) if on else np.zeros(nd)
         if np.any(bol > 0):
             dose += bol
             y = y.copy()
             y[k : k + nd] += np.where(pk, bol / ar.vol, 0.0)
+        ahead = bps[bps > t + 1e-12]
+        t_next = min(float(ahead[0]) if ahead.size else t_end, next_ad, next_sw, t_end)
         seg_start = t
         while seg_start < t_next - 1e-12:
-            level = plan.level(seg_start) * on
+            level = plan.level(seg_start - lstart) * on
             events = []
-            if rule is not None and rule.check_every is None:
-                if on:
-                    ev = lambda _t, yy: meas(yy) - rule.stop_below * baseline  # noqa: E731
-                    ev.direction = -1  # type: ignore[attr-defined]
-                else:
-                    ev = lambda _t, yy: meas(yy) - rule.resume_above * baseline  # noqa: E731
-                    ev.direction = 1  # type: ignore[attr-defined]
+            if rule is not None and ce is None and rule_spec is not None:
+                thr = (rule.stop_below if on else rule.resume_above) * rule_base
+                ev = lambda _t, yy, sp=rule_spec, th=thr: observe(sp, yy) - th  # noqa: E731
+                ev.direction = -1 if on else 1  # type: ignore[attr-defined]
                 ev.terminal = True  # type: ignore[attr-defined]
                 events = [ev]
             t_eval = np.append(grid[(grid >= seg_start) & (grid < t_next)], t_next)
@@ -867,9 +1275,11 @@ def _run_ode_one(
                 )
             keep_t = sol.t < t_next
             if np.any(keep_t):
+                nk = int(keep_t.sum())
                 out_t.append(sol.t[keep_t])
                 out_y.append(sol.y.T[keep_t])
-                out_on.append(np.full(int(keep_t.sum()), on))
+                out_on.append(np.full(nk, on))
+                out_lv.append(np.tile(level, (nk, 1)))
             if sol.status == 1 and sol.t_events and sol.t_events[0].size:
                 te = float(sol.t_events[0][0])
                 y = sol.y_events[0][0]
@@ -884,28 +1294,42 @@ def _run_ode_one(
                 y = sol.y[:, -1]
                 seg_start = t_next
         t = t_next
-        if rule is not None and rule.check_every is not None:
-            m = meas(y)
-            if on and m < rule.stop_below * baseline:
+        if rule is not None and ce is not None and t >= next_ad - 1e-9:
+            assert rule_spec is not None
+            m = observe(rule_spec, y)
+            if on and m < rule.stop_below * rule_base:
                 on = False
-            elif not on and m > rule.resume_above * baseline:
+            elif not on and m > rule.resume_above * rule_base:
                 on = True
+            n_ad += 1
+            next_ad = n_ad * ce
+        if sw is not None and sw_spec is not None and t >= next_sw - 1e-9:
+            if sw.check(t, np.array([observe(sw_spec, y)]))[0]:
+                line, lstart, on = int(sw.line[0]), t, True
+                bps = line_bps()
+            n_sw += 1
+            next_sw = n_sw * float(sw.rule.check_every)
     out_t.append(np.array([t_end]))
     out_y.append(y[None, :])
     out_on.append(np.array([on]))
+    out_lv.append((plans[line].level(t_end - lstart) * on)[None, :])
     tt = np.concatenate(out_t)
     yy = np.concatenate(out_y)
     oo = np.concatenate(out_on)
+    ll = np.concatenate(out_lv)
     keep = np.concatenate([np.diff(tt) > 1e-12, [True]])
     return {
         "t": tt[keep],
         "y": yy[keep],
         "on": oo[keep],
+        "lv": ll[keep],
         "dose": dose,
         "baseline": baseline,
         "unpack": unpack,
         "k": k,
         "nd": nd,
+        "ie": ie,
+        "switch": sw,
     }
 
 
@@ -929,6 +1353,7 @@ def simulate(
     max_events: int = 50_000_000,
     max_steps: int = MAX_STEPS,
     progress: bool = False,
+    crn: bool = False,
 ) -> SimulationResult:
     """Simulate ``model`` under ``schedule``.
 
@@ -959,6 +1384,13 @@ def simulate(
         what is left is refused before it starts.
     max_steps
         Limit on ``t_end / dt`` (default :data:`MAX_STEPS`).
+    crn
+        Common random numbers for the stochastic engines: each step draws from its own
+        stream seeded by ``(seed, step)``, so schedules compared with the same ``rng`` seed
+        see the same numbers step by step (patient ``r`` of a cohort of the same size gets
+        the same parameter draws and the same streams in every schedule) and their
+        difference is not seed noise. The CLI and the demo use it with one seed for all
+        schedules. Off by default (one stream, as before).
 
     A schedule without regimens is an untreated control. Runs that would not finish in
     bounded time or memory raise an :class:`~oncoresist.errors.InputError` that says why and
@@ -1017,7 +1449,8 @@ def simulate(
     gen = np.random.default_rng(rng)
     ar = _arrays(model, int(n_runs), variation, gen)
     _check_rates(ar, method)
-    plan = _plan(model, schedule, t_end)
+    plans = _plans(model, schedule, t_end)
+    has_bio = model.biomarker is not None
     rule = schedule.adaptive
     mode = "burden"
     if (
@@ -1028,6 +1461,8 @@ def simulate(
         raise InputError(
             f"schedule {schedule.name!r} measures a biomarker but the model defines none"
         )
+    if not isinstance(crn, bool):
+        raise InputError(f"crn must be True or False, got {crn!r:.40}")
     # both kernels are exact for per-capita rates frozen over a step, so for branching only
     # density-dependent birth (logistic/Gompertz) limits the step; tau_leap keeps the classic
     # tau-leap bound on the fastest rate (drug effects and densities frozen over a step)
@@ -1055,7 +1490,8 @@ def simulate(
     nd = max(len(drugs), 1)
     if method == "ode":
         runs = [
-            _run_ode_one(ar, r, plan, schedule, t_end=t_end, dt=dt, mode=mode) for r in range(ar.n)
+            _run_ode_one(ar, r, plans, schedule, t_end=t_end, dt=dt, mode=mode, has_bio=has_bio)
+            for r in range(ar.n)
         ]
         grid = np.arange(round(t_end / dt) + 1) * dt
         traj, burd, summ, mean_acc = [], [], [], np.zeros((grid.size, len(names)))
@@ -1067,7 +1503,7 @@ def simulate(
             m_all = b_all if mode == "biomarker" else x_all.sum(1)
             on = o["on"]
             pk = ar.kel > 0
-            lv = np.array([plan.level(t) for t in o["t"]]) * on[:, None]
+            lv = o["lv"]
             c_show = np.where(pk[None, :], c_all, lv)
             met = _Metrics(
                 1,
@@ -1092,21 +1528,24 @@ def simulate(
             )
             auc = o["y"][-1, k + nd : k + 2 * nd]
             x_end = x_all[-1]
-            summ.append(
-                _summary_row(
-                    r,
-                    met,
-                    0,
-                    auc,
-                    o["dose"],
-                    on_time,
-                    t_end,
-                    x_end,
-                    ar,
-                    drugs,
-                    cured=bool(x_end.sum() < 1.0),
-                )
+            row = _summary_row(
+                r,
+                met,
+                0,
+                auc,
+                o["dose"],
+                on_time,
+                t_end,
+                x_end,
+                ar,
+                drugs,
+                cured=bool(x_end.sum() < 1.0),
             )
+            if o["switch"] is not None:
+                row.update(o["switch"].row(0))
+            for m_i, cn in enumerate(ar.env_names):
+                row[f"final_{cn}"] = float(o["y"][-1, o["ie"] + m_i])
+            summ.append(row)
             on_grid = np.interp(grid, o["t"], x_all.sum(1))  # noqa: F841 - total kept for clarity
             xg = np.stack([np.interp(grid, o["t"], x_all[:, j]) for j in range(len(names))], 1)
             mean_acc += xg / ar.n
@@ -1114,17 +1553,18 @@ def simulate(
                 sel = np.isin(o["t"], grid) | (o["t"] == t_end)
                 tt = o["t"]
                 traj.append(_traj_frame(r, tt, x_all, names))
-                burd.append(
-                    _burden_frame(
-                        r,
-                        tt,
-                        x_all.sum(1),
-                        m_all,
-                        on & (lv.sum(1) > 0) if len(drugs) else on & False,
-                        c_show,
-                        drugs,
-                    )
+                bf = _burden_frame(
+                    r,
+                    tt,
+                    x_all.sum(1),
+                    m_all,
+                    on & (lv.sum(1) > 0) if len(drugs) else on & False,
+                    c_show,
+                    drugs,
                 )
+                for m_i, cn in enumerate(ar.env_names):
+                    bf[f"level_{cn}"] = o["y"][:, o["ie"] + m_i]
+                burd.append(bf)
                 del sel
         info = {"events": 0}
         mean = _mean_frame(grid, mean_acc, names)
@@ -1132,7 +1572,7 @@ def simulate(
     else:
         o = _run_stochastic(
             ar,
-            plan,
+            plans,
             schedule,
             method=method,
             t_end=t_end,
@@ -1144,6 +1584,8 @@ def simulate(
             nadir_rise=nadir_rise,
             max_events=max_events,
             progress=progress,
+            has_bio=has_bio,
+            crn=crn,
         )
         met = o["met"]
         times = o["times"]
@@ -1151,19 +1593,21 @@ def simulate(
         for r in range(o["rec_x"].shape[1]):
             xr = o["rec_x"][:, r, :]
             traj.append(_traj_frame(r, times, xr, names))
-            burd.append(
-                _burden_frame(
-                    r,
-                    times,
-                    xr.sum(1),
-                    o["rec_m"][:, r],
-                    o["rec_on"][:, r],
-                    o["rec_c"][:, r, :],
-                    drugs,
-                )
+            bf = _burden_frame(
+                r,
+                times,
+                xr.sum(1),
+                o["rec_m"][:, r],
+                o["rec_on"][:, r],
+                o["rec_c"][:, r, :],
+                drugs,
             )
-        summ = [
-            _summary_row(
+            for m_i, cn in enumerate(ar.env_names):
+                bf[f"level_{cn}"] = o["rec_e"][:, r, m_i]
+            burd.append(bf)
+        summ = []
+        for r in range(ar.n):
+            row = _summary_row(
                 r,
                 met,
                 r,
@@ -1176,8 +1620,11 @@ def simulate(
                 drugs,
                 cured=bool(o["x_end"][r].sum() == 0),
             )
-            for r in range(ar.n)
-        ]
+            if o["switch"] is not None:
+                row.update(o["switch"].row(r))
+            for m_i, cn in enumerate(ar.env_names):
+                row[f"final_{cn}"] = float(o["env_end"][r, m_i])
+            summ.append(row)
         summary = pd.DataFrame(summ)
         mean = _mean_frame(times, o["mean_x"], names)
         info = {"events": o["events"]}
@@ -1212,7 +1659,7 @@ def _check_work(
 ) -> None:
     """Refuse a run whose schedule changes or memory would not be bounded (before any work)."""
     segments = 0.0
-    for r in schedule.regimens:
+    for r in (r for line in schedule.all_lines for r in line):
         span = min(float(r.stop), t_end) - float(r.start)
         if span <= 0:
             continue
@@ -1227,6 +1674,8 @@ def _check_work(
     rule = schedule.adaptive
     if rule is not None and rule.check_every is not None:
         segments += t_end / float(rule.check_every)
+    if schedule.switch is not None:
+        segments += t_end / float(schedule.switch.check_every)
     if segments > MAX_SEGMENTS:
         raise InputError(
             f"schedule {schedule.name!r} changes dosing or is checked about {segments:.3g} times "
