@@ -16,10 +16,10 @@ clones, ``u`` and ``s`` ``(K, K)``), so that ``_simulate`` can call them in a fe
   recomputed after every event (densities), for the channels of
   ``_simulate._gillespie_channels`` (birth, death, mutation at division, switching).
 
-Random streams: a numba kernel seeds numba's (per-thread) Mersenne Twister at the start of
-each run (``cohort``, ``gillespie_step``) or of each fixed block of runs (``branching_step``)
-from seeds drawn from the caller's ``numpy.random.Generator``; the blocks do not depend on
-the number of threads, so results are reproducible from the seed for any thread count. The
+Random streams: in the numba kernels run ``r`` draws from stream ``r`` (xoshiro256**, seeded
+by SplitMix64) of a 64-bit key drawn from the caller's ``numpy.random.Generator``, with exact
+samplers written here (see "Random streams" below), so results are reproducible from the
+seed whatever the number of threads. The
 numpy twins (``engine="numpy"``, used when numba is absent) draw the same laws from the
 Generator itself: the same distribution, other numbers. ``tests/test_evolution_kernels.py``
 checks both against closed forms and against ``simulate``.
@@ -46,9 +46,6 @@ Wiring into ``_simulate._run_stochastic`` (after ``conc``/``c_mean`` of the step
 ``effective_rates`` mirrors the drug part of ``_simulate._per_capita`` (a test checks they
 agree); keep them in step when ``_per_capita`` changes.
 """
-
-# numba compiles only the legacy np.random functions (per-thread state), not Generator methods
-# ruff: noqa: NPY002
 
 from __future__ import annotations
 
@@ -97,9 +94,225 @@ def _use_numba(engine: str) -> bool:
     return HAVE_NUMBA and engine != "numpy"
 
 
-def _seeds(rng: np.random.Generator, n: int) -> np.ndarray:
-    """``n`` distinct 32-bit seeds (numba's Mersenne Twister takes 32 bits)."""
-    return rng.choice(2**32, size=n, replace=False).astype(np.uint32)
+def _key(rng: np.random.Generator) -> np.uint64:
+    """A 64-bit key from the caller's generator; run ``r`` uses stream ``r`` of the key."""
+    return np.uint64(rng.integers(0, 2**64, dtype=np.uint64))
+
+
+# ---------------------------------------------------------------------------------------------
+# Random streams of the compiled kernels
+#
+# numba's np.random costs 30-450 ns a draw here (a thread-local Mersenne Twister behind a call);
+# a xoshiro256** stream per run (Blackman & Vigna 2021) seeded by SplitMix64 from (key, run)
+# costs a few ns, needs no 624-word state, and makes every run reproducible whatever the
+# threads. The samplers are exact: inversion for small means, Hormann's (1993) transformed
+# rejection for large Poisson (PTRS) and binomial (BTRS) means, Marsaglia & Tsang (2000) for
+# gamma; negative binomial = Poisson(Gamma) or, for few successes, a sum of geometrics.
+# tests/test_evolution_kernels.py compares each with numpy's samplers.
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_TWO53 = 1.0 / 9007199254740992.0
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+#: Stirling tails lgamma(k + 1) - [(k + 1/2) log(k + 1) - (k + 1) + log sqrt(2 pi)], k < 10.
+_TAIL = np.array(
+    [
+        math.lgamma(k + 1) - ((k + 0.5) * math.log(k + 1) - (k + 1) + _LOG_SQRT_2PI)
+        for k in range(10)
+    ]
+)
+
+
+@njit(cache=True)
+def _seed_stream(st, key, stream):
+    """xoshiro256** state of stream ``stream`` of ``key`` (SplitMix64 outputs)."""
+    z = np.uint64(key) + np.uint64(stream) * _GOLDEN
+    for i in range(4):
+        z += _GOLDEN
+        v = z
+        v = (v ^ (v >> np.uint64(30))) * _MIX1
+        v = (v ^ (v >> np.uint64(27))) * _MIX2
+        st[i] = v ^ (v >> np.uint64(31))
+
+
+@njit(cache=True)
+def _next(st):
+    s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
+    x = s1 * np.uint64(5)
+    res = ((x << np.uint64(7)) | (x >> np.uint64(57))) * np.uint64(9)
+    t = s1 << np.uint64(17)
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = (s3 << np.uint64(45)) | (s3 >> np.uint64(19))
+    st[0], st[1], st[2], st[3] = s0, s1, s2, s3
+    return res
+
+
+@njit(cache=True)
+def _uniform(st):
+    """Uniform on [0, 1), 53 bits."""
+    return float(_next(st) >> np.uint64(11)) * _TWO53
+
+
+@njit(cache=True)
+def _normal(st):
+    while True:  # Marsaglia's polar method (the second variate is dropped: no hidden state)
+        a = 2.0 * _uniform(st) - 1.0
+        b = 2.0 * _uniform(st) - 1.0
+        q = a * a + b * b
+        if 0.0 < q < 1.0:
+            return a * math.sqrt(-2.0 * math.log(q) / q)
+
+
+@njit(cache=True)
+def _gamma(st, shape):
+    """Gamma(shape, 1) for shape >= 1 (Marsaglia & Tsang 2000)."""
+    d = shape - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * d)
+    while True:
+        z = _normal(st)
+        v = 1.0 + c * z
+        if v <= 0.0:
+            continue
+        v = v * v * v
+        u = _uniform(st)
+        if u < 1.0 - 0.0331 * z * z * z * z:
+            return d * v
+        if math.log(u) < 0.5 * z * z + d * (1.0 - v + math.log(v)):
+            return d * v
+
+
+@njit(cache=True)
+def _poisson(st, lam):
+    if lam <= 0.0:
+        return 0
+    if lam < 10.0:  # inversion, one uniform
+        u = _uniform(st)
+        p = math.exp(-lam)
+        f = p
+        k = 0
+        while u > f and k < 200:
+            k += 1
+            p *= lam / k
+            f += p
+        return k
+    slam = math.sqrt(lam)
+    loglam = math.log(lam)
+    b = 0.931 + 2.53 * slam
+    a = -0.059 + 0.02483 * b
+    inv_alpha = 1.1239 + 1.1328 / (b - 3.4)
+    vr = 0.9277 - 3.6224 / (b - 2.0)
+    while True:  # PTRS (Hormann 1993)
+        u = _uniform(st) - 0.5
+        v = _uniform(st)
+        us = 0.5 - abs(u)
+        k = math.floor((2.0 * a / us + b) * u + lam + 0.43)
+        if us >= 0.07 and v <= vr:
+            return np.int64(k)
+        if k < 0.0 or (us < 0.013 and v > us):
+            continue
+        if math.log(v * inv_alpha / (a / (us * us) + b)) <= -lam + k * loglam - math.lgamma(
+            k + 1.0
+        ):
+            return np.int64(k)
+
+
+@njit(cache=True)
+def _stirling_tail(k, tail):
+    if k < 10.0:
+        return tail[np.int64(k)]
+    k1 = k + 1.0
+    k2 = k1 * k1
+    return (1.0 / 12 - (1.0 / 360 - 1.0 / 1260 / k2) / k2) / k1
+
+
+@njit(cache=True)
+def _binomial(st, n, p, tail):
+    if n <= 0 or p <= 0.0:
+        return np.int64(0)
+    if p >= 1.0:
+        return np.int64(n)
+    flip = p > 0.5
+    if flip:
+        p = 1.0 - p
+    q = 1.0 - p
+    nf = float(n)
+    if nf * p < 10.0:  # inversion (numpy's BINV)
+        qn = math.exp(nf * math.log1p(-p))
+        bound = min(nf, nf * p + 10.0 * math.sqrt(nf * p * q + 1.0))
+        while True:
+            u = _uniform(st)
+            px = qn
+            k = 0
+            while u > px and k <= bound:
+                u -= px
+                k += 1
+                px *= (nf - k + 1.0) * p / (k * q)
+            if k <= bound:
+                break
+    else:  # BTRS (Hormann 1993), the acceptance test in stable Stirling form
+        spq = math.sqrt(nf * p * q)
+        b = 1.15 + 2.53 * spq
+        a = -0.0873 + 0.0248 * b + 0.01 * p
+        c = nf * p + 0.5
+        vr = 0.92 - 4.2 / b
+        alpha = (2.83 + 5.1 / b) * spq
+        r = p / q
+        m = math.floor((nf + 1.0) * p)
+        while True:
+            u = _uniform(st) - 0.5
+            v = _uniform(st)
+            us = 0.5 - abs(u)
+            kf = math.floor((2.0 * a / us + b) * u + c)
+            if kf < 0.0 or kf > nf:
+                continue
+            if us >= 0.07 and v <= vr:
+                break
+            lv = math.log(v * alpha / (a / (us * us) + b))
+            bound = (
+                (m + 0.5) * math.log((m + 1.0) / (r * (nf - m + 1.0)))
+                + (nf + 1.0) * math.log1p((kf - m) / (nf - kf + 1.0))
+                + (kf + 0.5) * math.log(r * (nf - kf + 1.0) / (kf + 1.0))
+                + _stirling_tail(m, tail)
+                + _stirling_tail(nf - m, tail)
+                - _stirling_tail(kf, tail)
+                - _stirling_tail(nf - kf, tail)
+            )
+            if lv <= bound:
+                break
+        k = np.int64(kf)
+    return np.int64(n - k) if flip else np.int64(k)
+
+
+@njit(cache=True)
+def _negbin(st, n, p):
+    """Failures before the n-th success, success probability p (numpy's negative_binomial)."""
+    if n <= 0 or p >= 1.0:
+        return np.int64(0)
+    q = 1.0 - p
+    mean = n * q / p
+    if n <= 4:  # a sum of n geometrics on {0, 1, ...}
+        lq = math.log(q)
+        tot = 0
+        for _ in range(n):
+            tot += np.int64(math.floor(math.log(1.0 - _uniform(st)) / lq))
+        return np.int64(tot)
+    if mean < 10.0:  # inversion: P(0) = p^n, P(k + 1) = P(k) (n + k) q / (k + 1)
+        u = _uniform(st)
+        f = math.exp(n * math.log(p))
+        c = f
+        k = 0
+        while u > c and k < 1000:
+            f *= (n + k) * q / (k + 1.0)
+            k += 1
+            c += f
+        if k < 1000:
+            return np.int64(k)
+    return _poisson(st, _gamma(st, float(n)) * (1.0 - p) / p)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,22 +367,26 @@ def _rates_one(x, b_eff, d_eff, kc0, a, cap_src, growth, birth, death):
 
 
 @njit(cache=True, error_model="numpy")
-def _branch_one(x, birth, death, u, s, urow, srow, tgt, dt, gl_x, gl_w, new):
+def _branch_one(
+    st, x, birth, death, u, s, urow, srow, tgt, dt, gl_x, gl_w, tail, new, node_m, node_b
+):
     """One run, one step of ``_step_branching`` into ``new``; returns the events."""
     k = x.shape[0]
     for i in range(k):
         lam = birth[i] * (1.0 - urow[i])
         mu = death[i] + srow[i]
         alpha, beta = _kendall(lam, mu, dt)
-        surv = np.random.binomial(x[i], 1.0 - alpha) if x[i] > 0 else 0
+        surv = _binomial(st, x[i], 1.0 - alpha, tail)
         if surv > 0 and beta > 0.0:
-            surv += np.random.negative_binomial(surv, 1.0 - beta)
+            surv += _negbin(st, surv, 1.0 - beta)
         new[i] = surv
+    nq = gl_x.shape[0]
     for jj in range(tgt.shape[0]):
         j = tgt[jj]
         lam_j = birth[j] * (1.0 - urow[j])
         mu_j = death[j] + srow[j]
-        for q in range(gl_x.shape[0]):
+        m_tot = 0.0
+        for q in range(nq):
             tau = 0.5 * dt * (gl_x[q] + 1.0)
             flux = 0.0
             for i in range(k):
@@ -178,13 +395,35 @@ def _branch_one(x, birth, death, u, s, urow, srow, tgt, dt, gl_x, gl_w, new):
                     r_i = birth[i] * (1.0 - urow[i]) - death[i] - srow[i]
                     flux += rate * x[i] * math.exp(min(r_i * (dt - tau), 700.0))
             flux *= 0.5 * dt * gl_w[q]
-            if flux <= 0.0:
-                continue
             a_t, b_t = _kendall(lam_j, mu_j, tau)
-            m = np.random.poisson(flux * (1.0 - a_t))
-            if m > 0 and b_t > 0.0:
-                m += np.random.negative_binomial(m, 1.0 - b_t)
-            new[j] += m
+            node_m[q] = flux * (1.0 - a_t) if flux > 0.0 else 0.0
+            node_b[q] = b_t
+            m_tot += node_m[q]
+        if m_tot <= 0.0:
+            continue
+        if m_tot < 30.0:
+            # Poisson splitting: Poisson(sum m_q) arrivals, each at node q with probability
+            # m_q / sum m, of size 1 + Geometric(beta_q): the law of independent per-node
+            # Poisson(m_q) counts with NegativeBinomial extra cells, at one Poisson draw
+            n_arr = _poisson(st, m_tot)
+            for q in range(nq):
+                node_b[q] = math.log(node_b[q]) if node_b[q] > 0.0 else 0.0
+            for _ in range(n_arr):
+                v = _uniform(st) * m_tot
+                q = 0
+                while q < nq - 1 and v >= node_m[q]:
+                    v -= node_m[q]
+                    q += 1
+                size = 1
+                if node_b[q] < 0.0:  # node_b holds log(beta_q) here
+                    size += np.int64(math.floor(math.log(1.0 - _uniform(st)) / node_b[q]))
+                new[j] += size
+        else:
+            for q in range(nq):
+                m = _poisson(st, node_m[q])
+                if m > 0 and node_b[q] > 0.0:
+                    m += _negbin(st, m, 1.0 - node_b[q])
+                new[j] += m
     ev = 0
     for i in range(k):
         ev += abs(new[i] - x[i])
@@ -201,19 +440,39 @@ def _targets(u: np.ndarray, s: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _branching_step_nb(x, birth, death, u, s, dt, tgt, gl_x, gl_w, seeds):
+def _branching_step_nb(x, birth, death, u, s, dt, tgt, gl_x, gl_w, tail, key):
     p, k = x.shape
     out = np.empty_like(x)
     urow = u.sum(1)
     srow = s.sum(1)
-    nb = seeds.shape[0]
+    nb = min(p, _BLOCKS)
     ev_block = np.zeros(nb, np.int64)
     for blk in prange(nb):
-        np.random.seed(seeds[blk])
+        st = np.empty(4, np.uint64)
         new = np.empty(k, np.int64)
+        node_m = np.empty(gl_x.shape[0])
+        node_b = np.empty(gl_x.shape[0])
         ev = 0
         for r in range(blk * p // nb, (blk + 1) * p // nb):
-            ev += _branch_one(x[r], birth[r], death[r], u, s, urow, srow, tgt, dt, gl_x, gl_w, new)
+            _seed_stream(st, key, r)
+            ev += _branch_one(
+                st,
+                x[r],
+                birth[r],
+                death[r],
+                u,
+                s,
+                urow,
+                srow,
+                tgt,
+                dt,
+                gl_x,
+                gl_w,
+                tail,
+                new,
+                node_m,
+                node_b,
+            )
             out[r, :] = new
         ev_block[blk] = ev
     return out, ev_block.sum()
@@ -323,9 +582,8 @@ def branching_step(
     u, s = np.ascontiguousarray(u, float), np.ascontiguousarray(s, float)
     if not _use_numba(engine):
         return _branching_step_np(x, birth, death, u, s, float(dt), rng)
-    seeds = _seeds(rng, max(min(_BLOCKS, x.shape[0]), 1))
     out, ev = _branching_step_nb(
-        x, birth, death, u, s, float(dt), _targets(u, s), _GL_X, _GL_W, seeds
+        x, birth, death, u, s, float(dt), _targets(u, s), _GL_X, _GL_W, _TAIL, _key(rng)
     )
     return out, int(ev)
 
@@ -345,10 +603,10 @@ def _measure_one(x, w, use_w):
 @njit(cache=True, parallel=True, error_model="numpy")
 def _cohort_nb(
     x0, b_eff, d_eff, kc0, seg_step, seg_level, a, u, s, cap_src, growth, dt, steps,
-    tgt, gl_x, gl_w, w, decay, bio0, use_bio, resistant, pf, nr, n_rec, seeds, max_cells,
+    tgt, gl_x, gl_w, tail, w, decay, bio0, use_bio, resistant, pf, nr, n_rec, key, max_cells,
 ):  # fmt: skip
     p, k = x0.shape
-    nb = min(p, 64)
+    nb = min(p, _BLOCKS)
     urow = u.sum(1)
     srow = s.sum(1)
     x_end = np.zeros((p, k), np.int64)
@@ -365,13 +623,16 @@ def _cohort_nb(
     e_dec = math.exp(-decay * dt) if decay > 0 else 0.0
     n_seg = seg_step.shape[0]
     for blk in prange(nb):
+        st = np.empty(4, np.uint64)
         x = np.empty(k, np.int64)
         new = np.empty(k, np.int64)
+        node_m = np.empty(gl_x.shape[0])
+        node_b = np.empty(gl_x.shape[0])
         xf = np.empty(k)
         birth = np.empty(k)
         death = np.empty(k)
         for r in range(blk * p // nb, (blk + 1) * p // nb):
-            np.random.seed(seeds[r])
+            _seed_stream(st, key, r)
             for i in range(k):
                 x[i] = x0[r, i]
                 xf[i] = x[i]
@@ -399,7 +660,24 @@ def _cohort_nb(
                 if big:
                     overflow[r] = step
                     break
-                ev += _branch_one(x, birth, death, u, s, urow, srow, tgt, dt, gl_x, gl_w, new)
+                ev += _branch_one(
+                    st,
+                    x,
+                    birth,
+                    death,
+                    u,
+                    s,
+                    urow,
+                    srow,
+                    tgt,
+                    dt,
+                    gl_x,
+                    gl_w,
+                    tail,
+                    new,
+                    node_m,
+                    node_b,
+                )
                 t1 = (step + 1) * dt
                 rsum = 0.0
                 for i in range(k):
@@ -584,7 +862,7 @@ def cohort(
             float(dt), int(steps))  # fmt: skip
     tail = (w_, dec, b0, bool(use_bio), res, float(progression_factor), float(nadir_rise), n_rec)
     if _use_numba(engine):
-        out = _cohort_nb(*args, _targets(u, s), _GL_X, _GL_W, *tail, _seeds(rng, p),
+        out = _cohort_nb(*args, _targets(u, s), _GL_X, _GL_W, _TAIL, *tail, _key(rng),
                          float(max_cells))  # fmt: skip
     else:
         out = _cohort_np(*args, *tail, rng, float(max_cells))
@@ -706,14 +984,15 @@ def run_cohort(
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _gillespie_nb(x0, b_eff, d_eff, kc0, a, u, s, cap_src, growth, dt, seeds, max_events):
+def _gillespie_nb(x0, b_eff, d_eff, kc0, a, u, s, cap_src, growth, dt, key, max_events):
     p, k = x0.shape
     out = np.empty_like(x0)
     events = np.zeros(p, np.int64)
     urow = u.sum(1)
     srow = s.sum(1)
     for r in prange(p):
-        np.random.seed(seeds[r])
+        st = np.empty(4, np.uint64)
+        _seed_stream(st, key, r)
         x = x0[r].copy()
         xf = np.empty(k)
         birth = np.empty(k)
@@ -733,10 +1012,10 @@ def _gillespie_nb(x0, b_eff, d_eff, kc0, a, u, s, cap_src, growth, dt, seeds, ma
                 a0 += tot[i] * xf[i]
             if a0 <= 0.0:
                 break
-            t += -math.log(1.0 - np.random.random()) / a0
+            t += -math.log(1.0 - _uniform(st)) / a0
             if t >= dt:
                 break
-            v = np.random.random() * a0
+            v = _uniform(st) * a0
             i = 0
             while i < k - 1 and v >= tot[i] * xf[i]:
                 v -= tot[i] * xf[i]
@@ -873,7 +1152,7 @@ def gillespie_step(
     cap_src = np.ascontiguousarray(cap_src, np.int64)
     if _use_numba(engine):
         out, ev = _gillespie_nb(x, b_eff, d_eff, kc0, a, u, s, cap_src, int(growth), float(dt),
-                                _seeds(rng, p), int(max_events) + 1)  # fmt: skip
+                                _key(rng), int(max_events) + 1)  # fmt: skip
     else:
         out, ev = _gillespie_np(x, b_eff, d_eff, kc0, a, u, s, cap_src, int(growth), float(dt),
                                 rng, int(max_events) + 1)  # fmt: skip
@@ -883,3 +1162,22 @@ def gillespie_step(
             "(max_events); the exact method is too slow here: use method='branching'"
         )
     return out, int(ev.sum())
+
+
+@njit(cache=True)
+def _sample(kind, n_draws, a, b, key):
+    """``n_draws`` draws of one compiled sampler (for the tests against numpy's samplers):
+    kind 0 binomial(a, b), 1 poisson(a), 2 negative_binomial(a, b), 3 gamma(a)."""
+    st = np.empty(4, np.uint64)
+    _seed_stream(st, key, 0)
+    out = np.empty(n_draws)
+    for i in range(n_draws):
+        if kind == 0:
+            out[i] = _binomial(st, np.int64(a), b, _TAIL)
+        elif kind == 1:
+            out[i] = _poisson(st, a)
+        elif kind == 2:
+            out[i] = _negbin(st, np.int64(a), b)
+        else:
+            out[i] = _gamma(st, a)
+    return out
