@@ -64,49 +64,71 @@ NOT_SIGNIFICANT: set[tuple[str, str, str, str]] = {
 # Measured with audit_links(n_boot=1000, seed=0) on the mirror (Dec 2026):
 # (link, feature, source, drug id): (stratified AUC, CI low, CI high, pan-cancer AUC, n lines)
 MEASURED: dict[tuple[str, str, str, str], tuple[float, float, float, float, int]] = {
-    ("efflux_abc[ABCB1]->resistance", "set", "GDSC1", "1007"): (0.579, 0.531, 0.626, 0.571, 512),
-    ("efflux_abc[ABCB1]->resistance", "set", "GDSC2", "1007"): (0.584, 0.535, 0.630, 0.602, 534),
-    ("efflux_abc[ABCB1]->resistance", "set", "GDSC2", "1819"): (0.535, 0.468, 0.603, 0.596, 300),
+    ("efflux_abc[ABCB1]->resistance", "set", "GDSC1", "1007"): (
+        0.587, 0.540, 0.633, 0.571, 574,
+    ),
+    ("efflux_abc[ABCB1]->resistance", "set", "GDSC2", "1007"): (
+        0.578, 0.532, 0.622, 0.602, 586,
+    ),
+    ("efflux_abc[ABCB1]->resistance", "set", "GDSC2", "1819"): (
+        0.542, 0.485, 0.596, 0.596, 380,
+    ),
     ("efflux_abc[ABCB1]->resistance", "marker:ABCB1", "GDSC1", "1007"): (
-        0.631, 0.578, 0.684, 0.693, 512,
+        0.645, 0.600, 0.686, 0.693, 574,
     ),
     ("efflux_abc[ABCB1]->resistance", "marker:ABCB1", "GDSC2", "1007"): (
-        0.565, 0.516, 0.612, 0.514, 534,
+        0.551, 0.503, 0.599, 0.514, 586,
     ),
     ("efflux_abc[ABCB1]->resistance", "marker:ABCB1", "GDSC2", "1819"): (
-        0.521, 0.454, 0.590, 0.490, 300,
+        0.533, 0.477, 0.587, 0.490, 380,
     ),
-    ("efflux_abc[ABCB1]->resistance", "set", "GDSC1", "11"): (0.602, 0.505, 0.698, 0.581, 138),
-    ("efflux_abc[ABCB1]->resistance", "set", "GDSC2", "1080"): (0.632, 0.587, 0.683, 0.661, 528),
+    ("efflux_abc[ABCB1]->resistance", "set", "GDSC1", "11"): (
+        0.637, 0.555, 0.719, 0.581, 196,
+    ),
+    ("efflux_abc[ABCB1]->resistance", "set", "GDSC2", "1080"): (
+        0.616, 0.568, 0.661, 0.661, 580,
+    ),
     ("efflux_abc[ABCB1]->resistance", "marker:ABCB1", "GDSC1", "11"): (
-        0.682, 0.593, 0.775, 0.651, 138,
+        0.657, 0.580, 0.738, 0.651, 196,
     ),
     ("efflux_abc[ABCB1]->resistance", "marker:ABCB1", "GDSC2", "1080"): (
-        0.623, 0.575, 0.673, 0.548, 528,
+        0.587, 0.542, 0.633, 0.548, 580,
     ),
-    ("efflux_abc[ABCB1]->resistance", "set", "GDSC1", "140"): (0.611, 0.562, 0.661, 0.634, 470),
-    ("efflux_abc[ABCB1]->resistance", "set", "GDSC2", "2048"): (0.619, 0.573, 0.666, 0.657, 532),
+    ("efflux_abc[ABCB1]->resistance", "set", "GDSC1", "140"): (
+        0.627, 0.580, 0.676, 0.634, 512,
+    ),
+    ("efflux_abc[ABCB1]->resistance", "set", "GDSC2", "2048"): (
+        0.619, 0.577, 0.667, 0.657, 578,
+    ),
     ("efflux_abc[ABCB1]->resistance", "marker:ABCB1", "GDSC1", "140"): (
-        0.618, 0.571, 0.667, 0.627, 470,
+        0.626, 0.577, 0.670, 0.627, 512,
     ),
     ("efflux_abc[ABCB1]->resistance", "marker:ABCB1", "GDSC2", "2048"): (
-        0.614, 0.568, 0.662, 0.516, 532,
+        0.582, 0.533, 0.626, 0.516, 578,
     ),
-    ("slfn11[SLFN11]->sensitivity", "set", "GDSC2", "1003"): (0.219, 0.179, 0.262, 0.166, 536),
+    ("slfn11[SLFN11]->sensitivity", "set", "GDSC2", "1003"): (
+        0.214, 0.179, 0.252, 0.166, 590,
+    ),
     ("slfn11[SLFN11]->sensitivity", "marker:SLFN11", "GDSC2", "1003"): (
-        0.214, 0.174, 0.254, 0.155, 536,
+        0.209, 0.172, 0.246, 0.155, 590,
     ),
-    ("slfn11[SLFN11]->sensitivity", "set", "GDSC2", "1808"): (0.214, 0.163, 0.266, 0.152, 350),
-    ("slfn11[SLFN11]->sensitivity", "set", "GDSC1", "1490"): (0.286, 0.241, 0.330, 0.255, 490),
-    ("slfn11[SLFN11]->sensitivity", "set", "GDSC1", "1494"): (0.221, 0.182, 0.261, 0.153, 526),
+    ("slfn11[SLFN11]->sensitivity", "set", "GDSC2", "1808"): (
+        0.225, 0.180, 0.270, 0.152, 408,
+    ),
+    ("slfn11[SLFN11]->sensitivity", "set", "GDSC1", "1490"): (
+        0.279, 0.238, 0.319, 0.255, 550,
+    ),
+    ("slfn11[SLFN11]->sensitivity", "set", "GDSC1", "1494"): (
+        0.222, 0.181, 0.264, 0.153, 576,
+    ),
     ("slfn11[SLFN11]->sensitivity", "set", "GDSC2", "1490|1494"): (
-        0.231, 0.189, 0.276, 0.192, 530,
+        0.245, 0.209, 0.284, 0.192, 578,
     ),
     ("bcl2_dependence[BCL2]->sensitivity", "set", "GDSC2", "1909"): (
-        0.399, 0.352, 0.445, 0.179, 528,
+        0.370, 0.323, 0.414, 0.179, 580,
     ),
     ("bcl2_dependence[BCL2]->sensitivity", "set", "GDSC2", "1910"): (
-        0.394, 0.350, 0.440, 0.222, 528,
+        0.372, 0.330, 0.414, 0.222, 580,
     ),
 }  # fmt: skip
 
