@@ -34,7 +34,8 @@ transformed parameters of the *other* patients (leave-one-patient-out, or K fold
 never of the patient itself. The held-out patient's training window is then fitted by MAP with
 that prior, with the residual sd shrunk toward the population's. Prediction intervals come from
 the Laplace posterior (parameter draws) plus residual noise; their empirical coverage on the
-held-out cycle is reported with every score.
+held-out cycle is reported with every score, and so is the coverage of the same intervals
+rescaled by the other patients' held-out errors (split-conformal across patients).
 """
 
 from __future__ import annotations
@@ -454,6 +455,7 @@ class PsaForecastEvaluation:
                     "median_skill_trend": g["skill_trend"].median(),
                     "frac_beats_better_baseline": g["beats_better_baseline"].mean(),
                     "coverage": f["inside"].mean() if len(f) else math.nan,
+                    "coverage_conformal": f["inside_conformal"].mean() if len(f) else math.nan,
                 }
             )
         base = ok.drop_duplicates(["cycles_fit", "patient"])
@@ -678,8 +680,54 @@ def evaluate_psa_forecasts(
                 )
     scores = pd.DataFrame(score_rows)
     forecasts = pd.concat(fc_rows, ignore_index=True) if fc_rows else pd.DataFrame()
+    if len(forecasts):
+        forecasts, scores = _conformal(forecasts, scores, fold, level)
     cols = ["patient", "day", "cycle", "on_treatment", "psa"]
     return PsaForecastEvaluation(scores, forecasts, psa[cols].copy(), level, n_folds)
+
+
+def _conformal(
+    fc: pd.DataFrame, scores: pd.DataFrame, fold: dict[Any, int], level: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Intervals widened (or narrowed) by the other patients' held-out errors.
+
+    Split-conformal across patients: the score of a held-out point is ``|y - forecast|`` over
+    the Laplace half-width on its side; a patient's factor is the ``level`` quantile of the
+    scores of the patients outside its fold (never its own), pooled over their points.
+    """
+    fc = fc.copy()
+    fc["lower_conformal"] = np.nan
+    fc["upper_conformal"] = np.nan
+    half = np.where(fc["log_psa"] >= fc["forecast"], fc["upper"] - fc["forecast"],
+                    fc["forecast"] - fc["lower"])  # fmt: skip
+    score = np.abs(fc["log_psa"] - fc["forecast"]) / np.maximum(half, 1e-12)
+    fid = fc["patient"].map(fold).to_numpy()
+    for _, g in fc.groupby(["cycles_fit", "model"]):
+        if g["lower"].isna().any():
+            continue
+        for f in np.unique(fid[g.index]):
+            mine = g.index[fid[g.index] == f]
+            rest = g.index[fid[g.index] != f]
+            if rest.size == 0:
+                continue
+            c = float(np.quantile(score[rest], level))
+            fc.loc[mine, "lower_conformal"] = fc.loc[mine, "forecast"] - c * (
+                fc.loc[mine, "forecast"] - fc.loc[mine, "lower"]
+            )
+            fc.loc[mine, "upper_conformal"] = fc.loc[mine, "forecast"] + c * (
+                fc.loc[mine, "upper"] - fc.loc[mine, "forecast"]
+            )
+    ok = fc["lower_conformal"].notna()
+    fc["inside_conformal"] = np.where(
+        ok,
+        (fc["log_psa"] >= fc["lower_conformal"]) & (fc["log_psa"] <= fc["upper_conformal"]),
+        np.nan,
+    )
+    cov = fc.groupby(["patient", "cycles_fit", "model"])["inside_conformal"].mean()
+    key = pd.MultiIndex.from_frame(scores[["patient", "cycles_fit", "model"]])
+    scores = scores.copy()
+    scores["coverage_conformal"] = cov.reindex(key).to_numpy()
+    return fc, scores
 
 
 def _forecast_one(
@@ -787,11 +835,14 @@ def plot_psa_forecast(
         if models is not None and m not in models:
             continue
         fig.add_trace(go.Scatter(x=g["day"], y=g["forecast"], mode="lines", name=str(m)))
-        if g["lower"].notna().all():
+        lo, hi = (
+            ("lower_conformal", "upper_conformal") if "lower_conformal" in g else ("lower", "upper")
+        )
+        if g[lo].notna().all():
             fig.add_trace(
                 go.Scatter(
                     x=np.concatenate([g["day"], g["day"][::-1]]),
-                    y=np.concatenate([g["upper"], g["lower"][::-1]]),
+                    y=np.concatenate([g[hi], g[lo][::-1]]),
                     fill="toself",
                     opacity=0.2,
                     line={"width": 0},
