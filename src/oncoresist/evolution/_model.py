@@ -635,9 +635,9 @@ class Model:
                 for c in self.clones
                 if c.division is not None and c.division.into and c.birth_rate > 0
             ]
-            for a, b, rate in edges:
-                if a in reach and b not in reach and rate > 0:
-                    reach.add(b)
+            for src_name, dst_name, rate in edges:
+                if src_name in reach and dst_name not in reach and rate > 0:
+                    reach.add(dst_name)
                     changed = True
         unreachable = [n for n in names if n not in reach]
         if unreachable:

@@ -485,8 +485,7 @@ def _plans(model: Model, schedule: Schedule, t_end: float) -> list[_Plan]:
     schedule.check_against(model)
     drugs = model.drug_names
     return [
-        _Plan(drugs, [(drugs.index(r.drug), r) for r in line], t_end)
-        for line in schedule.all_lines
+        _Plan(drugs, [(drugs.index(r.drug), r) for r in line], t_end) for line in schedule.all_lines
     ]
 
 
@@ -719,6 +718,39 @@ def _survival_prob(lam: np.ndarray, mu: np.ndarray, t: Any) -> tuple[np.ndarray,
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(6)
 
 
+def _draw(
+    rng: np.random.Generator, gens: list[np.random.Generator] | None, name: str, *args: Any
+) -> np.ndarray:
+    """``rng.<name>(*args)``, or with ``gens`` one generator per run (leading axis): patient
+    r's draws then do not depend on the other patients (common random numbers)."""
+    if gens is None:
+        return np.asarray(getattr(rng, name)(*args))
+    arrs = [np.asarray(a) for a in args]
+    shape = np.broadcast_shapes(*(a.shape for a in arrs))
+    out = np.empty(shape, np.int64)
+    full = [np.broadcast_to(a, shape) for a in arrs]
+    for r, g in enumerate(gens):
+        out[r] = getattr(g, name)(*(a[r] for a in full))
+    return out
+
+
+class _PatientStreams:
+    """One counter-based (Philox) stream per patient, reset to ``(step, patient)`` each step."""
+
+    def __init__(self, base: int, n: int):
+        self.bits = [np.random.Philox(key=[base, r]) for r in range(n)]
+        self.gens = [np.random.Generator(b) for b in self.bits]
+        self.states = [b.state for b in self.bits]
+
+    def at(self, step: int) -> list[np.random.Generator]:
+        for b, st in zip(self.bits, self.states, strict=True):
+            st["state"]["counter"][:] = (0, 0, step, 0)
+            st["buffer_pos"] = 4
+            st["has_uint32"] = 0
+            b.state = st
+        return self.gens
+
+
 def _step_branching(
     ar: _Arrays,
     x: np.ndarray,
@@ -726,6 +758,7 @@ def _step_branching(
     death: np.ndarray,
     dt: float,
     rng: np.random.Generator,
+    gens: list[np.random.Generator] | None = None,
 ) -> tuple[np.ndarray, int]:
     """One step of the multi-type linear birth-death process with rates frozen over ``dt``.
 
@@ -753,8 +786,8 @@ def _step_branching(
     lam = birth * (1.0 - urow - ddrow)
     mu = death + srow + birth * ddrow
     alpha, beta = _survival_prob(lam, mu, dt)
-    surv = rng.binomial(x, 1.0 - alpha)
-    grow = rng.negative_binomial(np.maximum(surv, 1), 1.0 - beta)
+    surv = _draw(rng, gens, "binomial", x, 1.0 - alpha)
+    grow = _draw(rng, gens, "negative_binomial", np.maximum(surv, 1), 1.0 - beta)
     new = np.where(surv > 0, surv + grow, 0)
     tgt = np.flatnonzero((ar.u > 0).any(0) | (ar.s > 0).any(0))  # clones that receive cells
     tau = 0.5 * dt * (_GL_X + 1.0)  # time left to the step end at each node
@@ -764,9 +797,12 @@ def _step_branching(
             src = x[:, :, None] * np.exp(np.minimum((lam - mu)[:, :, None] * (dt - tau), 700.0))
         flux = np.einsum("pst,psk->ptk", rate, src) * (0.5 * dt * _GL_W)  # (P, tgt, node)
         a_tau, b_tau = _survival_prob(lam[:, tgt, None], mu[:, tgt, None], tau)
-        arrive = rng.poisson(flux * (1.0 - a_tau))
+        arrive = _draw(rng, gens, "poisson", flux * (1.0 - a_tau))
         hit = arrive > 0  # geometric sizes only where cells arrived (often none)
-        if np.any(hit):
+        if gens is not None:
+            size = _draw(rng, gens, "negative_binomial", np.maximum(arrive, 1), 1.0 - b_tau)
+            new[:, tgt] += (arrive + np.where(hit, size, 0)).sum(-1)
+        elif np.any(hit):
             arrive[hit] += rng.negative_binomial(arrive[hit], 1.0 - b_tau[hit])
             new[:, tgt] += arrive.sum(-1)
     tgt2 = np.flatnonzero((ddm > 0).any(0))
@@ -778,13 +814,11 @@ def _step_branching(
             src = x[:, :, None] * np.exp(np.minimum((lam - mu)[:, :, None] * (dt - tau), 700.0))
         flux2 = np.einsum("pst,psk->ptk", rate2, src) * (0.5 * dt * _GL_W)
         a_tau, b_tau = _survival_prob(lam[:, tgt2, None], mu[:, tgt2, None], tau)
-        pairs = rng.poisson(flux2)
-        if np.any(pairs > 0):
-            live = rng.binomial(2 * pairs, 1.0 - a_tau)
-            hit = live > 0
-            if np.any(hit):
-                live[hit] += rng.negative_binomial(live[hit], 1.0 - b_tau[hit])
-            new[:, tgt2] += live.sum(-1)
+        pairs = _draw(rng, gens, "poisson", flux2)
+        if gens is not None or np.any(pairs > 0):
+            live = _draw(rng, gens, "binomial", 2 * pairs, 1.0 - a_tau)
+            size = _draw(rng, gens, "negative_binomial", np.maximum(live, 1), 1.0 - b_tau)
+            new[:, tgt2] += np.where(live > 0, live + size, 0).sum(-1)
     events = int(np.sum(np.abs(new - x)))
     return new, events
 
@@ -796,6 +830,7 @@ def _step_tau(
     death: np.ndarray,
     dt: float,
     rng: np.random.Generator,
+    gens: list[np.random.Generator] | None = None,
 ) -> tuple[np.ndarray, int]:
     """Fixed-step leap with the exact per-step law: the same kernel as ``branching``.
 
@@ -806,7 +841,7 @@ def _step_tau(
     compatibility and keeps the stricter :class:`CoarseStepWarning` bound (0.2 / the fastest
     per-cell rate), which also limits the error of freezing drug effects over a step.
     """
-    return _step_branching(ar, x, birth, death, dt, rng)
+    return _step_branching(ar, x, birth, death, dt, rng, gens)
 
 
 class _TooLarge(Exception):
@@ -989,10 +1024,11 @@ def _run_stochastic(
     chan = _gillespie_channels(ar) if method == "gillespie" else None
     events = 0
     passes = 0
-    # common random numbers: every step draws from its own stream, seeded by (base, step),
-    # so two schedules run with the same seed use the same numbers step by step and a
-    # difference in one step does not shift the numbers of every later step
+    # common random numbers: every patient and step draws from its own stream, seeded by
+    # (base, patient, step) (gillespie: by (base, step)), so two schedules run with the same
+    # seed use the same numbers and a difference in one step does not shift later ones
     base = int(rng.integers(2**63)) if crn else 0
+    streams = _PatientStreams(base, n) if crn and method != "gillespie" else None
     bar = _progress(progress, steps, f"{method} {schedule.name}")
     for step in range(steps):
         t0 = step * dt
@@ -1052,7 +1088,8 @@ def _run_stochastic(
                 if float(grow.max(initial=0.0)) > MAX_CELLS:
                     raise _TooLarge(f"about {float(grow.max()):.3g} cells of one clone expected")
                 stepper = _step_branching if method == "branching" else _step_tau
-                x, ev = stepper(ar, x, birth, death, dt, step_rng)
+                gens = streams.at(step) if streams is not None else None
+                x, ev = stepper(ar, x, birth, death, dt, step_rng, gens)
         except (_TooLarge, ValueError) as exc:
             if isinstance(exc, InputError):
                 raise
