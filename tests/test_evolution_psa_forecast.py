@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pandas as pd
@@ -192,7 +191,6 @@ def test_bruchovsky_forecasts_against_naive_baselines():
     Rescaled by the other patients' held-out errors (split-conformal across patients, never
     the patient's own) they cover 0.90 and 0.87.
     """
-    t0 = time.perf_counter()
     psa = fetch_bruchovsky_psa()
     ev = evaluate_psa_forecasts(psa, ("two_population", "lotka_volterra"), cycles_fit=(2, 3))
     s = ev.summary().set_index(["cycles_fit", "model"])
@@ -222,4 +220,3 @@ def test_bruchovsky_forecasts_against_naive_baselines():
     assert len(ev.to_frame()) == 2 * len(ev.scores)
     assert "PsaForecastEvaluation" in ev._repr_html_()
     assert len(plot_psa_forecast(ev, 1).data) >= 6
-    assert time.perf_counter() - t0 < 60
