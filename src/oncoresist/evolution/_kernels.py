@@ -19,9 +19,8 @@ clones, ``u`` and ``s`` ``(K, K)``), so that ``_simulate`` can call them in a fe
 Random streams: in the numba kernels run ``r`` draws from stream ``r`` (xoshiro256**, seeded
 by SplitMix64) of a 64-bit key drawn from the caller's ``numpy.random.Generator``, with exact
 samplers written here (see "Random streams" below), so results are reproducible from the
-seed whatever the number of threads. The
-numpy twins (``engine="numpy"``, used when numba is absent) draw the same laws from the
-Generator itself: the same distribution, other numbers. ``tests/test_evolution_kernels.py``
+seed whatever the number of threads. The numpy twins (``engine="numpy"``, used when numba is
+absent) draw the same laws from the Generator itself: the same distribution, other numbers. ``tests/test_evolution_kernels.py``
 checks both against closed forms and against ``simulate``.
 
 Wiring into ``_simulate._run_stochastic`` (after ``conc``/``c_mean`` of the step)::
@@ -36,12 +35,13 @@ Wiring into ``_simulate._run_stochastic`` (after ``conc``/``c_mean`` of the step
             return out
     # in the step loop, branching / tau_leap (replaces `x, ev = stepper(...)`):
     x, ev = branching_step(x, birth, death, u=ar.u, s=ar.s, dt=dt, rng=rng)
-    # gillespie (replaces `_step_gillespie(...)`; the expected-events refusal stays before):
+    # gillespie (replaces `_step_gillespie(...)`; keep its expected-events refusal before):
     b_eff, d_eff, kc0 = effective_rates(ar, c_mean)
     x, ev = gillespie_step(x, b_eff, d_eff, kc0=kc0, a=ar.a, u=ar.u, s=ar.s,
                            cap_src=ar.cap_src, growth=ar.growth, dt=dt, rng=rng,
-                           max_events=max_events - events)
-    passes += ev  # one event per pass per run in the numpy loop; a bound here
+                           max_events=max_events - events)  # raises InputError beyond
+    # (MAX_GILLESPIE_PASSES bounds the numpy loop's passes; the compiled loop needs no such
+    # bound beyond max_events)
 
 ``effective_rates`` mirrors the drug part of ``_simulate._per_capita`` (a test checks they
 agree); keep them in step when ``_per_capita`` changes.
@@ -395,9 +395,12 @@ def _branch_one(
                     r_i = birth[i] * (1.0 - urow[i]) - death[i] - srow[i]
                     flux += rate * x[i] * math.exp(min(r_i * (dt - tau), 700.0))
             flux *= 0.5 * dt * gl_w[q]
-            a_t, b_t = _kendall(lam_j, mu_j, tau)
-            node_m[q] = flux * (1.0 - a_t) if flux > 0.0 else 0.0
-            node_b[q] = b_t
+            node_m[q] = 0.0
+            node_b[q] = 0.0
+            if flux > 0.0:  # no source cells (e.g. the sensitive clone extinct): no arrivals
+                a_t, b_t = _kendall(lam_j, mu_j, tau)
+                node_m[q] = flux * (1.0 - a_t)
+                node_b[q] = b_t
             m_tot += node_m[q]
         if m_tot <= 0.0:
             continue
@@ -1181,3 +1184,12 @@ def _sample(kind, n_draws, a, b, key):
         else:
             out[i] = _gamma(st, a)
     return out
+
+
+def numba_threads() -> int:
+    """Threads the compiled kernels use (0 without numba)."""
+    if not HAVE_NUMBA:
+        return 0
+    import numba
+
+    return int(numba.get_num_threads())
