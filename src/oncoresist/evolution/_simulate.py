@@ -958,6 +958,64 @@ def _step_gillespie(
     return x, events, passes
 
 
+def _compiled_cohort(
+    ar: _Arrays,
+    plans: list[_Plan],
+    schedule: Schedule,
+    *,
+    method: str,
+    t_end: float,
+    dt: float,
+    rng: np.random.Generator,
+    record_runs: int,
+    mode: str,
+    progression_factor: float,
+    nadir_rise: float,
+    crn: bool,
+) -> dict[str, Any] | None:
+    """The whole cohort in one compiled call (:func:`._kernels.run_cohort`), or None.
+
+    Covers the branching / tau-leap law for models without treatment lines, adaptive rules,
+    pharmacokinetics, compartments, division fates or Bliss/Loewe combination, and without
+    per-step common random numbers (``crn=True`` keeps the step loop, whose streams are reset
+    every step); everything else runs the step loop. Same law as the step loop (tested in
+    ``tests/test_evolution_kernels.py``), not the same random numbers.
+    """
+    if method not in ("branching", "tau_leap") or crn or len(plans) != 1:
+        return None
+    if (
+        schedule.switch is not None
+        or schedule.adaptive is not None
+        or ar.n_env
+        or (ar.dd is not None and bool(np.any(ar.dd)))
+    ):
+        return None
+    if ar.combine not in ("sum", "max"):
+        return None
+    from ._kernels import run_cohort
+
+    out = run_cohort(
+        ar,
+        plans[0],
+        schedule,
+        t_end=t_end,
+        dt=dt,
+        rng=rng,
+        record_runs=record_runs,
+        mode=mode,
+        progression_factor=progression_factor,
+        nadir_rise=nadir_rise,
+    )
+    if out is None:
+        return None
+    n = ar.x0.shape[0]
+    rec_n = out["rec_x"].shape[1]
+    out.setdefault("rec_e", np.zeros((out["rec_x"].shape[0], rec_n, 0)))
+    out.setdefault("switch", None)
+    out.setdefault("env_end", np.zeros((n, 0)))
+    return out
+
+
 def _run_stochastic(
     ar: _Arrays,
     plans: list[_Plan],
@@ -975,7 +1033,25 @@ def _run_stochastic(
     progress: bool,
     has_bio: bool = False,
     crn: bool = False,
+    engine: str = "auto",
 ) -> dict[str, Any]:
+    if engine != "numpy" and not progress:
+        fast = _compiled_cohort(
+            ar,
+            plans,
+            schedule,
+            method=method,
+            t_end=t_end,
+            dt=dt,
+            rng=rng,
+            record_runs=record_runs,
+            mode=mode,
+            progression_factor=progression_factor,
+            nadir_rise=nadir_rise,
+            crn=crn,
+        )
+        if fast is not None:
+            return fast
     n, k = ar.x0.shape
     nd = len(ar.drugs)
     ndd = max(nd, 1)
@@ -1391,6 +1467,7 @@ def simulate(
     max_steps: int = MAX_STEPS,
     progress: bool = False,
     crn: bool = False,
+    engine: str = "auto",
 ) -> SimulationResult:
     """Simulate ``model`` under ``schedule``.
 
@@ -1428,6 +1505,13 @@ def simulate(
         the same parameter draws and the same streams in every schedule) and their
         difference is not seed noise. The CLI and the demo use it with one seed for all
         schedules. Off by default (one stream, as before).
+    engine
+        ``"auto"`` (default): cohorts of the branching / tau-leap engines that the compiled
+        kernel covers (no adaptive rule, treatment lines, pharmacokinetics, compartments,
+        division fates, Bliss/Loewe or ``crn``; no progress bar) run in one compiled call
+        (:mod:`._kernels`, numba when installed, else its numpy twin), the rest step by step;
+        ``"numpy"``: always the step loop. Both draw from the same law (tested); the random
+        numbers differ.
 
     A schedule without regimens is an untreated control. Runs that would not finish in
     bounded time or memory raise an :class:`~oncoresist.errors.InputError` that says why and
@@ -1452,6 +1536,8 @@ def simulate(
             f"schedule must be a Schedule (see load_schedule), got {type(schedule).__name__}; "
             "simulate one schedule per call"
         )
+    if engine not in ("auto", "numpy"):
+        raise InputError(f"engine={engine!r} unknown; use 'auto' or 'numpy'")
     if not isinstance(method, str) or method not in METHODS:
         raise InputError(f"method must be one of {METHODS}, got {method!r}")
     t_end = _finite_arg(t_end, "t_end")
@@ -1623,6 +1709,7 @@ def simulate(
             progress=progress,
             has_bio=has_bio,
             crn=crn,
+            engine=engine,
         )
         met = o["met"]
         times = o["times"]
