@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +18,7 @@ from ._profile import Profile
 from ._scores import (
     GeneSets,
     ReferencePanel,
+    _relative_to_reference,
     harmonise_expression,
     normalise_tissue,
     singscore,
@@ -180,26 +180,7 @@ def _set_scores(
     sr = panel.scores(r, gene_sets, method) if panel is not None else fn(r, gene_sets)
     sp = fn(p, gene_sets)
     keep = np.asarray([str(c) != sample for c in sr.index])
-    ref = sr.to_numpy()[keep]
-    val = sp.iloc[0].to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an unscorable set is all-NaN
-        mu, sd = np.nanmean(ref, axis=0), np.nanstd(ref, axis=0, ddof=1)
-        pct = 100.0 * ((ref < val).sum(axis=0) + 0.5 * (ref == val).sum(axis=0)) / max(len(ref), 1)
-        z = (val - mu) / sd
-    pct = np.where(np.isnan(val), np.nan, pct)
-    return pd.DataFrame(
-        {
-            "sample": sample,
-            "gene_set": sp.columns,
-            "score": val,
-            "reference_mean": mu,
-            "reference_sd": sd,
-            "zscore": z,
-            "percentile": pct,
-            "n_reference": int(keep.sum()),
-        }
-    )
+    return _relative_to_reference(sample, sp.columns, sp.iloc[0].to_numpy(), sr.to_numpy()[keep])
 
 
 def _lineage_applies(lineages: str, tissue: str | None) -> tuple[bool, str]:

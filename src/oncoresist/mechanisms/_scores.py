@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import warnings
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -265,26 +266,35 @@ def score_against_reference(
         if exclude_self:
             keep &= np.asarray([_norm_line(c) != _norm_line(sample) for c in sr.index])
         ref = ref_vals[keep]
-        mu, sd = ref.mean(axis=0), ref.std(axis=0, ddof=1)
-        val = sp.loc[sample].to_numpy()
-        pct = 100.0 * ((ref < val).sum(axis=0) + 0.5 * (ref == val).sum(axis=0)) / max(len(ref), 1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            z = (val - mu) / sd
-        rows.append(
-            pd.DataFrame(
-                {
-                    "sample": sample,
-                    "gene_set": sp.columns,
-                    "score": val,
-                    "reference_mean": mu,
-                    "reference_sd": sd,
-                    "zscore": z,
-                    "percentile": pct,
-                    "n_reference": int(keep.sum()),
-                }
-            )
-        )
+        rows.append(_relative_to_reference(str(sample), sp.columns, sp.loc[sample].to_numpy(), ref))
     return pd.concat(rows, ignore_index=True)
+
+
+def _relative_to_reference(
+    sample: str, sets: pd.Index, val: np.ndarray, ref: np.ndarray
+) -> pd.DataFrame:
+    """One sample's set scores as z-scores and percentiles of the reference scores.
+
+    A set that cannot be scored (NaN: none of its genes measured) stays NaN in every column,
+    never a 0th percentile.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an unscorable set is all-NaN
+        mu, sd = np.nanmean(ref, axis=0), np.nanstd(ref, axis=0, ddof=1)
+        pct = 100.0 * ((ref < val).sum(axis=0) + 0.5 * (ref == val).sum(axis=0)) / max(len(ref), 1)
+        z = (val - mu) / sd
+    return pd.DataFrame(
+        {
+            "sample": sample,
+            "gene_set": sets,
+            "score": val,
+            "reference_mean": mu,
+            "reference_sd": sd,
+            "zscore": z,
+            "percentile": np.where(np.isnan(val), np.nan, pct),
+            "n_reference": len(ref),
+        }
+    )
 
 
 _TISSUE_SYNONYMS = {

@@ -11,6 +11,7 @@ transcript's exons (:mod:`._exons` when it has the gene, else :data:`EXON_CODONS
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -303,35 +304,10 @@ def parse_alteration(text: str, *, gene: str = "", kb_entry: bool = False) -> Al
         inner = parse_alteration(rest, gene=gene, kb_entry=kb_entry)
         if inner.kind == "fusion":
             return Alteration(gene, "fusion", raw, partner=partner or inner.partner)
-        return Alteration(
-            gene,
-            inner.kind,
-            raw,
-            ref=inner.ref,
-            start=inner.start,
-            end=inner.end,
-            alt=inner.alt,
-            codons=inner.codons,
-            exon=inner.exon,
-            partner=partner,
-            in_fusion=True,
-            exons=inner.exons,
-        )
+        return dataclasses.replace(inner, text=raw, partner=partner, in_fusion=True)
     if m := re.fullmatch(r"(?i)fusions?\s+(\S.*)", raw):  # "fusion G1202R" (gene ALK)
         inner = parse_alteration(m.group(1), gene=gene, kb_entry=kb_entry)
-        return Alteration(
-            gene,
-            inner.kind,
-            raw,
-            ref=inner.ref,
-            start=inner.start,
-            end=inner.end,
-            alt=inner.alt,
-            codons=inner.codons,
-            exon=inner.exon,
-            in_fusion=True,
-            exons=inner.exons,
-        )
+        return dataclasses.replace(inner, text=raw, in_fusion=True)
     low = re.sub(r"[\s_]+", " ", raw.lower()).strip()
     if gene and low.startswith(gene.lower() + " "):  # "KRAS mutation", "FLT3 ITD"
         low = low[len(gene) + 1 :]
