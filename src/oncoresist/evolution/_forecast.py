@@ -598,6 +598,13 @@ def evaluate_psa_forecasts(
         psa, ("patient", "day", "psa", "on_treatment", "cycle"), "evaluate_psa_forecasts"
     )
     lim = _table_limit(psa, detection_limit, "evaluate_psa_forecasts")
+    # fit in units centred on the cohort's cycle-1 PSA: the models' bounds, priors and starting
+    # points then do not depend on the unit of the data (ng/mL or ug/L give the same fit)
+    first = psa.loc[(psa["cycle"] == psa["cycle"].min()) & (psa["psa"] > 0), "psa"]
+    shift = float(np.median(np.log(first))) if len(first) else 0.0
+    original = psa
+    psa = psa.assign(psa=psa["psa"] / math.exp(shift))
+    lim = lim / math.exp(shift) if lim else lim
     llim = math.log(lim) if lim else -math.inf
     pids = sorted(psa["patient"].unique().tolist())
     fold = _folds(pids, n_folds, gen)
@@ -682,8 +689,14 @@ def evaluate_psa_forecasts(
     forecasts = pd.concat(fc_rows, ignore_index=True) if fc_rows else pd.DataFrame()
     if len(forecasts):
         forecasts, scores = _conformal(forecasts, scores, fold, level)
+        for c in ("log_psa", "forecast", "lower", "upper", "lvcf", "trend",
+                  "lower_conformal", "upper_conformal"):  # fmt: skip
+            if c in forecasts:
+                forecasts[c] = forecasts[c] + shift  # back to the data's unit
+    if "log_b0" in scores:
+        scores["log_b0"] = scores["log_b0"] + shift
     cols = ["patient", "day", "cycle", "on_treatment", "psa"]
-    return PsaForecastEvaluation(scores, forecasts, psa[cols].copy(), level, n_folds)
+    return PsaForecastEvaluation(scores, forecasts, original[cols].copy(), level, n_folds)
 
 
 def _conformal(
