@@ -266,7 +266,9 @@ def test_engines_agree_in_distribution_with_simulate():
     (two-sample KS, 1500 runs, p > 0.01)."""
     b, d = NEAR
     m, s = Model(clones=(Clone("S", b, d, initial=50),), name="bd"), Schedule("none")
-    ex = simulate(m, s, method="gillespie", t_end=60.0, n_runs=1500, rng=11, record_runs=0)
+    ex = simulate(
+        m, s, method="gillespie", t_end=60.0, n_runs=1500, rng=11, record_runs=0, engine="numpy"
+    )
     br = simulate(
         m, s, method="branching", t_end=60.0, n_runs=1500, rng=12, record_runs=0, engine="numpy"
     )
@@ -303,7 +305,15 @@ def test_gillespie_kernel_with_logistic_and_switching_agrees_with_simulate():
     )  # fmt: skip
     n, t = 1000, 2.0
     ref = simulate(
-        m, Schedule("none"), method="gillespie", t_end=t, dt=t, n_runs=n, rng=13, record_runs=n
+        m,
+        Schedule("none"),
+        method="gillespie",
+        t_end=t,
+        dt=t,
+        n_runs=n,
+        rng=13,
+        record_runs=n,
+        engine="numpy",
     )
     last = ref.trajectories[ref.trajectories["time"] == t].sort_values(["run", "clone"])
     gen = np.random.default_rng(15)

@@ -1098,6 +1098,17 @@ def _run_stochastic(
     rec_e[0] = env[:rec_n]
     mean_x[0] = x.mean(0)
     chan = _gillespie_channels(ar) if method == "gillespie" else None
+    # exact Gillespie compiled (one event at a time, rates after every event) for the models
+    # the kernel covers; compartments, division fates and Bliss/Loewe keep the numpy engine
+    fast_gillespie = (
+        method == "gillespie"
+        and engine != "numpy"
+        and not nm
+        and not bool(np.any(ar.ddm))
+        and ar.combine in ("sum", "max")
+    )
+    if fast_gillespie:
+        from ._kernels import effective_rates, gillespie_step
     events = 0
     passes = 0
     # common random numbers: every patient and step draws from its own stream, seeded by
@@ -1143,7 +1154,23 @@ def _run_stochastic(
         if nm:
             env_mean, env = _env_step(ar, env, xf, c_mean, dt)
         try:
-            if method == "gillespie":
+            if method == "gillespie" and fast_gillespie:
+                b_eff, d_eff, kc0 = effective_rates(ar, c_mean)
+                x, ev = gillespie_step(
+                    x,
+                    b_eff,
+                    d_eff,
+                    kc0=kc0,
+                    a=ar.a,
+                    u=ar.u,
+                    s=ar.s,
+                    cap_src=ar.cap_src,
+                    growth=ar.growth,
+                    dt=dt,
+                    rng=step_rng,
+                    max_events=max_events - events,
+                )
+            elif method == "gillespie":
                 assert chan is not None
                 x, ev, n_pass = _step_gillespie(
                     ar,
@@ -1510,8 +1537,9 @@ def simulate(
         kernel covers (no adaptive rule, treatment lines, pharmacokinetics, compartments,
         division fates, Bliss/Loewe or ``crn``; no progress bar) run in one compiled call
         (:mod:`._kernels`, numba when installed, else its numpy twin), the rest step by step;
-        ``"numpy"``: always the step loop. Both draw from the same law (tested); the random
-        numbers differ.
+        ``"numpy"``: always the step loop. ``gillespie`` likewise runs each step's events in
+        the compiled direct method where the model allows (no compartments, division fates or
+        Bliss/Loewe). Both draw from the same law (tested); the random numbers differ.
 
     A schedule without regimens is an untreated control. Runs that would not finish in
     bounded time or memory raise an :class:`~oncoresist.errors.InputError` that says why and
