@@ -281,15 +281,9 @@ def test_split_codon_and_ranges():
     assert exons_of("KIT", 550, 592) == (11, 12)  # codon 592 is split between 11 and 12
 
 
-def test_lookups_are_fast_and_table_is_a_copy():
-    """REGRESSION GUARD (annotate() calls these per variant): 10,000 look-ups take well under
-    a second, and changing the returned table does not change later look-ups."""
-    import time
-
-    t0 = time.perf_counter()
-    for i in range(10_000):
-        exons_of("EGFR", 700 + i % 200)
-    assert time.perf_counter() - t0 < 1.0
+def test_table_is_a_copy():
+    """REGRESSION GUARD: changing the returned table does not change later look-ups (no timing
+    threshold: speed is shown by benchmarks, never asserted)."""
     t = exon_table()
     t["codon_start"] = np.nan
     assert exon_codon_range("EGFR", 19) == (729, 761)
