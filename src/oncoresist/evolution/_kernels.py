@@ -55,6 +55,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ._simulate import _GL_W, _GL_X, MAX_CELLS, _survival_prob
 
 try:  # numba is optional: without it the numpy twins run
     from numba import njit, prange
@@ -87,14 +88,11 @@ __all__ = [
 ENGINES = ("auto", "numba", "numpy")
 #: Fixed blocks of runs with one random stream each in ``branching_step`` (thread-independent).
 _BLOCKS = 64
-#: Gauss-Legendre nodes and weights on [-1, 1] (as ``_simulate._GL_X``, ``_GL_W``).
-_GL_X, _GL_W = np.polynomial.legendre.leggauss(6)
 #: 3-point rule used by the compiled step when every |net rate| x dt < 0.05: the arrival
 #: integrand is then exp-smooth on the step and the 3- and 6-point rules agree to ~1e-12
 #: relative (the 3-point error term is of order (r dt / 2)^6 / 6!).
 _GL3_X, _GL3_W = np.polynomial.legendre.leggauss(3)
 _SMOOTH = 0.05
-_MAX_CELLS = 1e15  # as _simulate.MAX_CELLS
 
 
 def _use_numba(engine: str) -> bool:
@@ -498,24 +496,6 @@ def _branching_step_nb(x, birth, death, u, s, dt, tgt, gl_x, gl_w, tail, key):
     return out, ev_block.sum()
 
 
-def _kendall_np(lam: np.ndarray, mu: np.ndarray, t: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Vectorised Kendall (alpha, beta), the branches of ``_simulate._survival_prob``."""
-    r = lam - mu
-    small = np.abs(r * t) < 1e-8
-    big = r * t > 1.0
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        e = np.expm1(np.where(small, 0.0, np.minimum(r * t, 700.0)))
-        inv = np.where(big, 1.0 / e, 0.0)
-        den = np.where(
-            small, 1.0, np.where(big, lam * (1.0 + inv) - mu * inv, lam * (e + 1.0) - mu)
-        )
-        alpha = np.where(small, mu * t / (1 + lam * t), np.where(big, mu, mu * e) / den)
-        beta = np.where(small, lam * t / (1 + lam * t), np.where(big, lam, lam * e) / den)
-    alpha = np.nan_to_num(alpha, nan=1.0)
-    beta = np.nan_to_num(beta, nan=0.0)
-    return np.clip(alpha, 0.0, 1.0), np.clip(beta, 0.0, 1.0 - 1e-15)
-
-
 def _branching_step_np(
     x: np.ndarray,
     birth: np.ndarray,
@@ -529,7 +509,7 @@ def _branching_step_np(
     urow, srow = u.sum(1), s.sum(1)
     lam = birth * (1.0 - urow)
     mu = death + srow
-    alpha, beta = _kendall_np(lam, mu, dt)
+    alpha, beta = _survival_prob(lam, mu, dt)
     surv = rng.binomial(x, 1.0 - alpha)
     grow = rng.negative_binomial(np.maximum(surv, 1), 1.0 - beta)
     new = np.where(surv > 0, surv + grow, 0)
@@ -540,7 +520,7 @@ def _branching_step_np(
         with np.errstate(over="ignore"):
             src = x[:, :, None] * np.exp(np.minimum((lam - mu)[:, :, None] * (dt - tau), 700.0))
         flux = np.einsum("pst,psk->ptk", rate, src) * (0.5 * dt * _GL_W)
-        a_tau, b_tau = _kendall_np(lam[:, tgt, None], mu[:, tgt, None], tau)
+        a_tau, b_tau = _survival_prob(lam[:, tgt, None], mu[:, tgt, None], tau)
         arrive = rng.poisson(flux * (1.0 - a_tau))
         hit = arrive > 0
         if np.any(hit):
@@ -833,7 +813,7 @@ def cohort(
     progression_factor: float = 1.2,
     nadir_rise: float = 1.25,
     record_runs: int = 0,
-    max_cells: float = _MAX_CELLS,
+    max_cells: float = MAX_CELLS,
     engine: str = "auto",
 ) -> dict[str, Any]:
     """A cohort over ``steps`` steps of ``branching``, the loop over steps compiled.
@@ -971,7 +951,7 @@ def run_cohort(
         day = float(out["overflow"][bad].min()) * dt
         raise InputError(
             f"branching: the population becomes too large to count at day {day:g}; the "
-            f"stochastic engines count at most {_MAX_CELLS:.0e} cells of a clone as 64-bit "
+            f"stochastic engines count at most {MAX_CELLS:.0e} cells of a clone as 64-bit "
             "integers. Use method='ode', add a carrying capacity (growth: logistic), lower "
             "the rates or shorten t_end"
         )
