@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -619,6 +620,15 @@ def make_profile(
 _FUSION_WORDS = {"fusion", "fusions", "rearrangement", "translocation", ""}
 
 
+@functools.cache
+def _actionable_genes() -> frozenset[str]:
+    """Genes the knowledge base knows as altered or as a drug target (read once)."""
+    from ._kb import load_knowledge_base  # lazy: only fusions need it
+
+    kb = load_knowledge_base()
+    return frozenset(kb.alterations.gene) | {t for ts in kb.drugs.targets for t in ts}
+
+
 def _fusion_gene(name: Any, known: frozenset[str]) -> tuple[str, str] | None:
     """(kinase gene, partner) of a fusion written in the gene column, or None.
 
@@ -636,10 +646,7 @@ def _fusion_gene(name: Any, known: frozenset[str]) -> tuple[str, str] | None:
     if not all(x in known for x in parts):
         return None
     five, three = parts
-    from ._kb import load_knowledge_base  # lazy: cached; only fusions need it
-
-    kb = load_knowledge_base()
-    actionable = set(kb.alterations.gene) | {t for ts in kb.drugs.targets for t in ts}
+    actionable = _actionable_genes()
     if five in actionable and three not in actionable:
         return five, three
     return three, five
