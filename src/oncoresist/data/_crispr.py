@@ -26,6 +26,7 @@ require every entry there to produce one of those.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -59,6 +60,14 @@ _MAX_LISTED = 5
 def _listing(items: Sequence[Any], n: int = _MAX_LISTED) -> str:
     shown = ", ".join(repr(x) for x in items[:n])
     return shown + (f" ... ({len(items)} in all)" if len(items) > n else "")
+
+
+def _text_index(index: pd.Index) -> pd.Index:
+    """``index`` as an object Index of Python str (fast when it already holds text)."""
+    arr = index.to_numpy(dtype=object)
+    if not all(isinstance(v, str) for v in arr[:50]) or index.dtype.kind not in "OUT":
+        arr = np.array([str(v) for v in arr], dtype=object)
+    return pd.Index(arr, dtype=object)
 
 
 def _is_missing_text(values: pd.Series) -> np.ndarray:
@@ -203,6 +212,12 @@ class CrisprScreen:
                 )
         return [(s, t[lab]) for lab, s in c.items()]
 
+    def _with_source(self, source: str) -> CrisprScreen:
+        """The same (already validated) screen with another source text."""
+        new = copy.copy(self)
+        new.source = str(source)
+        return new
+
     @property
     def _where(self) -> str:
         return f"{self.source}: " if self.source else ""
@@ -233,7 +248,7 @@ class CrisprScreen:
                     )
                 rows = self.counts.index[g]
             else:
-                rows = pd.Index([str(x) for x in g])
+                rows = _text_index(pd.Index(g))
                 missing = rows.difference(self.counts.index)
                 if len(missing):
                     raise InputError(
@@ -310,7 +325,7 @@ def _validate_counts(counts: pd.DataFrame, where: str) -> pd.DataFrame:
             f"{where}the count table is empty ({counts.shape[0]} guides x {counts.shape[1]} "
             "samples); it needs one row per guide and one column per sample"
         )
-    idx = pd.Index([str(g) for g in counts.index])
+    idx = _text_index(counts.index)
     bad_id = np.flatnonzero(_is_missing_text(pd.Series(counts.index, dtype=object)))
     if bad_id.size:
         raise InputError(
@@ -390,7 +405,7 @@ def _validate_guides(guides: pd.DataFrame, ids: pd.Index, where: str) -> pd.Data
             f"{_listing([str(c) for c in guides.columns])}); give the gene each guide targets"
         )
     g = guides.copy()
-    g.index = pd.Index([str(x) for x in g.index], name="guide")
+    g.index = _text_index(g.index).rename("guide")
     if g.index.duplicated().any():
         d = g.index[g.index.duplicated()][0]
         raise InputError(f"{where}the guide table lists guide {d!r} more than once")
@@ -932,11 +947,12 @@ def crispr_samples_from_table(
     low = {c.strip().lower(): c for c in cols}
     if sample_col is None:
         sc = next((low[n] for n in _SAMPLE_NAMES if n in low), None)
-        if sc is None and frame.index.name is not None:
-            frame = frame.reset_index()
+        if sc is None and isinstance(table, pd.DataFrame):
+            # a DataFrame indexed by sample name (as CrisprScreen.samples is)
+            frame = frame.rename_axis("sample").reset_index()
             cols = [str(c) for c in frame.columns]
             low = {c.strip().lower(): c for c in cols}
-            sc = next((low[n] for n in _SAMPLE_NAMES if n in low), None)
+            sc = "sample"
         if sc is None:
             raise SchemaError(
                 f"{where}the sample annotation has no sample column (columns: "
