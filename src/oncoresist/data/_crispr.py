@@ -365,11 +365,16 @@ def _validate_counts(counts: pd.DataFrame, where: str) -> pd.DataFrame:
         nonfinite = ~np.isfinite(arr)
         if nonfinite.any():
             i = int(np.flatnonzero(nonfinite)[0])
-            what = "missing (NA)" if np.isnan(arr[i]) else f"{arr[i]!r} (not finite)"
+            if np.isnan(arr[i]):
+                what, fix = (
+                    "missing (NA)",
+                    ("a guide not seen in a sample has count 0: fill it with 0 or drop the guide"),
+                )
+            else:
+                what, fix = f"{float(arr[i])} (not finite)", "give the raw read count"
             raise InputError(
                 f"{where}row {i + 1} (guide {idx[i]!r}), column {str(col)!r}: the count is {what} "
-                f"({int(nonfinite.sum())} such cell(s) in this column); a guide not seen in a "
-                "sample has count 0: fill it with 0 or drop the guide from every sample"
+                f"({int(nonfinite.sum())} such cell(s) in this column); {fix}"
             )
         neg = arr < 0
         if neg.any():
@@ -744,8 +749,17 @@ def _read_long(path: Path, *, sep: str | None, guide_col: str | None, gene_col: 
     return wide, genes, t.source
 
 
+def _header(head: FileHead) -> list[str]:
+    """The header line's names; for ragged files (which the loader then reports by line) the
+    first line split on its most frequent separator."""
+    cols = head.header()
+    if len(cols) < 2 and head.rows():
+        cols = head.rows()[0]
+    return cols
+
+
 def _sniff_layout(head: FileHead) -> Layout | None:
-    cols = [c.strip().lower() for c in head.header()]
+    cols = [c.strip().lower() for c in _header(head)]
     if not cols:
         return None
     has = set(cols)
@@ -858,7 +872,7 @@ def read_crispr_counts(
         if found is None:
             raise InputError(
                 f"{paths[0]}: cannot tell the count layout from the header "
-                f"{_listing(head.header(), 8)}; pass "
+                f"{_listing(_header(head), 8)}; pass "
                 + " or ".join(f"{cli_fix(fmt=n)}" for n in CRISPR_READERS.names())
                 + " and the column names (guide_col=, gene_col=)"
             )
