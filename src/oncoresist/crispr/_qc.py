@@ -308,8 +308,9 @@ def _separation(
         for c in ("essential_mean_lfc", "nonessential_mean_lfc", "auc", "pr_auc", "ssmd"):
             out[c] = nan
         return out
-    is_e = np.isin(uniq, list(ess))
-    is_n = np.isin(uniq, list(non))
+    # hash look-ups (np.isin on object arrays sorts them)
+    is_e = pd.Index(uniq).isin(list(ess))
+    is_n = pd.Index(uniq).isin(list(non))
     out["n_essential"] = int(is_e.sum())
     out["n_nonessential"] = int(is_n.sum())
     if not is_e.any() or not is_n.any():
@@ -364,7 +365,7 @@ def _flags(
     ref = samples["role"] == "reference"
     for s, row in samples[ref].iterrows():
         if row["gini"] > th["gini_reference"]:
-            flags.append(f"{s}: Gini index {row['gini']:.3f} > {th['gini_reference']} (reference "
+            flags.append(f"{s}: Gini index {row['gini']:.4f} > {th['gini_reference']} (reference "
                          "sample: the library is uneven before selection)")  # fmt: skip
         if row["zero_fraction"] > th["zero_fraction_reference"]:
             flags.append(
@@ -374,7 +375,7 @@ def _flags(
             )
     for s, row in samples[~ref].iterrows():
         if row["gini"] > th["gini_late"]:
-            flags.append(f"{s}: Gini index {row['gini']:.3f} > {th['gini_late']} (late sample: "
+            flags.append(f"{s}: Gini index {row['gini']:.4f} > {th['gini_late']} (late sample: "
                          "strong bottleneck or over-selection)")  # fmt: skip
     for s, row in samples.iterrows():
         if row["reads_per_guide"] < th["reads_per_guide"]:
