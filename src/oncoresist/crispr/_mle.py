@@ -69,8 +69,8 @@ def fit_nb_glm(
     y: np.ndarray,
     x: np.ndarray,
     gene_codes: np.ndarray,
-    n_genes: int,
     *,
+    n_genes: int | None = None,
     model: tuple[float, float] | None = None,
     max_iter: int = 50,
     tol: float = 1e-6,
@@ -86,7 +86,7 @@ def fit_nb_glm(
     gene_codes
         Gene index per guide (``0 .. n_genes - 1``, guides in any order).
     n_genes
-        Number of genes.
+        Number of genes (default ``max(gene_codes) + 1``).
     model
         ``(k, b)`` of ``var = mu + k mu^b``; ``None`` = Poisson variance.
     max_iter, tol
@@ -100,6 +100,8 @@ def fit_nb_glm(
     yv = np.asarray(y, dtype=float)
     xm = np.asarray(x, dtype=float)
     codes = np.asarray(gene_codes, dtype=np.int64)
+    if n_genes is None:
+        n_genes = int(codes.max()) + 1
     order = np.argsort(codes, kind="stable")
     inv = np.empty_like(order)
     inv[order] = np.arange(order.size)
@@ -316,14 +318,14 @@ def mageck_mle(
     n_genes = gene_names.size
 
     if dispersion is None:
-        first = fit_nb_glm(y, xc, codes, n_genes, model=None, max_iter=max_iter)
+        first = fit_nb_glm(y, xc, codes, n_genes=n_genes, model=None, max_iter=max_iter)
         phi = _moment_dispersion(y, first["mu"], y.shape[0] + n_genes * xc.shape[1])
     else:
         if not np.isfinite(dispersion) or dispersion < 0:
             raise InputError(f"dispersion={dispersion!r}: give a number >= 0")
         phi = float(dispersion)
     model = (phi, 2.0)
-    fit = fit_nb_glm(y, xc, codes, n_genes, model=model, max_iter=max_iter)
+    fit = fit_nb_glm(y, xc, codes, n_genes=n_genes, model=model, max_iter=max_iter)
     beta = fit["beta"].copy()
     se = fit["se"]
     if not fit["converged"].all():
@@ -334,7 +336,7 @@ def mageck_mle(
     null_num: list[np.ndarray] = []
     for _ in range(int(permutations)):
         perm_codes = codes[rng.permutation(codes.size)]
-        pf = fit_nb_glm(y, xc, perm_codes, n_genes, model=model, max_iter=max_iter)
+        pf = fit_nb_glm(y, xc, perm_codes, n_genes=n_genes, model=model, max_iter=max_iter)
         null_beta.append(pf["beta"])
         null_num.append(np.bincount(perm_codes, minlength=n_genes))
 
