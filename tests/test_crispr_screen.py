@@ -15,7 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from _fuzz import FUZZ_SETTINGS, mutated, reads_or_raises_own_error
 from conftest import requires_mirror
 from oncoresist.crispr._normalise import normalise_counts
 from oncoresist.data._crispr import (
@@ -257,6 +260,9 @@ def test_reader_errors_name_file_line_and_fix(tmp_path):
         read_crispr_counts(DATA / "mageck_counts.txt", guide_col="nope", samples={})
     with pytest.raises(InputError, match=r"control gene\(s\) 'NTC' are not in the library"):
         read_crispr_counts(DATA / "mageck_counts.txt", samples={}, control_genes=["NTC"])
+    (tmp_path / "empty.txt").write_text("")
+    with pytest.raises(InputError, match=r"empty.txt: the file is empty"):
+        read_crispr_counts(tmp_path / "empty.txt", samples={})
     (tmp_path / "x.txt").write_text("a\tb\n1\t2\n")
     with pytest.raises(InputError, match="cannot tell the count layout"):
         read_crispr_counts(tmp_path / "x.txt", samples={})
@@ -400,3 +406,33 @@ def test_mageck_demo_mle_loads():
     assert s.counts.shape == (9_999, 4) and s.guides["gene"].nunique() == 1_000
     assert len(out["gene_summary"]) == 1_000
     assert list(out["design_matrix"].columns[:2]) == ["Samples", "baseline"]
+
+
+# ---------------------------------------------------------------------- fuzz
+_FUZZ_FILES = {
+    "mageck": ("m.txt", (DATA / "mageck_counts.txt").read_bytes()),
+    "long": ("l.csv", (DATA / "long_counts.csv").read_bytes()),
+    "samples": ("s.tsv", (DATA / "samples.tsv").read_bytes()),
+}
+
+
+@pytest.mark.parametrize("layout", list(_FUZZ_FILES))
+@FUZZ_SETTINGS
+@given(data=st.data())
+def test_crispr_readers_read_or_raise_own_error(tmp_path_factory, layout, data):
+    """Fuzz (tests/_fuzz.py mutations): a mutated count or sample file reads or raises an
+    OncoresistError, never a bare pandas / numpy exception."""
+    folder = tmp_path_factory.mktemp("fuzz")
+    name, valid = _FUZZ_FILES[layout]
+    blob = data.draw(mutated(valid), label="file")
+    if layout == "samples":
+
+        def read(p: Path) -> object:
+            return read_crispr_counts(DATA / "mageck_counts.txt", samples=p)
+
+    else:
+
+        def read(p: Path) -> object:
+            return read_crispr_counts(p, samples=DATA / "samples.tsv")
+
+    reads_or_raises_own_error(read, folder / name, blob)

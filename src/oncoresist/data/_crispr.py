@@ -868,6 +868,13 @@ def read_crispr_counts(
         layout = "per_sample"
     else:
         head = FileHead.of(paths[0])
+        if head.text is None or not head.lines:
+            what = "empty" if not head.raw.strip() else "not text (binary, or a compression "
+            what += "" if not head.raw.strip() else "format other than .gz/.bz2/.xz/.zip)"
+            raise InputError(
+                f"{paths[0]}: the file is {what}; a count table is delimited text with a "
+                "header line (sgRNA, Gene, one column per sample)"
+            )
         found = _sniff_layout(head)
         if found is None:
             raise InputError(
