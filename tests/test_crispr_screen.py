@@ -395,6 +395,9 @@ def test_hela_screen_loads():
     ]
     assert s.notes == ()
     assert re.search("hela_olaparib", s.source)
+    # the TKOv1 control guides (Hart 2015): 22 EGFP + 96 LacZ + 24 luciferase
+    assert s.guides["control"].sum() == 142
+    assert fetch_hela_olaparib(control_genes=None).guides["control"].sum() == 0
 
 
 @requires_mirror("mageck_demo_wang2014_leukemia")

@@ -13,6 +13,7 @@ source; SHA-256 checked against ``registry/files.json``):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -22,7 +23,13 @@ from ..errors import DataUnavailableError, InputError
 from ._crispr import CrisprScreen, crispr_samples_from_table, read_crispr_counts
 from ._datasets import data_file_errors, fetch_file
 
-__all__ = ["ESSENTIAL_SETS", "fetch_hela_olaparib", "fetch_mageck_demo", "load_essential_genes"]
+__all__ = [
+    "ESSENTIAL_SETS",
+    "TKOV1_CONTROL_GENES",
+    "fetch_hela_olaparib",
+    "fetch_mageck_demo",
+    "load_essential_genes",
+]
 
 _MAGECK = "mageck_demo_wang2014_leukemia"
 _HELA = "hela_olaparib_tkov1_colic2019"
@@ -108,12 +115,25 @@ def load_essential_genes(
     return ess, non
 
 
-def fetch_hela_olaparib() -> CrisprScreen:
+#: The non-human targets of the TKOv1 library's control guides (Hart et al. 2015, Cell 163:1515).
+TKOV1_CONTROL_GENES = ("EGFP", "LacZ", "luciferase")
+
+
+def fetch_hela_olaparib(
+    *, control_genes: Sequence[str] | None = TKOV1_CONTROL_GENES
+) -> CrisprScreen:
     """The HeLa olaparib TKOv1 screen (Zimmermann 2018; DrugZ example of Colic 2019).
 
     91,320 guides x 7 samples: ``HELA_T0`` (reference), ``HELA_T15{A,B,C}_CTRL`` (control arm)
     and ``HELA_T15{A,B,C}_OLA`` (olaparib arm); replicates A/B/C pair control and treated
     samples; day 15 for the T15 samples, day 0 for T0.
+
+    Parameters
+    ----------
+    control_genes
+        Genes whose guides are marked ``control=True``: by default the library's 142 guides
+        against EGFP, LacZ and luciferase; None or ``()`` marks none. (The 1,380 guides whose
+        gene is ``chr10`` are left as targeting guides: the library annotation gives no gene.)
 
     Examples
     --------
@@ -125,7 +145,12 @@ def fetch_hela_olaparib() -> CrisprScreen:
     meta = fetch_file(_HELA, "HeLa_olaparib_sample_metadata.tsv")
     samples = crispr_samples_from_table(meta, replicate_pattern=r"T15([A-C])_")
     samples["day"] = [0.0 if r == "reference" else 15.0 for r in samples["role"]]
-    screen = read_crispr_counts(files, fmt="per_sample", samples=samples)
+    screen = read_crispr_counts(
+        files,
+        fmt="per_sample",
+        samples=samples,
+        control_genes=list(control_genes) if control_genes else None,
+    )
     return screen._with_source(f"{_HELA} ({screen.source})")
 
 
