@@ -24,7 +24,7 @@ number removed is stated in the result's ``notes``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -221,6 +221,7 @@ def drugz(
     pseudocount: float = 5.0,
     min_obs: int = 1,
     half_window: int = 500,
+    norm_method: Literal["total", "median"] = "total",
 ) -> CrisprResult:
     """DrugZ (Colic et al. 2019): sensitiser and suppressor genes of a drug arm vs its control.
 
@@ -242,6 +243,11 @@ def drugz(
     half_window
         Half width of the rolling window (in guides, ordered by control abundance) of the
         empirical-Bayes standard deviation; the window holds ``2 * half_window + 1`` guides.
+    norm_method
+        ``"total"`` (the paper's: every sample scaled to the same total) or ``"median"``
+        (MAGeCK's median ratio over the compared samples), which resists the shift that strong
+        selection in a few genes (many enriched suppressor guides) gives every other guide's fold
+        change under total-count scaling.
 
     Returns
     -------
@@ -264,7 +270,7 @@ def drugz(
     notes = list(getattr(screen, "notes", ())) + notes
     counts = screen.counts
     raw = counts[ctrl + trt].to_numpy(dtype=float)
-    norm, size = normalise_counts(raw, method="total")
+    norm, size = normalise_counts(raw, method=norm_method)
     nc = len(ctrl)
     guides = screen.guides
     is_ctrl = (
@@ -335,7 +341,11 @@ def drugz(
         guides=guide_df,
         comparison={"control": ctrl, "treatment": trt, "paired": is_paired},
         params={
-            "normalisation": "total (every sample scaled to the mean total of the compared samples)",
+            "normalisation": (
+                "total (every sample scaled to the mean total of the compared samples)"
+                if norm_method == "total"
+                else "median ratio over the compared samples"
+            ),
             "size_factors": dict(
                 zip(ctrl + trt, np.asarray(size, dtype=float).tolist(), strict=True)
             ),
