@@ -78,8 +78,8 @@ def simulate_crispr_screen(
 
     Examples
     --------
-    >>> screen, truth = simulate_crispr_screen(n_genes=200, rng=1)
-    >>> truth["kind"].value_counts()["sensitiser"]
+    >>> screen, truth = simulate_crispr_screen(n_genes=500, rng=1)
+    >>> int((truth["kind"] == "sensitiser").sum())
     40
     """
     from oncoresist.data._crispr import CrisprScreen as _Screen
