@@ -258,7 +258,8 @@ def test_musyc_tree_products_match_log_sum_exp_surface_and_finite_differences():
     # The fitter's eleven-product closed form of the steady state must equal the public
     # log-sum-exp over spanning trees (musyc_surface), and its analytic Jacobian central
     # differences (step 1e-6: truncation ~1e-12, rounding ~1e-10), dose-0 rows included
-    from oncoresist.synergy._musyc import _tree_surface_and_jac
+    # (the compiled callback is held to the same model in tests/test_lm_contract.py)
+    from oncoresist.synergy._musyc import MusycModel
 
     rng = np.random.default_rng(13)
     n = 40
@@ -268,8 +269,9 @@ def test_musyc_tree_products_match_log_sum_exp_surface_and_finite_differences():
         l2 = np.log([0.0, 0.03, 0.3, 3.0, 30.0])
     ld1 = np.broadcast_to(l1[None, :, None], (n, 6, 5)).reshape(n, -1)
     ld2 = np.broadcast_to(l2[None, None, :], (n, 6, 5)).reshape(n, -1)
-    w = np.ones_like(ld1)
-    e, jac = _tree_surface_and_jac(ld1, ld2, w, p)
+    x = np.stack([ld1, ld2], axis=-1)
+    model = MusycModel()
+    e, jac = model.f(x, p), model.jac(x, p)
     ref = musyc_surface(l1[None, :, None], l2[None, None, :], p).reshape(n, -1)
     assert np.abs(e - ref).max() < 1e-12
     step = 1e-6
@@ -277,34 +279,9 @@ def test_musyc_tree_products_match_log_sum_exp_surface_and_finite_differences():
         up, dn = p.copy(), p.copy()
         up[:, c] += step
         dn[:, c] -= step
-        fd = _tree_surface_and_jac(ld1, ld2, w, up)[0] - _tree_surface_and_jac(ld1, ld2, w, dn)[0]
+        fd = model.f(x, up) - model.f(x, dn)
         assert np.abs(jac[..., c] - fd / (2 * step)).max() < 1e-8, c
     assert np.abs(jac[..., 8:]).max() > 1e-2  # the alpha columns are not trivially zero
-
-
-def test_musyc_numpy_fallback_matches_compiled_engine():
-    # Same Levenberg-Marquardt (bound holding included) compiled and vectorised in numpy:
-    # same fits up to rounding of the sums (measured: <= 4e-12 on parameters, 1,000 blocks)
-    from oncoresist.synergy._batch import BlockBatch
-    from oncoresist.synergy._musyc import fit_musyc
-    from oncoresist.synergy._musyc_numba import HAVE_NUMBA
-
-    if not HAVE_NUMBA:
-        pytest.skip("numba not installed: only the numpy engine exists")
-    rng = np.random.default_rng(14)
-    a = np.exp(rng.uniform(np.log(0.1), np.log(10.0), 60))
-    s = make_combination_screen(
-        60, noise=0.03, alpha12=a, alpha21=1 / a, beta=rng.uniform(-0.3, 0.3, 60), rng=14
-    )
-    _, c1, c2, r = s.to_arrays()[0]
-    r[0, 2, 3, 1] = np.nan  # a missing replicate is ignored by both engines
-    batch = BlockBatch(c1, c2, r)
-    pa, sa, ca = fit_musyc(batch, engine="numba")
-    pb, sb, cb = fit_musyc(batch, engine="numpy")
-    assert np.isfinite(sa).all()
-    assert np.abs(pa - pb).max() < 1e-7
-    assert np.allclose(sa, sb, rtol=1e-9, atol=0)
-    assert np.array_equal(ca, cb)
 
 
 def test_musyc_unknown_engine_is_an_input_error():

@@ -22,19 +22,22 @@ expression. Synergistic efficacy, in inhibition terms::
 beta = 0`` is no interaction; with ``E0 = 0, E1 = E2 = E3 = 1`` it is Bliss independence.
 Each block is one box-bounded Levenberg–Marquardt fit (ten parameters) with the analytic
 Jacobian, started from the single-agent Hill fits (E0, E1, E2, h, C; alpha = 1; E3 from the
-highest-dose corner); a parameter on a bound whose gradient points outwards is held for that
-step. The fits run in a compiled numba kernel (``_musyc_numba.py``) when numba is installed,
-else in the same algorithm vectorised over blocks in numpy (they agree to rounding).
+highest-dose corner), by the package's one Levenberg–Marquardt: the compiled kernel
+(:func:`oncoresist.curves._lm_kernel.lm_compiled` with the callback of ``_musyc_numba.py``) when
+numba is installed, else the numpy reference (:func:`oncoresist.curves._lm.levenberg_marquardt`
+with :class:`MusycModel`); they agree to rounding. A fit that fails says why, in the words of
+:data:`oncoresist.curves._lm.CODE_TEXT`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..curves._lm import CODE_TEXT, NONFINITE, LMResult, levenberg_marquardt
+from ..curves._lm_numba import HAVE_NUMBA
 from ..errors import InputError
 from ._batch import BlockBatch
-from ._hill import H_MAX, H_MIN, M_MARGIN, _chol_solve, hill_predict
-from ._musyc_numba import HAVE_NUMBA, fit_blocks_numba
+from ._hill import H_MAX, H_MIN, M_MARGIN, hill_predict
 from ._registry import ModelOutput, SynergyModel, combination_mask, ok_status, register_model
 
 __all__ = ["PARAM_NAMES", "MuSyC", "musyc_surface"]
@@ -53,7 +56,6 @@ PARAM_NAMES = (
     "ln_alpha21",
 )
 _LOG_ALPHA_MAX = np.log(1e3)
-_TOL = 1e-10
 
 
 def _log_occupancy(ld1: np.ndarray, ld2: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -108,135 +110,75 @@ def musyc_surface(ld1: np.ndarray, ld2: np.ndarray, params: np.ndarray) -> np.nd
     return w[0] * e[0] + w[1] * e[1] + w[2] * e[2] + w[3] * e[3]
 
 
-def _tree_surface_and_jac(
-    ld1: np.ndarray, ld2: np.ndarray, w: np.ndarray, p: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Surface ``(n, m)`` and weighted Jacobian ``(n, m, 10)`` from the eleven tree products.
+class MusycModel:
+    """MuSyC surface and Jacobian for :func:`oncoresist.curves._lm.levenberg_marquardt`.
 
-    The numpy twin of the compiled kernel (``_musyc_numba._eval_py``), same formulas: with
+    ``x`` is ``(n, m, 2)``: the log doses of drug 1 and 2 at every point of every block. The
+    numpy twin of the compiled callback (``_musyc_numba.musyc_model``), same formulas: with
     forward rates ``a, b, c, d`` (U->A1, A1->A12, A2->A12, U->A2) the unnormalised occupancies
     are ``2 + b + c``, ``2a + ac + cd``, ``2d + bd + ab``, ``ab + cd + abc + bcd`` (U, A1,
     A2, A12), each product taken as ``exp(log-product - max)`` so nothing overflows.
     """
-    h1 = np.exp(p[:, 4:5])
-    h2 = np.exp(p[:, 5:6])
-    la12 = p[:, 8:9]
-    la21 = p[:, 9:10]
-    x1 = ld1 - p[:, 6:7]
-    x2 = ld2 - p[:, 7:8]
-    fin1 = x1 > -np.inf
-    fin2 = x2 > -np.inf
-    ra = np.where(fin1, h1 * x1, -np.inf)
-    rc = np.where(fin1, h1 * (x1 + la21), -np.inf)
-    rb = np.where(fin2, h2 * (x2 + la12), -np.inf)
-    rd = np.where(fin2, h2 * x2, -np.inf)
-    lab = ra + rb
-    lac = ra + rc
-    lbd = rb + rd
-    lcd = rc + rd
-    labc = lab + rc
-    lbcd = lbd + rc
-    mx = np.maximum(0.0, np.maximum(ra, np.maximum(rb, np.maximum(rc, rd))))
-    mx = np.maximum(mx, np.maximum(lab, np.maximum(lac, np.maximum(lbd, lcd))))
-    mx = np.maximum(mx, np.maximum(labc, lbcd))
-    w0 = np.exp(-mx)
-    wa, wb, wc, wd = (np.exp(v - mx) for v in (ra, rb, rc, rd))
-    wab, wac, wbd, wcd = (np.exp(v - mx) for v in (lab, lac, lbd, lcd))
-    wabc = np.exp(labc - mx)
-    wbcd = np.exp(lbcd - mx)
-    pu = 2.0 * w0 + wb + wc
-    p1 = 2.0 * wa + wac + wcd
-    p2 = 2.0 * wd + wbd + wab
-    p3 = wab + wcd + wabc + wbcd
-    z = pu + p1 + p2 + p3
-    pu, p1, p2, p3 = pu / z, p1 / z, p2 / z, p3 / z
-    e = pu * p[:, 0:1] + p1 * p[:, 1:2] + p2 * p[:, 2:3] + p3 * p[:, 3:4]
-    du, d1, d2, d3 = (p[:, c : c + 1] - e for c in range(4))
-    ca = (d1 * (2.0 * wa + wac) + d2 * wab + d3 * (wab + wabc)) / z
-    cb = (du * wb + d2 * (wbd + wab) + d3 * (wab + wabc + wbcd)) / z
-    cc = (du * wc + d1 * (wac + wcd) + d3 * (wcd + wabc + wbcd)) / z
-    cd = (d1 * wcd + d2 * (2.0 * wd + wbd) + d3 * (wcd + wbcd)) / z
-    x1f = np.where(fin1, x1, 0.0)
-    x2f = np.where(fin2, x2, 0.0)
-    jac = np.empty((*e.shape, 10))
-    jac[..., 0] = w * pu
-    jac[..., 1] = w * p1
-    jac[..., 2] = w * p2
-    jac[..., 3] = w * p3
-    jac[..., 4] = np.where(fin1, w * h1 * (ca * x1f + cc * (x1f + la21)), 0.0)
-    jac[..., 5] = np.where(fin2, w * h2 * (cb * (x2f + la12) + cd * x2f), 0.0)
-    jac[..., 6] = np.where(fin1, -w * h1 * (ca + cc), 0.0)
-    jac[..., 7] = np.where(fin2, -w * h2 * (cb + cd), 0.0)
-    jac[..., 8] = np.where(fin2, w * h2 * cb, 0.0)
-    jac[..., 9] = np.where(fin1, w * h1 * cc, 0.0)
-    return e, jac
 
+    def f(self, x: np.ndarray, p: np.ndarray) -> np.ndarray:
+        return self._eval(x, p, jac=False)[0]
 
-def _lm_numpy(
-    ld1: np.ndarray,
-    ld2: np.ndarray,
-    y: np.ndarray,
-    w: np.ndarray,
-    p0: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    *,
-    max_iter: int,
-    tol: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The compiled kernel's Levenberg–Marquardt, vectorised over blocks (the fallback).
+    def jac(self, x: np.ndarray, p: np.ndarray) -> np.ndarray:
+        return self._eval(x, p, jac=True)[1]
 
-    Box bounds by clipping the step; a parameter on its bound whose gradient points outwards
-    is held for that step (its row and column of the damped normal equations are removed),
-    so the free parameters get a full step instead of one shortened by the clip.
-    """
-    n, k = p0.shape
-    p = np.clip(p0, lower, upper)
-    f, jac = _tree_surface_and_jac(ld1, ld2, w, p)
-    r = w * (y - f)
-    sse = np.sum(r * r, axis=1)
-    lam = np.full(n, 1e-3)
-    active = np.isfinite(sse)
-    sse = np.where(active, sse, np.inf)
-    converged = np.zeros(n, dtype=bool)
-    eye = np.eye(k, dtype=bool)
-    for _ in range(max_iter):
-        idx = np.flatnonzero(active)
-        if idx.size == 0:
-            break
-        jj = jac[idx]
-        jt = jj.transpose(0, 2, 1)
-        a = jt @ jj
-        g = (jt @ r[idx][:, :, None])[:, :, 0]
-        pi, lo, hi = p[idx], lower[idx], upper[idx]
-        hold = ((pi <= lo) & (g < 0.0)) | ((pi >= hi) & (g > 0.0))
-        a = np.where(hold[:, :, None] | hold[:, None, :], 0.0, a)
-        a = np.where(hold[:, :, None] & eye, 1.0, a)
-        g = np.where(hold, 0.0, g)
-        diag = np.diagonal(a, axis1=1, axis2=2)
-        a = a + (lam[idx, None] * (diag + 1e-9))[:, :, None] * eye
-        trial = np.clip(pi + _chol_solve(a, g), lo, hi)
-        f_new, jac_new = _tree_surface_and_jac(ld1[idx], ld2[idx], w[idx], trial)
-        r_new = w[idx] * (y[idx] - f_new)
-        sse_new = np.sum(r_new * r_new, axis=1)
-        ok = np.isfinite(sse_new) & (sse_new <= sse[idx])
-        good = idx[ok]
-        rel = (sse[good] - sse_new[ok]) / np.maximum(sse[good], 1e-30)
-        moved = np.max(np.abs(trial[ok] - p[good]), axis=1)
-        p[good] = trial[ok]
-        sse[good] = sse_new[ok]
-        r[good] = r_new[ok]
-        jac[good] = jac_new[ok]
-        lam[good] = np.maximum(lam[good] / 5.0, 1e-12)
-        bad = idx[~ok]
-        lam[bad] = lam[bad] * 8.0
-        done = good[(rel < tol) | (moved < 1e-10) | (sse_new[ok] < 1e-28)]
-        converged[done] = True
-        active[done] = False
-        stalled = bad[lam[bad] > 1e10]
-        converged[stalled] = True
-        active[stalled] = False
-    return p, sse, converged
+    @staticmethod
+    def _eval(x: np.ndarray, p: np.ndarray, *, jac: bool):
+        h1 = np.exp(p[:, 4:5])
+        h2 = np.exp(p[:, 5:6])
+        la12 = p[:, 8:9]
+        la21 = p[:, 9:10]
+        x1 = x[..., 0] - p[:, 6:7]
+        x2 = x[..., 1] - p[:, 7:8]
+        fin1 = x1 > -np.inf
+        fin2 = x2 > -np.inf
+        ra = np.where(fin1, h1 * x1, -np.inf)
+        rc = np.where(fin1, h1 * (x1 + la21), -np.inf)
+        rb = np.where(fin2, h2 * (x2 + la12), -np.inf)
+        rd = np.where(fin2, h2 * x2, -np.inf)
+        lab = ra + rb
+        lac = ra + rc
+        lbd = rb + rd
+        lcd = rc + rd
+        labc = lab + rc
+        lbcd = lbd + rc
+        mx = np.maximum(0.0, np.maximum(ra, np.maximum(rb, np.maximum(rc, rd))))
+        mx = np.maximum(mx, np.maximum(lab, np.maximum(lac, np.maximum(lbd, lcd))))
+        mx = np.maximum(mx, np.maximum(labc, lbcd))
+        w0 = np.exp(-mx)
+        wa, wb, wc, wd = (np.exp(v - mx) for v in (ra, rb, rc, rd))
+        wab, wac, wbd, wcd = (np.exp(v - mx) for v in (lab, lac, lbd, lcd))
+        wabc = np.exp(labc - mx)
+        wbcd = np.exp(lbcd - mx)
+        pu = 2.0 * w0 + wb + wc
+        p1 = 2.0 * wa + wac + wcd
+        p2 = 2.0 * wd + wbd + wab
+        p3 = wab + wcd + wabc + wbcd
+        z = pu + p1 + p2 + p3
+        pu, p1, p2, p3 = pu / z, p1 / z, p2 / z, p3 / z
+        e = pu * p[:, 0:1] + p1 * p[:, 1:2] + p2 * p[:, 2:3] + p3 * p[:, 3:4]
+        if not jac:
+            return e, None
+        du, d1, d2, d3 = (p[:, c : c + 1] - e for c in range(4))
+        ca = (d1 * (2.0 * wa + wac) + d2 * wab + d3 * (wab + wabc)) / z
+        cb = (du * wb + d2 * (wbd + wab) + d3 * (wab + wabc + wbcd)) / z
+        cc = (du * wc + d1 * (wac + wcd) + d3 * (wcd + wabc + wbcd)) / z
+        cd = (d1 * wcd + d2 * (2.0 * wd + wbd) + d3 * (wcd + wbcd)) / z
+        x1f = np.where(fin1, x1, 0.0)
+        x2f = np.where(fin2, x2, 0.0)
+        out = np.empty((*e.shape, 10))
+        out[..., 0], out[..., 1], out[..., 2], out[..., 3] = pu, p1, p2, p3
+        out[..., 4] = np.where(fin1, h1 * (ca * x1f + cc * (x1f + la21)), 0.0)
+        out[..., 5] = np.where(fin2, h2 * (cb * (x2f + la12) + cd * x2f), 0.0)
+        out[..., 6] = np.where(fin1, -h1 * (ca + cc), 0.0)
+        out[..., 7] = np.where(fin2, -h2 * (cb + cd), 0.0)
+        out[..., 8] = np.where(fin2, h2 * cb, 0.0)
+        out[..., 9] = np.where(fin1, h1 * cc, 0.0)
+        return e, out
 
 
 def _null_params(p: np.ndarray) -> np.ndarray:
@@ -247,18 +189,26 @@ def _null_params(p: np.ndarray) -> np.ndarray:
     return q
 
 
-def fit_musyc(
-    batch: BlockBatch, *, max_iter: int = 200, engine: str = "auto"
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Batched MuSyC fits: ``(params (n, 10), sse (n,), converged (n,))``.
+def fit_musyc(batch: BlockBatch, *, max_iter: int = 200, engine: str = "auto") -> LMResult:
+    """Batched MuSyC fits: one :class:`~oncoresist.curves._lm.LMResult` (params ``(n, 10)``).
 
     ``engine``: ``"auto"`` (the compiled kernel when numba is installed), ``"numba"`` or
-    ``"numpy"`` (same algorithm, vectorised over blocks; agrees to rounding).
+    ``"numpy"`` (the numpy reference, same algorithm; agrees to rounding).
     """
+    if engine not in ("auto", "numba", "numpy"):
+        raise InputError(f"engine must be 'auto', 'numba' or 'numpy', got {engine!r}")
+    if engine == "numba" and not HAVE_NUMBA:
+        raise InputError("engine='numba' needs numba: pip install numba, or use engine='numpy'")
     n, n1, n2, r = batch.response.shape
     f1, f2 = batch.single_fits
-    ld1 = np.broadcast_to(batch.log_conc1[:, :, None, None], (n, n1, n2, r)).reshape(n, -1)
-    ld2 = np.broadcast_to(batch.log_conc2[:, None, :, None], (n, n1, n2, r)).reshape(n, -1)
+    shape = (n, n1, n2, r)
+    x = np.stack(
+        [
+            np.broadcast_to(batch.log_conc1[:, :, None, None], shape).reshape(n, -1),
+            np.broadcast_to(batch.log_conc2[:, None, :, None], shape).reshape(n, -1),
+        ],
+        axis=-1,
+    )
     y = batch.response.reshape(n, -1)
     corner = batch.mean[:, -1, -1]
     e0 = 0.5 * (f1.bottom + f2.bottom)
@@ -302,13 +252,12 @@ def fit_musyc(
 
     w = np.isfinite(y).astype(float)
     yy = np.where(w > 0, y, 0.0)
-    if engine not in ("auto", "numba", "numpy"):
-        raise InputError(f"engine must be 'auto', 'numba' or 'numpy', got {engine!r}")
-    if engine == "numba" and not HAVE_NUMBA:
-        raise InputError("engine='numba' needs numba: pip install numba, or use engine='numpy'")
     if HAVE_NUMBA and engine != "numpy":
-        return fit_blocks_numba(ld1, ld2, yy, w, p0, lower, upper, max_iter=max_iter, tol=_TOL)
-    return _lm_numpy(ld1, ld2, yy, w, p0, lower, upper, max_iter=max_iter, tol=_TOL)
+        from ..curves._lm_kernel import lm_compiled
+        from ._musyc_numba import musyc_model
+
+        return lm_compiled(musyc_model, x, yy, w, p0, lower, upper, max_iter=max_iter)
+    return levenberg_marquardt(MusycModel(), x, yy, w, p0, lower, upper, max_iter=max_iter)
 
 
 @register_model
@@ -322,7 +271,8 @@ class MuSyC(SynergyModel):
 
     def surface(self, batch: BlockBatch) -> ModelOutput:
         n, n1, n2 = batch.mean.shape
-        params, sse, conv = fit_musyc(batch)
+        fit = fit_musyc(batch)
+        params, sse, conv = fit.params, fit.sse, fit.converged
         ld1 = batch.log_conc1[:, :, None]
         ld2 = batch.log_conc2[:, None, :]
         full = musyc_surface(ld1, ld2, params)
@@ -347,7 +297,8 @@ class MuSyC(SynergyModel):
         }
         status, reason = ok_status(n)
         status[~conv] = "not_converged"
-        reason[~conv] = "MuSyC fit did not converge within the iteration limit"
+        reason[~conv] = [f"MuSyC fit: {CODE_TEXT[int(c)]}" for c in fit.code[~conv]]
+        status[fit.code == NONFINITE] = "failed"
         # alpha on its bound (1e-3 or 1e3): the data do not determine the potency shift, so
         # the score is what the bound allows, not an estimate
         pinned = (np.abs(np.abs(params[:, 8:10]) - _LOG_ALPHA_MAX) < 1e-6).any(axis=1)
