@@ -123,3 +123,19 @@ def test_bagel_too_few_training_genes_is_an_input_error(screens: list) -> None:
     screen, _ = screens[0]
     with pytest.raises(InputError, match="essential training genes"):
         bagel_bf(screen, essential=["NOPE1", "NOPE2"], nonessential=["G00001"] * 3)
+
+
+# Observed, seeds 0-9, no planted hits: paired DrugZ calls 2 genes in one run of ten (unpaired: 1
+# gene in one run), null norm_z mean -0.005 to -0.048 and sd 0.998-1.032 (paired), 0.99-1.018
+# (unpaired). BH at 0.1 in each of two tails allows a run with any call with probability <= 0.2.
+# Tolerance: at most 3 of 10 runs with a call, sd of norm_z in [0.95, 1.08], |mean| < 0.1.
+@pytest.mark.parametrize("paired", [True, False])
+def test_drugz_under_the_global_null_is_calibrated(paired: bool) -> None:
+    runs_with_calls = 0
+    for seed in range(10):
+        screen, _ = simulate_crispr_screen(n_genes=2000, sensitisers=0, suppressors=0, rng=seed)
+        g = drugz(screen, paired=paired).genes
+        runs_with_calls += bool(((g["fdr_synth"] < 0.1) | (g["fdr_supp"] < 0.1)).any())
+        assert 0.95 <= g["norm_z"].std() <= 1.08
+        assert abs(g["norm_z"].mean()) < 0.1
+    assert runs_with_calls <= 3
