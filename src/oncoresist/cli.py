@@ -39,6 +39,7 @@ _COMMAND_MODULES = (
     "oncoresist.predict._cli",
     "oncoresist.mechanisms._cli",
     "oncoresist.evolution._cli",
+    "oncoresist.crispr._cli",
 )
 
 

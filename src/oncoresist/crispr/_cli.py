@@ -16,11 +16,26 @@ def _split(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
-def _gene_sets(essential: str):
-    """(essential, nonessential) gene sets from a set name or a file of gene names."""
-    from ..data._crispr_datasets import load_essential_genes
-    from ..errors import InputError
+def _gene_sets(essential: str | None, notes: list[str]):
+    """(essential, nonessential) gene sets from a set name or a file of gene names.
 
+    ``None`` (the default) is Hart et al. 2014's reference sets when the data are available,
+    else no sets, said in ``notes``.
+    """
+    from ..data._crispr_datasets import load_essential_genes
+    from ..errors import DataUnavailableError, InputError
+
+    if essential is None:
+        try:
+            return load_essential_genes("hart2014")
+        except DataUnavailableError as exc:
+            notes.append(
+                "the reference essential / non-essential genes (Hart 2014) are not available "
+                f"(not in a mirror or the cache, and not downloadable: {type(exc).__name__}), so "
+                "QC has no essential-gene separation; set ONCORESIST_DATA_MIRROR or pass "
+                "--essential FILE"
+            )
+            return None, None
     if essential.lower() == "none":
         return None, None
     path = Path(essential)
@@ -32,21 +47,32 @@ def _gene_sets(essential: str):
     return load_essential_genes(essential)
 
 
+def _read_design(path: Path):
+    """MAGeCK's design matrix file: first column the sample names, then 0/1 condition columns."""
+    from ..data._crispr import _load
+
+    table = _load(path, None)
+    frame = table.frame
+    return frame.set_index(frame.columns[0])
+
+
 def run_crispr(
     screen,
     run,
     *,
     methods,
-    essential: str,
+    essential: str | None,
     design_path: Path | None,
     norm_method: str,
-    permutations: int,
+    permutations: int | None,
     seed: int,
     fdr: float,
     top: int,
     console,
 ) -> list:
     """Run QC and every statistic of ``methods`` on ``screen``; write tables and the report."""
+    from rich.markup import escape
+
     from .._io import write_table
     from ..errors import InputError
     from ..report import Section, render_report
@@ -58,7 +84,10 @@ def run_crispr(
     from ._report import report_section
     from ._rra import mageck_rra
 
-    ess, noness = _gene_sets(essential)
+    notes: list[str] = []
+    ess, noness = _gene_sets(essential, notes)
+    for n in notes:
+        console.print(escape(f"note: {n}"))
     qc = crispr_qc(screen, essential=ess, nonessential=noness)
     for name in ("samples", "replicates", "separation"):
         t = getattr(qc, name, None)
@@ -77,26 +106,29 @@ def run_crispr(
                 )  # fmt: skip
             results.append(drugz(screen))
         elif m == "rra":
-            results.append(
-                mageck_rra(screen, norm_method=norm_method, permutations=permutations, rng=seed)
-            )
+            perm = {} if permutations is None else {"permutations": permutations}
+            results.append(mageck_rra(screen, norm_method=norm_method, rng=seed, **perm))
         elif m == "mle":
             if design_path is None:
                 raise InputError(
                     "--methods mle needs --design DESIGN.tsv (samples x conditions, 0/1, with a "
                     "baseline column, as MAGeCK's -d design matrix)"
                 )
-            from ._mle import read_design
-
-            results.append(mageck_mle(screen, read_design(design_path), norm_method=norm_method,
-                                      permutations=max(permutations, 1), rng=seed))  # fmt: skip
+            results.append(mageck_mle(screen, _read_design(design_path), norm_method=norm_method,
+                                      permutations=2 if permutations is None else permutations,
+                                      rng=seed))  # fmt: skip
         elif m == "bagel":
             if ess is None or noness is None:
                 raise InputError(
                     "--methods bagel needs reference essential and non-essential sets: use "
                     "--essential hart2014 (or another built-in pair), not a single gene file"
                 )
-            results.append(bagel_bf(screen, essential=ess, nonessential=noness, rng=seed))
+            # essentiality is read from the untreated late arm; a screen without one (a
+            # proliferation screen: reference and late samples only) uses its late samples
+            late = screen.arm("control") or screen.arm("treatment")
+            results.append(
+                bagel_bf(screen, essential=ess, nonessential=noness, late=late, rng=seed)
+            )
     for r in results:
         write_table(join_knowledge_base(r).reset_index(), run.path(f"{r.method}_genes.csv"))
         if len(r.guides):
@@ -107,7 +139,7 @@ def run_crispr(
                 "Screen",
                 text=f"<p>{screen.n_guides} guides of {screen.genes.nunique()} genes in "
                 f"{len(screen.sample_names)} samples ({screen.source}).</p>"
-                + "".join(f"<p>Note: {n}</p>" for n in getattr(screen, "notes", ())),
+                + "".join(f"<p>Note: {n}</p>" for n in (*getattr(screen, "notes", ()), *notes)),
             ),
             report_section(results, qc=qc, fdr=fdr, top=top),
         ],
@@ -153,15 +185,19 @@ def register(app: typer.Typer) -> None:
         norm_method: str = typer.Option(
             "median", "--norm", help="Normalisation for RRA/MLE: median, total, control, none."
         ),
-        essential: str = typer.Option(
-            "hart2014",
+        essential: str | None = typer.Option(
+            None,
             "--essential",
-            help="Reference essential / non-essential genes for QC and BAGEL: hart2014, "
-            "hart2017, bagel_curated, depmap_common, a file of gene names, or none.",
+            help="Reference essential / non-essential genes for QC and BAGEL: hart2014 (the "
+            "default when the data are available), hart2017, bagel_curated, depmap_common, a "
+            "file of gene names, or none.",
         ),
         design: Path | None = typer.Option(None, "--design", help="Design matrix for MLE."),
-        permutations: int = typer.Option(
-            10, "--permutations", help="Permutation rounds of RRA/MLE FDRs."
+        permutations: int | None = typer.Option(
+            None,
+            "--permutations",
+            help="RRA: permutations of its null (default 100,000); MLE: permutation rounds "
+            "(default 2, as MAGeCK's --permutation-round).",
         ),
         seed: int = typer.Option(0, "--seed", help="Seed of the permutations and bootstraps."),
         fdr: float = typer.Option(0.1, "--fdr", help="FDR of the hits listed in the report."),
@@ -185,8 +221,8 @@ def register(app: typer.Typer) -> None:
             )
         if not 0 < fdr < 1:
             raise InputError(f"--fdr {fdr}: give a number between 0 and 1")
-        if permutations < 0:
-            raise InputError(f"--permutations {permutations}: give 0 or a positive count")
+        if permutations is not None and permutations < 1:
+            raise InputError(f"--permutations {permutations}: give a positive count")
         inputs = [*counts, samples] + ([design] if design is not None else [])
         for p in inputs:
             check_input(p)

@@ -55,6 +55,12 @@ __all__ = ["fit_mean_variance", "guide_tests", "mageck_alpha", "mageck_rra", "rr
 #: Null genes drawn per gene size by default.
 DEFAULT_PERMUTATIONS = 100_000
 _CHUNK = 2_000_000  # matrix cells of null percentiles scored at once (memory bound)
+#: Null percentiles drawn per gene size at most: a gene of n guides gets
+#: min(permutations, max(_MIN_PERMUTATIONS, _MAX_NULL_CELLS // n)) null genes. Typical genes
+#: (4-10 guides) get every permutation; a huge pseudo-gene (TKOv1's 1,380 "chr10" guides) gets
+#: ~3,600 instead of taking minutes, and the result's notes say which genes and the resolution.
+_MAX_NULL_CELLS = 5_000_000
+_MIN_PERMUTATIONS = 2_000
 
 
 # --------------------------------------------------------------------------- array maths
@@ -138,11 +144,14 @@ def guide_tests(
 def _rho_sorted(u_sorted: np.ndarray, alpha: float) -> np.ndarray:
     """rho for rows of sorted percentiles (null genes): matrix P x n -> P."""
     n = u_sorted.shape[1]
-    k = np.arange(1, n + 1, dtype=float)
-    b = special.betainc(k, n + 1.0 - k, u_sorted)
     keep = u_sorted <= alpha
     keep[:, 0] = True
-    return np.where(keep, b, np.inf).min(axis=1)
+    # the regularised incomplete beta is the cost: evaluate it only where it can count
+    rows, cols = np.nonzero(keep)
+    k = cols + 1.0
+    b = np.full(u_sorted.shape, np.inf)
+    b[rows, cols] = special.betainc(k, n + 1.0 - k, u_sorted[rows, cols])
+    return b.min(axis=1)
 
 
 def rra_scores(
@@ -259,6 +268,7 @@ def mageck_rra(
     permutations: int = DEFAULT_PERMUTATIONS,
     gene_lfc: Literal["median", "mean"] = "median",
     cnv: pd.Series | Mapping[str, float] | None = None,
+    null: Literal["uniform", "controls"] | None = None,
     rng: np.random.Generator | int | None = None,
 ) -> CrisprResult:
     """MAGeCK RRA (``mageck test``): negative and positive selection of genes.
@@ -276,8 +286,17 @@ def mageck_rra(
     control_guides
         Control guide ids or control gene names (MAGeCK ``--control-sgrna`` /
         ``--control-gene``); default the guides flagged ``control`` in the screen. They set the
-        ``"control"`` normalisation and the RRA null distribution, and are left out of the gene
-        table (as MAGeCK suppresses control genes).
+        ``"control"`` normalisation and (see ``null``) the RRA null distribution, and are left
+        out of the gene table (as MAGeCK suppresses control genes).
+    null
+        Null genes of the permutation test: ``"uniform"`` (random guides of the whole list,
+        MAGeCK's default) or ``"controls"`` (drawn from the control guides' percentiles, as
+        MAGeCK does when it is given control sgRNAs/genes). ``None``: ``"controls"`` when
+        ``control_guides`` is passed, else ``"uniform"``, also when the screen flags control
+        guides (a library's non-cutting EGFP/LacZ guides are no null for cutting guides under a
+        DNA-damaging drug: on the HeLa olaparib screen they give 89 "enriched" genes, most of
+        them essential genes that drop out less under drug, where the uniform null and DrugZ
+        give none).
     alpha
         RRA percentile cut-off per tail; ``None``: MAGeCK's default, the fraction of guides with
         one-tail p-value < ``fdr_threshold`` (:func:`mageck_alpha`).
@@ -362,7 +381,16 @@ def mageck_rra(
 
     # Control genes take part in the ranking (their guides are in the list) but are not scored.
     score_mask = ~ctl_kept if ctl_kept.any() and not ctl_kept.all() else np.ones_like(ctl_kept)
-    null_rows = np.flatnonzero(ctl_kept) if ctl_kept.any() else None
+    if null is None:
+        null = "controls" if control_guides is not None else "uniform"
+    if null not in ("uniform", "controls"):
+        raise InputError(f"null={null!r}: use 'uniform' or 'controls'")
+    if null == "controls" and not ctl_kept.any():
+        raise InputError(
+            "null='controls' needs control guides: flag them in the screen (guide table column "
+            "'control') or pass control_guides="
+        )
+    null_rows = np.flatnonzero(ctl_kept) if null == "controls" else None
     # Rank all kept guides; score only non-control genes: percentiles come from the full list.
     gene_names, codes_all = np.unique(gene_of, return_inverse=True)
     scored_genes = np.unique(codes_all[score_mask])
@@ -417,6 +445,18 @@ def mageck_rra(
             u_rank, remap[codes_all], scored_genes.size, a_t, null_rows, permutations, rng
         )
         out[tail] = res
+        fewer = res["permutations"] < permutations
+        if fewer.any() and tail == "neg":
+            few = scored_genes[fewer]
+            notes.append(
+                f"{int(fewer.sum())} gene(s) with many guides ("
+                + ", ".join(
+                    f"{gene_names[g]}: {int(n)} guides"
+                    for g, n in zip(few[:5], res["num"][fewer][:5], strict=False)
+                )
+                + f") got p-values from {int(res['permutations'][fewer].min()):,} null genes "
+                f"instead of {permutations:,} (p-value resolution 1/(permutations + 1))"
+            )
 
     lfc = pd.Series(g["lfc"]).groupby(gene_of).agg(gene_lfc)
     names = gene_names[scored_genes]
@@ -458,6 +498,11 @@ def mageck_rra(
         notes.append(
             f"{int(ctl_kept.sum())} control guides: RRA null drawn from their percentiles; "
             "control genes are not in the gene table"
+        )
+    elif ctl_kept.any():
+        notes.append(
+            f"{int(ctl_kept.sum())} control guides are ranked with the others but not scored as "
+            "genes; the RRA null is uniform over guides (null='controls' draws it from them)"
         )
     params["seed_state"] = "rng argument"
     return CrisprResult(
@@ -520,13 +565,16 @@ def _rra_on_percentiles(
     rho = np.minimum.reduceat(np.where(keep, b, np.inf), starts)
     good = np.add.reduceat((us <= alpha).astype(np.int64), starts)
     pvalue = np.empty(n_genes)
+    used = np.empty(n_genes, dtype=np.int64)
     for n in np.unique(num):
         sel = np.flatnonzero(num == n)
         chunk = max(1, _CHUNK // int(n))
         below = np.zeros(sel.size, dtype=np.int64)
         done = 0
-        while done < permutations:
-            m = min(chunk, permutations - done)
+        n_perm = min(permutations, max(_MIN_PERMUTATIONS, _MAX_NULL_CELLS // int(n)))
+        used[sel] = n_perm
+        while done < n_perm:
+            m = min(chunk, n_perm - done)
             if null_pool is None:
                 draw = (rng.integers(0, n_all, size=(m, int(n))) + 1.0) / n_all
             else:
@@ -534,8 +582,9 @@ def _rra_on_percentiles(
             null = np.sort(_rho_sorted(np.sort(draw, axis=1), alpha))
             below += np.searchsorted(null, rho[sel], side="right")
             done += m
-        pvalue[sel] = (1.0 + below) / (1.0 + permutations)
+        pvalue[sel] = (1.0 + below) / (1.0 + n_perm)
     return {
+        "permutations": used,
         "score": rho,
         "pvalue": pvalue,
         "fdr": stats.false_discovery_control(pvalue),

