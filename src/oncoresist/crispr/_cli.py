@@ -65,6 +65,7 @@ def run_crispr(
     design_path: Path | None,
     norm_method: str,
     permutations: int | None,
+    rra_null: str,
     seed: int,
     fdr: float,
     top: int,
@@ -107,7 +108,9 @@ def run_crispr(
             results.append(drugz(screen))
         elif m == "rra":
             perm = {} if permutations is None else {"permutations": permutations}
-            results.append(mageck_rra(screen, norm_method=norm_method, rng=seed, **perm))
+            results.append(
+                mageck_rra(screen, norm_method=norm_method, null=rra_null, rng=seed, **perm)
+            )
         elif m == "mle":
             if design_path is None:
                 raise InputError(
@@ -199,6 +202,12 @@ def register(app: typer.Typer) -> None:
             help="RRA: permutations of its null (default 100,000); MLE: permutation rounds "
             "(default 2, as MAGeCK's --permutation-round).",
         ),
+        rra_null: str = typer.Option(
+            "uniform",
+            "--rra-null",
+            help="RRA permutation null: uniform (random guides, MAGeCK's default) or controls "
+            "(the --control-genes guides, as MAGeCK with --control-sgrna).",
+        ),
         seed: int = typer.Option(0, "--seed", help="Seed of the permutations and bootstraps."),
         fdr: float = typer.Option(0.1, "--fdr", help="FDR of the hits listed in the report."),
         top: int = typer.Option(20, "--top", help="Genes listed when none reaches --fdr."),
@@ -219,6 +228,8 @@ def register(app: typer.Typer) -> None:
                 f"--methods {methods!r}: unknown {', '.join(unknown) or '(none given)'}; use "
                 f"{', '.join(METHODS)}"
             )
+        if rra_null not in ("uniform", "controls"):
+            raise InputError(f"--rra-null {rra_null!r}: use uniform or controls")
         if not 0 < fdr < 1:
             raise InputError(f"--fdr {fdr}: give a number between 0 and 1")
         if permutations is not None and permutations < 1:
@@ -234,7 +245,7 @@ def register(app: typer.Typer) -> None:
             replicate_pattern=replicate_pattern,
         )
         params = {"methods": names, "format": fmt, "norm": norm_method, "essential": essential,
-                  "permutations": permutations, "seed": seed, "fdr": fdr, "top": top,
+                  "permutations": permutations, "rra_null": rra_null, "seed": seed, "fdr": fdr, "top": top,
                   "control_genes": control_genes, "replicate_pattern": replicate_pattern}  # fmt: skip
         expect = tuple(f"qc_{n}.csv" for n in ("samples", "replicates", "separation")) + tuple(
             f"{m}_{k}.csv" for m in METHODS for k in ("genes", "guides")
@@ -242,7 +253,7 @@ def register(app: typer.Typer) -> None:
         with output_run(out, command="crispr", inputs=inputs, params=params, expect=expect) as run:
             results = run_crispr(
                 screen, run, methods=names, essential=essential, design_path=design,
-                norm_method=norm_method, permutations=permutations, seed=seed, fdr=fdr, top=top,
+                norm_method=norm_method, permutations=permutations, rra_null=rra_null, seed=seed, fdr=fdr, top=top,
                 console=console,
             )  # fmt: skip
         for r in results:
