@@ -66,6 +66,7 @@ def run_crispr(
     norm_method: str,
     permutations: int | None,
     rra_null: str,
+    pairing: str,
     seed: int,
     fdr: float,
     top: int,
@@ -105,7 +106,8 @@ def run_crispr(
                     "'treatment' in --samples); this screen has "
                     + ", ".join(f"{r}: {len(screen.arm(r))}" for r in ("reference", "control", "treatment"))
                 )  # fmt: skip
-            results.append(drugz(screen))
+            results.append(drugz(screen, paired={"auto": None, "paired": True,
+                                                 "unpaired": False}[pairing]))  # fmt: skip
         elif m == "rra":
             perm = {} if permutations is None else {"permutations": permutations}
             results.append(
@@ -208,6 +210,13 @@ def register(app: typer.Typer) -> None:
             help="RRA permutation null: uniform (random guides, MAGeCK's default) or controls "
             "(the --control-genes guides, as MAGeCK with --control-sgrna).",
         ),
+        pairing: str = typer.Option(
+            "auto",
+            "--pairing",
+            help="DrugZ: paired (control and treatment samples matched by replicate; an "
+            "unmatched sample is an error), unpaired, or auto (paired when every sample pairs, "
+            "else unpaired with a note).",
+        ),
         seed: int = typer.Option(0, "--seed", help="Seed of the permutations and bootstraps."),
         fdr: float = typer.Option(0.1, "--fdr", help="FDR of the hits listed in the report."),
         top: int = typer.Option(20, "--top", help="Genes listed when none reaches --fdr."),
@@ -228,6 +237,8 @@ def register(app: typer.Typer) -> None:
                 f"--methods {methods!r}: unknown {', '.join(unknown) or '(none given)'}; use "
                 f"{', '.join(METHODS)}"
             )
+        if pairing not in ("auto", "paired", "unpaired"):
+            raise InputError(f"--pairing {pairing!r}: use auto, paired or unpaired")
         if rra_null not in ("uniform", "controls"):
             raise InputError(f"--rra-null {rra_null!r}: use uniform or controls")
         if not 0 < fdr < 1:
@@ -245,7 +256,7 @@ def register(app: typer.Typer) -> None:
             replicate_pattern=replicate_pattern,
         )
         params = {"methods": names, "format": fmt, "norm": norm_method, "essential": essential,
-                  "permutations": permutations, "rra_null": rra_null, "seed": seed, "fdr": fdr, "top": top,
+                  "permutations": permutations, "rra_null": rra_null, "pairing": pairing, "seed": seed, "fdr": fdr, "top": top,
                   "control_genes": control_genes, "replicate_pattern": replicate_pattern}  # fmt: skip
         expect = tuple(f"qc_{n}.csv" for n in ("samples", "replicates", "separation")) + tuple(
             f"{m}_{k}.csv" for m in METHODS for k in ("genes", "guides")
@@ -253,7 +264,7 @@ def register(app: typer.Typer) -> None:
         with output_run(out, command="crispr", inputs=inputs, params=params, expect=expect) as run:
             results = run_crispr(
                 screen, run, methods=names, essential=essential, design_path=design,
-                norm_method=norm_method, permutations=permutations, rra_null=rra_null, seed=seed, fdr=fdr, top=top,
+                norm_method=norm_method, permutations=permutations, rra_null=rra_null, pairing=pairing, seed=seed, fdr=fdr, top=top,
                 console=console,
             )  # fmt: skip
         for r in results:
