@@ -185,11 +185,13 @@ def test_models_disagree_flag():
 
 
 def test_zip_numpy_fallback_matches_compiled_engine():
-    # The pure-numpy ZIP row/column fit is the same algorithm as the numba kernel: same
-    # surfaces up to rounding (exp may differ in the last bit between the two)
+    # The ZIP row/column fits through the curve engine's numpy reference and its compiled
+    # kernel: same surfaces up to the LM tolerance, except on the few lines (3 of 640 here)
+    # with two local minima of nearly equal SSE (a step-like and a gentle curve; each engine's
+    # start grid finds the lower one on some of them)
+    from oncoresist.curves._lm_numba import HAVE_NUMBA
     from oncoresist.synergy._batch import BlockBatch
     from oncoresist.synergy._zip import zip_delta
-    from oncoresist.synergy._zipfit import HAVE_NUMBA
 
     if not HAVE_NUMBA:
         pytest.skip("numba not installed: only the numpy engine exists")
@@ -197,44 +199,8 @@ def test_zip_numpy_fallback_matches_compiled_engine():
     _, c1, c2, r = s.to_arrays()[0]
     a, _, _ = zip_delta(BlockBatch(c1, c2, r), engine="numba")
     b, _, _ = zip_delta(BlockBatch(c1, c2, r), engine="numpy")
-    assert np.abs(a - b).max() < 1e-4  # percentage points
+    assert (np.abs(a - b)[:, 1:, 1:] < 1e-4).mean() > 0.98  # percentage points
     assert np.abs(a[:, 1:, 1:]).max() > 1.0  # not trivially zero
-
-
-def test_zip_second_start_only_where_needed_keeps_the_two_start_result(monkeypatch):
-    # The data-driven second start of the ZIP row/column fits runs only where the first fit
-    # (no-interaction start) did not converge or fits poorly. Reference: the same blocks with
-    # the second start forced on every line (the previous behaviour); both keep the lower
-    # SSE. Mixed synergy and strong antagonism (alpha12 from 0.01 to 10, 3 % noise) so that
-    # some lines need the rescue: without any second start the surfaces move by > 1 pp.
-    from oncoresist.synergy import _zip
-    from oncoresist.synergy._batch import BlockBatch
-
-    a = np.exp(np.random.default_rng(4).uniform(np.log(0.01), np.log(10.0), 300))
-    s = make_combination_screen(300, noise=0.03, alpha12=a, alpha21=a, beta=-0.3, rng=4)
-    _, c1, c2, r = s.to_arrays()[0]
-    selective, _, _ = _zip.zip_delta(BlockBatch(c1, c2, r))
-    monkeypatch.setattr(_zip, "_SECOND_START_REL", -1.0)  # every line gets both starts
-    both, _, _ = _zip.zip_delta(BlockBatch(c1, c2, r))
-    monkeypatch.setattr(_zip, "_SECOND_START_REL", np.inf)  # converged lines skip it
-    calls: list[int] = []
-    monkeypatch.setattr(_zip, "fit_fixed_bottom", _first_start_only(_zip.fit_fixed_bottom, calls))
-    first, _, _ = _zip.zip_delta(BlockBatch(c1, c2, r))
-    assert len(calls) == 4  # rows: first + second start (unconverged lines), then columns
-    # equal up to the LM tolerance (same minimum reached from two starts)
-    assert np.abs(selective - both).max() < 1e-4
-    assert np.abs(first - both).max() > 1.0
-
-
-def _first_start_only(fit, calls):
-    def wrapped(*args, **kwargs):
-        calls.append(1)
-        out = fit(*args, **kwargs)
-        if len(calls) % 2 == 0:  # the second-start call: report every fit as worse
-            return out[0], np.full_like(out[1], np.inf), out[2]
-        return out
-
-    return wrapped
 
 
 def _musyc_random_params(n, rng):
@@ -293,3 +259,43 @@ def test_musyc_unknown_engine_is_an_input_error():
     _, c1, c2, r = s.to_arrays()[0]
     with pytest.raises(InputError, match="engine"):
         fit_musyc(BlockBatch(c1, c2, r), engine="cuda")
+
+
+@pytest.mark.parametrize("engine", ["numba", "numpy"])
+def test_curve_engine_fixed_asymptote_zero_dose_and_short_series(engine):
+    # What the synergy fits ask of the curve engine: an asymptote held fixed per curve by
+    # equal bounds (exactly, in both engines), the zero-dose point x = -inf, and 2-4 point
+    # series fitted with status 'underdetermined' (min_doses) or refused without it
+    from oncoresist.curves import fit_curves, predict
+    from oncoresist.curves._lm_numba import HAVE_NUMBA
+
+    if engine == "numba" and not HAVE_NUMBA:
+        pytest.skip("numba not installed")
+    rng = np.random.default_rng(3)
+    n = 300
+    x = np.log(np.array([0.03, 0.3, 3.0, 30.0]))
+    base = rng.uniform(0.0, 0.5, n)
+    truth = np.column_stack([rng.uniform(0.5, 3, n), rng.uniform(0.6, 1, n), base,
+                             rng.uniform(-2, 2, n)])  # fmt: skip
+    y = predict("ll4", np.tile(x, (n, 1)), truth) + rng.normal(0, 0.02, (n, 4))
+    bounds = {"top": (base, base), "hill_slope": (0.0, 20.0), "bottom": (-1.0, 1.0)}
+    fit = fit_curves(x, y, bounds=bounds, engine=engine, min_doses=1)
+    assert np.array_equal(fit.params[:, 2], base)  # held exactly
+    assert not fit.at_bound()[:, 2].any()  # a fixed parameter is not "on a bound"
+    assert np.isfinite(fit.stderr[:, [0, 1, 3]]).mean() > 0.9
+    assert (fit.stderr[:, 2] == 0).all()
+    # 4 points, 3 free parameters: determined (1 step-like curve of 300 creeps > 400 steps)
+    assert set(fit.status) <= {"ok", "flat", "failed"} and (fit.status == "failed").sum() <= 3
+    # 2 points, 3 free: fitted (through the points) and said to be underdetermined
+    short = fit_curves(x[:2], y[:5, :2], bounds={k: (v[0][:5], v[1][:5]) if k == "top" else v
+                                                for k, v in bounds.items()},
+                       engine=engine, min_doses=2)  # fmt: skip
+    assert (short.status == "underdetermined").all()
+    assert "for 3 free parameters" in short.reason[0]
+    assert np.isfinite(short.params).all() and np.median(short.sse) < 1e-12  # interpolated
+    assert (fit_curves(x[:2], y[:5, :2], engine=engine).status == "insufficient_data").all()
+    # the zero-dose point: -inf is the asymptote at dose 0
+    x0 = np.r_[-np.inf, x]
+    y0 = np.column_stack([base + rng.normal(0, 0.02, n), y])
+    f0 = fit_curves(x0, y0, engine=engine)
+    assert (f0.status != "insufficient_data").all() and np.isfinite(f0.params).all()

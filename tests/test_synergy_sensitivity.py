@@ -127,11 +127,11 @@ def test_sensitivity_scores_rejects_what_it_cannot_score():
 #: vignette), so these pin the implementation (tolerance 0.5 points); the signs of S are the
 #: published facts checked below.
 EXAMPLES = {
-    ("oneil", "1"): dict(css=84.32, css1=81.65, css2=86.98, ri1=22.07, ri2=16.66, s_score=30.09),
-    ("oneil", "2"): dict(css=-0.17, css1=1.01, css2=-1.35, ri1=62.47, ri2=48.58, s_score=-73.21),
-    ("mathews", "1"): dict(css=83.64, css1=86.42, css2=80.87, ri1=58.68, ri2=25.05, s_score=13.97),
+    ("oneil", "1"): dict(css=84.31, css1=81.63, css2=86.98, ri1=22.10, ri2=16.66, s_score=30.11),
+    ("oneil", "2"): dict(css=-0.35, css1=0.74, css2=-1.45, ri1=62.38, ri2=48.58, s_score=-73.39),
+    ("mathews", "1"): dict(css=83.74, css1=86.62, css2=80.87, ri1=59.01, ri2=24.59, s_score=11.20),
     ("mathews", "2"): dict(
-        css=-27.85, css1=-26.22, css2=-29.48, ri1=-36.49, ri2=44.75, s_score=-26.41
+        css=-30.27, css1=-31.44, css2=-29.10, ri1=-35.10, ri2=44.75, s_score=-30.01
     ),
 }
 
@@ -168,7 +168,7 @@ def test_example_blocks_synergy_direction_matches_the_published_description(exam
     # what was done when a drug's IC50 is outside the tested doses or never reached
     oneil = example_tables["oneil"].loc["1", "reason"]
     assert "drug2 alone never reaches 50 % inhibition" in oneil
-    assert "drug1's IC50 (0.609 uM) is above the highest tested dose" in oneil
+    assert "drug1's IC50 (0.501 uM) is above the highest tested dose" in oneil
     assert "below the lowest tested dose" in example_tables["mathews"].loc["1", "reason"]
 
 

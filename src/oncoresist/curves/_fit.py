@@ -42,9 +42,14 @@ class CurveFitArrays:
         Valid points, distinct concentrations and the tested ln-concentration range.
     n_iter, converged, status, reason
         Iterations, convergence flag, ``"ok" | "flat" | "constant" | "failed" |
-        "insufficient_data"`` and a reason text (empty when there is nothing to say).
-        ``constant``: every response is the same number, so there is nothing to fit (the F-test
-        against a flat line would divide 0 by 0).
+        "insufficient_data" | "underdetermined"`` and a reason text (empty when there is
+        nothing to say). ``constant``: every response is the same number, so there is nothing to
+        fit (the F-test against a flat line would divide 0 by 0). ``underdetermined``: fitted
+        (``min_doses``) although it has no more points, or fewer distinct concentrations, than
+        free parameters; the estimates rest on the bounds.
+    lower, upper
+        The box each curve was fitted in ``(n, k)``; a parameter with ``lower == upper`` was
+        held fixed at that value (not counted as free).
     """
 
     model: str
@@ -63,6 +68,8 @@ class CurveFitArrays:
     converged: np.ndarray
     status: np.ndarray
     reason: np.ndarray
+    lower: np.ndarray | None = None
+    upper: np.ndarray | None = None
     loss: str = "linear"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -76,6 +83,16 @@ class CurveFitArrays:
     def curve_params(self) -> dict[str, np.ndarray]:
         """``hill_slope, bottom, top, ln_ec50`` arrays of the fitted log-logistic curves."""
         return get_model(self.model).curve_params(self.params)
+
+    def at_bound(self, rtol: float = 5e-3) -> np.ndarray:
+        """``(n, k)`` True where a free estimate ends on (within ``rtol`` of the box width of) a
+        finite bound of its box: the data do not determine it."""
+        if self.lower is None or self.upper is None:
+            return np.zeros(self.params.shape, dtype=bool)
+        lo, hi, p = self.lower, self.upper, self.params
+        with np.errstate(invalid="ignore"):
+            tol = rtol * np.where(np.isfinite(hi - lo), hi - lo, np.maximum(1.0, np.abs(p)))
+            return (lo < hi) & ((p - lo <= tol) | (hi - p <= tol))
 
     def take(self, index: np.ndarray) -> CurveFitArrays:
         """The results of the curves ``index`` (integer or boolean array)."""
@@ -126,6 +143,7 @@ class _Options:
     engine: str
     n_threads: int | None = None
     n_irls: int = 10
+    min_doses: int | None = None
 
 
 def predict(model: str | CurveModel, log_conc: np.ndarray, params: np.ndarray) -> np.ndarray:
@@ -205,6 +223,7 @@ def fit_curves(
     executor: str | Executor | None = None,
     n_threads: int | None = None,
     progress: bool = False,
+    min_doses: int | None = None,
 ) -> CurveFitArrays:
     """Fit a dose-response model to every curve (row) at once with batched Levenberg–Marquardt.
 
@@ -228,7 +247,9 @@ def fit_curves(
     bounds
         ``{param_name: (lower, upper)}`` overriding the defaults (slope within +-20, ln EC50
         within 10 ln-units of the tested range, asymptotes within one observed response range
-        beyond the observed responses); scalars or per-curve arrays.
+        beyond the observed responses); scalars or per-curve arrays. Equal lower and upper
+        values hold a parameter fixed (per curve, e.g. ``{"top": (v, v)}`` with an array ``v``);
+        it is then not counted as free.
     n_starts
         Number of starting points per curve (the data-driven start plus fixed-slope starts
         spread over the tested range); the fit with the lowest SSE is kept.
@@ -237,7 +258,8 @@ def fit_curves(
     covariance
         ``"model"``: s^2 (J'WJ)^-1 (Gauss–Newton, as scipy ``curve_fit`` and R ``nls``);
         ``"hessian"``: s^2 H^-1 with the observed Hessian H (as R ``drc``); ``"sandwich"``:
-        H^-1 (sum_i J_i r_i^2 J_i') H^-1 (HC0, as ``drc`` + ``sandwich::sandwich``).
+        H^-1 (sum_i J_i r_i^2 J_i') H^-1 (HC0, as ``drc`` + ``sandwich::sandwich``);
+        ``"none"``: not computed (NaN standard errors; for callers that need only the fits).
     engine
         ``"auto"`` (compiled numba engine for the log-logistic family when numba is
         installed), ``"numba"`` or ``"numpy"``.
@@ -250,6 +272,12 @@ def fit_curves(
     n_threads
         Threads of the compiled engine within a chunk (None: numba's default, all cores).
         Results are bitwise identical for any value.
+    min_doses
+        None (default): a curve with fewer distinct concentrations than free parameters, or no
+        more points, is not fitted (``insufficient_data``). An integer >= 2: such short series
+        are fitted within the bounds whenever they have at least ``min_doses`` concentrations
+        (status ``underdetermined``); for short dilution series (e.g. the 2-4 doses of a row of
+        a combination block) where the bounds carry the missing information.
 
     Returns
     -------
@@ -267,8 +295,8 @@ def fit_curves(
     m = get_model(model)
     if loss not in LOSSES:
         raise InputError(f"loss={loss!r} is not supported; use one of {', '.join(LOSSES)}")
-    if covariance not in ("model", "hessian", "sandwich"):
-        raise InputError(f"covariance={covariance!r}; use 'model', 'hessian' or 'sandwich'")
+    if covariance not in ("model", "hessian", "sandwich", "none"):
+        raise InputError(f"covariance={covariance!r}; use 'model', 'hessian', 'sandwich' or 'none'")
     if engine not in ("auto", "numba", "numpy"):
         raise InputError(f"engine={engine!r}; use 'auto', 'numba' or 'numpy'")
     if engine == "numba" and (not HAVE_NUMBA or m.ll_free is None):
@@ -280,6 +308,8 @@ def fit_curves(
         raise InputError("n_starts, chunk_size and max_iter must be positive integers")
     if n_threads is not None and int(n_threads) < 1:
         raise InputError(f"n_threads must be a positive integer or None; got {n_threads}")
+    if min_doses is not None and int(min_doses) < 1:
+        raise InputError(f"min_doses must be a positive integer or None; got {min_doses}")
     if f_scale is not None and not f_scale > 0:
         raise InputError(f"f_scale must be > 0; got {f_scale}")
     y = _as_2d(response, "response")
@@ -305,6 +335,7 @@ def fit_curves(
         max_iter=int(max_iter),
         engine=engine,
         n_threads=None if n_threads is None else int(n_threads),
+        min_doses=None if min_doses is None else int(min_doses),
     )
     n = y.shape[0]
     starts = list(range(0, n, int(chunk_size))) or [0]
@@ -374,8 +405,13 @@ def _run_lm(m: CurveModel, xs, ys, sw, p0, lower, upper, opts: _Options, *, grid
     use_numba = m.ll_free is not None and HAVE_NUMBA and opts.engine != "numpy"
     if use_numba:
         free, lo_f, hi_f = _full_bounds(m, lower, upper)
+        # a parameter fixed (lower == upper) for every curve leaves the compiled fit: cheaper
+        # (one asymptote fewer in the linear step); its value comes with the start
+        held = free & (lo_f >= hi_f).all(axis=0)
+        p0_full = m.to_full(p0)
+        p0_full[:, held] = lo_f[:, held]
         p, sse, it, code, inv = lm_loglogistic(
-            xs, ys, sw, m.to_full(p0), lo_f, hi_f, free, grid=grid,
+            xs, ys, sw, p0_full, lo_f, hi_f, free & ~held, grid=grid,
             max_iter=opts.max_iter, ftol=1e-10, xtol=1e-10, gtol=1e-8, n_threads=opts.n_threads,
         )  # fmt: skip
         fi = np.flatnonzero(free)
@@ -508,8 +544,18 @@ def _fit_chunk(task: tuple) -> dict[str, np.ndarray]:
     xmin = np.where(np.isfinite(xmin), xmin, np.nan)
     xmax = np.where(np.isfinite(xmax), xmax, np.nan)
 
-    need_doses = k if m.sigmoid else 1
-    insufficient = (n_points <= k) | (n_doses < max(need_doses, 2 if m.sigmoid else 1))
+    # the box of every curve (the defaults, then the caller's); lower == upper holds a
+    # parameter fixed, so it does not count as free
+    lower_all, upper_all = m.default_bounds(xv, np.where(valid, y, np.nan))
+    for name, lo, hi in opts.bounds:
+        j = m.param_names.index(name)
+        lo_a, hi_a = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+        lower_all[:, j] = lo_a[_offset : _offset + n] if lo_a.ndim else lo_a
+        upper_all[:, j] = hi_a[_offset : _offset + n] if hi_a.ndim else hi_a
+    k_free = (lower_all < upper_all).sum(axis=1)
+    short = (n_points <= k_free) | (n_doses < (np.maximum(k_free, 2) if m.sigmoid else 1))
+    insufficient = short.copy() if opts.min_doses is None else short & (n_doses < opts.min_doses)
+    short &= ~insufficient
     fit_rows = np.flatnonzero(~insufficient)
     params = np.full((n, k), np.nan)
     cov = np.full((n, k, k), np.nan)
@@ -523,12 +569,8 @@ def _fit_chunk(task: tuple) -> dict[str, np.ndarray]:
         vr = valid[fit_rows]
         ur = np.where(vr, uw[fit_rows], 0.0)
         sw = np.sqrt(ur)
-        lower, upper = m.default_bounds(np.where(vr, x[fit_rows], np.nan), np.where(vr, yr, np.nan))
-        for name, lo, hi in opts.bounds:
-            j = m.param_names.index(name)
-            lo_a, hi_a = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
-            lower[:, j] = lo_a[fit_rows + _offset] if lo_a.ndim else lo_a
-            upper[:, j] = hi_a[fit_rows + _offset] if hi_a.ndim else hi_a
+        lower, upper = lower_all[fit_rows], upper_all[fit_rows]
+        kf = k_free[fit_rows]
         xnan = np.where(vr, xr, np.nan)
         best = None
         first = True
@@ -572,18 +614,28 @@ def _fit_chunk(task: tuple) -> dict[str, np.ndarray]:
                 p_hat = p_new
                 if np.all(step < 1e-8):
                     break
+        fixed = lower >= upper
+        fixed_all = fixed.all(axis=0)  # held out of the compiled fit (unit rows in inv_hat)
         fast = inv_hat is not None and opts.loss == "linear" and opts.covariance == "model"
         slow = ~np.isfinite(inv_hat).all(axis=(1, 2)) if fast else np.ones(len(fit_rows), bool)
-        cv = np.empty((len(fit_rows), k, k))
-        if fast:
+        slow |= (fixed & ~fixed_all).any(axis=1)  # the kernel's inverse counts them as free
+        cv = np.full((len(fit_rows), k, k), np.nan)
+        if opts.covariance == "none":
+            slow[:] = False
+            if opts.loss != "linear":  # the SSE of the user's weights, not the robust ones
+                fr = np.where(vr, yr - m.f(xr, p_hat), 0.0)
+                s_hat = np.einsum("nm,nm->n", ur * fr, fr)
+        elif fast:
             # the compiled engine returned the SSE and (J'WJ)^-1 at the solution
-            dof = np.maximum(n_points[fit_rows] - k, 1)
+            dof = np.maximum(n_points[fit_rows] - kf, 1)
             cv[:] = inv_hat * (s_hat / dof)[:, None, None]
+            cv[:, fixed_all, :] = 0.0
+            cv[:, :, fixed_all] = 0.0
         if slow.any():
             sl = np.flatnonzero(slow)
             cv[sl], s_hat[sl] = _covariance(
-                m, xr[sl], yr[sl], vr[sl], ur[sl], sw_final[sl], p_hat[sl], n_points[fit_rows][sl],
-                opts,
+                m, xr[sl], yr[sl], vr[sl], ur[sl], sw_final[sl], p_hat[sl],
+                n_points[fit_rows][sl] - kf[sl], fixed[sl], opts,
             )  # fmt: skip
         params[fit_rows] = p_hat
         cov[fit_rows] = cv
@@ -594,54 +646,64 @@ def _fit_chunk(task: tuple) -> dict[str, np.ndarray]:
         mean = np.einsum("nm,nm->n", ur, yr) / ur.sum(axis=1)
         dev = np.where(vr, yr - mean[:, None], 0.0)
         sse_flat[fit_rows] = np.einsum("nm,nm->n", ur * dev, dev)
-    return _finish(m, opts, n, k, params, cov, sse, sse_flat, n_points, n_doses, xmin, xmax,
-                   n_iter, code, insufficient, nonfinite_y, bad_x)  # fmt: skip
+    out = _finish(m, opts, n, k_free, params, cov, sse, sse_flat, n_points, n_doses, xmin, xmax,
+                  n_iter, code, insufficient, short, nonfinite_y, bad_x)  # fmt: skip
+    out["lower"], out["upper"] = lower_all, upper_all
+    return out
 
 
-def _covariance(m, xr, yr, vr, ur, sw, p_hat, n_pts, opts):
-    """Covariance of the estimates (model-based, observed-Hessian or sandwich) and the SSE."""
-    k = m.n_params
+def _covariance(m, xr, yr, vr, ur, sw, p_hat, dof, fixed, opts):
+    """Covariance of the estimates (model-based, observed-Hessian or sandwich) and the SSE;
+    ``dof`` = points - free parameters; ``fixed`` (n, k) parameters get 0 rows and columns."""
     fr = np.where(vr, yr - m.f(xr, p_hat), 0.0)
     s_hat = np.einsum("nm,nm->n", ur * fr, fr)  # sum of user-weighted squared residuals
     jac = m.jac(xr, p_hat) * sw[..., None]
-    jac = np.where(np.isfinite(jac), jac, 0.0)
+    jac = np.where(np.isfinite(jac) & ~fixed[:, None, :], jac, 0.0)
     jac_t = jac.transpose(0, 2, 1)
     a_mat = np.matmul(jac_t, jac)
     rwt = sw * fr
     if opts.covariance in ("hessian", "sandwich"):
         a_mat = _observed_hessian(m, xr, yr, sw, p_hat)
+    keep = (~fixed).astype(float)
+    a_mat = a_mat * keep[:, :, None] * keep[:, None, :] + (1.0 - keep)[:, :, None] * np.eye(
+        keep.shape[1]
+    )
     try:
         bread = np.linalg.inv(a_mat)
     except np.linalg.LinAlgError:
         bread = np.linalg.pinv(a_mat)
+    bread = bread * keep[:, :, None] * keep[:, None, :]
     if opts.covariance == "sandwich":
         meat = np.matmul(jac_t * (rwt * rwt)[:, None, :], jac)
         return bread @ meat @ bread, s_hat
-    dof = np.maximum(n_pts - k, 1)
+    dof = np.maximum(dof, 1)
     sigma2 = np.einsum("nm,nm->n", rwt, rwt) / dof
     return bread * sigma2[:, None, None], s_hat
 
 
 def _finish(m, opts, n, k, params, cov, sse, sse_flat, n_points, n_doses, xmin, xmax,
-            n_iter, code, insufficient, nonfinite_y, bad_x):  # fmt: skip
+            n_iter, code, insufficient, short, nonfinite_y, bad_x):  # fmt: skip
+    """Statistics and status; ``k`` (n,) is the number of free parameters of each curve."""
     with np.errstate(invalid="ignore"):
         se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2).copy())
     se = np.where(np.isfinite(se), se, np.nan)
     pvalue = np.full(n, np.nan)
     df2 = n_points - k
+    df1 = np.maximum(k - 1, 1)
     if m.sigmoid:
         with np.errstate(divide="ignore", invalid="ignore"):
-            fstat = ((sse_flat - sse) / (k - 1)) / (sse / df2)
+            fstat = ((sse_flat - sse) / df1) / (sse / df2)
         fstat = np.where(sse <= 1e-300 * np.maximum(sse_flat, 1e-300), np.inf, fstat)
+        fstat = np.where(short, np.nan, fstat)  # no residual degrees of freedom: no test
         pvalue = np.where(
-            np.isnan(fstat), np.nan, stats.f.sf(np.maximum(fstat, 0.0), k - 1, np.maximum(df2, 1))
+            np.isnan(fstat), np.nan, stats.f.sf(np.maximum(fstat, 0.0), df1, np.maximum(df2, 1))
         )
     converged = (code >= 0) & (code < MAX_ITER)
     # every response equal: SSE 0 for both models, so the F-test is 0/0, not "infinitely good"
     constant = ~insufficient & (sse_flat <= 1e-24 * np.maximum(n_points, 1))
     pvalue = np.where(constant, np.nan, pvalue)
     status, reason = _status(
-        m, opts, insufficient, n_points, n_doses, code, params, pvalue, nonfinite_y, bad_x
+        m, opts, insufficient, short, k, n_points, n_doses, code, params, pvalue, nonfinite_y, bad_x
     )
     if constant.any():
         reason = reason.copy()
@@ -668,13 +730,22 @@ def _finish(m, opts, n, k, params, cov, sse, sse_flat, n_points, n_doses, xmin, 
     }
 
 
-def _status(m, opts, insufficient, n_points, n_doses, code, params, pvalue, nonfinite_y, bad_x):
+def _status(
+    m, opts, insufficient, short, k_free, n_points, n_doses, code, params, pvalue, nonfinite_y, bad_x
+):  # fmt: skip
     n = len(n_points)
     status = np.full(n, "ok", dtype=object)
     reason = pd.Series([""] * n, dtype=object)
     if insufficient.any():  # the text is built only where needed (it costs on 1e5 curves)
-        _insufficient_reasons(m, insufficient, n_points, n_doses, reason)
+        _insufficient_reasons(m, insufficient, k_free, n_points, n_doses, reason)
         status[insufficient] = "insufficient_data"
+    if short.any():
+        status[short] = "underdetermined"
+        reason[short] = [
+            f"only {p} points at {d} distinct concentrations for {kf} free parameters: the fit "
+            "is not determined by the data (it rests on the bounds)"
+            for p, d, kf in zip(n_points[short], n_doses[short], k_free[short], strict=True)
+        ]
     fitted = ~insufficient
     nonfinite = fitted & ((code == NONFINITE) | ~np.isfinite(params).all(axis=1))
     flat = fitted & ~nonfinite & (pvalue > opts.flat_alpha)
@@ -686,11 +757,11 @@ def _status(m, opts, insufficient, n_points, n_doses, code, params, pvalue, nonf
         )
     status[flat] = "flat"
     if flat.any():
-        pv = [f"{v:.3g}" for v in pvalue[flat]]
+        alpha = f"{opts.flat_alpha:g}"
         reason[flat] = [
-            f"not better than a flat line (F-test p = {v} > {opts.flat_alpha:g}); "
+            f"not better than a flat line (F-test p = {v:.3g} > {alpha}); "
             "IC50 beyond the tested range"
-            for v in pv
+            for v in pvalue[flat].tolist()
         ]
     status[noconv] = "failed"
     if noconv.any():
@@ -707,14 +778,14 @@ def _status(m, opts, insufficient, n_points, n_doses, code, params, pvalue, nonf
     return status, reason.to_numpy(dtype=object)
 
 
-def _insufficient_reasons(m, insufficient, n_points, n_doses, reason):
+def _insufficient_reasons(m, insufficient, k_free, n_points, n_doses, reason):
     """Fill ``reason`` (a Series) for the curves with too few points or doses."""
-    k = m.n_params
+    k = int(k_free[insufficient].max()) if insufficient.any() else m.n_params
     nf = pd.Series(np.where(insufficient, n_points, 0)).astype(str)
     nd = pd.Series(np.where(insufficient, n_doses, 0)).astype(str)
     empty = n_points == 0
     single = (n_doses == 1) & ~empty
-    few_doses = (n_doses < k) & ~single & ~empty & m.sigmoid
+    few_doses = (n_doses < k_free) & ~single & ~empty & m.sigmoid
     few_points = insufficient & ~empty & ~single & ~few_doses
     reason[empty] = "no valid points (all responses or concentrations missing or non-finite)"
     reason[single] = (

@@ -187,11 +187,11 @@ def _ll_bounds(x: np.ndarray, y: np.ndarray, k: int, slope_col: int, ec_col: int
         with np.errstate(invalid="ignore"):
             ymin = np.where(ok, y, np.inf).min(axis=1)
             ymax = np.where(ok, y, -np.inf).max(axis=1)
-        span = np.maximum(ymax - ymin, 1e-3 * np.maximum(np.abs(ymax), 1e-12))
-        fin = np.isfinite(span)
-        for j in asym_cols:
-            lower[:, j] = np.where(fin, ymin - ASYMPTOTE_MARGIN * span, -np.inf)
-            upper[:, j] = np.where(fin, ymax + ASYMPTOTE_MARGIN * span, np.inf)
+            span = np.maximum(ymax - ymin, 1e-3 * np.maximum(np.abs(ymax), 1e-12))
+            fin = np.isfinite(span)
+            for j in asym_cols:
+                lower[:, j] = np.where(fin, ymin - ASYMPTOTE_MARGIN * span, -np.inf)
+                upper[:, j] = np.where(fin, ymax + ASYMPTOTE_MARGIN * span, np.inf)
     return lower, upper
 
 

@@ -83,15 +83,8 @@ class BlockBatch:
         yy[:n, : y1.shape[1]] = y1
         xx[n:, : x2.shape[1]] = x2
         yy[n:, : y2.shape[1]] = y2
-        # Why not oncoresist.curves.fit_curves (model "ll4", slope bounds (-10, -0.1), the
-        # bounds below): its numpy engine gives the same fits (SSE equal to 1e-14, parameters
-        # to 1e-5 on 10,000 benchmark curves) but is 2.7x slower on these short curves, and its
-        # numba engine (being reworked) stops after one iteration when bounds are given, e.g.
-        # on exact Hill data; it also refuses curves with < 4 distinct doses (3 x 3 blocks),
-        # which the bounded fit here handles. Switch once the compiled engine takes bounds.
-        fit = fit_hill(xx, yy)
-        f1 = HillFit(fit.params[:n], fit.sse[:n], fit.converged[:n], fit.n_points[:n])
-        f2 = HillFit(fit.params[n:], fit.sse[n:], fit.converged[n:], fit.n_points[n:])
+        fit = fit_hill(xx, yy)  # the curve engine, as the dose-response reports fit them
+        f1, f2 = fit.take(slice(0, n)), fit.take(slice(n, 2 * n))
         return f1, f2
 
     def take(self, idx: np.ndarray) -> BlockBatch:

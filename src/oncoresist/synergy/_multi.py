@@ -102,7 +102,7 @@ def _single_fits(concs: Sequence[np.ndarray], response: np.ndarray) -> list[Hill
             out.append(HillFit(np.full((n, 4), np.nan), nan, np.zeros(n, bool), np.zeros(n, int)))
             continue
         s = slice(dosed.index(k) * n, (dosed.index(k) + 1) * n)
-        out.append(HillFit(fit.params[s], fit.sse[s], fit.converged[s], fit.n_points[s]))
+        out.append(fit.take(s))
     return out
 
 
@@ -150,13 +150,11 @@ def _zip_fitted(
     concs: Sequence[np.ndarray],
     y: np.ndarray,
     singles: Sequence[np.ndarray],
-    params: Sequence[np.ndarray],
     engine: str = "auto",
 ) -> np.ndarray:
     """SynergyFinder Plus's fitted surface ``(1/n) sum_i f_i'(x_i)`` on every multi-drug well.
 
-    ``singles[k]`` (n, n_k): drug ``k``'s single-agent fit at its doses, ``params[k]`` its
-    Hill parameters (the start of the line fits: the no-interaction curve). Wells with one drug
+    ``singles[k]`` (n, n_k): drug ``k``'s single-agent fit at its doses. Wells with one drug
     get its single-agent fit; the zero-dose well stays NaN.
     """
     n_drugs = len(concs)
@@ -181,11 +179,10 @@ def _zip_fitted(
                 m = lines.shape[-1]
                 with np.errstate(divide="ignore"):
                     lc = np.log(concs[i][:, 1:])
-                # the two-drug ZIP's batched fixed-bottom line fits (same starts, bounds and
-                # second start), so every face of the cube is exactly the two-drug ZIP
-                pred = _line_fits(
-                    base.reshape(n, -1), lc, lines.reshape(n, -1, m), params[i], engine
-                ).reshape(lines.shape)
+                # the two-drug ZIP's line fits (same engine, bounds and starts), so every
+                # face of the cube is exactly the two-drug ZIP
+                pred = _line_fits([(base.reshape(n, -1), lc, lines.reshape(n, -1, m))], engine)
+                pred = pred[0].reshape(lines.shape)
                 acc += np.moveaxis(pred, -1, 1 + pos)
             fitted[sub] = acc / order
     return fitted
@@ -321,7 +318,7 @@ def score_multi_blocks(
                     present[k], 1.0 - _along(singles[k], k, n_drugs), 1.0 - at_zero
                 )
             expected = 1.0 - surv
-            fitted = _zip_fitted(cs, y, singles, [f.params for f in fits])
+            fitted = _zip_fitted(cs, y, singles)
             extra["_fitted"] = fitted
         observed_or_fit = extra.pop("_fitted") if name == "zip" else y
         excess = np.where(comb, (observed_or_fit - expected) * 100.0, 0.0)

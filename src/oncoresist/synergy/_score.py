@@ -286,8 +286,11 @@ class SynergyResult:
         One row per (block, model, well): ``response`` (mean), ``expected``, ``excess`` and
         the block's ``status`` and ``reason`` for that model.
     single_agents
-        Hill fits of each drug alone per block (``bottom``, ``top``, ``ec50`` = ``ic50`` (the
-        relative IC50), ``hill_slope``, ``converged``) with ``status`` and ``problem``.
+        Hill fits of each drug alone per block, by the curve engine (``bottom`` = effect at
+        dose 0, ``top`` = maximal effect, ``ec50`` = ``ic50`` (the relative IC50),
+        ``ic50_abs``, ``hill_slope``, ``converged``, the engine's ``fit_status``) with
+        ``status`` and ``problem``; the IC50s equal those of
+        :func:`oncoresist.curves.fit_curves` on the same points.
     outliers
         Flagged measurements: block, doses, replicate, response, ``robust_z``.
     notes
@@ -576,12 +579,16 @@ def _collect(
                         "top": f.top,
                         "ec50": f.ec50,
                         # relative IC50 (SynergyFinder's "ic50"): the dose of the curve's
-                        # midpoint between bottom and top, i.e. the EC50 of the 4PL fit
+                        # midpoint between bottom and top, i.e. the EC50 of the 4PL fit; the
+                        # absolute IC50: where the curve crosses 50 % inhibition (NaN: never).
+                        # Both are those of oncoresist.curves.fit_curves on the same points
                         "ic50": f.ec50,
+                        "ic50_abs": f.ic50_abs,
                         "hill_slope": f.hill_slope,
                         "sse": f.sse,
                         "n_points": f.n_points,
                         "converged": f.converged,
+                        "fit_status": f.status,
                         "status": np.where(problem == "", "ok", "unreliable"),
                         "problem": problem,
                     }

@@ -39,19 +39,13 @@ import pandas as pd
 
 from ..data._combination import CombinationScreen
 from ..errors import InputError
-from ._hill import HillFit, fit_hill, hill_predict
+from ._hill import fit_hill, hill_predict
 from ._registry import get_model
 from ._score import SynergyResult
 
 __all__ = ["normalised_curve_area", "sensitivity_scores", "synergy_barometer", "synergy_consensus"]
 
 Reference = Literal["bliss", "hsa"]
-#: The default 40 iterations leave some cross-design curves (few, noisy points) unconverged.
-_MAX_ITER = 400
-
-
-def _fit(log_conc: np.ndarray, response: np.ndarray) -> HillFit:
-    return fit_hill(log_conc, response, max_iter=_MAX_ITER)
 
 
 def normalised_curve_area(x_low: np.ndarray, x_high: np.ndarray, params: np.ndarray) -> np.ndarray:
@@ -120,8 +114,8 @@ def _block_scores(c1: np.ndarray, c2: np.ndarray, resp: np.ndarray, reference: R
     lo1, hi1 = x1[:, 1], x1[:, -1]
     lo2, hi2 = x2[:, 1], x2[:, -1]
     # single agents: drug 1 is the conc2 = 0 column, drug 2 the conc1 = 0 row
-    f1 = _fit(*_flat(x1, resp[:, :, 0, :]))
-    f2 = _fit(*_flat(x2, resp[:, 0, :, :]))
+    f1 = fit_hill(*_flat(x1, resp[:, :, 0, :]))
+    f2 = fit_hill(*_flat(x2, resp[:, 0, :, :]))
     ri1 = normalised_curve_area(lo1, hi1, f1.params)
     ri2 = normalised_curve_area(lo2, hi2, f2.params)
     m1, m2 = f1.params[:, 2], f2.params[:, 2]
@@ -129,8 +123,8 @@ def _block_scores(c1: np.ndarray, c2: np.ndarray, resp: np.ndarray, reference: R
     i1 = _closest(x1, m1)  # background dose of drug 1 for css2
     row_css1 = resp[rows, :, j2, :]  # (n, n1, r): drug 1 titrated, drug 2 fixed
     row_css2 = resp[rows, i1, :, :]  # (n, n2, r)
-    g1 = _fit(*_flat(x1, row_css1))
-    g2 = _fit(*_flat(x2, row_css2))
+    g1 = fit_hill(*_flat(x1, row_css1))
+    g2 = fit_hill(*_flat(x2, row_css2))
     css1 = normalised_curve_area(lo1, hi1, g1.params)
     css2 = normalised_curve_area(lo2, hi2, g2.params)
     # expected cross-design curves from the fitted single agents
@@ -142,8 +136,8 @@ def _block_scores(c1: np.ndarray, c2: np.ndarray, resp: np.ndarray, reference: R
         exp1, exp2 = e1 + bg2 - e1 * bg2, e2 + bg1 - e2 * bg1
     else:
         exp1, exp2 = np.maximum(e1, bg2), np.maximum(e2, bg1)
-    h1 = _fit(x1, exp1)
-    h2 = _fit(x2, exp2)
+    h1 = fit_hill(x1, exp1)
+    h2 = fit_hill(x2, exp2)
     css1_exp = normalised_curve_area(lo1, hi1, h1.params)
     css2_exp = normalised_curve_area(lo2, hi2, h2.params)
     css = 0.5 * (css1 + css2)
