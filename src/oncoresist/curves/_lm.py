@@ -8,6 +8,12 @@ projected step, so a projected step is accepted only when it really lowers the s
 
 Damping follows Nielsen (1999) / Madsen, Nielsen & Tingleff (2004) "Methods for non-linear
 least squares problems", with Marquardt's diagonal scaling kept as a running maximum (Moré 1978).
+
+This is the package's one numpy reference. Its compiled twin, the same algorithm for any model
+given as a numba callback, is :func:`oncoresist.curves._lm_kernel.lm_compiled` (used by MuSyC);
+the log-logistic family also has variable projection (``_lm_numba.py``). The codes below are the
+one vocabulary of every fit in the package; ``tests/test_lm_contract.py`` holds the engines to
+each other on every model.
 """
 
 from __future__ import annotations
