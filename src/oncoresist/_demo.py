@@ -28,6 +28,7 @@ STAGES: tuple[tuple[str, str], ...] = (
     ("Biomarkers", "oncoresist.biomarkers._demo"),
     ("Prediction", "oncoresist.predict._demo"),
     ("Mechanisms", "oncoresist.mechanisms._demo"),
+    ("CRISPR", "oncoresist.crispr._demo"),
 )
 
 
