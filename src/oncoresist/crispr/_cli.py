@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 import typer
 
@@ -44,7 +45,7 @@ def _gene_sets(essential: str | None, notes: list[str]):
             raise InputError(f"--essential {essential}: file not found (or name a built-in set)")
         genes = [g.strip() for g in path.read_text().split() if g.strip()]
         return frozenset(genes), None
-    return load_essential_genes(essential)
+    return load_essential_genes(cast(Any, essential))  # the name is checked there
 
 
 def _read_design(path: Path):
@@ -82,10 +83,14 @@ def run_crispr(
     from ._drugz import drugz
     from ._kb import join_knowledge_base
     from ._mle import mageck_mle
+    from ._normalise import NORMALISATIONS
     from ._qc import crispr_qc
     from ._report import report_section
     from ._rra import mageck_rra
 
+    if norm_method not in NORMALISATIONS:
+        raise InputError(f"--norm {norm_method!r}: use one of {', '.join(NORMALISATIONS)}")
+    norm = cast(Any, norm_method)
     notes: list[str] = []
     ess, noness = _gene_sets(essential, notes)
     for n in notes:
@@ -109,9 +114,16 @@ def run_crispr(
             results.append(drugz(screen, paired={"auto": None, "paired": True,
                                                  "unpaired": False}[pairing]))  # fmt: skip
         elif m == "rra":
-            perm = {} if permutations is None else {"permutations": permutations}
+            from ._rra import DEFAULT_PERMUTATIONS
+
             results.append(
-                mageck_rra(screen, norm_method=norm_method, null=rra_null, rng=seed, **perm)
+                mageck_rra(
+                    screen,
+                    norm_method=norm,
+                    null=cast(Any, rra_null),
+                    permutations=DEFAULT_PERMUTATIONS if permutations is None else permutations,
+                    rng=seed,
+                )
             )
         elif m == "mle":
             if design_path is None:
@@ -119,7 +131,7 @@ def run_crispr(
                     "--methods mle needs --design DESIGN.tsv (samples x conditions, 0/1, with a "
                     "baseline column, as MAGeCK's -d design matrix)"
                 )
-            results.append(mageck_mle(screen, _read_design(design_path), norm_method=norm_method,
+            results.append(mageck_mle(screen, _read_design(design_path), norm_method=norm,
                                       permutations=2 if permutations is None else permutations,
                                       rng=seed))  # fmt: skip
         elif m == "bagel":

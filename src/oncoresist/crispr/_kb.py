@@ -44,20 +44,24 @@ def join_knowledge_base(
     genes = table.index.astype(str)
     targets = base.drugs[["drug", "targets"]].explode("targets").dropna(subset=["targets"])
     by_gene = targets.groupby("targets")["drug"].agg(lambda d: sorted(set(map(str, d))))
-    gs = base.gene_sets
-    sets = gs.groupby("gene").apply(
-        lambda d: (_join(d["mechanism"]), _join(f"{a} ({b})" for a, b in zip(d["gene_set"], d["direction"], strict=True))),
-        include_groups=False,
-    )  # fmt: skip
-    alt = base.alterations
-    alts = alt.groupby("gene").apply(
-        lambda d: _join(f"{a} -> {e} to {dr}" for a, e, dr in zip(d["alteration"], d["effect"], d["drug"], strict=True)),
-        include_groups=False,
-    )  # fmt: skip
+    sets: dict[str, tuple[str, str]] = {
+        str(gene): (
+            _join(d["mechanism"]),
+            _join(f"{a} ({b})" for a, b in zip(d["gene_set"], d["direction"], strict=True)),
+        )
+        for gene, d in base.gene_sets.groupby("gene", sort=False)
+    }
+    alts: dict[str, str] = {
+        str(gene): _join(
+            f"{a} -> {e} to {dr}"
+            for a, e, dr in zip(d["alteration"], d["effect"], d["drug"], strict=True)
+        )
+        for gene, d in base.alterations.groupby("gene", sort=False)
+    }
     drugs = [by_gene.get(g, []) for g in genes]
     table["drugs"] = ["; ".join(d) for d in drugs]
     table["n_drugs"] = [len(d) for d in drugs]
-    table["mechanisms"] = [sets[g][0] if g in sets.index else "" for g in genes]
-    table["gene_sets"] = [sets[g][1] if g in sets.index else "" for g in genes]
-    table["alterations"] = [str(alts[g]) if g in alts.index else "" for g in genes]
+    table["mechanisms"] = [sets.get(g, ("", ""))[0] for g in genes]
+    table["gene_sets"] = [sets.get(g, ("", ""))[1] for g in genes]
+    table["alterations"] = [alts.get(g, "") for g in genes]
     return table

@@ -39,9 +39,9 @@ def score_columns(result: CrisprResult) -> tuple[str, str]:
     betas = [c for c in g.columns if c.endswith("_beta") or c == "beta"]
     if betas:
         stem = betas[0][: -len("beta")]
-        fdr = next((c for c in (f"{stem}wald_fdr", f"{stem}fdr") if c in g), None)
-        if fdr is not None:
-            return betas[0], fdr
+        found = next((c for c in (f"{stem}wald_fdr", f"{stem}fdr") if c in g), None)
+        if found is not None:
+            return betas[0], found
     raise InputError(
         f"the {result.method!r} result has no effect/FDR columns this plot knows "
         f"(columns: {', '.join(map(str, g.columns))})"

@@ -66,9 +66,8 @@ class CrisprResult:
     def _repr_html_(self) -> str:
         s = self.summary()
         head = ", ".join(f"{k} {v}" for k, v in s.items() if k != "method")
-        return (
-            f"<b>CrisprResult</b> ({self.method}): {head}"
-            + self.genes.head(10).to_html(float_format=lambda v: f"{v:.3g}")
+        return f"<b>CrisprResult</b> ({self.method}): {head}" + self.genes.head(10).to_html(
+            float_format=lambda v: f"{v:.3g}"
         )
 
     def __repr__(self) -> str:
