@@ -339,17 +339,8 @@ def lm_compiled(
         aux = np.zeros((n, 0))
     aux = np.tile(aux, (n, 1)) if aux.ndim == 1 else aux
 
-    def c(a, dtype=float):
-        return np.require(a, dtype, ["C", "W"])
-
-    out_p = np.empty((n, k))
-    out_sse = np.empty(n)
-    out_it = np.empty(n, dtype=np.int32)
-    out_code = np.empty(n, dtype=np.int8)
-    driver(
-        compile_model(model), c(x3, dtype=float), c(y, dtype=float), c(sw, dtype=float),
-        c(p0, dtype=float), c(lower, dtype=float), c(upper, dtype=float), c(aux, dtype=float),
-        int(max_iter), float(ftol), float(xtol), float(gtol), float(lam0), out_p, out_sse,
-        out_it, out_code,
-    )  # fmt: skip
+    out = (np.empty((n, k)), np.empty(n), np.empty(n, np.int32), np.empty(n, np.int8))
+    arrays = [np.require(a, float, ["C", "W"]) for a in (x3, y, sw, p0, lower, upper, aux)]
+    driver(compile_model(model), *arrays, int(max_iter), ftol, xtol, gtol, lam0, *out)
+    out_p, out_sse, out_it, out_code = out
     return LMResult(params=out_p, sse=out_sse, n_iter=out_it, code=out_code)
