@@ -19,6 +19,12 @@ One curve per loop iteration; blocks of curves run on threads (the kernel releas
 Every curve's arithmetic is independent of the others and of the blocking, so results are
 bitwise identical for any ``n_threads``.
 numba is optional; without it the numpy engine (grid start + full LM) is used.
+
+Why it is kept (measured 2026-12-01, CPU time on 2 shared cores, ``fit_curves`` end to end):
+ZIP's row/column fits (4 points, zero-dose asymptote held) 8.9 us per curve vs 73 us with the
+numpy engine; single-agent curves of 5 x 5 blocks (5 doses x 3 replicates) 8.4 vs 58 us. A
+parameter held for every curve (ZIP's asymptote) leaves the linear step (``free``); a
+per-curve held one (equal bounds) is exact through the box-constrained linear step.
 """
 
 from __future__ import annotations

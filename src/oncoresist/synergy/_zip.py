@@ -27,9 +27,10 @@ al. 2017; SynergyFinder Plus, Zheng et al. 2022):
 * Row and column fits: the effect at dose 0 fixed at the single-agent fitted effect of the
   fixed drug, the maximal effect within [-100 %, 100 %] inhibition (Ianevski 2017); the delta
   surface averages the two.
-* Bounds: those of the dose-response reports (slope magnitude <= 20, EC50 within e^10 of the
-  tested doses, asymptotes within one response range of the data), the row and column slopes
-  restricted to one sign so that the fixed asymptote is the zero-dose effect. SynergyFinder
+* Bounds: the single agents get those of the dose-response reports (slope magnitude <= 20,
+  EC50 within e^10 of the tested doses, asymptotes within one response range beyond the data);
+  the row and column fits the same slope and EC50 bounds, the slope >= 0 so that the fixed
+  asymptote is the zero-dose effect (4 free points per line: 3 free parameters). SynergyFinder
   fits unbounded log-logistic curves; on well-behaved data the two agree, and where a
   single-agent fit ends on a bound the data do not determine it, so the block is marked
   ``unreliable`` (:func:`oncoresist.synergy._hill.fit_problems`) instead of reporting a score
