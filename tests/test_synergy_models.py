@@ -220,9 +220,27 @@ def _musyc_random_params(n, rng):
     )
 
 
-def test_musyc_tree_products_match_log_sum_exp_surface_and_finite_differences():
-    # The fitter's eleven-product closed form of the steady state must equal the public
-    # log-sum-exp over spanning trees (musyc_surface), and its analytic Jacobian central
+def _markov_steady_state_effect(ld1, ld2, p):
+    """Reference: MuSyC's effect from the steady state of its four-state Markov chain, solved
+    numerically (pi Q = 0, sum pi = 1), one point at a time; independent of the closed form."""
+    e0, e1, e2, e3, lh1, lh2, lc1, lc2, la12, la21 = p
+    h1, h2 = np.exp(lh1), np.exp(lh2)
+    d1, d2 = np.exp(ld1 - lc1), np.exp(ld2 - lc2)
+    a, d = d1**h1, d2**h2  # U -> A1, U -> A2
+    b, c = (np.exp(la12) * d2) ** h2, (np.exp(la21) * d1) ** h1  # A1 -> A12, A2 -> A12
+    q = np.zeros((4, 4))  # states U, A1, A2, A12; every backward rate is 1
+    q[0, 1], q[0, 2], q[1, 3], q[2, 3] = a, d, b, c
+    q[1, 0] = q[2, 0] = q[3, 1] = q[3, 2] = 1.0
+    q -= np.diag(q.sum(axis=1))
+    lhs = np.vstack([q.T, np.ones(4)])
+    pi = np.linalg.lstsq(lhs, np.r_[np.zeros(4), 1.0], rcond=None)[0]
+    return pi @ np.array([e0, e1, e2, e3])
+
+
+def test_musyc_closed_form_matches_the_markov_steady_state_and_finite_differences():
+    # The eleven-product closed form of the steady state (MusycModel, used by musyc_surface and
+    # the fits) must equal the chain's steady state solved numerically (rates kept below ~1e4
+    # so the linear solve is accurate to ~1e-12), and its analytic Jacobian central
     # differences (step 1e-6: truncation ~1e-12, rounding ~1e-10), dose-0 rows included
     # (the compiled callback is held to the same model in tests/test_lm_contract.py)
     from oncoresist.synergy._musyc import MusycModel
@@ -238,8 +256,16 @@ def test_musyc_tree_products_match_log_sum_exp_surface_and_finite_differences():
     x = np.stack([ld1, ld2], axis=-1)
     model = MusycModel()
     e, jac = model.f(x, p), model.jac(x, p)
-    ref = musyc_surface(l1[None, :, None], l2[None, None, :], p).reshape(n, -1)
-    assert np.abs(e - ref).max() < 1e-12
+    assert (
+        np.abs(e - musyc_surface(l1[None, :, None], l2[None, None, :], p).reshape(n, -1)).max() == 0
+    )
+    mild = p.copy()
+    mild[:, 4:6] = np.clip(mild[:, 4:6], -1.0, 0.5)  # h <= 1.65
+    mild[:, 8:10] /= 2.5  # alpha within [e^-2, e^2]
+    e_mild = model.f(x, mild)
+    for i in range(0, n, 4):
+        ref = [_markov_steady_state_effect(u, v, mild[i]) for u, v in zip(ld1[i], ld2[i])]
+        assert np.abs(e_mild[i] - ref).max() < 1e-10, i
     step = 1e-6
     for c in range(10):
         up, dn = p.copy(), p.copy()
@@ -294,6 +320,10 @@ def test_curve_engine_fixed_asymptote_zero_dose_and_short_series(engine):
     assert "for 3 free parameters" in short.reason[0]
     assert np.isfinite(short.params).all() and np.median(short.sse) < 1e-12  # interpolated
     assert (fit_curves(x[:2], y[:5, :2], engine=engine).status == "insufficient_data").all()
+    # 4 points, 4 free parameters: an exact fit keeps its status, said in the reason
+    exact = fit_curves(x, y[:5], engine=engine, min_doses=2)
+    assert "underdetermined" not in set(exact.status) and "an exact fit" in exact.reason[0]
+    assert np.isnan(exact.stderr).all()
     # the zero-dose point: -inf is the asymptote at dose 0
     x0 = np.r_[-np.inf, x]
     y0 = np.column_stack([base + rng.normal(0, 0.02, n), y])

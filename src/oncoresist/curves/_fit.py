@@ -274,10 +274,11 @@ def fit_curves(
         Results are bitwise identical for any value.
     min_doses
         None (default): a curve with fewer distinct concentrations than free parameters, or no
-        more points, is not fitted (``insufficient_data``). An integer >= 2: such short series
-        are fitted within the bounds whenever they have at least ``min_doses`` concentrations
-        (status ``underdetermined``); for short dilution series (e.g. the 2-4 doses of a row of
-        a combination block) where the bounds carry the missing information.
+        more points, is not fitted (``insufficient_data``). An integer: such short series are
+        fitted within the bounds whenever they have at least ``min_doses`` concentrations
+        (for the 2-4 doses of a row of a combination block): fewer concentrations than free
+        parameters gives status ``underdetermined``; as many points as free parameters (an
+        exact fit) keeps its status, without standard errors or F-test (said in ``reason``).
 
     Returns
     -------
@@ -684,6 +685,7 @@ def _covariance(m, xr, yr, vr, ur, sw, p_hat, dof, fixed, opts):
 def _finish(m, opts, n, k, params, cov, sse, sse_flat, n_points, n_doses, xmin, xmax,
             n_iter, code, insufficient, short, nonfinite_y, bad_x):  # fmt: skip
     """Statistics and status; ``k`` (n,) is the number of free parameters of each curve."""
+    cov[short] = np.nan  # no residual degrees of freedom: no standard errors
     with np.errstate(invalid="ignore"):
         se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2).copy())
     se = np.where(np.isfinite(se), se, np.nan)
@@ -740,10 +742,15 @@ def _status(
         _insufficient_reasons(m, insufficient, k_free, n_points, n_doses, reason)
         status[insufficient] = "insufficient_data"
     if short.any():
-        status[short] = "underdetermined"
+        under = short & (n_doses < (np.maximum(k_free, 2) if m.sigmoid else 1))
+        status[under] = "underdetermined"
         reason[short] = [
-            f"only {p} points at {d} distinct concentrations for {kf} free parameters: the fit "
-            "is not determined by the data (it rests on the bounds)"
+            f"only {p} points at {d} distinct concentrations for {kf} free parameters: "
+            + (
+                "the fit is not determined by the data (it rests on the bounds)"
+                if d < kf
+                else "an exact fit, without standard errors or F-test"
+            )
             for p, d, kf in zip(n_points[short], n_doses[short], k_free[short], strict=True)
         ]
     fitted = ~insufficient
