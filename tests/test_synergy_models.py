@@ -264,7 +264,9 @@ def test_musyc_closed_form_matches_the_markov_steady_state_and_finite_difference
     mild[:, 8:10] /= 2.5  # alpha within [e^-2, e^2]
     e_mild = model.f(x, mild)
     for i in range(0, n, 4):
-        ref = [_markov_steady_state_effect(u, v, mild[i]) for u, v in zip(ld1[i], ld2[i])]
+        ref = [
+            _markov_steady_state_effect(u, v, mild[i]) for u, v in zip(ld1[i], ld2[i], strict=True)
+        ]
         assert np.abs(e_mild[i] - ref).max() < 1e-10, i
     step = 1e-6
     for c in range(10):

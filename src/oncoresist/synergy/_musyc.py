@@ -12,8 +12,9 @@ drug 1 only ``A1``, by drug 2 only ``A2``, by both ``A12``, with effects ``E0, E
 ``alpha12`` is the change of potency of drug 2 when drug 1 acts (synergistic potency, > 1 =
 synergy), ``alpha21`` the converse; cooperativity ``gamma`` is fixed at 1 and the rates at 1
 (so without detailed balance the model still has a unique steady state). The steady state of
-this cycle is written in closed form with the Markov-chain tree theorem (sum over the four
-spanning trees), in log space, so the surface of every well of every block is one vectorised
+this cycle is written in closed form with the Markov-chain tree theorem (the sum over its
+spanning trees: eleven products of the four forward rates, each scaled by the largest so nothing
+overflows, :class:`MusycModel`), so the surface of every well of every block is one vectorised
 expression. Synergistic efficacy, in inhibition terms::
 
     beta = (E3 - max(E1, E2)) / (max(E1, E2) - E0)
@@ -58,39 +59,6 @@ PARAM_NAMES = (
 _LOG_ALPHA_MAX = np.log(1e3)
 
 
-def _log_occupancy(ld1: np.ndarray, ld2: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Unnormalised log steady-state occupancy of (U, A1, A12, A2), shape (4, n, ...)."""
-    shape = (-1,) + (1,) * (ld1.ndim - 1)
-    h1 = np.exp(p[:, 4]).reshape(shape)
-    h2 = np.exp(p[:, 5]).reshape(shape)
-    lc1 = p[:, 6].reshape(shape)
-    lc2 = p[:, 7].reshape(shape)
-    la12 = p[:, 8].reshape(shape)
-    la21 = p[:, 9].reshape(shape)
-    x1 = ld1 - lc1
-    x2 = ld2 - lc2
-    zero = np.zeros(np.broadcast_shapes(x1.shape, x2.shape))
-    # edges of the cycle U -(0)- A1 -(1)- A12 -(2)- A2 -(3)- U: forward k -> k+1, backward
-    lf = [h1 * x1 + zero, h2 * (la12 + x2) + zero, zero, zero]
-    lb = [zero, zero, h1 * (la21 + x1) + zero, h2 * x2 + zero]
-    out = []
-    for i in range(4):
-        trees = []
-        for k in range(4):
-            s = zero
-            for j in range(4):
-                if j == k:
-                    continue
-                s = s + (lb[j] if (j - i) % 4 < (k - i) % 4 else lf[j])
-            trees.append(s)
-        t = np.stack(trees)
-        mx = np.max(t, axis=0)
-        mx = np.where(np.isfinite(mx), mx, 0.0)
-        with np.errstate(divide="ignore"):
-            out.append(mx + np.log(np.sum(np.exp(t - mx), axis=0)))
-    return np.stack(out)
-
-
 def musyc_surface(ld1: np.ndarray, ld2: np.ndarray, params: np.ndarray) -> np.ndarray:
     """MuSyC effect at log doses ``ld1``, ``ld2`` (broadcastable, leading axis = block).
 
@@ -101,13 +69,10 @@ def musyc_surface(ld1: np.ndarray, ld2: np.ndarray, params: np.ndarray) -> np.nd
     >>> round(float(e[0, 0]), 6)   # 0.5 + 0.5 - 0.25
     0.75
     """
-    lo = _log_occupancy(ld1, ld2, params)
-    mx = np.max(lo, axis=0)
-    w = np.exp(lo - mx)
-    w = w / np.sum(w, axis=0)
-    shape = (-1,) + (1,) * (lo.ndim - 2)
-    e = [params[:, c].reshape(shape) for c in (0, 1, 3, 2)]  # order U, A1, A12, A2
-    return w[0] * e[0] + w[1] * e[1] + w[2] * e[2] + w[3] * e[3]
+    n = len(params)
+    shape = (n, *np.broadcast_shapes(ld1.shape, ld2.shape)[1:])
+    x = np.stack([np.broadcast_to(v, shape).reshape(n, -1) for v in (ld1, ld2)], axis=-1)
+    return MusycModel().f(x, params).reshape(shape)
 
 
 class MusycModel:
