@@ -57,20 +57,23 @@ prange = range  # numba's prange once compiled (``_jit``)
 
 
 def _solve(m, g, out, a):  # pragma: no cover - compiled
-    """``out = m^-1 g`` by Gaussian elimination with partial pivoting (``a``: workspace);
-    the pseudo-inverse when a pivot is exactly zero (numpy's LinAlgError case)."""
+    """``out = m^-1 g`` by Gaussian elimination with partial pivoting (``a``: workspace).
+
+    ``m`` is symmetric and damped, so it is singular only with a zero row and column (a
+    parameter the model does not depend on, damping underflowed); that component of the step
+    is 0 and the rest solves the other equations: the pseudo-inverse solution the numpy
+    reference takes on LinAlgError.
+    """
     k = g.shape[0]
     a[:, :] = m
-    for j in range(k):
-        out[j] = g[j]
+    out[:] = g
     for col in range(k):
         piv = col
         for row in range(col + 1, k):
             if abs(a[row, col]) > abs(a[piv, col]):
                 piv = row
         if a[piv, col] == 0.0:
-            out[:] = np.linalg.pinv(m) @ g
-            return
+            continue
         if piv != col:
             for c in range(k):
                 a[col, c], a[piv, c] = a[piv, c], a[col, c]
@@ -82,6 +85,9 @@ def _solve(m, g, out, a):  # pragma: no cover - compiled
                     a[row, c] -= fac * a[col, c]
                 out[row] -= fac * out[col]
     for row in range(k - 1, -1, -1):
+        if a[row, row] == 0.0:
+            out[row] = 0.0
+            continue
         s = out[row]
         for c in range(row + 1, k):
             s -= a[row, c] * out[c]
@@ -278,8 +284,8 @@ def _jit() -> Any:
     jit = numba.njit(cache=True, nogil=True)
     # the driver's helpers, rebound to their compiled versions before the driver is compiled
     g = globals()
-    for name in ("_solve", "_clip", "_residuals"):
-        g[name] = jit(g[name])
+    for name in ("_solve", "_clip", "_residuals"):  # (py_func: safe when two threads race here)
+        g[name] = jit(getattr(g[name], "py_func", g[name]))
     g["prange"] = numba.prange
     arr2, arr3 = types.float64[:, ::1], types.float64[:, :, ::1]
     driver_sig = types.void(
