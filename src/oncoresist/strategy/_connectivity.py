@@ -655,8 +655,11 @@ def connectivity_matrix(
     *,
     n: int = 50,
     method: str = "wtcs",
+    queries: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Every compound's own top-``n`` up / down genes as a query against every compound.
+
+    ``queries`` restricts the query rows to these compounds (default all).
 
     Returns a queries x compounds DataFrame of raw scores (WTCS, or Lamb's unscaled ``s`` for
     ``method="ks"``), no null. The diagonal is each query's self-connectivity; a compound's
@@ -677,13 +680,23 @@ def connectivity_matrix(
     n_genes = len(sig.index)
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or not 1 <= n < n_genes / 2:
         raise InputError(f"n must be an integer from 1 to below half of {n_genes} genes, got {n!r}")
+    if queries is None:
+        rows = np.arange(len(sig.columns))
+    else:
+        if isinstance(queries, str):
+            raise InputError(f"queries must be a sequence of compound ids, not {queries!r}")
+        where = sig.columns.get_indexer(list(queries))
+        if (where < 0).any():
+            bad = [q for q, w in zip(queries, where, strict=True) if w < 0][:5]
+            raise InputError(f"queries not among the signature compounds: {bad}")
+        rows = where
     z = sig.to_numpy(dtype=float)
     rank, sorted_abs = _prepare(z)
-    order = np.argsort(-z.T, axis=1, kind="stable")  # the same ranking, per compound
+    order = np.argsort(-z.T[rows], axis=1, kind="stable")  # the same ranking, per compound
     es_up = _enrichment(rank, sorted_abs, order[:, :n], method)
     es_down = _enrichment(rank, sorted_abs, order[:, ::-1][:, :n], method)
     return pd.DataFrame(
         _combine(es_up, es_down, method),
-        index=pd.Index(sig.columns, name="query"),
+        index=pd.Index(sig.columns[rows], name="query"),
         columns=pd.Index(sig.columns, name="compound"),
     )
