@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from conftest import requires_mirror
 from oncoresist.errors import DataUnavailableError, InputError
 from oncoresist.strategy._connectivity import (
     LINCS_DATASET,
@@ -25,7 +26,6 @@ from oncoresist.strategy._connectivity import (
     load_lincs_signatures,
     signature_from_profile,
 )
-from tests.conftest import requires_mirror
 
 
 def _random_signatures(

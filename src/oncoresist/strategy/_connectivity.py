@@ -685,7 +685,7 @@ def connectivity_matrix(
     else:
         if isinstance(queries, str):
             raise InputError(f"queries must be a sequence of compound ids, not {queries!r}")
-        where = sig.columns.get_indexer(list(queries))
+        where = sig.columns.get_indexer(pd.Index(list(queries)))
         if (where < 0).any():
             bad = [q for q, w in zip(queries, where, strict=True) if w < 0][:5]
             raise InputError(f"queries not among the signature compounds: {bad}")
