@@ -32,6 +32,8 @@ __all__ = [
     "DEPENDENCY_THRESHOLD",
     "DependencyResult",
     "LineSelection",
+    "PermutationCheck",
+    "permutation_check",
     "resistance_like_lines",
     "selective_dependencies",
 ]
@@ -247,7 +249,8 @@ def selective_dependencies(
     if min_lines < 2:
         raise InputError(f"min_lines={min_lines}: at least 2 lines per group are needed")
     try:
-        values = gene_effect.apply(pd.to_numeric, errors="raise").astype(float)
+        numeric = all(pd.api.types.is_numeric_dtype(t) for t in gene_effect.dtypes)
+        values = (gene_effect if numeric else gene_effect.apply(pd.to_numeric)).astype(float)
     except (TypeError, ValueError) as exc:
         raise InputError(f"gene_effect: non-numeric values ({exc}); give Chronos scores") from exc
     values.columns = values.columns.astype(str)
@@ -276,7 +279,7 @@ def selective_dependencies(
             )
 
     genes_excl, exclude_set = _exclusion(exclude)
-    excluded_mask = values.index.isin(list(genes_excl))
+    excluded_mask = np.fromiter((g in genes_excl for g in values.index), bool, len(values))
     excluded = tuple(values.index[excluded_mask])
     kept = values[~excluded_mask]
     a = kept[inn].to_numpy()
@@ -293,8 +296,8 @@ def selective_dependencies(
         pooled = np.sqrt(((n_a - 1) * var_a + (n_b - 1) * var_b) / (n_a + n_b - 2))
         diff = mean_a - mean_b
         cohen = diff / pooled
-        both = np.concatenate([a, b], axis=1)
-        spread = np.nanmax(both, axis=1) - np.nanmin(both, axis=1)
+        stacked = np.concatenate([a, b], axis=1)
+        spread = np.nanmax(stacked, axis=1) - np.nanmin(stacked, axis=1)
         testable = (n_a >= 2) & (n_b >= 2) & (spread > 0)
         frac_a = np.sum(a < threshold, axis=1) / n_a
         frac_b = np.sum(b < threshold, axis=1) / n_b
@@ -351,6 +354,117 @@ def selective_dependencies(
         threshold=float(threshold),
         exclude_set=exclude_set,
         source=source,
+        notes=notes,
+    )
+
+
+@dataclass(frozen=True)
+class PermutationCheck:
+    """How many genes reach the FDR cutoff when the group labels are shuffled.
+
+    BH controls the FDR when the p-values are valid; with few lines in a group and real,
+    heavy-tailed and correlated gene effects they may not be. Shuffling the labels of the
+    same lines keeps the genes' correlation and distributions and removes any real
+    difference, so the discoveries it yields are false ones.
+
+    Attributes
+    ----------
+    observed
+        Genes at ``fdr < fdr_cutoff`` with the true labels.
+    null
+        The same count for each label permutation.
+    fdr_cutoff, test, n_in, n_out
+        The cutoff, the test and the group sizes.
+    empirical_pvalue
+        ``(1 + #{null >= observed}) / (1 + n_permutations)``.
+    notes
+        The result in words.
+    """
+
+    observed: int
+    null: np.ndarray
+    fdr_cutoff: float
+    test: str
+    n_in: int
+    n_out: int
+    empirical_pvalue: float
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def fraction_with_false_discoveries(self) -> float:
+        """Share of permutations with at least one gene below the cutoff."""
+        return float(np.mean(self.null > 0))
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per permutation: ``permutation, n_discoveries``."""
+        return pd.DataFrame({"permutation": np.arange(len(self.null)), "n_discoveries": self.null})
+
+    def summary(self) -> str:
+        """The notes."""
+        return "\n".join(self.notes)
+
+    def _repr_html_(self) -> str:
+        return "<p>" + "<br>".join(html.escape(n) for n in self.notes) + "</p>"
+
+
+def permutation_check(
+    gene_effect: pd.DataFrame,
+    in_group: Sequence[str],
+    out_group: Sequence[str] | None = None,
+    *,
+    n_permutations: int = 100,
+    fdr_cutoff: float = 0.1,
+    exclude: Iterable[str] | str | None = "depmap_common",
+    test: Literal["welch", "mannwhitney"] = "welch",
+    rng: int | np.random.Generator | None = None,
+) -> PermutationCheck:
+    """Count discoveries of :func:`selective_dependencies` under shuffled group labels.
+
+    The lines of both groups are pooled and re-split at the same sizes ``n_permutations``
+    times. Use it to judge the FDR of a comparison with few lines.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> ge = pd.DataFrame(rng.normal(0, 0.2, (50, 12)), index=[f"G{i}" for i in range(50)],
+    ...                   columns=[f"L{j}" for j in range(12)])
+    >>> chk = permutation_check(ge, ["L0", "L1", "L2", "L3"], exclude=None, n_permutations=20,
+    ...                         rng=1)
+    >>> len(chk.null)
+    20
+    """
+    if n_permutations < 1:
+        raise InputError(f"n_permutations={n_permutations}: give at least 1")
+    genes, _ = _exclusion(exclude)
+    first = selective_dependencies(gene_effect, in_group, out_group, exclude=genes, test=test)
+    pool = np.array(first.in_group + first.out_group)
+    k = len(first.in_group)
+    gen = np.random.default_rng(rng)
+    null = np.empty(n_permutations, dtype=int)
+    for i in range(n_permutations):
+        perm = gen.permutation(pool)
+        res = selective_dependencies(
+            gene_effect, list(perm[:k]), list(perm[k:]), exclude=genes, test=test
+        )
+        null[i] = int((res.table["fdr"] < fdr_cutoff).sum())
+    observed = int((first.table["fdr"] < fdr_cutoff).sum())
+    emp = float((1 + np.sum(null >= observed)) / (1 + n_permutations))
+    frac = float(np.mean(null > 0))
+    notes = (
+        f"{test}, {k} vs {len(pool) - k} lines: {observed} genes at FDR < {fdr_cutoff} with "
+        f"the true labels; under {n_permutations} label permutations mean "
+        f"{null.mean():.2f}, 95th percentile {np.percentile(null, 95):.1f}, at least one in "
+        f"{frac:.1%} of them (BH promises at most about {fdr_cutoff:.0%} when no gene "
+        f"differs); empirical p of the observed count {emp:.3g}",
+    )
+    return PermutationCheck(
+        observed=observed,
+        null=null,
+        fdr_cutoff=float(fdr_cutoff),
+        test=test,
+        n_in=k,
+        n_out=len(pool) - k,
+        empirical_pvalue=emp,
         notes=notes,
     )
 
