@@ -301,3 +301,18 @@ def test_depmap_welch_fdr_with_four_lines_is_checked_by_permutation(melanoma):
     chk = permutation_check(effect, braf.out_group, braf.in_group, n_permutations=30, rng=15)
     assert chk.observed == 8
     assert chk.fraction_with_false_discoveries > 0.2
+
+
+def test_depmap_loader_bad_input():
+    from oncoresist.data._depmap import fetch_depmap_chronos
+
+    with pytest.raises(InputError, match=r"unknown Chronos lineage file\(s\) \['lung'\]"):
+        fetch_depmap_chronos(["lung"])
+
+
+@needs_mirror
+def test_depmap_mutation_loader_names_an_unknown_gene():
+    from oncoresist.data._depmap import fetch_depmap_line_mutations
+
+    with pytest.raises(InputError, match=r"\['NOTAGENE'\] have no mutation call"):
+        fetch_depmap_line_mutations(["BRAF", "NOTAGENE"])
