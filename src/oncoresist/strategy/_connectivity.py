@@ -21,7 +21,9 @@ DrugBank compounds over the 978 landmark genes):
 
 The null (the same for both methods, documented in every result): ``n_null`` random queries,
 each an up and a down set of the query's sizes drawn without replacement and disjoint from the
-genes of the signatures, scored against every compound. Per compound, the permutation p-value is
+genes of the signatures, scored against every compound. A random gene set occupies uniformly
+random positions in every compound's ranking, so the sets are drawn as positions, shared by
+all compounds (the same null distribution per compound, and no per-compound sort). Per compound, the permutation p-value is
 ``(1 + #{null : |null| >= |observed|}) / (1 + n_null)`` (two-sided; an observed score of exactly
 0, i.e. same-sign enrichments, gets p = 1), the FDR is Benjamini-Hochberg across compounds
 (:func:`scipy.stats.false_discovery_control`), and the normalised score ``ncs`` divides a positive
@@ -116,6 +118,14 @@ def _lincs_signatures_cached() -> pd.DataFrame:
     out.index = pd.Index([symbol[g] for g in z.columns], name="gene")
     out.columns.name = "compound"
     return out
+
+
+@lru_cache(maxsize=1)
+def _lincs_prepared() -> tuple[np.ndarray, np.ndarray]:
+    rank, sorted_abs = _prepare(_lincs_signatures_cached().to_numpy(dtype=float))
+    rank.flags.writeable = False
+    sorted_abs.flags.writeable = False
+    return rank, sorted_abs
 
 
 def load_lincs_signatures() -> pd.DataFrame:
@@ -270,45 +280,70 @@ def _prepare(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rank, sorted_abs
 
 
+def _es_sorted(pos: np.ndarray, w: np.ndarray | None, n_g: int, method: str) -> np.ndarray:
+    """Enrichment from the tags' sorted 0-based positions (``... x t``): one score per row.
+
+    Only the positions are needed: the running sum's maximum is reached at a tag, its minimum
+    just before one (or at the ends, where it is 0). ``w``: the tags' |z| (WTCS only).
+    """
+    t = pos.shape[-1]
+    j = np.arange(1, t + 1, dtype=float)
+    if method == "ks":
+        v = (pos + 1) / n_g
+        a = (j / t - v).max(axis=-1)
+        b = (v - (j - 1) / t).max(axis=-1)
+        return np.where(a > b, a, -b)
+    if w is None:
+        raise TypeError("the weighted score needs the tags' weights")
+    total = w.sum(axis=-1, keepdims=True)
+    # a set whose genes all have z = 0 in a compound: weigh its genes equally
+    if not total.all():
+        w = np.where(total > 0, w, 1.0)
+        total = np.where(total > 0, total, t)
+    cum = np.cumsum(w, axis=-1)
+    cum /= total
+    dev = cum - (pos - j + 1) / (n_g - t)  # the running sum at each tag
+    hi = dev.max(axis=-1)
+    dev -= w / total  # ... and just before it
+    low = np.minimum(dev.min(axis=-1), 0.0)
+    return np.where(hi >= -low, hi, low)
+
+
 def _enrichment(
     rank: np.ndarray, sorted_abs: np.ndarray, sets: np.ndarray, method: str
 ) -> np.ndarray:
-    """Enrichment score of each gene set (rows of ``sets``) in each compound: queries x compounds.
-
-    Only the tags' sorted positions are needed: the running sum's maximum is reached at a tag,
-    its minimum just before one (or at the ends, where it is 0).
-    """
+    """Enrichment score of each gene set (rows of ``sets``) in each compound: queries x compounds."""
     n_c, n_g = rank.shape
     n_q, t = sets.shape
     out = np.empty((n_q, n_c))
     step = max(1, _BLOCK // max(1, n_c * t))
-    j = np.arange(1, t + 1, dtype=float)
     flat_abs = sorted_abs.ravel()
-    offset = (np.arange(n_c, dtype=rank.dtype) * n_g)[:, None, None]
+    offset = (np.arange(n_c, dtype=np.int64) * n_g)[:, None, None]
     for lo in range(0, n_q, step):
-        blk = sets[lo : lo + step]
-        pos = rank[:, blk]  # compounds x queries x t
+        pos = rank[:, sets[lo : lo + step]]  # compounds x queries x t
         pos.sort(axis=-1)
-        if method == "ks":
-            v = (pos + 1) / n_g
-            a = (j / t - v).max(axis=-1)
-            b = (v - (j - 1) / t).max(axis=-1)
-            es = np.where(a > b, a, -b)
-        else:
-            w = flat_abs[pos + offset]
-            total = w.sum(axis=-1, keepdims=True)
-            # a set whose genes all have z = 0 in a compound: weigh its genes equally
-            if not total.all():
-                w = np.where(total > 0, w, 1.0)
-                total = np.where(total > 0, total, t)
-            cum = np.cumsum(w, axis=-1)
-            cum /= total
-            dev = cum - (pos - j + 1) / (n_g - t)  # the running sum at each tag
-            hi = dev.max(axis=-1)
-            dev -= w / total  # ... and just before it
-            low = np.minimum(dev.min(axis=-1), 0.0)
-            es = np.where(hi >= -low, hi, low)
-        out[lo : lo + step] = es.T
+        w = flat_abs[pos + offset] if method == "wtcs" else None
+        out[lo : lo + step] = _es_sorted(pos, w, n_g, method).T
+    return out
+
+
+def _null_enrichment(sorted_abs: np.ndarray, positions: np.ndarray, method: str) -> np.ndarray:
+    """Enrichment of random sets given as sorted positions (``n_null x t``): n_null x compounds.
+
+    A gene set drawn uniformly at random occupies a uniformly random set of positions in every
+    compound's ranking, so the null is drawn in position space: no gather and no sort per
+    compound, and for Lamb's (unweighted) score the null is the same for every compound.
+    """
+    n_c, n_g = sorted_abs.shape
+    n_q, t = positions.shape
+    if method == "ks":
+        return np.broadcast_to(_es_sorted(positions, None, n_g, method)[:, None], (n_q, n_c))
+    out = np.empty((n_q, n_c))
+    step = max(1, _BLOCK // max(1, n_c * t))
+    for lo in range(0, n_q, step):
+        pos = positions[lo : lo + step]
+        w = sorted_abs[:, pos]  # compounds x queries x t
+        out[lo : lo + step] = _es_sorted(pos[None], w, n_g, method).T
     return out
 
 
@@ -334,9 +369,10 @@ def _lamb_scale(raw: np.ndarray) -> np.ndarray:
 def _random_sets(
     n_genes: int, n_up: int, n_down: int, n_null: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``n_null`` disjoint (up, down) index sets of the given sizes, uniformly at random."""
-    keys = rng.random((n_null, n_genes))
-    picks = np.argpartition(keys, n_up + n_down - 1, axis=1)[:, : n_up + n_down]
+    """``n_null`` disjoint (up, down) sets of the given sizes of 0..n_genes-1, at random."""
+    # the order of random keys is a uniform permutation (argpartition's is not: the split into
+    # up and down would then depend on the index, i.e. on the position in the ranking)
+    picks = np.argsort(rng.random((n_null, n_genes)), axis=1)[:, : n_up + n_down]
     return picks[:, :n_up], picks[:, n_up:]
 
 
@@ -555,7 +591,9 @@ def connectivity_scores(
             f"{n_genes} signature genes"
         )
     gen = np.random.default_rng(rng)
-    rank, sorted_abs = _prepare(sig.to_numpy(dtype=float))
+    rank, sorted_abs = (
+        _lincs_prepared() if signatures is None else _prepare(sig.to_numpy(dtype=float))
+    )
     gene_pos = {g: i for i, g in enumerate(sig.index)}
     n_c = rank.shape[0]
 
@@ -574,8 +612,11 @@ def connectivity_scores(
     fdr = np.full(n_c, np.nan)
     if n_null:
         null_up, null_down = _random_sets(n_genes, len(up), len(down), n_null, gen)
-        nu = _enrichment(rank, sorted_abs, null_up, method) if up else np.zeros((n_null, n_c))
-        nd = _enrichment(rank, sorted_abs, null_down, method) if down else np.zeros((n_null, n_c))
+        null_up.sort(axis=1)
+        null_down.sort(axis=1)
+        zeros = np.zeros((n_null, n_c))
+        nu = _null_enrichment(sorted_abs, null_up, method) if up else zeros
+        nd = _null_enrichment(sorted_abs, null_down, method) if down else zeros
         null = _combine(nu, nd, method) if up and down else (nu if up else -nd)
         # a tolerance so that a null score equal to the observed one counts as "as extreme"
         tol = 1e-12
@@ -592,7 +633,8 @@ def connectivity_scores(
             )
         null_text = (
             f"{n_null} random queries of {len(up)} up and {len(down)} down genes drawn "
-            f"without replacement (disjoint) from the {n_genes} signature genes, scored "
+            f"without replacement (disjoint) from the {n_genes} signature genes (drawn as "
+            "random positions in the compounds' rankings, the same distribution), scored "
             "against every compound; p = (1 + #|null| >= |observed|) / (1 + n_null), "
             "two-sided, 1 for a score of 0; FDR Benjamini-Hochberg over compounds; "
             "ncs = raw score / mean of the compound's same-sign null scores"
