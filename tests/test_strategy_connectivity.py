@@ -186,6 +186,26 @@ def test_null_gives_uniform_pvalues_for_random_queries(method: str) -> None:
     assert ((p > 0) & (p <= 1)).all()
 
 
+def test_compounds_null_is_the_share_of_compounds_as_extreme() -> None:
+    """Regression guard (definition as documented): null="compounds": p = (1 + #others with
+    |score| >= |observed|) / compounds; ncs = score / same-sign mean over compounds."""
+    sig = _random_signatures(100, 40, seed=11)
+    up = sig["C3"].nlargest(10).index.tolist()
+    down = sig["C3"].nsmallest(10).index.tolist()
+    t = connectivity_scores(up, down, sig, null="compounds").table
+    s = t["raw_score"].to_numpy()
+    for i in range(len(t)):
+        if s[i] == 0:
+            assert t["pvalue"].iloc[i] == 1
+        else:
+            assert t["pvalue"].iloc[i] == pytest.approx((np.abs(s) >= abs(s[i])).sum() / 40)
+    pos = s[s > 0].mean()
+    assert t["ncs"].iloc[0] == pytest.approx(s[0] / pos)
+    assert t["compound"].iloc[0] == "C3" and t["pvalue"].iloc[0] == pytest.approx(1 / 40)
+    with pytest.raises(InputError, match="null must be"):
+        connectivity_scores(up, down, sig, null="columns")
+
+
 def test_null_sets_are_uniform_and_disjoint() -> None:
     """Regression guard (a bug once found): the random up / down split does not depend on the
     index, which in position space is the rank (argpartition's order made the null biased)."""

@@ -31,6 +31,9 @@ all compounds (the same null distribution per compound, and no per-compound sort
 null scores. This per-compound random-query null differs from CLUE's normalisation, which
 divides by the mean over all signatures of a cell type; CLUE's ``tau`` (a percentile against
 the Touchstone reference queries) needs that reference set and is not built here.
+``null="compounds"`` instead compares each compound with the query's scores on all the other
+compounds (p = share at least as extreme) and gives ``ncs`` as CLUE does, by the signed mean
+of the same-sign scores over all compounds.
 
 Ties in z are broken by the signatures' gene order (a stable sort), as any ranking must.
 """
@@ -76,6 +79,9 @@ _STATISTIC = {"ks": "lamb_connectivity_score", "wtcs": "weighted_connectivity_sc
 _METHODS = ("ks", "wtcs")
 # elements of the (compounds x queries x set size) position block computed at once
 _BLOCK = 4_000_000
+# a null score equal to the observed one (up to rounding) counts as "as extreme"
+_TOL = 1e-12
+_NULLS = ("gene_sets", "compounds")
 
 
 # --------------------------------------------------------------------------------------------
@@ -366,6 +372,18 @@ def _lamb_scale(raw: np.ndarray) -> np.ndarray:
     return out
 
 
+def _ncs(raw: np.ndarray, nulls: np.ndarray) -> np.ndarray:
+    """Raw score / mean of the same-sign null scores (columns: compounds; rows: draws)."""
+    pos_mean = np.where(nulls > 0, nulls, 0).sum(0) / np.maximum((nulls > 0).sum(0), 1)
+    neg_mean = np.where(nulls < 0, nulls, 0).sum(0) / np.maximum((nulls < 0).sum(0), 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(
+            raw > 0,
+            np.where(pos_mean > 0, raw / pos_mean, np.nan),
+            np.where(raw < 0, np.where(neg_mean < 0, raw / -neg_mean, np.nan), 0.0),
+        )
+
+
 def _random_sets(
     n_genes: int, n_up: int, n_down: int, n_null: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -397,7 +415,7 @@ class ConnectivityResult:
     method
         ``"ks"`` or ``"wtcs"``.
     n_null
-        Random queries in the null (0: no p-values).
+        Random queries in the gene-set null (0: none, or the compounds null; see ``null``).
     query_up, query_down
         Query genes found among the signature genes, as used.
     missing_up, missing_down
@@ -428,7 +446,7 @@ class ConnectivityResult:
     def summary(self) -> str:
         """Text: query, method, null, and the strongest mimics and reversers."""
         t = self.table
-        sig = int((t["fdr"] < 0.05).sum()) if self.n_null else 0
+        sig = int((t["fdr"] < 0.05).sum())
 
         def _names(rows: pd.DataFrame) -> str:
             return ", ".join(f"{r.name} ({r.score:+.2f})" for r in rows.itertuples()) or "none"
@@ -527,6 +545,7 @@ def connectivity_scores(
     *,
     method: str = "wtcs",
     n_null: int = 1000,
+    null: str = "gene_sets",
     names: Mapping[str, str] | pd.Series | None = None,
     rng: np.random.Generator | int | None = None,
 ) -> ConnectivityResult:
@@ -549,6 +568,12 @@ def connectivity_scores(
         ``"wtcs"`` (Subramanian 2017, weighted) or ``"ks"`` (Lamb 2006).
     n_null
         Random queries of the same set sizes for p-values and ``ncs``; 0 skips them.
+    null
+        ``"gene_sets"``: random queries of the same sizes (asks "does this compound connect
+        more than a random gene set would"; gene-gene correlation is ignored, so strong real
+        signatures connect "significantly" with many compounds). ``"compounds"``: the query's
+        scores on all compounds (asks "is this compound unusual among the compounds"; ``ncs``
+        is then CLUE's normalisation by the signed mean over signatures; ``n_null`` unused).
     names
         Compound id -> display name; default the DrugBank names for the LINCS data, else ids.
     rng
@@ -566,6 +591,8 @@ def connectivity_scores(
     """
     if method not in _METHODS:
         raise InputError(f"method must be one of {', '.join(_METHODS)}, got {method!r}")
+    if null not in _NULLS:
+        raise InputError(f"null must be one of {', '.join(_NULLS)}, got {null!r}")
     if not isinstance(n_null, (int, np.integer)) or isinstance(n_null, bool) or n_null < 0:
         raise InputError(f"n_null must be a non-negative integer, got {n_null!r}")
     default_data = signatures is None
@@ -610,27 +637,31 @@ def connectivity_scores(
     ncs = np.full(n_c, np.nan)
     pvalue = np.full(n_c, np.nan)
     fdr = np.full(n_c, np.nan)
-    if n_null:
+    if null == "compounds":
+        # each compound against the query's scores on all the others (CLUE's normalisation)
+        others = np.abs(raw)[None, :] >= np.abs(raw)[:, None] - _TOL
+        exceed = others.sum(axis=1) - 1  # not the compound itself
+        pvalue = np.where(raw == 0, 1.0, (1.0 + exceed) / n_c)
+        fdr = stats.false_discovery_control(pvalue, method="bh")
+        ncs = _ncs(raw, raw[:, None])
+        null_text = (
+            f"the query's scores on the {n_c} compounds: p = (1 + #other compounds with "
+            "|score| >= |observed|) / compounds, 1 for a score of 0; FDR Benjamini-Hochberg; "
+            "ncs = raw score / mean of the same-sign raw scores over all compounds "
+            "(Subramanian 2017's NCS)"
+        )
+    elif n_null:
         null_up, null_down = _random_sets(n_genes, len(up), len(down), n_null, gen)
         null_up.sort(axis=1)
         null_down.sort(axis=1)
         zeros = np.zeros((n_null, n_c))
         nu = _null_enrichment(sorted_abs, null_up, method) if up else zeros
         nd = _null_enrichment(sorted_abs, null_down, method) if down else zeros
-        null = _combine(nu, nd, method) if up and down else (nu if up else -nd)
-        # a tolerance so that a null score equal to the observed one counts as "as extreme"
-        tol = 1e-12
-        exceed = (np.abs(null) >= np.abs(raw)[None, :] - tol).sum(axis=0)
+        nulls = _combine(nu, nd, method) if up and down else (nu if up else -nd)
+        exceed = (np.abs(nulls) >= np.abs(raw)[None, :] - _TOL).sum(axis=0)
         pvalue = np.where(raw == 0, 1.0, (1.0 + exceed) / (1.0 + n_null))
         fdr = stats.false_discovery_control(pvalue, method="bh")
-        pos_mean = np.where(null > 0, null, 0).sum(0) / np.maximum((null > 0).sum(0), 1)
-        neg_mean = np.where(null < 0, null, 0).sum(0) / np.maximum((null < 0).sum(0), 1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ncs = np.where(
-                raw > 0,
-                np.where(pos_mean > 0, raw / pos_mean, np.nan),
-                np.where(raw < 0, np.where(neg_mean < 0, raw / -neg_mean, np.nan), 0.0),
-            )
+        ncs = _ncs(raw, nulls)
         null_text = (
             f"{n_null} random queries of {len(up)} up and {len(down)} down genes drawn "
             f"without replacement (disjoint) from the {n_genes} signature genes (drawn as "
@@ -682,7 +713,7 @@ def connectivity_scores(
     return ConnectivityResult(
         table=table.reset_index(drop=True),
         method=method,
-        n_null=int(n_null),
+        n_null=int(n_null) if null == "gene_sets" else 0,
         query_up=tuple(up),
         query_down=tuple(down),
         missing_up=tuple(missing_up),
