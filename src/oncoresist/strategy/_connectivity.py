@@ -574,6 +574,8 @@ def connectivity_scores(
         signatures connect "significantly" with many compounds). ``"compounds"``: the query's
         scores on all compounds (asks "is this compound unusual among the compounds"; ``ncs``
         is then CLUE's normalisation by the signed mean over signatures; ``n_null`` unused).
+        Its p-value is a percentile among the compounds (the k-th strongest gets about k / C),
+        so its BH FDR is near 1 by construction: rank by it, do not test with it.
     names
         Compound id -> display name; default the DrugBank names for the LINCS data, else ids.
     rng
