@@ -26,7 +26,11 @@ import pytest
 
 from oncoresist.errors import InputError
 from oncoresist.mechanisms import make_profile, read_civic_evidence
-from oncoresist.strategy._next_drug import StrategyWeights, rank_next_drugs
+from oncoresist.strategy._next_drug import (
+    StrategyWeights,
+    rank_next_drugs,
+    read_civic_combinations,
+)
 
 MEK = {"trametinib", "selumetinib", "cobimetinib", "binimetinib", "pd0325901", "refametinib"}
 MET_INHIBITORS = {"capmatinib", "tepotinib", "savolitinib", "crizotinib"}
@@ -119,14 +123,24 @@ def test_known_answer_rank(results, case_id, answer, kind, rank, citation, sourc
 @pytest.mark.realdata
 @pytest.mark.skipif(not _HAS_CIVIC, reason="CIViC evidence needs ONCORESIST_DATA_MIRROR")
 def test_known_answer_rank_with_civic():
-    """EVIDENCE (as above), with CIViC's predictive items merged into the KB: the achieved
+    """EVIDENCE (as above), with CIViC's predictive items merged into the KB and its
+    combination items as partner evidence (``read_civic_combinations``): the achieved
     rank of the six required known answers (CIVIC_RANKS; the other cases are discussed there)."""
-    civ = read_civic_evidence()
-    got = {}
+    civ, combos = read_civic_evidence(), read_civic_combinations()
+    got, res = {}, {}
     for c in REQUIRED:
-        r = rank_next_drugs(_profile(c[1], c[2], c[3]), c[4], civic=civ)
-        got[c[0]] = int(known_answer_row(r, c[5], c[6])["rank"])
+        r = rank_next_drugs(_profile(c[1], c[2], c[3]), c[4], civic=civ, civic_combinations=combos)
+        got[c[0]], res[c[0]] = int(known_answer_row(r, c[5], c[6])["rank"]), r
     assert got == CIVIC_RANKS
+    # CIViC's own combination items back the EGFR antibody in BRAF V600E colorectal cancer
+    # (e.g. Prahallad 2012 PMID:22281684, Corcoran 2018 PMID:29431699) ...
+    ev = res["braf_v600e_crc_vemurafenib"].evidence
+    civic_cetux = ev[(ev.partner == "Cetuximab") & ev.source.str.contains("combination item")]
+    assert len(civic_cetux) >= 3 and "PMID:22281684" in set(civic_cetux.citation)
+    # ... while in melanoma, BRAF V600E is the driver vemurafenib works on: CIViC's BRAF V600E
+    # combination items (BRAF + MEK inhibitor in untreated melanoma) are not resistance evidence
+    mel = res["nras_q61k_melanoma_vemurafenib"].evidence
+    assert not (mel.source.str.contains("combination item") & (mel.gene == "BRAF")).any()
 
 
 def test_resisted_drug_and_resistant_class_members_are_not_next_drugs(results):
@@ -202,7 +216,7 @@ def test_weights_change_the_score_as_documented():
     ev = base.evidence[base.evidence.strategy == row.strategy]
     assert ev.item_score.max() == pytest.approx(0.32)
     assert ev.item_score.min() == pytest.approx(0.6 * 0.8 * 0.5)
-    assert any("profile names no lineage" in c for c in row.caveats)
+    assert ev.caveat.str.contains("profile names no lineage").any()
     full = rank_next_drugs(p, "vemurafenib", candidates=[], weights={"other_lineage": 1.0})
     assert known_answer_row(full, MEK, "combination").score == pytest.approx(0.48)
     shared = rank_next_drugs(

@@ -40,12 +40,15 @@ D item matched by its exact change, or a level B item matched by its kind).
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import functools
 import html
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -72,6 +75,7 @@ __all__ = [
     "StrategyWeights",
     "load_partner_rules",
     "rank_next_drugs",
+    "read_civic_combinations",
 ]
 
 #: Mechanisms whose resistance item names a protein that a partner can co-inhibit.
@@ -124,6 +128,7 @@ EVIDENCE_COLUMNS = [
     "statistic",
     "citation",
     "licence",
+    "caveat",
     "detail",
 ]
 
@@ -319,6 +324,90 @@ def load_partner_rules(kb: KnowledgeBase | None = None) -> tuple[pd.DataFrame, p
     return pd.DataFrame(rows), pd.DataFrame(down)
 
 
+# --- CIViC combination items -------------------------------------------------------------------
+
+#: CIViC variant names that are states (as the mechanism module's CIViC import reads them).
+_CIVIC_STATES = {
+    "AMPLIFICATION": "amplification",
+    "OVEREXPRESSION": "overexpression",
+    "EXPRESSION": "overexpression",
+    "UNDEREXPRESSION": "underexpression",
+    "LOSS": "loss",
+    "DELETION": "loss",
+    "LOSS-OF-FUNCTION": "loss",
+    "MUTATION": "mutation",
+}
+COMBINATION_COLUMNS = [
+    "gene", "alteration", "drugs", "effect", "evidence_level", "disease", "citation", "source",
+    "statement",
+]  # fmt: skip
+
+
+def _norm_drug(name: str) -> str:
+    """KB drug key (lower case, letters and digits), as the mechanism module keys drugs."""
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+def read_civic_combinations(path: str | Path | None = None) -> pd.DataFrame:
+    """CIViC's accepted predictive items of drugs given in combination that support a response.
+
+    These are the items that the mechanism module's CIViC import leaves out ("drug
+    combination"); here they are partner evidence: an item naming the resisted drug (or a
+    member of its KB class) and a partner, for an alteration the profile carries. One row per
+    item: ``gene``, ``alteration`` (normalised as the CIViC import does for states),
+    ``drugs`` (tuple of KB drug keys), ``effect`` (``sensitivity``), ``evidence_level``,
+    ``disease``, ``citation``, ``source`` (``civic:EID<id>``), ``statement``.
+
+    Examples
+    --------
+    >>> combos = read_civic_combinations()  # doctest: +SKIP
+    >>> int((combos.gene == "BRAF").sum()) > 10  # doctest: +SKIP
+    True
+    """
+    from ..mechanisms import fetch_civic_evidence
+
+    p = Path(path) if path is not None else fetch_civic_evidence()
+    if not p.is_file():
+        raise InputError(f"CIViC evidence file {p} does not exist")
+    df = pd.read_csv(p, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
+    need = ["gene", "variant", "drugs", "drug_interaction_type", "evidence_type",
+            "evidence_direction", "clinical_significance", "evidence_level", "citation_id",
+            "evidence_id"]  # fmt: skip
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"{p}: not a CIViC ClinicalEvidenceSummaries file; missing columns {missing}"
+        )
+    keep = (
+        (df.evidence_type == "Predictive")
+        & (df.drug_interaction_type == "Combination")
+        & (df.evidence_direction == "Supports")
+        & (df.clinical_significance == "Sensitivity/Response")
+        & (df.get("evidence_status", pd.Series("accepted", index=df.index)) == "accepted")
+    )
+    d = df[keep]
+    rows = []
+    for r in _rows(d):
+        gene = str(r.gene).strip().upper()
+        v = str(r.variant).strip()
+        rows.append(
+            {
+                "gene": gene,
+                "alteration": _CIVIC_STATES.get(v.upper(), v),
+                "drugs": tuple(_norm_drug(x) for x in str(r.drugs).split(",") if x.strip()),
+                "effect": "sensitivity",
+                "evidence_level": r.evidence_level if r.evidence_level in EVIDENCE_LEVELS else "E",
+                "disease": str(getattr(r, "disease", "")),
+                "citation": f"PMID:{r.citation_id}"
+                if str(r.citation_id).isdigit()
+                else f"ASCO:{r.citation_id}",
+                "source": f"civic:EID{r.evidence_id}",
+                "statement": str(getattr(r, "evidence_statement", ""))[:300],
+            }
+        )
+    return pd.DataFrame(rows, columns=COMBINATION_COLUMNS)
+
+
 # --- helpers ---------------------------------------------------------------------------------
 
 
@@ -335,15 +424,15 @@ def _targets(kb: KnowledgeBase) -> dict[str, frozenset[str]]:
     return {str(k): frozenset(t) for k, t in zip(kb.drugs.key, kb.drugs.targets, strict=True)}
 
 
-def _match_event(
+def _matching_events(
     profile: Profile, gene: str, alteration: str, events: pd.DataFrame | None = None
-) -> tuple[int, str, str] | None:
-    """(specificity, rule, observed) of the profile's most specific event matching a rule."""
+) -> list[tuple[int, str, str]]:
+    """(specificity, rule, observed) of every profile event matching a rule, most specific first."""
     try:
         rule = parse_alteration(alteration, gene=gene, kb_entry=True)
     except InputError:
-        return None
-    best: tuple[int, str, str] | None = None
+        return []
+    out: list[tuple[int, str, str]] = []
     ev = profile.events() if events is None else events
     for g, a in zip(ev.gene, ev.alteration, strict=True):
         if str(g) != gene:
@@ -353,9 +442,17 @@ def _match_event(
         except InputError:
             continue
         m = match_rule(rule, obs)
-        if m is not None and (best is None or m[0] > best[0]):
-            best = (m[0], m[1], str(a))
-    return best
+        if m is not None:
+            out.append((m[0], m[1], str(a)))
+    return sorted(out, key=lambda x: -x[0])
+
+
+def _match_event(
+    profile: Profile, gene: str, alteration: str, events: pd.DataFrame | None = None
+) -> tuple[int, str, str] | None:
+    """(specificity, rule, observed) of the profile's most specific event matching a rule."""
+    hits = _matching_events(profile, gene, alteration, events)
+    return hits[0] if hits else None
 
 
 def _lineage_factor(
@@ -370,6 +467,26 @@ def _lineage_factor(
         f"evidence from {where}, "
         + (f"profile is {normalise_tissue(tissue)}" if tissue else "profile names no lineage")
     )
+
+
+def _disease_factor(disease: str, tissue: str | None, w: StrategyWeights) -> tuple[float, str]:
+    """Lineage factor of a CIViC item from its disease name (keywords in partners.yaml)."""
+    if tissue is None:
+        return w.other_lineage, f"CIViC item in {disease}; profile names no lineage"
+    lineage = normalise_tissue(tissue)
+    words = _lineage_keywords().get(lineage, (lineage.replace("_", " "),))
+    if any(k in disease.lower() for k in words):
+        return 1.0, ""
+    return w.other_lineage, f"CIViC item in {disease}, profile is {lineage}"
+
+
+@functools.cache
+def _lineage_keywords() -> dict[str, tuple[str, ...]]:
+    data = yaml.safe_load(_partner_text())
+    return {
+        normalise_tissue(k): tuple(str(x).lower() for x in v)
+        for k, v in (data.get("lineage_keywords") or {}).items()
+    }
 
 
 def _source_of(src: str, kb_version: str) -> tuple[str, str]:
@@ -435,6 +552,7 @@ def _items_from_annotation(
                 "statistic": stat,
                 "citation": str(r.citations),
                 "licence": lic,
+                "caveat": "",
                 "detail": str(r.detail),
             }
         )
@@ -455,6 +573,7 @@ def rank_next_drugs(
     lineage: str | None = None,
     kb: KnowledgeBase | None = None,
     civic: CivicImport | None = None,
+    civic_combinations: pd.DataFrame | None = None,
     candidates: Sequence[str] | None = None,
     weights: StrategyWeights | Mapping[str, Any] | None = None,
 ) -> StrategyTable:
@@ -492,6 +611,10 @@ def rank_next_drugs(
         Lineage / tissue (``lung``); overrides the profile's ``tissue``.
     kb, civic
         Knowledge base (shipped by default) and imported CIViC evidence (optional).
+    civic_combinations
+        CIViC's combination items (:func:`read_civic_combinations`): an item supporting the
+        resisted drug (or a member of its KB class) given with a partner, for an alteration
+        the profile carries, is partner evidence at its own level.
     candidates
         Drug names to consider as next drugs (default: every KB drug).
     weights
@@ -650,13 +773,12 @@ def rank_next_drugs(
     partners, downstream = load_partner_rules(kb)
     resisted_targets = targets.get(key, frozenset())
     combo: dict[str, list[dict[str, Any]]] = {}
-    combo_caveats: dict[str, list[str]] = {}
 
     def add(p: str, item: dict[str, Any], caveats: Sequence[str] = ()) -> None:
         if p == key or (targets.get(p, frozenset()) & resisted_targets and resisted_targets):
             return
         combo.setdefault(p, []).append(item)
-        combo_caveats.setdefault(p, []).extend(c for c in caveats if c)
+        item["caveat"] = "; ".join(dict.fromkeys(c for c in caveats if c))
 
     for pr in _rows(partners) if not partners.empty else ():
         if key not in pr.resisted:
@@ -665,7 +787,8 @@ def rank_next_drugs(
         if m is None:
             continue
         spec, rule, observed = m
-        if (str(pr.gene), observed) in shared:
+        hits = _matching_events(profile, str(pr.gene), str(pr.alteration), events)
+        if any((str(pr.gene), h[2]) in shared for h in hits):
             excluded.append(
                 {
                     "drug": f"{res_ann.drug_name} + {names.get(pr.partner, pr.partner)}",
@@ -704,6 +827,49 @@ def rank_next_drugs(
             },
             caveats,
         )
+
+    if civic_combinations is not None and not civic_combinations.empty:
+        classes = [set(m) for m in kb.drug_classes.values() if key in m]
+        same_class = set().union({key}, *classes)
+        for cr in _rows(civic_combinations):
+            drugs = set(cr.drugs)
+            if not drugs & same_class:
+                continue
+            hits = _matching_events(profile, str(cr.gene), str(cr.alteration), events)
+            # an item whose alteration is the driver the resisted drug works on is not about
+            # the resistance
+            if not hits or any((str(cr.gene), h[2]) in shared for h in hits):
+                continue
+            spec, rule, observed = hits[0]
+            pts = w.level_points(cr.evidence_level)
+            lf, lnote = _disease_factor(str(cr.disease), tissue, w)
+            with_drug = ", ".join(sorted(drugs & same_class))
+            for p in sorted(drugs - same_class):
+                add(
+                    p,
+                    {
+                        "source": f"CIViC {cr.source.split(':', 1)[1]} (combination item)",
+                        "gene": str(cr.gene),
+                        "observed": observed,
+                        "kb_alteration": str(cr.alteration),
+                        "match_rule": rule,
+                        "effect": "sensitivity",
+                        "evidence_level": str(cr.evidence_level),
+                        "level_points": pts,
+                        "specificity_factor": w.spec(spec, rule),
+                        "lineage_factor": lf,
+                        "shared_factor": 1.0,
+                        "item_score": pts * w.spec(spec, rule) * lf,
+                        "shared_with_resisted": False,
+                        "addresses_resistance": (str(cr.gene), observed) in resisted_hits,
+                        "statistic": f"response to {with_drug} + {p} ({cr.disease}), level "
+                        f"{cr.evidence_level}, {rule}",
+                        "citation": str(cr.citation),
+                        "licence": _CIVIC_LICENCE,
+                        "detail": str(cr.statement),
+                    },
+                    [lnote, f"CIViC item with {with_drug}" if with_drug != key else ""],
+                )
 
     links = kb.drug_links[kb.drug_links.when_high == "sensitivity"]
     for r in _rows(used_res):
@@ -780,9 +946,9 @@ def rank_next_drugs(
     for p, items in combo.items():
         pname = names.get(p, p)
         strategy = f"{res_ann.drug_name} + {pname}"
-        caveats = list(dict.fromkeys(combo_caveats.get(p, [])))
-        if any(i["evidence_level"] != "inferred" for i in items):
-            caveats = [c for c in caveats if not c.startswith("inferred from the mechanism")]
+        # the caveats of the item that carries the score (the others are in .evidence)
+        top = max(items, key=lambda i: i["item_score"])
+        caveats = [c for c in str(top.get("caveat", "")).split("; ") if c]
         alone = None
         if any(i["source"].startswith("oncoresist strategy") for i in items):
             alone = annotate(profile, p, kb=kb) if p in set(kb.alterations.drug) else None
