@@ -366,3 +366,25 @@ def test_lincs_random_queries_give_uniform_pvalues() -> None:
     pv = np.concatenate(p)
     assert 0.025 <= (pv <= 0.05).mean() <= 0.075
     assert 0.15 <= (pv <= 0.2).mean() <= 0.25
+
+
+@lincs
+@requires_mirror(LINCS_DATASET)
+def test_lincs_profile_to_reversers_end_to_end() -> None:
+    """Outside reference (defining property), end to end: a 'resistance' profile that is the
+    negative of gefitinib's signature plus 500 genes outside the landmarks: the non-landmark
+    genes are counted, and gefitinib is the strongest reverser, with erlotinib next."""
+    sig = load_lincs_signatures()
+    profile = pd.concat(
+        [
+            -sig["DB00317"],
+            pd.Series(np.linspace(-5, 5, 500), index=[f"NOTLM{i}" for i in range(500)]),
+        ]
+    )
+    q = signature_from_profile(profile)
+    assert q.n_not_landmark == 500 and len(q.up) == len(q.down) == 50
+    res = connectivity_scores(q.up, q.down, n_null=200, rng=12)
+    rev = res.reversers(3)
+    assert rev["compound"].tolist()[:2] == ["DB00317", "DB00530"]
+    assert rev["score"].iloc[0] == pytest.approx(-1.0)
+    assert rev["pvalue"].iloc[0] == pytest.approx(1 / 201)
