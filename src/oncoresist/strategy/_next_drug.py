@@ -29,6 +29,12 @@ Each evidence item gets ``item_score = level x specificity x lineage x shared``:
     resisted drug: the tumour has already escaped that evidence (EGFR L858R speaks for
     osimertinib and for gefitinib alike; EGFR T790M speaks for osimertinib only).
 
+Partner items come from the shipped partner rules (``partners.yaml``), from CIViC's
+combination items (:func:`read_civic_combinations`; their disease is placed in a lineage by
+the keywords of ``partners.yaml``) and, as inferential items, from the mechanism of the
+resistance (a drug that targets the bypass / anti-apoptotic / efflux protein, a KB drug link
+whose high state means sensitivity, the druggable effector of an undruggable gene).
+
 A next drug scores ``max(sensitivity item_score) - resistance_penalty x max(resistance
 item_score)`` (the strongest item on each side, as annotate calls a profile, so that many
 weak items do not outrank one validated item). A combination scores ``max(item_score)`` of
@@ -177,6 +183,7 @@ class StrategyWeights:
         return cls(**kw)
 
     def level_points(self, level: object) -> float:
+        """Points of an evidence level (an unknown level counts as E)."""
         return float(self.level.get(str(level), self.level.get("E", 0.2)))
 
     def spec(self, specificity: object, rule: object = "") -> float:
@@ -202,7 +209,10 @@ class StrategyTable:
         One row per strategy (:data:`TABLE_COLUMNS`): ``kind`` is ``next_drug`` or
         ``combination`` (then ``partner`` is added to the resisted drug), ``score`` (formula in
         the module docstring), ``rank``, ``evidence`` (list of dicts: source, statistic,
-        evidence level, citation), ``caveats`` (list of text).
+        evidence level, citation), ``caveats`` (list of text; for a combination, those of the
+        item that carries the score), ``addresses_resistance`` (some sensitivity item is not
+        one that also predicted the response to the resisted drug), ``confident``
+        (``score >= min_confident``), ``call`` (annotate's call of the drug alone, where made).
     evidence
         The evidence items behind every row, long (:data:`EVIDENCE_COLUMNS`).
     not_assessable
