@@ -50,7 +50,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from oncoresist._settings import MIRROR_ENV, mirror_dir
 from oncoresist.errors import DataUnavailableError, InputError
 
 __all__ = [
@@ -90,22 +89,10 @@ _NULLS = ("gene_sets", "compounds")
 
 
 def _lincs_path(name: str) -> Path:
-    # The data set is not yet in the registry (files.json), so it is read from the mirror only;
-    # once registered this becomes fetch_file(LINCS_DATASET, name).
-    root = mirror_dir()
-    if root is None:
-        raise DataUnavailableError(
-            f"{LINCS_DATASET}/{name} is not available: the LINCS consensus signatures are read "
-            f"from the local data mirror; export {MIRROR_ENV}=/path/to/data (a folder holding "
-            f"{LINCS_DATASET}/), or pass your own signatures= table (genes x compounds)."
-        )
-    path = root / LINCS_DATASET / name
-    if not path.is_file():
-        raise DataUnavailableError(
-            f"{LINCS_DATASET}/{name} is not available: {path} does not exist; point "
-            f"{MIRROR_ENV} at a mirror holding {LINCS_DATASET}/ or pass signatures=."
-        )
-    return path
+    """A file of the LINCS consensus data set: mirror, cache or its upstream URL, checksummed."""
+    from ..data._datasets import fetch_file
+
+    return fetch_file(LINCS_DATASET, name)
 
 
 @lru_cache(maxsize=1)
