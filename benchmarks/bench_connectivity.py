@@ -19,6 +19,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from oncoresist.errors import DataUnavailableError
 from oncoresist.strategy._connectivity import (
     connectivity_matrix,
     connectivity_scores,
@@ -71,7 +72,11 @@ def main() -> None:
     repeats = 1 if args.quick else 3
     n_naive_queries = 5 if args.quick else 40
 
-    sig = load_lincs_signatures()
+    try:
+        sig = load_lincs_signatures()
+    except DataUnavailableError:
+        print("LINCS consensus signatures: skipped (set ONCORESIST_DATA_MIRROR to the data mirror)")
+        return
     n_genes, n_comp = sig.shape
     print(f"LINCS L1000 consensus: {n_genes} genes x {n_comp} compounds; top-50 up/down queries")
     query = "DB00997"  # doxorubicin's own signature as the query
