@@ -49,12 +49,28 @@ def _gene_sets(essential: str | None, notes: list[str]):
 
 
 def _read_design(path: Path):
-    """MAGeCK's design matrix file: first column the sample names, then 0/1 condition columns."""
-    from ..data._crispr import _load
+    """MAGeCK's design matrix file: first column the sample names, then 0/1 condition columns.
 
-    table = _load(path, None)
-    frame = table.frame
-    return frame.set_index(frame.columns[0])
+    Tab-, comma- or whitespace-separated (MAGeCK's own demo file uses runs of spaces).
+    """
+    import pandas as pd
+
+    from ..data._crispr import _load
+    from ..errors import InputError
+
+    frame = _load(path, None).frame
+    if frame.shape[1] == 1:  # not tab/comma separated: runs of spaces, as MAGeCK's demo
+        frame = pd.read_csv(path, sep=r"\s+", dtype=str)
+    if frame.shape[1] < 2:
+        raise InputError(
+            f"{path}: the design matrix needs a sample column and condition columns (0/1), "
+            "separated by tabs, commas or spaces"
+        )
+    design = frame.set_index(frame.columns[0])
+    try:
+        return design.apply(pd.to_numeric)
+    except ValueError as exc:
+        raise InputError(f"{path}: every design value must be 0 or 1 ({exc})") from None
 
 
 def run_crispr(
