@@ -39,13 +39,11 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from scipy import stats
 
@@ -171,12 +169,12 @@ class Strategies:
                 f"threshold ({self.weights.get('min_confident', 0.4)}); nothing is ranked "
                 "confidently"
             )
-        for r in self.table.head(8).itertuples():
+        for r in _tuples(self.table.head(8)):
             flag = "" if r.confident else " [not confident]"
             lines.append(
                 f"  {r.rank}. [{r.kind}] {r.strategy} ({r.score:.2f}){flag}: {r.top_evidence}"
             )
-        for r in self.not_assessable.itertuples():
+        for r in _tuples(self.not_assessable):
             lines.append(f"  not assessable ({r.source}): {r.item}: {r.reason}")
         return "\n".join(lines)
 
@@ -234,7 +232,7 @@ def _drugs_by_gene(kb: KnowledgeBase) -> dict[str, list[tuple[str, bool]]]:
 def _kb_rows(res: Any, src_w: Mapping[str, float], synergy: pd.DataFrame | None,
              names: Mapping[str, str]) -> list[dict[str, Any]]:  # fmt: skip
     rows = []
-    for r in res.table.itertuples():
+    for r in _tuples(res.table):
         items = [
             _item(
                 f"knowledge base: {e['source']}",
@@ -245,7 +243,7 @@ def _kb_rows(res: Any, src_w: Mapping[str, float], synergy: pd.DataFrame | None,
                 float(e["item_score"]) * src_w["knowledge_base"],
                 str(e["citation"]),
                 "oncoresist KB / CIViC (CC0)",
-            )  # fmt: skip
+            )
             for e in r.evidence
         ]
         rows.append(_row(str(r.kind), str(r.strategy), float(r.score) * src_w["knowledge_base"],
@@ -278,7 +276,7 @@ def _synergy_table(synergy: Any, drug_key: str, kb: KnowledgeBase) -> pd.DataFra
             f"columns are {list(frame.columns)}"
         )
     out = []
-    for _, r in frame.iterrows():
+    for _, r in _rows(frame):
         if "partner" in cols:
             partner = str(r[cols["partner"]])
         elif "drug_a" in cols and "drug_b" in cols:
@@ -402,7 +400,7 @@ def suggest_strategies(
     t0 = time.perf_counter()
     kb_res = rank_next_drugs(profile, key, kb=kb, civic=civic, weights=kb_w)
     rows += _kb_rows(kb_res, src_w, None, names)
-    for r in kb_res.not_assessable.itertuples():
+    for r in _tuples(kb_res.not_assessable):
         na.append({"source": "knowledge_base", "item": str(r.item), "reason": str(r.reason)})
     timings["knowledge_base"] = time.perf_counter() - t0
     res_genes = [str(g) for g in kb_res.mechanism.gene] if not kb_res.mechanism.empty else []
@@ -414,7 +412,7 @@ def suggest_strategies(
                    "reason": "no synergy results given (synergy=, --synergy)"})  # fmt: skip
     else:
         syn = _synergy_table(synergy, key, kb)
-        for r in syn.itertuples():
+        for r in _tuples(syn):
             try:
                 pkey = resolve_drug(r.partner, kb)
                 pname = names.get(pkey, r.partner)
@@ -465,7 +463,7 @@ def suggest_strategies(
         if hits.empty:
             na.append({"source": "user_crispr", "item": "CRISPR sensitisers",
                        "reason": f"no sensitiser at FDR < 0.1 ({stat})"})  # fmt: skip
-        for g, h in hits.iterrows():
+        for g, h in _rows(hits):
             hit_drugs = by_gene.get(str(g), [])
             dfac = 1.0 if hit_drugs else src_w["no_drug"]
             sc = src_w["user_crispr"] * min(1.0, float(h.z) / 3.0) * dfac
@@ -496,11 +494,7 @@ def suggest_strategies(
         na.append({"source": "ranking", "item": "all sources",
                    "reason": "no source gave evidence reaching the confidence threshold "
                    f"({src_w['min_confident']}): nothing is ranked confidently"})  # fmt: skip
-    ev = [
-        {"strategy": r.strategy, "kind": r.kind, **i}
-        for r in table.itertuples()
-        for i in r.evidence
-    ]
+    ev = [{"strategy": r.strategy, "kind": r.kind, **i} for r in _tuples(table) for i in r.evidence]
     evidence = pd.DataFrame(ev, columns=EVIDENCE_COLUMNS)
 
     sched = pd.DataFrame()
@@ -534,7 +528,11 @@ def _depmap_rows(profile: Profile, res_genes: list[str], w: Mapping[str, float],
                  by_gene: Mapping[str, list[tuple[str, bool]]], na: list[dict[str, str]],
                  n_top: int) -> list[dict[str, Any]]:  # fmt: skip
     from ..data._depmap import (
-        _CHRONOS, _MODELS, CHRONOS_LINEAGES, CHRONOS_SOURCE, fetch_depmap_chronos,
+        _CHRONOS,
+        _MODELS,
+        CHRONOS_LINEAGES,
+        CHRONOS_SOURCE,
+        fetch_depmap_chronos,
         fetch_depmap_line_mutations,
     )  # fmt: skip
     from ._dependencies import resistance_like_lines, selective_dependencies
@@ -591,7 +589,7 @@ def _depmap_rows(profile: Profile, res_genes: list[str], w: Mapping[str, float],
     top = res.table[res.table.difference < -0.2].head(n_top)
     rows = []
     feat_text = " + ".join(feats)
-    for g, r in top.iterrows():
+    for g, r in _rows(top):
         hit = by_gene.get(str(g), [])
         fdr_f = 1.0 if r.fdr < 0.1 else w["not_significant"]
         dfac = 1.0 if hit else w["no_drug"]
@@ -612,7 +610,7 @@ def _depmap_rows(profile: Profile, res_genes: list[str], w: Mapping[str, float],
             if approved:
                 rows.append(_row("repurposing", f"{d} (targets {g})", sc * w["repurposing"],
                                  "depmap", [dict(item, item_score=sc * w["repurposing"])],
-                                 cav + ["launched status from the KB approval year only"],
+                                 [*cav, "launched status from the KB approval year only"],
                                  drug=d, gene=str(g),
                                  top=f"approved drug hitting DepMap dependency {g}"))  # fmt: skip
     return rows
@@ -662,7 +660,7 @@ def _reversal_rows(profile: Profile, expression: pd.Series | None, w: Mapping[st
             }
         )
     rows = []
-    for r in rev.itertuples():
+    for r in _tuples(rev):
         sc = w["signature_reversal"] * abs(float(r.score))
         item = _item("LINCS connectivity", str(r.source), str(r.statistic), float(r.score),
                      "D", sc, _LINCS_CIT, _LINCS_LIC, f"FDR {r.fdr:.3g}")  # fmt: skip
@@ -711,7 +709,7 @@ def compare_strategy_schedules(
     eff = {"emax": p["emax"], "ic50": p["ic50"], "hill_slope": 1.0}
     weak = {**eff, "emax": p["emax"] * p["residual_effect"]}
     out = []
-    for r in cand.itertuples():
+    for r in _tuples(cand):
         name = str(r.partner if r.kind == "combination" else r.drug)
         clone = {"birth_rate": p["birth_rate"], "death_rate": p["death_rate"],
                  "carrying_capacity": p["carrying_capacity"]}  # fmt: skip
@@ -728,7 +726,7 @@ def compare_strategy_schedules(
             "transitions": [{"source": "R", "target": "E", "rate": p["escape_rate"]}],
         })  # fmt: skip
         one = [{"drug": "candidate", "type": "continuous", "level": 1.0}]
-        specs = [
+        specs: list[tuple[str, dict[str, Any]]] = [
             ("continuous", {"regimens": one}),
             ("adaptive", {"regimens": one, "adaptive": {"stop_below": 0.5, "resume_above": 1.0,
                                                         "measure": "burden"}}),
@@ -740,7 +738,7 @@ def compare_strategy_schedules(
             for s, d in specs
         ]
         cmp = compare_schedules(results)
-        for c in cmp.itertuples():
+        for c in _tuples(cmp):
             label = {"continuous": f"{name} continuous", "adaptive": f"{name} adaptive",
                      "combination": f"{name} + {resisted} continuous"}[str(c.schedule)]  # fmt: skip
             out.append({"candidate": str(r.strategy), "kind": str(r.kind), "schedule": str(c.schedule),
@@ -751,5 +749,9 @@ def compare_strategy_schedules(
     return pd.DataFrame(out)
 
 
-def _finite(x: float) -> bool:
-    return bool(np.isfinite(x)) and not math.isnan(x)
+def _tuples(df: pd.DataFrame) -> Iterator[Any]:
+    return df.itertuples()
+
+
+def _rows(df: pd.DataFrame) -> Iterator[tuple[Any, Any]]:
+    return df.iterrows()
