@@ -17,7 +17,8 @@
     else ``no_drug`` (0.5). The top ``n_dependencies`` (20) genes with a difference below
     -0.2 are kept. (b) The user's CRISPR screen: sensitisers at FDR < 0.1 (DrugZ ``fdr_synth``,
     MAGeCK ``neg_fdr``), score ``user_crispr x min(1, |z| / 3) x drug_factor`` (DrugZ
-    ``norm_z``; for other statistics ``z`` is the normal quantile of the FDR).
+    ``norm_z``; for other statistics ``z`` is the normal quantile of the FDR); ``user_crispr``
+    is 0.8 so that one in-vitro screen hit stays below a level A clinical item (1.0).
 ``repurposing``
     Approved drugs of the KB drug table (an approval year recorded) whose targets include a
     DepMap selective dependency (a): score ``repurposing x`` that gene's score. (The Broad
@@ -65,7 +66,7 @@ SOURCE_WEIGHTS: dict[str, float] = {
     "knowledge_base": 1.0,
     "user_synergy": 1.0,
     "depmap": 1.0,
-    "user_crispr": 1.0,
+    "user_crispr": 0.8,
     "repurposing": 0.8,
     "signature_reversal": 0.6,
     "not_significant": 0.5,
