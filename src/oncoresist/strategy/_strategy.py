@@ -388,6 +388,9 @@ def suggest_strategies(
     'Osimertinib'
     """
     src_w, kb_w = _weights(weights)
+    bad_p = sorted(set(schedule_params or {}) - set(SCHEDULE_PARAMS))
+    if bad_p:
+        raise InputError(f"unknown schedule parameter(s) {bad_p}; known: {sorted(SCHEDULE_PARAMS)}")
     kb = kb or load_knowledge_base()
     key = resolve_drug(drug, kb)
     if lineage is not None:
@@ -587,7 +590,8 @@ def _depmap_rows(profile: Profile, res_genes: list[str], w: Mapping[str, float],
         caveats.append(f"only {len(sel.in_group)} resistant-like lines: FDR not calibrated "
                        "(see permutation_check)")  # fmt: skip
     res = selective_dependencies(effect, sel.in_group, sel.out_group, source=CHRONOS_SOURCE)
-    top = res.table[res.table.difference < -0.2].head(n_top)
+    tab = res.table[res.table["rank"].notna()]
+    top = tab[tab.difference < -0.2].head(n_top)
     rows = []
     feat_text = " + ".join(feats)
     for g, r in _rows(top):
