@@ -29,7 +29,7 @@ FAST = {"dependencies": False, "connectivity": False, "schedules": False}
 def test_retrospective_cases_through_the_assembly(case):
     # OUTSIDE REFERENCE: the six cases the issue names (sources in test_strategy_cases.py);
     # the known answer stays at rank 1 among the next-drug / combination rows
-    cid, muts, cnv, tissue, drug, answer, kind, rank, citation, source = case
+    _, muts, cnv, tissue, drug, answer, kind, rank, citation, source = case
     s = suggest_strategies(make_profile(muts, cnv=cnv or None, tissue=tissue), drug, **FAST)
     kd = s.table[s.table.kind.isin(["next_drug", "combination"])].reset_index(drop=True)
     kd = kd.assign(rank=kd.score.rank(method="min", ascending=False).astype(int))
@@ -86,7 +86,7 @@ def test_user_synergy_comes_first_among_partners():
 
 def test_unknown_drug_is_an_input_error_with_suggestions():
     # bad input (issue 15)
-    with pytest.raises(InputError, match="gefitinb|gefitinib"):
+    with pytest.raises(InputError, match="gefitinib"):
         suggest_strategies(make_profile(["EGFR T790M"]), "gefitinb", **FAST)
 
 
