@@ -202,6 +202,9 @@ def test_nras_melanoma_gets_raf1_gene_target_with_depmap_evidence():
     assert len(raf1) == 1 and int(gt.index.get_loc(raf1.index[0])) == 0  # first gene target
     ev = raf1.iloc[0].evidence[0]
     assert ev["source"] == "DepMap CRISPR" and "25Q2" in ev["dataset"] and ev["effect_size"] < -0.5
+    # repurposing: sorafenib, a launched RAF inhibitor (DrugCentral: RAF1 inhibitor)
+    rep = s.table[s.table.kind == "repurposing"]
+    assert "Sorafenib (targets RAF1)" in set(rep.strategy)
     kd = s.table[s.table.kind.isin(["next_drug", "combination"])]
     assert kd.iloc[0].partner.lower() in {"trametinib", "selumetinib", "cobimetinib",
                                            "binimetinib", "pd0325901", "refametinib"}  # fmt: skip

@@ -20,9 +20,10 @@
     ``norm_z``; for other statistics ``z`` is the normal quantile of the FDR); ``user_crispr``
     is 0.8 so that one in-vitro screen hit stays below a level A clinical item (1.0).
 ``repurposing``
-    Approved drugs of the KB drug table (an approval year recorded) whose targets include a
-    DepMap selective dependency (a): score ``repurposing x`` that gene's score. (The Broad
-    Repurposing Hub's launched / non-oncology status is not used yet: it is not registered.)
+    Launched drugs that inhibit a DepMap selective dependency (a): DrugCentral 2016 drugs
+    (approved drugs; inhibitory action types only) with their indications (a non-oncology
+    drug gets a caveat saying so), else KB drugs with an approval year. Score ``repurposing x``
+    that gene's score. (The Broad Repurposing Hub is not used yet: it is not registered.)
 ``signature_reversal``
     Compounds whose LINCS L1000 consensus signature reverses the resistance signature
     (:func:`connectivity_scores`, WTCS, gene-set null): FDR < 0.1 and score < 0, top
@@ -39,7 +40,9 @@ of ``not_assessable``, never skipped silently.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import html
+import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -590,6 +593,11 @@ def _depmap_rows(profile: Profile, res_genes: list[str], w: Mapping[str, float],
         caveats.append(f"only {len(sel.in_group)} resistant-like lines: FDR not calibrated "
                        "(see permutation_check)")  # fmt: skip
     res = selective_dependencies(effect, sel.in_group, sel.out_group, source=CHRONOS_SOURCE)
+    dc = _drugcentral()
+    if dc is None:
+        na.append({"source": "drugcentral", "item": "launched drugs (repurposing)",
+                   "reason": "DrugCentral drug_target.tsv not available (mirror or cache); "
+                   "launched status from the KB approval year only"})  # fmt: skip
     tab = res.table[res.table["rank"].notna()]
     top = tab[tab.difference < -0.2].head(n_top)
     rows = []
@@ -611,14 +619,69 @@ def _depmap_rows(profile: Profile, res_genes: list[str], w: Mapping[str, float],
                          sc, "depmap", [item], cav, drug=dn, gene=str(g),
                          top=f"DepMap {feat_text}-mutant lines: difference "
                          f"{r.difference:+.2f}, FDR {r.fdr:.3g}"))  # fmt: skip
-        for d, approved in hit:
-            if approved:
-                rows.append(_row("repurposing", f"{d} (targets {g})", sc * w["repurposing"],
-                                 "depmap", [dict(item, item_score=sc * w["repurposing"])],
-                                 [*cav, "launched status from the KB approval year only"],
-                                 drug=d, gene=str(g),
-                                 top=f"approved drug hitting DepMap dependency {g}"))  # fmt: skip
+        for d, dc_ind in _repurposing_drugs(str(g), hit, dc):
+            rsc = sc * w["repurposing"]
+            onc = dc_ind is None or bool(_ONCOLOGY.search(dc_ind))
+            src_txt = "KB approval year" if dc_ind is None else "DrugCentral 2016"
+            rows.append(
+                _row("repurposing", f"{d} (targets {g})", rsc, "depmap",
+                     [dict(item, item_score=rsc),
+                      _item("launched drug", src_txt, "approved drug, inhibitor of the target",
+                            float("nan"), "approved", rsc,
+                            _DC_CIT if dc_ind is not None else "oncoresist KB",
+                            _DC_LIC if dc_ind is not None else "oncoresist KB",
+                            f"indications: {dc_ind}" if dc_ind else "")],
+                     [*cav, *([] if onc else ["non-oncology drug (repurposing)"])],
+                     drug=d, gene=str(g),
+                     top=f"launched drug ({src_txt}) inhibiting DepMap dependency {g}")
+            )  # fmt: skip
     return rows
+
+
+_DC = "drugcentral_drugtarget_2016"
+_DC_CIT = "Ursu 2017 Nucleic Acids Res 45:D932 (DrugCentral)"
+_DC_LIC = "DrugCentral (CC BY 4.0)"
+_INHIBITORY = frozenset(["INHIBITOR", "ANTAGONIST", "BLOCKER", "NEGATIVE MODULATOR",
+                         "ANTIBODY BINDING", "INVERSE AGONIST", "NEGATIVE ALLOSTERIC MODULATOR"])  # fmt: skip
+_ONCOLOGY = re.compile(
+    r"neoplasm|cancer|carcinoma|leuk|lymphoma|melanoma|tumou?r|myeloma|sarcoma|glioma|"
+    r"blastoma|malignan|mastocytosis|myelodysplastic|myelofibrosis|polycythemia",
+    re.IGNORECASE,
+)
+
+
+@functools.cache
+def _drugcentral() -> pd.DataFrame | None:
+    """DrugCentral 2016: gene, drug, indications (inhibitory actions only); None without data."""
+    from ..data._datasets import fetch_file
+
+    try:
+        tp = fetch_file(_DC, "drug_target.tsv", download=False)
+        ip = fetch_file(_DC, "drug_indication.tsv.gz", download=False)
+    except (DataUnavailableError, InputError):
+        return None
+    t = pd.read_csv(tp, sep="\t", usecols=["DRUG_ID", "DRUG_NAME", "GENE", "ACTION_TYPE"])
+    t = t[t.ACTION_TYPE.isin(list(_INHIBITORY))].dropna(subset=["GENE"])
+    t = t.assign(gene=t.GENE.str.split("|")).explode("gene")
+    raw = pd.read_csv(ip, sep="\t", usecols=["DRUG_ID", "INDICATION_FDB"])
+    ind = raw.dropna().groupby("DRUG_ID").INDICATION_FDB.agg(lambda x: "; ".join(sorted(set(x))))
+    t = t.assign(indications=t.DRUG_ID.map(ind).fillna("none recorded"))
+    return t[["gene", "DRUG_NAME", "indications"]].drop_duplicates(["gene", "DRUG_NAME"])
+
+
+def _repurposing_drugs(
+    gene: str, kb_hits: Sequence[tuple[str, bool]], dc: pd.DataFrame | None
+) -> list[tuple[str, str | None]]:
+    """Launched drugs inhibiting ``gene``: DrugCentral (with indications) or KB-approved."""
+    out: dict[str, str | None] = {}
+    if dc is not None:
+        for d, ind in zip(*(dc.loc[dc.gene == gene, c] for c in ("DRUG_NAME", "indications")),
+                          strict=True):  # fmt: skip
+            out[str(d).capitalize()] = str(ind)
+    for d, approved in kb_hits:
+        if approved and d.capitalize() not in out:
+            out[d] = None
+    return list(out.items())
 
 
 def _reversal_rows(profile: Profile, expression: pd.Series | None, w: Mapping[str, float],
