@@ -159,15 +159,24 @@ def test_cli_end_to_end_writes_all_outputs(tmp_path):
     pd.DataFrame({"gene": ["EGFR", "MET", "AXL"], "lfc": rng.normal(size=3)}).to_csv(
         expr, index=False
     )
+    syn = tmp_path / "syn.csv"
+    pd.DataFrame({"drug_a": ["gefitinib"], "drug_b": ["capmatinib"], "bliss": [7.5]}).to_csv(
+        syn, index=False
+    )
     out = tmp_path / "out"
     rc = _cli()(["strategy", str(prof), "--drug", "gefitinib", "--crispr", str(crispr),
-                 "--expression", str(expr), "--no-dependencies", "-o", str(out)])  # fmt: skip
+                 "--expression", str(expr), "--synergy", str(syn), "--no-dependencies",
+                 "-o", str(out)])  # fmt: skip
     assert rc == 0
     for f in ("strategies.csv", "evidence.csv", "not_assessable.csv", "schedules.csv",
               "report.html"):  # fmt: skip
         assert (out / f).is_file(), f
     t = pd.read_csv(out / "strategies.csv")
-    assert t.drug.iloc[0] == "Osimertinib" and "MET" in set(t.gene.dropna())
+    assert "MET" in set(t.gene.dropna())
+    combo = t[t.kind == "combination"]
+    assert combo.partner.iloc[0] == "Capmatinib" and combo.score.iloc[0] == 1.0  # measured
+    ev = pd.read_csv(out / "evidence.csv")
+    assert {"user synergy", "user CRISPR screen", "knowledge base: KB"} & set(ev.source)
 
 
 def test_cli_unknown_drug_exits_2(tmp_path, capsys):
