@@ -228,3 +228,19 @@ def test_lineage_absent_from_the_dependency_data_falls_back_and_says_so():
     assert "fell back to all" in reasons
     gt = s.table[s.table.kind == "gene_target"]
     assert not gt.empty and all(any("other lineages" in c for c in cav) for cav in gt.caveats)
+
+
+def test_a_synergy_result_is_read_per_partner():
+    # REGRESSION GUARD: a SynergyResult (drug1 / drug2 / model / score) is averaged per partner
+    # over the blocks of its first model and becomes user-synergy evidence of that combination
+    from oncoresist.synergy import score_combinations
+    from oncoresist.synergy._synthetic import make_combination_screen
+
+    scr = make_combination_screen(2, kind="bliss", drugs=("vemurafenib", "palbociclib"), rng=0)
+    res = score_combinations(scr, models=["bliss"])
+    p = make_profile(["BRAF V600E", "NRAS Q61K"], tissue="skin")
+    s = suggest_strategies(p, "vemurafenib", synergy=res, **FAST)
+    row = s.table[s.table.partner.str.lower() == "palbociclib"].iloc[0]
+    ev = row.evidence[0]
+    assert ev["source"] == "user synergy" and "(2 blocks)" in ev["dataset"]
+    assert ev["effect_size"] == pytest.approx(res.summary.score.mean())

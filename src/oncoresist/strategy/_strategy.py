@@ -257,46 +257,62 @@ def _kb_rows(res: Any, src_w: Mapping[str, float], synergy: pd.DataFrame | None,
 
 
 def _synergy_table(synergy: Any, drug_key: str, kb: KnowledgeBase) -> pd.DataFrame:
-    """(partner, score, statistic) rows of the user's synergy results with the resisted drug."""
-    frame = (
-        synergy.summary if hasattr(synergy, "summary") and hasattr(synergy, "blocks") else synergy
-    )
-    if hasattr(synergy, "blocks") and isinstance(synergy.blocks, pd.DataFrame):
-        blocks = synergy.blocks
-        key = [c for c in ("block",) if c in frame.columns and c in blocks.columns]
-        if key and "drug_a" not in frame.columns:
-            frame = frame.merge(blocks[[*key, *[c for c in ("drug_a", "drug_b") if c in blocks]]],
-                                on=key, how="left")  # fmt: skip
+    """(partner, score, statistic, n) of the user's synergy results with the resisted drug.
+
+    A ``SynergyResult`` gives its ``summary`` (``drug1``, ``drug2``, ``model``, ``score``); a
+    table gives ``partner`` or ``drug_a`` / ``drug_b`` (or ``drug1`` / ``drug2``) and a score
+    column (``score``, ``synergy``, ``zip``, ``bliss``, ``hsa`` or ``loewe``). Rows of pairs
+    without the resisted drug are dropped; per partner the score is the mean over its blocks
+    of the first model (the result's first model, or the score column).
+    """
+    frame = getattr(synergy, "summary", synergy)
     if not isinstance(frame, pd.DataFrame):
         raise InputError(
             f"synergy must be a SynergyResult or a table, got {type(synergy).__name__}"
         )
-    cols = {c.lower(): c for c in frame.columns}
-    score_col = next((cols[c] for c in ("score", "synergy", "zip", "bliss", "hsa", "loewe")
-                      if c in cols), None)  # fmt: skip
+    cols = {str(c).lower(): c for c in frame.columns}
+    for old, new in (("drug1", "drug_a"), ("drug2", "drug_b")):
+        if old in cols and new not in cols:
+            cols[new] = cols.pop(old)
+    score_col = next(
+        (cols[c] for c in ("score", "synergy", "zip", "bliss", "hsa", "loewe") if c in cols), None
+    )
     if score_col is None:
         raise InputError(
-            f"synergy table: no score column (score, synergy, zip, bliss, hsa or loewe); "
+            "synergy table: no score column (score, synergy, zip, bliss, hsa or loewe); "
             f"columns are {list(frame.columns)}"
         )
-    out = []
-    for _, r in _rows(frame):
-        if "partner" in cols:
-            partner = str(r[cols["partner"]])
-        elif "drug_a" in cols and "drug_b" in cols:
-            a, b = str(r[cols["drug_a"]]), str(r[cols["drug_b"]])
-            try:
-                ka = resolve_drug(a, kb)
-            except InputError:
-                ka = a.lower()
-            partner = b if ka == drug_key else a
-        else:
-            raise InputError(
-                "synergy table: give a 'partner' column or 'drug_a' and 'drug_b' columns"
-            )
-        model = str(r[cols["model"]]) if "model" in cols else score_col
-        out.append({"partner": partner, "score": float(r[score_col]), "statistic": model})
-    return pd.DataFrame(out, columns=["partner", "score", "statistic"])
+    stat = frame[cols["model"]].astype(str) if "model" in cols else pd.Series(str(score_col),
+                                                                              index=frame.index)  # fmt: skip
+
+    def key(name: str) -> str:
+        try:
+            return resolve_drug(name, kb)
+        except InputError:
+            return name.strip().lower()
+
+    if "partner" in cols:
+        partner = frame[cols["partner"]].astype(str)
+    elif "drug_a" in cols and "drug_b" in cols:
+        a = frame[cols["drug_a"]].astype(str)
+        b = frame[cols["drug_b"]].astype(str)
+        ka, kb_ = a.map(key), b.map(key)
+        keep = (ka == drug_key) | (kb_ == drug_key)
+        partner = b.where(ka == drug_key, a)[keep]
+        frame, stat = frame[keep], stat[keep]
+    else:
+        raise InputError(
+            "synergy table: give a 'partner' column or 'drug_a' and 'drug_b' (drug1, drug2) columns"
+        )
+    t = pd.DataFrame({"partner": partner, "statistic": stat,
+                      "score": pd.to_numeric(frame[score_col], errors="coerce")}).dropna()  # fmt: skip
+    if t.empty:
+        return pd.DataFrame(columns=["partner", "score", "statistic", "n"])
+    first = t.statistic.iloc[0]
+    t = t[t.statistic == first]
+    g = t.groupby("partner", sort=False).score.agg(["mean", "size"]).reset_index()
+    return pd.DataFrame({"partner": g.partner, "score": g["mean"], "statistic": first,
+                         "n": g["size"]})  # fmt: skip
 
 
 def _crispr_table(crispr: Any) -> tuple[pd.DataFrame, str]:
@@ -419,6 +435,9 @@ def suggest_strategies(
                    "reason": "no synergy results given (synergy=, --synergy)"})  # fmt: skip
     else:
         syn = _synergy_table(synergy, key, kb)
+        if syn.empty:
+            na.append({"source": "user_synergy", "item": "measured synergy",
+                       "reason": f"no measured pair includes {drug_name}"})  # fmt: skip
         for r in _tuples(syn):
             try:
                 pkey = resolve_drug(r.partner, kb)
@@ -427,7 +446,8 @@ def suggest_strategies(
                 pname = r.partner
             good = r.score > 0
             sc = src_w["user_synergy"] if good else 0.0
-            item = _item("user synergy", "user's own combination screen", str(r.statistic),
+            item = _item("user synergy", f"user's own combination screen ({r.n} blocks)",
+                         f"mean {r.statistic} synergy",
                          r.score, "measured", sc, "user data", "user data",
                          "" if good else "measured antagonism or additivity")  # fmt: skip
             strat = f"{drug_name} + {pname}"
