@@ -233,8 +233,7 @@ def _drugs_by_gene(kb: KnowledgeBase) -> dict[str, list[tuple[str, bool]]]:
     return out
 
 
-def _kb_rows(res: Any, src_w: Mapping[str, float], synergy: pd.DataFrame | None,
-             names: Mapping[str, str]) -> list[dict[str, Any]]:  # fmt: skip
+def _kb_rows(res: Any, src_w: Mapping[str, float]) -> list[dict[str, Any]]:  # fmt: skip
     rows = []
     for r in _tuples(res.table):
         items = [
@@ -422,7 +421,7 @@ def suggest_strategies(
 
     t0 = time.perf_counter()
     kb_res = rank_next_drugs(profile, key, kb=kb, civic=civic, weights=kb_w)
-    rows += _kb_rows(kb_res, src_w, None, names)
+    rows += _kb_rows(kb_res, src_w)
     for r in _tuples(kb_res.not_assessable):
         na.append({"source": "knowledge_base", "item": str(r.item), "reason": str(r.reason)})
     timings["knowledge_base"] = time.perf_counter() - t0
