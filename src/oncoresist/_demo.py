@@ -29,6 +29,7 @@ STAGES: tuple[tuple[str, str], ...] = (
     ("Prediction", "oncoresist.predict._demo"),
     ("Mechanisms", "oncoresist.mechanisms._demo"),
     ("CRISPR", "oncoresist.crispr._demo"),
+    ("Strategy", "oncoresist.strategy._demo"),
 )
 
 

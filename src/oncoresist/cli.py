@@ -40,6 +40,7 @@ _COMMAND_MODULES = (
     "oncoresist.mechanisms._cli",
     "oncoresist.evolution._cli",
     "oncoresist.crispr._cli",
+    "oncoresist.strategy._cli",
 )
 
 

@@ -1,6 +1,6 @@
 """Strategy: ranked ways to overcome a resistance, each with the evidence behind it (issue 15).
 
-Built so far, each tested on its own against outside references:
+Sources, each tested on its own against outside references:
 
 - :func:`rank_next_drugs`: the next drug and combination partners for a resistant profile from
   the knowledge base (and CIViC), with a documented, user-adjustable score and an evidence
@@ -12,7 +12,9 @@ Built so far, each tested on its own against outside references:
   Subramanian 2017) of a resistance signature against the LINCS L1000 consensus signatures, for
   repurposing by signature reversal.
 
-The ranking that joins them (with the user's own screens), its CLI and report come next.
+:func:`suggest_strategies` joins them with the user's own synergy and CRISPR results into one
+ranking (:class:`Strategies`: rows of every kind with their evidence, what could not be
+assessed, and a schedule comparison of the top candidates); ``oncoresist strategy`` runs it.
 """
 
 from __future__ import annotations
@@ -36,24 +38,39 @@ from ._dependencies import (
     selective_dependencies,
 )
 from ._next_drug import StrategyTable, StrategyWeights, load_partner_rules, rank_next_drugs
+from ._report import plot_strategy_scores, report_section
+from ._strategy import (
+    SCHEDULE_PARAMS,
+    SOURCE_WEIGHTS,
+    Strategies,
+    compare_strategy_schedules,
+    suggest_strategies,
+)
 
 __all__ = [
     "DEPENDENCY_THRESHOLD",
+    "SCHEDULE_PARAMS",
+    "SOURCE_WEIGHTS",
     "ConnectivityResult",
     "DependencyResult",
     "LineSelection",
     "PermutationCheck",
     "QuerySignature",
+    "Strategies",
     "StrategyTable",
     "StrategyWeights",
+    "compare_strategy_schedules",
     "connectivity_matrix",
     "connectivity_scores",
     "lincs_compounds",
     "load_lincs_signatures",
     "load_partner_rules",
     "permutation_check",
+    "plot_strategy_scores",
     "rank_next_drugs",
+    "report_section",
     "resistance_like_lines",
     "selective_dependencies",
     "signature_from_profile",
+    "suggest_strategies",
 ]
