@@ -107,13 +107,14 @@ def _morgan(smiles: pd.Series, n_bits: int) -> tuple[pd.DataFrame, str]:
             "RDKit is not installed (optional extra 'predict'): drugs are one-hot identities, "
             "so leave-drug-out cannot generalise"
         )
-    RDLogger.DisableLog("rdApp.*")
+    RDLogger.DisableLog("rdApp.*")  # type: ignore[attr-defined]
     gen = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=n_bits)
-    rows, bad = [], []
+    rows: list[np.ndarray] = []
+    bad: list[str] = []
     for name, smi in smiles.items():
         mol = Chem.MolFromSmiles(str(smi))
         if mol is None:
-            bad.append(name)
+            bad.append(str(name))
             rows.append(np.zeros(n_bits))
         else:
             rows.append(gen.GetFingerprintAsNumPy(mol).astype(float))
@@ -466,7 +467,10 @@ class SynergyPredictor:
         self.notes_ = notes
 
     def predict(
-        self, drug_a: str | Sequence[str], drug_b: str | Sequence[str], cell_line: str | Sequence[str]
+        self,
+        drug_a: str | Sequence[str],
+        drug_b: str | Sequence[str],
+        cell_line: str | Sequence[str],
     ) -> np.ndarray:
         """Predicted synergy (the training data's scale: Loewe for O'Neil, ComboScore for
         ALMANAC) for each row; scalars broadcast."""
