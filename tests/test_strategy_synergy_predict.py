@@ -149,9 +149,10 @@ def test_symmetric_and_bad_input():
 @needs_mirror
 def test_oneil_model_beats_additive_on_pair_split():
     """Outside reference (O'Neil, DeepSynergy's labels): on leave-pair-out the model beats the
-    additive drug-means baseline. Measured on 6,000 rows, 3 folds: model Pearson 0.55, additive
-    0.39 (full data, 5 folds: see /tmp/notes/strategy_P.md); tolerance: a margin of 0.05."""
-    ev = evaluate_synergy_prediction("oneil", splits=("pair",), n_folds=3, max_rows=4000)
+    additive drug-means baseline. Measured on 6,000 rows (seed 0), 3 folds: model Pearson 0.516,
+    additive 0.424, RMSE 19.9 vs 21.0 (all 23,052 rows, 5 folds: 0.588 vs 0.423); tolerance: the
+    model must lead by 0.05 in Pearson (about half the measured gap) and have the lower RMSE."""
+    ev = evaluate_synergy_prediction("oneil", splits=("pair",), n_folds=3, max_rows=6000)
     m = ev.metrics.set_index(["split", "model", "metric"])["mean"]
     assert m["pair", "lightgbm", "pearson"] > m["pair", "additive_drug_means", "pearson"] + 0.05
     assert m["pair", "lightgbm", "rmse"] < m["pair", "additive_drug_means", "rmse"]
