@@ -11,6 +11,9 @@ Sources, each tested on its own against outside references:
 - :func:`connectivity_scores`: transcriptional connectivity (Lamb 2006 and the weighted score of
   Subramanian 2017) of a resistance signature against the LINCS L1000 consensus signatures, for
   repurposing by signature reversal.
+- :func:`evaluate_synergy_prediction` / :func:`fit_synergy_predictor`: synergy of untested
+  pairs from drug structure and cell-line expression (O'Neil, NCI-ALMANAC), evaluated
+  leave-pair / drug / cell-line out against naive baselines.
 
 :func:`suggest_strategies` joins them with the user's own synergy and CRISPR results into one
 ranking (:class:`Strategies`: rows of every kind with their evidence, what could not be
@@ -46,6 +49,14 @@ from ._strategy import (
     compare_strategy_schedules,
     suggest_strategies,
 )
+from ._synergy_predict import (
+    SynergyData,
+    SynergyPredictionEvaluation,
+    SynergyPredictor,
+    evaluate_synergy_prediction,
+    fit_synergy_predictor,
+    load_synergy_data,
+)
 
 __all__ = [
     "DEPENDENCY_THRESHOLD",
@@ -59,12 +70,18 @@ __all__ = [
     "Strategies",
     "StrategyTable",
     "StrategyWeights",
+    "SynergyData",
+    "SynergyPredictionEvaluation",
+    "SynergyPredictor",
     "compare_strategy_schedules",
     "connectivity_matrix",
     "connectivity_scores",
+    "evaluate_synergy_prediction",
+    "fit_synergy_predictor",
     "lincs_compounds",
     "load_lincs_signatures",
     "load_partner_rules",
+    "load_synergy_data",
     "permutation_check",
     "plot_strategy_scores",
     "rank_next_drugs",
