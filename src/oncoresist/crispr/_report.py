@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..errors import InputError
 from ._plot import plot_gene_guides, plot_qc, plot_rank, plot_volcano, score_columns
 from ._result import CrisprResult
 
@@ -87,7 +88,7 @@ def report_section(
         tables.append((caption, shown.reset_index().round(4)))
         try:
             score_columns(r)
-        except Exception:  # a result without effect/FDR columns gets its table only
+        except InputError:  # a result without effect/FDR columns gets its table only
             continue
         figs.append(plot_rank(r, fdr=fdr))
         figs.append(plot_volcano(r, fdr=fdr))
