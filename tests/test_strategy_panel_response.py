@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from oncoresist.data import mirror_available
 from oncoresist.errors import DataUnavailableError, InputError
 from oncoresist.mechanisms import make_profile
 from oncoresist.strategy._panel_response import (
@@ -28,9 +29,17 @@ from oncoresist.strategy._panel_response import (
 )
 
 MIRROR = os.environ.get("ONCORESIST_DATA_MIRROR")
-pytestmark = pytest.mark.skipif(
-    not MIRROR, reason="needs the data mirror (set ONCORESIST_DATA_MIRROR=/work/shared/data)"
-)
+_DATASETS = (
+    "gdsc_v17_gdsctools", "gdsc_annotations", "ctrp_v2_auc", "depmap_sample_info",
+    "depmap_model_info", "tgsa_gdsc_ccle706",
+)  # fmt: skip
+pytestmark = [
+    pytest.mark.realdata,
+    pytest.mark.skipif(
+        not all(mirror_available(d) for d in _DATASETS),
+        reason="needs ONCORESIST_DATA_MIRROR with " + ", ".join(_DATASETS),
+    ),
+]
 
 BRAF_INHIBITORS = ("Dabrafenib", "PLX-4720", "SB590885")
 MEK_INHIBITORS = ("Trametinib", "Selumetinib", "Refametinib")
@@ -215,6 +224,16 @@ def test_gene_without_calls_and_absent_drug_give_notes_not_errors(panels):
     res = panel_associations(["BRAF", "NOTAGENE1"], panels=["gdsc"], drugs=["PLX-4032"])
     assert res["note"].str.contains("not screened in GDSC v17").all()
     assert any("NOTAGENE1" in n for n in res.attrs["notes"])
+
+
+def test_kb_synonyms_find_the_screened_compound(panels):
+    """Regression guard: vemurafenib finds CTRP's PLX-4032; a wrong synonym is not followed.
+
+    The packaged KB lists AZD1480 (a JAK2 inhibitor) among selumetinib's synonyms: asking for
+    AZD6244 (selumetinib) must not return CTRP's AZD1480, whose targets differ.
+    """
+    res = panel_associations(["BRAF"], panels=["ctrp"], drugs=["vemurafenib", "AZD6244"])
+    assert set(res["drug"]) == {"PLX-4032", "selumetinib"}
 
 
 def test_lineage_fallback_and_alias(panels):

@@ -319,10 +319,37 @@ def _resolve(name: str, kb: Any) -> str | None:
         return None
 
 
+#: Memoised name -> key lookups of knowledge bases passed by the caller (kept alive with them).
+_KB_LOOKUPS: dict[int, tuple[Any, Callable[[str], str | None]]] = {}
+
+
 def _key_lookup(kb: Any) -> Callable[[str], str | None]:
     if kb is None:
         return _default_key
-    return functools.lru_cache(maxsize=None)(lambda name: _resolve(name, kb))
+    held = _KB_LOOKUPS.get(id(kb))
+    if held is None or held[0] is not kb:
+        if len(_KB_LOOKUPS) >= 4:
+            _KB_LOOKUPS.pop(next(iter(_KB_LOOKUPS)))
+        held = (kb, functools.lru_cache(maxsize=None)(lambda name: _resolve(name, kb)))
+        _KB_LOOKUPS[id(kb)] = held
+    return held[1]
+
+
+def _synonyms(key: str, kb: Any) -> set[str]:
+    """Normalised name and synonyms of a knowledge-base drug (to match a panel's own name).
+
+    The knowledge base may hold a panel compound under its code name as a key of its own (CTRP's
+    ``PLX-4032`` beside ``vemurafenib``, whose synonyms list ``PLX4032``); asking for
+    vemurafenib should still find the screened compound.
+    """
+    table = (kb if kb is not None else _default_kb()).drugs
+    rows = table[table["key"] == key]
+    names = {_norm(key)}
+    for drug, syns in zip(rows["drug"], rows["synonyms"], strict=True):
+        names.add(_norm(drug))
+        names.update(_norm(x) for x in (syns if isinstance(syns, list | tuple) else []))
+    names.discard("")
+    return names
 
 
 def _drug_keys(bundle: _Bundle, kb: Any) -> pd.Series:
@@ -369,12 +396,38 @@ def _select_drugs(
         hit = list(by_name[by_name.index == _norm(name)])
         if not hit:
             k = _key_lookup(kb)(str(name))
-            hit = list(keys.index[keys == k]) if k is not None else []
+            if k is not None:
+                same = (keys == k).to_numpy()
+                syn = by_name.index.isin(_synonyms(k, kb)) & ~same
+                hit = list(keys.index[same])
+                hit += [d for d, k2 in zip(keys.index[syn], keys[syn], strict=True)
+                        if _same_targets(k, k2, kb)]  # fmt: skip
         if hit:
             ids += [h for h in hit if h not in ids]
         else:
             missing.append(str(name))
     return ids, missing
+
+
+def _same_targets(key: str, other: Any, kb: Any) -> bool:
+    """Whether two KB drugs share a target (or either has none): guards synonym matches.
+
+    A synonym list can be wrong (the packaged KB lists the JAK2 inhibitor AZD1480 among the
+    names of the MEK inhibitor selumetinib); a panel compound is taken for the requested drug
+    through a synonym only when their targets agree.
+    """
+    if other is None:
+        return True
+    table = (kb if kb is not None else _default_kb()).drugs
+
+    def targets(k: str) -> set[str]:
+        out: set[str] = set()
+        for t in table.loc[table["key"] == k, "targets"]:
+            out.update(str(x).upper() for x in (t if isinstance(t, list | tuple) else []))
+        return out
+
+    a, b = targets(key), targets(str(other))
+    return not a or not b or bool(a & b)
 
 
 def _missing_note(name: str, spec: _Spec, kb: Any) -> str:
