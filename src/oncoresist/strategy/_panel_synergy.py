@@ -22,9 +22,12 @@ Lineages
 Every line of both screens is placed in a DepMap ``OncotreeLineage`` (DepMap 24Q2
 ``Model.csv``) by its normalised name, or through :data:`LINE_ALIASES` for the spellings DepMap
 does not share (``"MSTO"`` -> MSTO-211H, ``"U031"`` -> UO-31, ``"786-0"`` -> 786-O, ...): 39 of
-39 O'Neil lines (Bowel 8, Ovary/Fallopian Tube 9, Skin 6, Lung 6, Breast 6, Prostate 2, Pleura
-1, Ovary includes UWB1.289+BRCA1 placed with its parent) and 55 of 55 ALMANAC lines
-(:func:`synergy_line_lineages`). A ``lineage`` argument may be a DepMap lineage (``"Lung"``,
+39 O'Neil lines (Ovary/Fallopian Tube 9, with UWB1.289+BRCA1 placed as its parent; Bowel 8;
+Lung 7; Skin 6; Breast 6; Prostate 2; Pleura 1) and 55 of 55 ALMANAC lines (Kidney 8; Lung,
+Bowel, Skin 7 each; Breast, Ovary/Fallopian Tube 6; CNS/Brain 5; Lymphoid 4; Prostate, Myeloid
+2; Pleura 1: NCI-H226 is a mesothelioma in DepMap), see :func:`synergy_line_lineages`. DepMap
+``sample_info.csv`` is not used: by name it gives a ``lineage`` to only 22 of the 39 O'Neil and
+33 of the 55 ALMANAC lines (its ``lineage`` is often empty). A ``lineage`` argument may be a DepMap lineage (``"Lung"``,
 ``"Bowel"``) or a profile tissue (``"lung"``, ``"melanoma"``, ``"colorectal"``,
 :data:`LINEAGE_SYNONYMS`).
 
@@ -265,10 +268,12 @@ def _display(key: str, spelled: str, names: dict[str, str]) -> str:
     case only and the screen's spelling of the same name is mixed case ("Mitomycin")."""
     kb_name = names.get(key)
     if kb_name is None:
-        return _SALT.sub("", spelled) or spelled
+        kb_name = _SALT.sub("", spelled) or spelled
     if (kb_name.islower() or kb_name.isupper()) and _norm(kb_name) == _norm(spelled):
         if not (spelled.islower() or spelled.isupper()):
             return spelled
+    if (kb_name.islower() or kb_name.isupper()) and kb_name.isalpha():
+        return kb_name.capitalize()  # "GELDANAMYCIN", "carboplatin" -> "Geldanamycin", ...
     return kb_name
 
 
@@ -524,8 +529,10 @@ def panel_synergy(
     -------
     pandas.DataFrame
         One row per (data set, partner), columns :data:`PANEL_SYNERGY_COLUMNS`, sorted by
-        ``z`` (most synergistic first); see the module docstring for the statistics. Empty
-        (with the columns) when no screen measured the drug.
+        ``z`` (most synergistic first); see the module docstring for the statistics.
+        ``partner_key`` is :func:`synergy_drug_key`, ``partner_kb_key`` the knowledge-base key
+        of the screen's own spelling. Without a lineage ``n_lines_lineage`` is 0 and
+        ``mean_lineage`` NaN. Empty (with the columns) when no screen measured the drug.
 
     Raises
     ------
@@ -588,8 +595,10 @@ def predicted_synergy(
     lineage
         As in :func:`panel_synergy`; fewer than 3 lines of the lineage -> all lines.
     dataset
-        ``"oneil"`` (default) or ``"almanac"``: the screen the model is trained on (once per
-        process; O'Neil about 5-10 s on two cores, ALMANAC longer).
+        ``"oneil"`` (default) or ``"almanac"``: the screen the model is trained on, once per
+        process (O'Neil: 78-199 s measured on a shared two-core machine at load 4-5, where the
+        model's two LightGBM threads contend; one thread took 16 s there; ALMANAC, 3.3 times
+        the rows, longer).
     kb
         A :class:`~oncoresist.mechanisms.KnowledgeBase`; default the shipped one.
 
