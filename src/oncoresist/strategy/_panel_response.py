@@ -881,7 +881,10 @@ def _features(key: str) -> pd.DataFrame:
     calls = bundle.calls.loc[called.to_numpy()]
     calls = calls.loc[:, (calls.fillna(0) != 0).any(axis=0)]
     tis = pd.get_dummies(bundle.tissue.reindex(calls.index).astype(str)).astype(float)
-    return sample_features({"mutation": calls, "tissue": tis}, dtype=np.float64)
+    S = sample_features({"mutation": calls, "tissue": tis}, dtype=np.float64)
+    # One float block: the folds take rows of it hundreds of times (a frame of many blocks
+    # makes each take a loop over columns).
+    return pd.DataFrame(S.to_numpy(dtype=np.float64), index=S.index, columns=S.columns)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -894,10 +897,9 @@ def _train(key: str, drug_id: Any, n_folds: int, seed: int) -> _Trained:
     bundle = _load(key)
     S = _features(key)
     y = bundle.responses[drug_id].reindex(S.index).dropna()
-    X = pd.concat(
-        [pd.DataFrame({"sample": y.index, "drug": drug_id}), S.loc[y.index].reset_index(drop=True)],
-        axis=1,
-    )
+    X = pd.DataFrame(S.loc[y.index].to_numpy(), columns=S.columns)
+    X.insert(0, "drug", drug_id)
+    X.insert(0, "sample", y.index.to_numpy())
     yy = y.to_numpy(dtype=float)
     model = PerDrugElasticNet(30, l1_ratio=(0.5,), cv=3, n_alphas=8, random_state=seed)
     # Small per-drug problems: a multi-threaded BLAS only adds synchronisation (see biomarkers).
