@@ -21,7 +21,13 @@ Two sources of evidence for ranking drugs after a resistance, both from cell-lin
     sensitive line); ``glass_delta`` is Glass's delta, ``effect`` divided by the standard
     deviation of the wild-type lines (the control group; gdsctools also reports the delta on the
     mutant sd); ``cohens_d`` uses the pooled sd. False discovery rate: Benjamini-Hochberg over
-    the tests of one panel (``scipy.stats.false_discovery_control``).
+    the tests of one panel in the call (``scipy.stats.false_discovery_control``; with
+    ``drugs=`` the family is the requested drugs only, so rank among all drugs needs
+    ``drugs=None``).
+
+    With several genes a line is mutant when any of them is mutated, wild-type when all are
+    called and none is mutated; a line lacking a call for some gene and mutated in none is
+    left out (counted in ``attrs["notes"]``; this only happens with the CTRP calls).
 
 :func:`forecast_response`
     The prediction module's per-drug elastic net (:class:`oncoresist.predict.PerDrugElasticNet`)
@@ -38,6 +44,16 @@ stripped name (DepMap ``sample_info.csv``) and take the gene-level calls of
 :func:`oncoresist.data._depmap.fetch_depmap_line_mutations` (CCLE via TGSA for 706 census
 genes, GDSC v17 for the others); lines without calls are left out and counted. All calls are
 gene-level (any coding mutation): a BRAF V600E profile is compared with every BRAF-mutant line.
+
+Drugs. A requested name matches a panel drug by its normalised name, by its knowledge-base
+key (:func:`oncoresist.mechanisms.resolve_drug`), or by a synonym of the requested KB drug
+when the two KB entries share a target (the KB keeps CTRP's ``PLX-4032`` apart from
+``vemurafenib``; it also lists AZD1480, a JAK2 inhibitor, among selumetinib's names, which the
+target check refuses).
+
+Memoisation. Each panel is read once per process (the mutation calls of CTRP included), drug
+names are resolved once, and each drug's forecast model is cross-validated and fitted once
+per ``(panel, drug, n_folds, rng)``: the profile only enters the prediction.
 
 Tissues. A profile's tissue (``Profile.tissue``, e.g. ``"lung"``) is mapped to each panel's
 labels by :data:`TISSUE_LABELS`; a label of the panel itself is also accepted. The first label
