@@ -9,13 +9,15 @@ never measured there, what the synergy model of :mod:`._synergy_predict` predict
 Drug names
 ----------
 Screen spellings (``"5-FU"``, ``"MK-4827"``, ``"Gemcitabine hydrochloride"``, ``"Sirolimus"``)
-and the user's are matched on one key, :func:`synergy_drug_key`: the knowledge-base key of the
-name with a salt suffix removed (``hydrochloride``, ``sulfate``, ``mesylate``, ``tosylate``,
-``(free base)`` ...) when that name resolves, else of the whole name
-(:func:`oncoresist.mechanisms.resolve_drug`), else the normalised name; then the few knowledge
-base keys that split one drug (:data:`SAME_DRUG`: ``fluorouracil`` / ``5fluorouracil``,
+and the user's are matched on one key, :func:`synergy_drug_key`: for a salt (``hydrochloride``,
+``sulfate``, ``mesylate``, ``tosylate``, ``(free base)`` ...) the knowledge-base key of the base
+name, else the normalised base name; for any other name its knowledge-base key
+(:func:`oncoresist.mechanisms.resolve_drug`), else the normalised name; then the knowledge-base
+keys that split one drug (:data:`SAME_DRUG`: ``fluorouracil`` / ``5fluorouracil``,
 ``mitomycin`` / ``mitomycine``) are merged. All 38 O'Neil and 87 ALMANAC names resolve to a
-knowledge-base key.
+knowledge-base key (``partner_kb_key``); for 22 ALMANAC names and 1 O'Neil name that key
+differs from the matching one (``gemcitabinehydrochloride`` vs ``gemcitabine``): hence
+a matching key of its own.
 
 Lineages
 --------
@@ -232,8 +234,10 @@ def _kb_key_default(name: str) -> str | None:
 def synergy_drug_key(name: str, kb: Any = None) -> str:
     """The key on which screen spellings and user names of a drug are matched.
 
-    The knowledge-base key of the name without its salt suffix when that resolves, else of
-    the whole name, else the normalised name; keys of :data:`SAME_DRUG` are merged.
+    For a name with a salt suffix (``hydrochloride``, ``sulfate``, ``(free base)`` ...) the
+    knowledge-base key of the base name, else the normalised base name (so ``"quinacrine"``
+    and ``"Quinacrine hydrochloride"`` meet); for any other name its knowledge-base key, else
+    the normalised name. Keys of :data:`SAME_DRUG` are then merged. Unknown names do not raise.
 
     Examples
     --------
