@@ -71,6 +71,10 @@ CASES: list[tuple[str, list[str], dict[str, str], str, str, set[str], str, int, 
     ("pdgfra_d842v_imatinib", ["PDGFRA D842V"], {}, "soft_tissue", "imatinib",
      {"avapritinib"}, "next_drug", 1, "PMID:32615108",
      "Heinrich 2020 Lancet Oncol (NAVIGATOR) PMID:32615108"),
+    ("abcb1_docetaxel_prostate", ["ABCB1 overexpression"], {}, "prostate", "docetaxel",
+     {"cabazitaxel"}, "next_drug", 1, "DOI:10.1016/S0140-6736(10)61389-X",
+     "de Bono 2010 Lancet (TROPIC); Vrignaud 2014 DOI:10.2147/DDDT.S64940 (efflux: a "
+     "non-substrate next drug)"),
 ]  # fmt: skip
 
 
@@ -78,11 +82,10 @@ CASES: list[tuple[str, list[str], dict[str, str], str, str, set[str], str, int, 
 # (all rank 1; with CIViC the NRAS case's rank 1 is binimetinib alone, CIViC EID1226, level B).
 # Measured once for the project's own cases and not asserted, to keep this file fast: KIT,
 # BTK and PDGFRA rank 1; EGFR L858R + MET amplification ranks the MET-inhibitor combinations
-# 3rd (6 tied after gefitinib, 5 after osimertinib) because CIViC's onartuzumab item (MET
-# amplification -> sensitivity, level C, EID689) ranks the MET antibody alone first and
-# afatinib second (CIViC's level A L858R item, halved as shared with the resisted drug): the
-# KB's MET-amplification resistance item covers first-generation EGFR TKIs and EGFR
-# antibodies only, so afatinib is not predicted resistant.
+# below CIViC's onartuzumab item (MET amplification -> sensitivity, level C, EID689), which
+# ranks the MET antibody alone first; after gefitinib, afatinib (CIViC's level A L858R item,
+# halved as shared with the resisted drug) also ranks above them, because no KB item says
+# MET amplification makes second-generation EGFR TKIs fail.
 REQUIRED = CASES[:6]
 CIVIC_RANKS = {c[0]: 1 for c in REQUIRED}
 _MIRROR = os.environ.get("ONCORESIST_DATA_MIRROR")
@@ -180,15 +183,40 @@ def test_braf_partner_rule_not_applied_in_melanoma(results):
     assert r.excluded.reason.str.contains("driver the drug works on").any()
 
 
-def test_shared_evidence_is_discounted(results):
+def test_shared_evidence_is_discounted():
     """REGRESSION GUARD for the shared-evidence factor: after gefitinib fails in an EGFR
-    L858R + MET amplified tumour, osimertinib's only evidence (L858R) also predicted the
-    gefitinib response, so it scores 0.8 x 1.0 x 0.5 and carries the caveat."""
-    r = results["egfr_met_amp_gefitinib"]
+    L858R tumour with no known resistance alteration, osimertinib's only evidence (L858R) also
+    predicted the gefitinib response, so it scores 0.8 x 1.0 x 0.5 and carries the caveat."""
+    r = rank_next_drugs(make_profile(["EGFR L858R"], tissue="lung"), "gefitinib")
     osi = r.table[r.table.drug.eq("Osimertinib") & r.table.kind.eq("next_drug")].iloc[0]
     assert osi.score == pytest.approx(0.8 * 0.5)
     assert any("does not address the resistance" in c for c in osi.caveats)
     assert not osi.addresses_resistance
+
+
+def test_met_amplification_makes_osimertinib_fail(results):
+    """EVIDENCE: MET amplification is the most frequent off-target mechanism of acquired
+    osimertinib resistance (Leonetti 2019 Br J Cancer PMID:31564718), so after gefitinib fails
+    through MET amplification osimertinib alone is not proposed (it is excluded as predicted
+    resistant) and the MET-inhibitor combinations rank first."""
+    r = results["egfr_met_amp_gefitinib"]
+    assert not (r.table.drug.eq("Osimertinib") & r.table.kind.eq("next_drug")).any()
+    assert "Osimertinib" in set(r.excluded.drug)
+
+
+def test_efflux_alternative_and_esr1_fulvestrant(results):
+    """EVIDENCE: after docetaxel fails through ABCB1 (P-glycoprotein), cabazitaxel, a poor P-gp
+    substrate (Vrignaud 2014), is the next drug and paclitaxel (a substrate, Gottesman 2002
+    PMID:11902585) is excluded; after an aromatase inhibitor fails through ESR1 Y537S,
+    elacestrant (EMERALD, level B) ranks above fulvestrant (SoFEA PMID:27269946, level C)."""
+    r = results["abcb1_docetaxel_prostate"]
+    assert "Paclitaxel" in set(r.excluded.drug)
+    assert r.table.drug.iloc[0] == "Cabazitaxel"
+    ev = r.evidence[r.evidence.drug == "Cabazitaxel"]
+    assert ev.source.str.contains("alternatives").all()
+    e = results["esr1_y537s_letrozole"].table
+    ranks = dict(zip(e.drug, e["rank"], strict=True))
+    assert ranks["Elacestrant"] == 1 and ranks["Fulvestrant"] == 2
 
 
 def test_score_is_the_documented_formula(results):
@@ -220,9 +248,7 @@ def test_weights_change_the_score_as_documented():
     full = rank_next_drugs(p, "vemurafenib", candidates=[], weights={"other_lineage": 1.0})
     assert known_answer_row(full, MEK, "combination").score == pytest.approx(0.48)
     shared = rank_next_drugs(
-        make_profile(["EGFR L858R"], cnv={"MET": "amplification"}),
-        "gefitinib",
-        weights={"shared_with_resisted": 1.0},
+        make_profile(["EGFR L858R"]), "gefitinib", weights={"shared_with_resisted": 1.0}
     ).table
     osi = shared[shared.drug.eq("Osimertinib") & shared.kind.eq("next_drug")].iloc[0]
     assert osi.score == pytest.approx(0.8) and int(osi["rank"]) == 1

@@ -40,7 +40,13 @@ from ._dependencies import (
     resistance_like_lines,
     selective_dependencies,
 )
-from ._next_drug import StrategyTable, StrategyWeights, load_partner_rules, rank_next_drugs
+from ._next_drug import (
+    StrategyTable,
+    StrategyWeights,
+    load_alternative_rules,
+    load_partner_rules,
+    rank_next_drugs,
+)
 from ._report import plot_strategy_scores, report_section
 from ._strategy import (
     SCHEDULE_PARAMS,
@@ -79,6 +85,7 @@ __all__ = [
     "evaluate_synergy_prediction",
     "fit_synergy_predictor",
     "lincs_compounds",
+    "load_alternative_rules",
     "load_lincs_signatures",
     "load_partner_rules",
     "load_synergy_data",

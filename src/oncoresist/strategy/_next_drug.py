@@ -29,7 +29,10 @@ Each evidence item gets ``item_score = level x specificity x lineage x shared``:
     resisted drug: the tumour has already escaped that evidence (EGFR L858R speaks for
     osimertinib and for gefitinib alike; EGFR T790M speaks for osimertinib only).
 
-Partner items come from the shipped partner rules (``partners.yaml``), from CIViC's
+Next drugs also come from the shipped alternatives (``partners.yaml``: a drug that escapes
+the named mechanism, such as cabazitaxel, a poor P-glycoprotein substrate, after docetaxel
+fails through ABCB1), scored like a partner rule. Partner items come from the shipped partner
+rules (``partners.yaml``), from CIViC's
 combination items (:func:`read_civic_combinations`; their disease is placed in a lineage by
 the keywords of ``partners.yaml``) and, as inferential items, from the mechanism of the
 resistance (a drug that targets the bypass / anti-apoptotic / efflux protein, a KB drug link
@@ -79,6 +82,7 @@ __all__ = [
     "TABLE_COLUMNS",
     "StrategyTable",
     "StrategyWeights",
+    "load_alternative_rules",
     "load_partner_rules",
     "rank_next_drugs",
     "read_civic_combinations",
@@ -332,6 +336,41 @@ def load_partner_rules(kb: KnowledgeBase | None = None) -> tuple[pd.DataFrame, p
                     }
                 )
     return pd.DataFrame(rows), pd.DataFrame(down)
+
+
+def load_alternative_rules(kb: KnowledgeBase | None = None) -> pd.DataFrame:
+    """The shipped next-drug alternatives (``alternatives`` of ``partners.yaml``), one row per
+    (rule, next drug key): ``gene``, ``alteration``, ``resisted`` (tuple of drug keys),
+    ``next``, ``next_class``, ``lineages``, ``level``, ``evidence``, ``citations``, ``note``.
+
+    Examples
+    --------
+    >>> alt = load_alternative_rules()
+    >>> "cabazitaxel" in set(alt.next)
+    True
+    """
+    kb = kb or load_knowledge_base()
+    data = yaml.safe_load(_partner_text())
+    rows = []
+    for r in data.get("alternatives", []):
+        resisted = tuple(kb.expand_drugs([str(x) for x in r.get("resisted", [])]))
+        for cls_name in r.get("next", []):
+            for d in kb.expand_drugs([str(cls_name)]):
+                rows.append(
+                    {
+                        "gene": str(r["gene"]),
+                        "alteration": str(r["alteration"]),
+                        "resisted": resisted,
+                        "next": d,
+                        "next_class": str(cls_name),
+                        "lineages": tuple(normalise_tissue(x) for x in r.get("lineages") or []),
+                        "level": str(r.get("level", "E")),
+                        "evidence": str(r.get("evidence", "")),
+                        "citations": ";".join(r.get("citations", [])),
+                        "note": " ".join(str(r.get("note", "")).split()),
+                    }
+                )
+    return pd.DataFrame(rows)
 
 
 # --- CIViC combination items -------------------------------------------------------------------
@@ -778,6 +817,61 @@ def rank_next_drugs(
                 a.call,
             )
         )
+
+    # ---- next drugs that escape the mechanism (partners.yaml alternatives)
+    alternatives = load_alternative_rules(kb)
+    for ar in _rows(alternatives) if not alternatives.empty else ():
+        if key not in ar.resisted or ar.next == key:
+            continue
+        m = _match_event(profile, str(ar.gene), str(ar.alteration))
+        if m is None:
+            continue
+        spec, rule, observed = m
+        lf, lnote = _lineage_factor(ar.lineages, tissue, w)
+        pts = w.level_points(ar.level)
+        item = {
+            "source": "oncoresist strategy alternatives (partners.yaml)",
+            "gene": ar.gene,
+            "observed": observed,
+            "kb_alteration": ar.alteration,
+            "match_rule": rule,
+            "effect": "sensitivity",
+            "evidence_level": ar.level,
+            "level_points": pts,
+            "specificity_factor": w.spec(spec, rule),
+            "lineage_factor": lf,
+            "shared_factor": 1.0,
+            "item_score": pts * w.spec(spec, rule) * lf,
+            "shared_with_resisted": False,
+            "addresses_resistance": True,
+            "statistic": f"{ar.evidence} evidence, level {ar.level}, {rule}: escapes the "
+            f"{ar.gene} mechanism",
+            "citation": ar.citations,
+            "licence": _KB_LICENCE,
+            "detail": ar.note,
+        }
+        dname = names.get(ar.next, ar.next)
+        caveats = [lnote, *_approval_caveat(kb, ar.next)]
+        if ar.evidence in ("in_vitro", "preclinical"):
+            caveats.append(f"{ar.evidence.replace('_', ' ')} evidence only")
+        ev_rows.append({"strategy": dname, "kind": "next_drug", "drug": dname, "partner": "",
+                        **item})  # fmt: skip
+        same = [r for r in rows if r["kind"] == "next_drug" and r["drug"] == dname]
+        if same:
+            r0 = same[0]
+            r0["score"] = max(r0["score"], item["item_score"])
+            r0["n_evidence"] += 1
+            r0["evidence"].append({k: item[k] for k in ("source", "statistic", "evidence_level",
+                                                        "item_score", "citation")})  # fmt: skip
+            r0["caveats"] = list(dict.fromkeys([*r0["caveats"], *(c for c in caveats if c)]))
+        elif any(e["drug"] == dname for e in excluded):
+            for e in excluded:
+                if e["drug"] == dname:
+                    e["reason"] += (f"; the {ar.gene} {ar.alteration} alternative rule does not "
+                                    "override this")  # fmt: skip
+        else:
+            rows.append(_row("next_drug", dname, "", dname, item["item_score"], [item],
+                             caveats, "alternative"))  # fmt: skip
 
     # ---- combination partners
     partners, downstream = load_partner_rules(kb)
