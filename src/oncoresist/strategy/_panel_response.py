@@ -255,12 +255,18 @@ def _load(key: str) -> _Bundle:
     from ..data import fetch_ctrp_v2, fetch_gdsc_v17
 
     spec = PANELS[key]
-    with warnings.catch_warnings():
-        # The loaders say that replicates were averaged and annotations substituted; that is
-        # recorded in the panel notes, which are kept below.
-        warnings.simplefilter("ignore", UserWarning)
+    with warnings.catch_warnings(record=True) as caught:
+        # The loaders warn that replicates were averaged or annotations substituted: kept as
+        # notes of every result rather than repeated as warnings on each call.
+        warnings.simplefilter("always", UserWarning)
         panel = fetch_gdsc_v17() if key == "gdsc" else fetch_ctrp_v2()
-    notes = list(panel.notes)
+    for w in caught:
+        if not issubclass(w.category, UserWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    notes = [
+        f"{spec.label} loader: {w.message}" for w in caught if issubclass(w.category, UserWarning)
+    ]
+    notes += list(panel.notes)
     ann = panel.sample_annotations
     if ann is None or "tissue" not in ann:
         raise DataUnavailableError(f"{spec.label}: the loader gave no tissue annotation")
