@@ -157,3 +157,17 @@ def test_oneil_model_beats_additive_on_pair_split():
     assert m["pair", "lightgbm", "pearson"] > m["pair", "additive_drug_means", "pearson"] + 0.05
     assert m["pair", "lightgbm", "rmse"] < m["pair", "additive_drug_means", "rmse"]
     assert any("no HypergraphSynergy expression" in n for n in ev.notes)
+
+
+@needs_mirror
+def test_almanac_model_beats_additive_on_pair_split():
+    """Outside reference (NCI-ALMANAC ComboScore, HypergraphSynergy's files): on leave-pair-out
+    the model beats the additive drug-means baseline. All 75,493 rows, 5 folds (measured once,
+    README): Pearson 0.413 vs 0.240, RMSE 56.8 vs 60.6. Here 8,000 rows (seed 0), 3 folds;
+    tolerance: the model must lead by 0.05 in Pearson (under a third of the full-data gap) and
+    have the lower RMSE."""
+    ev = evaluate_synergy_prediction("almanac", splits=("pair",), n_folds=3, max_rows=8000)
+    m = ev.metrics.set_index(["split", "model", "metric"])["mean"]
+    assert m["pair", "lightgbm", "pearson"] > m["pair", "additive_drug_means", "pearson"] + 0.05
+    assert m["pair", "lightgbm", "rmse"] < m["pair", "additive_drug_means", "rmse"]
+    assert any("no published folds" in n for n in ev.notes)

@@ -58,6 +58,7 @@ from ._panels import (
 )
 from ._plate_reader import read_plate_export, read_plate_grids, read_plate_map
 from ._readers import READERS, read_screen
+from ._repurposing import fetch_repurposing_hub
 from ._screen import CONC_UNITS, ROLES, Screen, to_micromolar
 
 __all__ = [
@@ -100,6 +101,7 @@ __all__ = [
     "fetch_gdsc_v17",
     "fetch_hela_olaparib",
     "fetch_mageck_demo",
+    "fetch_repurposing_hub",
     "fetch_sample_info",
     "fetch_synergyfinder_example",
     "fetch_tgsa",

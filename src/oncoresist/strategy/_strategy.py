@@ -21,13 +21,45 @@
     is 0.8 so that one in-vitro screen hit stays below a level A clinical item (1.0).
 ``repurposing``
     Launched drugs that inhibit a DepMap selective dependency (a): DrugCentral 2016 drugs
-    (approved drugs; inhibitory action types only) with their indications (a non-oncology
-    drug gets a caveat saying so), else KB drugs with an approval year. Score ``repurposing x``
-    that gene's score. (The Broad Repurposing Hub is not used yet: it is not registered.)
+    (approved drugs; inhibitory action types only) and Drug Repurposing Hub drugs (release
+    2020-03-24: launched, with an inhibitor / antagonist / blocker / degrader MOA on the gene;
+    non-commercial licence, said as a caveat), each with its indications (a drug with no
+    oncology indication in any source gets a caveat saying so), else KB drugs with an
+    approval year. Score ``repurposing x`` that gene's score.
 ``signature_reversal``
     Compounds whose LINCS L1000 consensus signature reverses the resistance signature
     (:func:`connectivity_scores`, WTCS, gene-set null): FDR < 0.1 and score < 0, top
     ``n_reversers`` (10); score ``signature_reversal x |WTCS|``.
+
+``next_drug`` support from the panels
+    (a) GDSC v17 / CTRPv2 associations (:func:`~._panel_response.panel_associations`, the
+    GDSC ANOVA): lines mutated in the resistance genes (else the profile's genes) vs the other
+    lines, within the lineage when it has enough lines. A drug whose mutant lines are more
+    sensitive at FDR < 0.1 gets the item ``panel_association x min(1, |Glass delta| / 2) x
+    lineage x shared`` (``lineage`` 1 within the lineage, else ``all_lineages``, 0.5;
+    ``shared`` the KB's ``shared_with_resisted``, 0.5, when the gene's alterations predicted
+    the response to the resisted drug: a gene-level association then mostly reflects the
+    drivers the tumour has escaped); one whose mutant lines are more resistant at FDR < 0.1
+    gets a caveat. (b) The prediction module's forecast
+    for the profile (:func:`~._panel_response.forecast_response`, a per-drug elastic net on
+    GDSC mutation calls and tissue) for the top next drugs: ``forecast x max(0, 1 -
+    percentile / 50)`` when the drug's cross-validated Spearman is at least 0.2 (percentile of
+    the prediction among the panel's lines; low is sensitive), else a caveat. Either adds an
+    item to a KB row or makes a row of its own (drugs the KB predicts resistant and the
+    resisted drug excepted; drug mixtures of CTRP are not next drugs).
+``combination`` support from the combination screens
+    (a) Measured synergy of the resisted drug with the partner in O'Neil and NCI-ALMANAC
+    (:func:`~._panel_synergy.panel_synergy`), in lines of the lineage when at least 3
+    measured it: z > 0 and FDR < 0.1 give ``panel_synergy x min(1, z / 3) x lineage``; a
+    significant antagonism (z < 0) is a caveat. (b) The synergy model's prediction for pairs
+    not measured in those lines (:func:`~._panel_synergy.predicted_synergy`, O'Neil): z >= 1
+    gives ``predicted_synergy x min(1, z / 3) x lineage``. The panel weights (0.2-0.3) are below the
+    confidence threshold: a cell-line association or a synergy in other patients' lines alone
+    is never a confident strategy; it orders and supports the curated ones.
+
+A row's score is the largest of its items' scores (as the KB's own score takes the strongest
+item, so that many weak items do not outrank one validated item); ties are broken by the
+number of evidence items.
 
 Every source weight is a key of :data:`SOURCE_WEIGHTS` and can be changed with
 ``weights={"depmap": 0.5}``; other keys go to the KB score's
@@ -52,7 +84,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import DataUnavailableError, InputError
-from ..mechanisms import KnowledgeBase, Profile, load_knowledge_base, resolve_drug
+from ..mechanisms import KnowledgeBase, Profile, annotate, load_knowledge_base, resolve_drug
 from ._next_drug import StrategyWeights, rank_next_drugs
 
 __all__ = [
@@ -72,6 +104,11 @@ SOURCE_WEIGHTS: dict[str, float] = {
     "user_crispr": 0.8,
     "repurposing": 0.8,
     "signature_reversal": 0.6,
+    "panel_association": 0.3,
+    "panel_synergy": 0.3,
+    "predicted_synergy": 0.2,
+    "forecast": 0.2,
+    "all_lineages": 0.5,
     "not_significant": 0.5,
     "no_drug": 0.5,
     "min_confident": 0.4,
@@ -356,8 +393,11 @@ def suggest_strategies(
     synergy: Any = None,
     dependencies: bool = True,
     connectivity: bool = True,
+    panels: bool = True,
+    synergy_prediction: bool = True,
     schedules: bool = True,
     schedule_params: Mapping[str, float] | None = None,
+    shift: Any = None,
     weights: Mapping[str, Any] | StrategyWeights | None = None,
     kb: KnowledgeBase | None = None,
     civic: Any = None,
@@ -388,9 +428,16 @@ def suggest_strategies(
     dependencies, connectivity
         Run the DepMap and LINCS sources (need the data mirror; listed as not assessable
         otherwise).
-    schedules, schedule_params
+    panels, synergy_prediction
+        Run the GDSC / CTRP associations, the response forecast and the O'Neil / NCI-ALMANAC
+        measured synergy (``panels``) and the synergy model for unmeasured pairs
+        (``synergy_prediction``; fits the model once per process, about 15 s).
+    schedules, schedule_params, shift
         Compare schedules for the top two next-drug / combination rows
-        (:func:`compare_strategy_schedules`; ``schedule_params`` overrides its parameters).
+        (:func:`compare_strategy_schedules`; ``schedule_params`` overrides its parameters;
+        ``shift`` is the user's fold-shift table, e.g. :func:`oncoresist.curves.resistance_shift`,
+        whose resistance index of the resisted drug (and of a candidate, when measured) sets
+        the resistant clone's IC50).
     weights
         Source weights (:data:`SOURCE_WEIGHTS`) and KB score weights (``StrategyWeights``).
     kb, civic
@@ -515,6 +562,27 @@ def suggest_strategies(
                    "reason": "not run (connectivity=False)"})  # fmt: skip
     timings["lincs"] = time.perf_counter() - t0
 
+    # panels: associations and forecast (next drugs), measured and predicted synergy (partners)
+    t0 = time.perf_counter()
+    if panels:
+        excluded_keys = {_key(str(d), kb) for d in kb_res.excluded.drug} | {key}
+        genes = list(dict.fromkeys(res_genes)) or list(
+            dict.fromkeys(str(g) for g in profile.events().gene)
+        )
+        rows = _association_rows(rows, genes[:2], profile, src_w, na, excluded_keys, kb, key,
+                                 StrategyWeights.from_any(kb_w))  # fmt: skip
+        timings["panel_associations"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        rows = _forecast_rows(rows, profile, src_w, na, excluded_keys, kb)
+        timings["forecast"] = time.perf_counter() - t1
+        t1 = time.perf_counter()
+        rows = _panel_synergy_rows(rows, key, drug_name, profile, src_w, na, kb,
+                                   synergy_prediction)  # fmt: skip
+        timings["panel_synergy"] = time.perf_counter() - t1
+    else:
+        na.append({"source": "panels", "item": "GDSC/CTRP associations, forecast, O'Neil / "
+                   "NCI-ALMANAC synergy", "reason": "not run (panels=False)"})  # fmt: skip
+
     table = _rank(pd.DataFrame(rows, columns=STRATEGY_COLUMNS), src_w["min_confident"])
     if table.empty or not table.confident.any():
         na.append({"source": "ranking", "item": "all sources",
@@ -526,7 +594,9 @@ def suggest_strategies(
     sched = pd.DataFrame()
     t0 = time.perf_counter()
     if schedules:
-        sched = compare_strategy_schedules(table, drug_name, params=schedule_params)
+        sched = compare_strategy_schedules(
+            table, drug_name, params=schedule_params, shift=shift, kb=kb
+        )
         if sched.empty:
             na.append({"source": "evolution", "item": "schedules",
                        "reason": "no next-drug or combination candidate to simulate"})  # fmt: skip
@@ -617,6 +687,10 @@ def _depmap_rows(profile: Profile, res_genes: list[str], w: Mapping[str, float],
         na.append({"source": "drugcentral", "item": "launched drugs (repurposing)",
                    "reason": "DrugCentral drug_target.tsv not available (mirror or cache); "
                    "launched status from the KB approval year only"})  # fmt: skip
+    hub = _hub()
+    if hub is None:
+        na.append({"source": "repurposing_hub", "item": "launched drugs (repurposing)",
+                   "reason": "Drug Repurposing Hub table not available (mirror or cache)"})  # fmt: skip
     tab = res.table[res.table["rank"].notna()]
     top = tab[tab.difference < -0.2].head(n_top)
     rows = []
@@ -638,21 +712,23 @@ def _depmap_rows(profile: Profile, res_genes: list[str], w: Mapping[str, float],
                          sc, "depmap", [item], cav, drug=dn, gene=str(g),
                          top=f"DepMap {feat_text}-mutant lines: difference "
                          f"{r.difference:+.2f}, FDR {r.fdr:.3g}"))  # fmt: skip
-        for d, dc_ind in _repurposing_drugs(str(g), hit, dc):
+        for d, launched in _repurposing_drugs(str(g), hit, dc, hub):
             rsc = sc * w["repurposing"]
-            onc = dc_ind is None or bool(_ONCOLOGY.search(dc_ind))
-            src_txt = "KB approval year" if dc_ind is None else "DrugCentral 2016"
+            onc = all(o for _, _, o, _, _ in launched)
+            items = [dict(item, item_score=rsc)] + [
+                _item("launched drug", src_txt, f"launched drug, {moa} of the target",
+                      float("nan"), "approved", rsc, cit, lic,
+                      f"indications: {ind}" if ind else "")
+                for src_txt, ind, _, (moa, cit), lic in launched
+            ]  # fmt: skip
+            lic_cav = ["non-commercial licence (Drug Repurposing Hub)"] if any(
+                "non-commercial" in lic for *_, lic in launched) else []  # fmt: skip
+            srcs = " + ".join(x[0] for x in launched)
             rows.append(
-                _row("repurposing", f"{d} (targets {g})", rsc, "depmap",
-                     [dict(item, item_score=rsc),
-                      _item("launched drug", src_txt, "approved drug, inhibitor of the target",
-                            float("nan"), "approved", rsc,
-                            _DC_CIT if dc_ind is not None else "oncoresist KB",
-                            _DC_LIC if dc_ind is not None else "oncoresist KB",
-                            f"indications: {dc_ind}" if dc_ind else "")],
-                     [*cav, *([] if onc else ["non-oncology drug (repurposing)"])],
+                _row("repurposing", f"{d} (targets {g})", rsc, "depmap", items,
+                     [*cav, *([] if onc else ["non-oncology drug (repurposing)"]), *lic_cav],
                      drug=d, gene=str(g),
-                     top=f"launched drug ({src_txt}) inhibiting DepMap dependency {g}")
+                     top=f"launched drug ({srcs}) inhibiting DepMap dependency {g}")
             )  # fmt: skip
     return rows
 
@@ -688,18 +764,53 @@ def _drugcentral() -> pd.DataFrame | None:
     return t[["gene", "DRUG_NAME", "indications"]].drop_duplicates(["gene", "DRUG_NAME"])
 
 
+@functools.cache
+def _hub() -> pd.DataFrame | None:
+    """Drug Repurposing Hub launched drugs with an inhibitory MOA, one row per target gene."""
+    from ..data import fetch_repurposing_hub
+
+    try:
+        h = fetch_repurposing_hub(download=False)
+    except (DataUnavailableError, InputError):
+        return None
+    h = h[h.launched].copy()
+    h["moa_text"] = ["; ".join(m) for m in h.moa]
+    h = h[h.moa_text.str.contains(_HUB_INHIBITORY)]
+    return h.explode("targets").dropna(subset=["targets"])
+
+
+_HUB_INHIBITORY = re.compile(r"inhibitor|antagonist|blocker|degrader", re.IGNORECASE)
+
+
 def _repurposing_drugs(
-    gene: str, kb_hits: Sequence[tuple[str, bool]], dc: pd.DataFrame | None
-) -> list[tuple[str, str | None]]:
-    """Launched drugs inhibiting ``gene``: DrugCentral (with indications) or KB-approved."""
-    out: dict[str, str | None] = {}
+    gene: str,
+    kb_hits: Sequence[tuple[str, bool]],
+    dc: pd.DataFrame | None,
+    hub: pd.DataFrame | None = None,
+) -> list[tuple[str, list[tuple[str, str, bool, tuple[str, str], str]]]]:
+    """Launched drugs inhibiting ``gene``, each with its sources: (source, indications,
+    oncology, (action, citation), licence) from DrugCentral 2016 (inhibitory action types),
+    the Drug Repurposing Hub (launched, inhibitory MOA) and the KB (approval year)."""
+    from ..data._repurposing import REPURPOSING_CITATION, REPURPOSING_LICENCE
+
+    out: dict[str, list[tuple[str, str, bool, tuple[str, str], str]]] = {}
     if dc is not None:
         for d, ind in zip(*(dc.loc[dc.gene == gene, c] for c in ("DRUG_NAME", "indications")),
                           strict=True):  # fmt: skip
-            out[str(d).capitalize()] = str(ind)
+            out.setdefault(str(d).capitalize(), []).append(
+                ("DrugCentral 2016", str(ind), bool(_ONCOLOGY.search(str(ind))),
+                 ("inhibitor", _DC_CIT), _DC_LIC))  # fmt: skip
+    if hub is not None:
+        for r in _tuples(hub[hub.targets == gene]):
+            ind = "; ".join(r.indication) or "none recorded"
+            out.setdefault(str(r.drug).capitalize(), []).append(
+                ("Drug Repurposing Hub 2020-03-24", f"{ind} ({', '.join(r.disease_area)})",
+                 bool(r.oncology), (str(r.moa_text), REPURPOSING_CITATION),
+                 REPURPOSING_LICENCE))  # fmt: skip
     for d, approved in kb_hits:
         if approved and d.capitalize() not in out:
-            out[d] = None
+            out[d] = [("KB approval year", "", True, ("inhibitor", "oncoresist KB"),
+                       "oncoresist KB")]  # fmt: skip
     return list(out.items())
 
 
@@ -757,6 +868,223 @@ def _reversal_rows(profile: Profile, expression: pd.Series | None, w: Mapping[st
     return rows
 
 
+# --- panels: associations, forecast, measured and predicted synergy --------------------------
+
+
+def _key(name: str, kb: KnowledgeBase) -> str:
+    from ._panel_synergy import synergy_drug_key
+
+    return synergy_drug_key(str(name), kb)
+
+
+def _attach(rows: list[dict[str, Any]], match: Any, item: dict[str, Any], source: str,
+            caveats: Sequence[str] = ()) -> bool:  # fmt: skip
+    """Add ``item`` to every row ``match(row)`` selects (score = max of the items); True if any."""
+    hit = False
+    for x in rows:
+        if not match(x):
+            continue
+        hit = True
+        x["evidence"].append(item)
+        x["n_evidence"] += 1
+        x["score"] = max(float(x["score"]), float(item["item_score"]))
+        if source not in x["source"].split("+"):
+            x["source"] = f"{x['source']}+{source}"
+        x["caveats"] = list(dict.fromkeys([*x["caveats"], *(c for c in caveats if c)]))
+    return hit
+
+
+def _association_rows(rows: list[dict[str, Any]], genes: Sequence[str], profile: Profile,
+                      w: Mapping[str, float], na: list[dict[str, str]], excluded: set[str],
+                      kb: KnowledgeBase, resisted: str,
+                      kb_w: Any = None) -> list[dict[str, Any]]:  # fmt: skip
+    from ._panel_response import panel_associations
+
+    if not genes:
+        na.append({"source": "panel_associations", "item": "GDSC / CTRP associations",
+                   "reason": "the profile names no gene"})  # fmt: skip
+        return rows
+    try:
+        a = panel_associations(genes, lineage=profile.tissue, kb=kb)
+    except DataUnavailableError as exc:
+        na.append({"source": "panel_associations", "item": "GDSC / CTRP associations",
+                   "reason": f"data unavailable: {exc}"})  # fmt: skip
+        return rows
+    a = a[a.fdr.notna() & (a.fdr < 0.1) & ~a.drug.astype(str).str.contains(":")]
+    if a.empty:
+        na.append({"source": "panel_associations", "item": "GDSC / CTRP associations",
+                   "reason": f"no drug associated with {' / '.join(genes)} mutation at FDR < 0.1 "
+                   "in GDSC v17 or CTRPv2"})  # fmt: skip
+        return rows
+    names = dict(zip(kb.drugs.key, kb.drugs.drug, strict=True))
+    # genes whose alterations predicted the response to the resisted drug: an association of
+    # the gene (any mutation) mostly reflects those drivers, so it counts at the shared weight
+    ev = annotate(profile, resisted, kb=kb).evidence
+    drivers = set() if ev.empty else set(
+        ev.gene[ev.used.astype(bool) & (ev.effect == "sensitivity")].astype(str))  # fmt: skip
+    shared_w = float(getattr(kb_w, "shared_with_resisted", StrategyWeights().shared_with_resisted))
+    a = a.assign(_k=[_key(str(k) if isinstance(k, str) else str(d), kb)
+                     for k, d in zip(a.drug_key, a.drug, strict=True)])  # fmt: skip
+    for k, g in a.sort_values("fdr").groupby("_k", sort=False):
+        best = g.iloc[0]
+        lin = str(best.lineage_used)
+        lf = w["all_lineages"] if lin.startswith("all") else 1.0
+        sens = float(best.effect) < 0
+        shf = shared_w if set(genes) & drivers else 1.0
+        sc = (w["panel_association"] * min(1.0, abs(float(best.glass_delta)) / 2.0) * lf * shf
+              if sens else 0.0)  # fmt: skip
+        feat = f"{' / '.join(genes)}-mutant"
+        item = _item(f"panel association ({best.panel})", str(best.panel),
+                     f"GDSC ANOVA, {feat} ({best.n_mutant}) vs other ({best.n_wt}) lines, "
+                     f"{best.metric}, FDR {best.fdr:.3g}, lineage {lin}",
+                     float(best.effect), "D", sc, str(best.citation), str(best.licence),
+                     "" if sens else f"{feat} lines are more resistant")  # fmt: skip
+        cav = ["in vitro only (cell-line panel association)",
+               *([] if lf == 1.0 else ["evidence from other lineages"]),
+               *([] if shf == 1.0 else [
+                   f"gene-level association: the panel's {feat} lines mostly carry the driver "
+                   "mutations that predicted the response to the resisted drug"])]  # fmt: skip
+        if not sens:
+            cav = [f"{feat} lines are more resistant to it in {best.panel} (effect "
+                   f"{best.effect:+.2f}, FDR {best.fdr:.3g})"]  # fmt: skip
+        hit = _attach(rows, lambda x, k=k: x["kind"] == "next_drug" and _key(x["drug"], kb) == k,
+                      item, "panel", cav)  # fmt: skip
+        if hit or not sens or k in excluded or k == resisted or sc <= 0:
+            continue
+        dn = names.get(str(best.drug_key), str(best.drug))
+        rows.append(_row("next_drug", dn, sc, "panel", [item], cav, drug=dn,
+                         top=f"{feat} lines more sensitive in {best.panel}: effect "
+                         f"{best.effect:+.2f} {best.metric}, FDR {best.fdr:.3g}"))  # fmt: skip
+    return rows
+
+
+def _forecast_rows(rows: list[dict[str, Any]], profile: Profile, w: Mapping[str, float],
+                   na: list[dict[str, str]], excluded: set[str],
+                   kb: KnowledgeBase) -> list[dict[str, Any]]:  # fmt: skip
+    from ._panel_response import forecast_response
+
+    nd = sorted((x for x in rows if x["kind"] == "next_drug"), key=lambda x: -x["score"])[:8]
+    if not nd:
+        na.append({"source": "forecast", "item": "response forecast",
+                   "reason": "no next-drug candidate to forecast"})  # fmt: skip
+        return rows
+    try:
+        f = forecast_response(profile, [x["drug"] for x in nd], kb=kb)
+    except DataUnavailableError as exc:
+        na.append({"source": "forecast", "item": "response forecast",
+                   "reason": f"data unavailable: {exc}"})  # fmt: skip
+        return rows
+    f = f[f.predicted.notna()]
+    if f.empty:
+        na.append({"source": "forecast", "item": "response forecast",
+                   "reason": "none of the next drugs is a GDSC v17 drug"})  # fmt: skip
+        return rows
+    f = f.assign(_k=[_key(str(k) if isinstance(k, str) else str(d), kb)
+                     for k, d in zip(f.drug_key, f.drug, strict=True)])  # fmt: skip
+    for k, g in f.sort_values("cv_spearman", ascending=False).groupby("_k", sort=False):
+        b = g.iloc[0]
+        ok = bool(b.reliable)
+        sc = w["forecast"] * max(0.0, 1.0 - float(b.percentile) / 50.0) if ok else 0.0
+        stat = (f"forecast {b.predicted:.2f} {b.metric} [{b.interval_low:.2f}, "
+                f"{b.interval_high:.2f}], percentile {b.percentile:.0f} of the panel's lines, "
+                f"CV Spearman {b.cv_spearman:.2f}")  # fmt: skip
+        cav = [] if ok else [f"response forecast unreliable (CV Spearman {b.cv_spearman:.2f})"]
+        item = _item(f"response forecast ({b.panel})", str(b.panel), stat, float(b.percentile),
+                     "prediction", sc, str(b.citation), "GDSC (Sanger terms)",
+                     "" if ok else "unreliable")  # fmt: skip
+        _attach(rows, lambda x, k=k: x["kind"] == "next_drug" and _key(x["drug"], kb) == k,
+                item, "forecast", cav)  # fmt: skip
+    return rows
+
+
+def _panel_synergy_rows(rows: list[dict[str, Any]], resisted: str, drug_name: str,
+                        profile: Profile, w: Mapping[str, float], na: list[dict[str, str]],
+                        kb: KnowledgeBase, predict: bool) -> list[dict[str, Any]]:  # fmt: skip
+    from ._panel_synergy import panel_synergy, predicted_synergy
+
+    tgt = {k: set(t) if isinstance(t, (list, tuple)) else set()
+           for k, t in zip(kb.drugs.key, kb.drugs.targets, strict=True)}  # fmt: skip
+    res_targets = tgt.get(resisted, set())
+    names = dict(zip(kb.drugs.key, kb.drugs.drug, strict=True))
+
+    def shares_target(k: str) -> bool:
+        return bool(res_targets & tgt.get(k, set()))
+
+    def combo(k: str) -> Any:
+        return lambda x: x["kind"] == "combination" and _key(x["partner"], kb) == k
+
+    try:
+        ps = panel_synergy(drug_name, lineage=profile.tissue, kb=kb)
+    except DataUnavailableError as exc:
+        na.append({"source": "panel_synergy", "item": "O'Neil / NCI-ALMANAC synergy",
+                   "reason": f"data unavailable: {exc}"})  # fmt: skip
+        ps = None
+    measured: set[str] = set()
+    if ps is not None and ps.empty:
+        na.append({"source": "panel_synergy", "item": "O'Neil / NCI-ALMANAC synergy",
+                   "reason": f"{drug_name} was not screened in O'Neil or NCI-ALMANAC"})  # fmt: skip
+    for r in _tuples(ps if ps is not None else pd.DataFrame()):
+        k = str(r.partner_key)
+        measured.add(k)
+        if pd.isna(r.fdr) or r.fdr >= 0.1 or k == resisted or shares_target(k):
+            continue
+        lf = w["all_lineages"] if str(r.lineage_used) == "all" else 1.0
+        good = float(r.z) > 0
+        sc = w["panel_synergy"] * min(1.0, float(r.z) / 3.0) * lf if good else 0.0
+        item = _item(f"measured synergy ({r.dataset})", str(r.dataset),
+                     f"mean {r.statistic} {r.mean_used:+.1f} over {r.n_lines_used} lines "
+                     f"({r.lineage_used}), z {r.z:+.2f}, FDR {r.fdr:.3g}", float(r.z),
+                     "measured (other lines)", sc, str(r.citation), str(r.licence),
+                     "" if good else "antagonistic in the screen")  # fmt: skip
+        cav = ["in vitro only (combination screen of other lines)",
+               *([] if lf == 1.0 else ["evidence from other lineages"])]  # fmt: skip
+        if not good:
+            cav = [f"antagonistic with {drug_name} in {r.dataset} (z {r.z:+.2f}, FDR {r.fdr:.3g})"]
+        if _attach(rows, combo(k), item, "panel_synergy", cav) or not good:
+            continue
+        pn = names.get(k) or names.get(str(r.partner_kb_key)) or str(r.partner)
+        rows.append(_row("combination", f"{drug_name} + {pn}", sc, "panel_synergy", [item], cav,
+                         drug=drug_name, partner=pn,
+                         top=f"measured synergy in {r.lineage_used} lines: z {r.z:+.2f}, "
+                         f"FDR {r.fdr:.3g}"))  # fmt: skip
+    if not predict:
+        na.append({"source": "predicted_synergy", "item": "synergy model",
+                   "reason": "not run (synergy_prediction=False)"})  # fmt: skip
+        return rows
+    try:
+        pr = predicted_synergy(drug_name, lineage=profile.tissue, kb=kb)
+    except DataUnavailableError as exc:
+        na.append({"source": "predicted_synergy", "item": "synergy model",
+                   "reason": f"data unavailable: {exc}"})  # fmt: skip
+        return rows
+    if pr.empty:
+        na.append({"source": "predicted_synergy", "item": "synergy model",
+                   "reason": f"{drug_name} is not a drug of the O'Neil synergy model, or every "
+                   "pair was measured"})  # fmt: skip
+        return rows
+    for r in _tuples(pr):
+        k = str(r.partner_key)
+        if k in measured and any(combo(k)(x) for x in rows):
+            continue
+        if float(r.z) < 1.0 or k == resisted or shares_target(k):
+            continue
+        lf = w["all_lineages"] if str(r.lineage_used) == "all" else 1.0
+        sc = w["predicted_synergy"] * min(1.0, float(r.z) / 3.0) * lf
+        item = _item("predicted synergy (O'Neil model)", str(r.dataset),
+                     f"predicted {r.statistic} {r.predicted_mean:+.1f} over {r.n_lines} lines "
+                     f"({r.lineage_used}), z {r.z:+.2f}", float(r.z), "prediction", sc,
+                     str(r.citation), str(r.licence), str(r.caveat))  # fmt: skip
+        cav = ["predicted, not measured (synergy model; weak for drugs it has not seen)",
+               *([] if lf == 1.0 else ["evidence from other lineages"])]  # fmt: skip
+        if _attach(rows, combo(k), item, "predicted_synergy", cav):
+            continue
+        pn = names.get(k) or names.get(str(r.partner_kb_key)) or str(r.partner)
+        rows.append(_row("combination", f"{drug_name} + {pn}", sc, "predicted_synergy", [item],
+                         cav, drug=drug_name, partner=pn,
+                         top=f"predicted synergy z {r.z:+.2f} ({r.lineage_used} lines)"))  # fmt: skip
+    return rows
+
+
 # --- schedules ---------------------------------------------------------------------------------
 
 #: Parameters of the schedule comparison (per day; change with ``params=``).
@@ -767,8 +1095,42 @@ SCHEDULE_PARAMS: dict[str, float] = {
 }  # fmt: skip
 
 
+def _shift_table(shift: Any, kb: KnowledgeBase) -> dict[str, tuple[float, bool]]:
+    """drug key -> (resistance index, censored) from the user's fold-shift table."""
+    if shift is None:
+        return {}
+    frame = getattr(shift, "table", shift)
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"shift must be a fold-shift table, got {type(shift).__name__}")
+    cols = {str(c).lower(): c for c in frame.columns}
+    ri = next((cols[c] for c in ("resistance_index", "fold_shift", "ri") if c in cols), None)
+    if "drug" not in cols or ri is None:
+        raise InputError(
+            "shift table: give a 'drug' column and 'resistance_index' (or 'fold_shift'), as "
+            f"'oncoresist shift' writes; columns are {list(frame.columns)}"
+        )
+    vals = pd.to_numeric(frame[ri], errors="coerce")
+    bad = frame.index[vals.notna() & ~(vals > 0)].tolist()
+    if bad:
+        raise InputError(f"shift table: {ri!r} must be a positive number; rows {bad[:8]} are not")
+    cens = frame[cols["ri_censored"]] if "ri_censored" in cols else pd.Series("", frame.index)
+    out: dict[str, tuple[float, bool]] = {}
+    for d, v, c in zip(frame[cols["drug"]].astype(str), vals, cens, strict=True):
+        k = _key(d, kb)
+        # the first estimable row per drug; not-estimable rows (NaN) say nothing
+        if k not in out and not pd.isna(v):
+            out[k] = (float(v), str(c).strip() in (">", "<", "True", "true"))
+    return out
+
+
 def compare_strategy_schedules(
-    table: pd.DataFrame, resisted: str, *, params: Mapping[str, float] | None = None, n: int = 2
+    table: pd.DataFrame,
+    resisted: str,
+    *,
+    params: Mapping[str, float] | None = None,
+    n: int = 2,
+    shift: Any = None,
+    kb: KnowledgeBase | None = None,
 ) -> pd.DataFrame:
     """Continuous vs adaptive vs combination schedules for the top ``n`` drug candidates.
 
@@ -782,7 +1144,12 @@ def compare_strategy_schedules(
     combination). For a combination row the candidate is the partner. Time to progression is
     ``ttp_nadir`` (burden 25 % above its nadir), censored at ``t_end``. The parameters are
     illustrative, not fitted; give the user's fits as ``params``
-    (:data:`SCHEDULE_PARAMS` keys).
+    (:data:`SCHEDULE_PARAMS` keys) and their fold-shift table as ``shift`` (``drug``,
+    ``resistance_index``, optionally ``ri_censored``: what ``oncoresist shift`` writes): the
+    resisted drug's resistance index RI then replaces ``residual_effect``, the resistant clone
+    responding to it with the full ``emax`` at ``ic50 x RI`` (the measured shift of the curve),
+    and a candidate measured in the same table gets its own RI on that clone. A censored RI
+    (the resistant curve never reached its IC50) is a lower bound, said in ``parameters``.
     """
     from ..evolution import compare_schedules, model_from_dict, schedule_from_dict, simulate
 
@@ -792,12 +1159,26 @@ def compare_strategy_schedules(
         raise InputError(f"unknown schedule parameter(s) {bad}; known: {sorted(SCHEDULE_PARAMS)}")
     if table.empty:
         return pd.DataFrame()
+    kb = kb or load_knowledge_base()
+    ri = _shift_table(shift, kb)
     cand = table[table.kind.isin(["next_drug", "combination"])].head(n)
     eff = {"emax": p["emax"], "ic50": p["ic50"], "hill_slope": 1.0}
     weak = {**eff, "emax": p["emax"] * p["residual_effect"]}
+    source = "illustrative parameters (SCHEDULE_PARAMS)"
+    rk = _key(resisted, kb)
+    if rk in ri:
+        v, c = ri[rk]
+        weak = {**eff, "ic50": p["ic50"] * v}
+        source = (f"resisted drug on the resistant clone from the user's fold-shift table: RI "
+                  f"{'>= ' if c else ''}{v:.3g}")  # fmt: skip
+    elif ri:
+        source = f"the fold-shift table has no row for {resisted}: residual_effect used"
     out = []
     for r in _tuples(cand):
         name = str(r.partner if r.kind == "combination" else r.drug)
+        ck = _key(name, kb)
+        cand_r = {**eff, "ic50": p["ic50"] * ri[ck][0]} if ck in ri else eff
+        src = source + (f"; candidate RI {ri[ck][0]:.3g} from the user's table" if ck in ri else "")
         clone = {"birth_rate": p["birth_rate"], "death_rate": p["death_rate"],
                  "carrying_capacity": p["carrying_capacity"]}  # fmt: skip
         model = model_from_dict({
@@ -807,7 +1188,7 @@ def compare_strategy_schedules(
                 {"name": "S", **clone, "initial": p["initial_sensitive"],
                  "effects": {"resisted": eff, "candidate": eff}},
                 {"name": "R", **clone, "initial": p["initial_resistant"],
-                 "effects": {"resisted": weak, "candidate": eff}},
+                 "effects": {"resisted": weak, "candidate": cand_r}},
                 {"name": "E", **clone, "initial": p["initial_escape"], "resistant": True},
             ],
             "transitions": [{"source": "R", "target": "E", "rate": p["escape_rate"]}],
@@ -832,7 +1213,8 @@ def compare_strategy_schedules(
                         "regimen": label, "median_ttp_days": float(c.median_ttp),
                         "ttp_censored": bool(c.ttp_censored), "ttp_ratio": float(c.ttp_ratio),
                         "time_off_drug_days": float(c.mean_time_off_drug),
-                        "parameters": "; ".join(f"{k}={v:g}" for k, v in p.items())})  # fmt: skip
+                        "parameters": "; ".join(f"{k}={v:g}" for k, v in p.items()),
+                        "parameter_source": src})  # fmt: skip
     return pd.DataFrame(out)
 
 
