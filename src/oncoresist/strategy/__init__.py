@@ -14,6 +14,11 @@ Sources, each tested on its own against outside references:
 - :func:`evaluate_synergy_prediction` / :func:`fit_synergy_predictor`: synergy of untested
   pairs from drug structure and cell-line expression (O'Neil, NCI-ALMANAC), evaluated
   leave-pair / drug / cell-line out against naive baselines.
+- :func:`panel_associations` / :func:`forecast_response`: GDSC / CTRP associations of the
+  resistance genes with drug response, and the prediction module's forecast for the profile.
+- :func:`panel_synergy` / :func:`predicted_synergy`: measured synergy of the drug with each
+  partner in O'Neil and NCI-ALMANAC (in lines of the lineage), and the synergy model's
+  prediction for pairs never measured there.
 
 :func:`suggest_strategies` joins them with the user's own synergy and CRISPR results into one
 ranking (:class:`Strategies`: rows of every kind with their evidence, what could not be
@@ -46,6 +51,13 @@ from ._next_drug import (
     load_alternative_rules,
     load_partner_rules,
     rank_next_drugs,
+)
+from ._panel_response import forecast_response, panel_associations
+from ._panel_synergy import (
+    panel_synergy,
+    predicted_synergy,
+    synergy_drug_key,
+    synergy_line_lineages,
 )
 from ._report import plot_strategy_scores, report_section
 from ._strategy import (
@@ -84,17 +96,23 @@ __all__ = [
     "connectivity_scores",
     "evaluate_synergy_prediction",
     "fit_synergy_predictor",
+    "forecast_response",
     "lincs_compounds",
     "load_alternative_rules",
     "load_lincs_signatures",
     "load_partner_rules",
     "load_synergy_data",
+    "panel_associations",
+    "panel_synergy",
     "permutation_check",
     "plot_strategy_scores",
+    "predicted_synergy",
     "rank_next_drugs",
     "report_section",
     "resistance_like_lines",
     "selective_dependencies",
     "signature_from_profile",
     "suggest_strategies",
+    "synergy_drug_key",
+    "synergy_line_lineages",
 ]

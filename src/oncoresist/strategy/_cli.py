@@ -46,7 +46,8 @@ def _read_crispr(path: Path) -> Any:
 def run_strategy(
     profile_path: Path, drug: str, out: Path, *, lineage: str | None = None,
     expression: Path | None = None, crispr: Path | None = None, synergy: Path | None = None,
-    dependencies: bool = True, connectivity: bool = True,
+    shift: Path | None = None, dependencies: bool = True, connectivity: bool = True,
+    panels: bool = True, synergy_prediction: bool = True,
 ) -> Any:  # fmt: skip
     """Read the inputs, rank, and write strategies.csv, evidence.csv, not_assessable.csv,
     schedules.csv and report.html through :func:`oncoresist._io.output_run`."""
@@ -58,7 +59,7 @@ def run_strategy(
     from ._report import report_section
     from ._strategy import suggest_strategies
 
-    inputs = [p for p in (profile_path, expression, crispr, synergy) if p is not None]
+    inputs = [p for p in (profile_path, expression, crispr, synergy, shift) if p is not None]
     for p in inputs:
         if not p.exists():
             raise InputError(f"{p}: no such file")
@@ -68,13 +69,16 @@ def run_strategy(
     expr = _read_expression(expression) if expression is not None else None
     cr = _read_crispr(crispr) if crispr is not None else None
     syn = _read_table(synergy, "synergy table") if synergy is not None else None
+    sh = _read_table(shift, "fold-shift table") if shift is not None else None
     params = {"drug": drug, "lineage": lineage, "dependencies": dependencies,
-              "connectivity": connectivity}  # fmt: skip
+              "connectivity": connectivity, "panels": panels,
+              "synergy_prediction": synergy_prediction}  # fmt: skip
     expect = ("strategies.csv", "evidence.csv", "not_assessable.csv", "schedules.csv",
               "report.html")  # fmt: skip
     res = suggest_strategies(
-        prof, drug, lineage=lineage, expression=expr, crispr=cr, synergy=syn,
-        dependencies=dependencies, connectivity=connectivity,
+        prof, drug, lineage=lineage, expression=expr, crispr=cr, synergy=syn, shift=sh,
+        dependencies=dependencies, connectivity=connectivity, panels=panels,
+        synergy_prediction=synergy_prediction,
     )  # fmt: skip
     with output_run(out, command="strategy", inputs=[p for p in inputs if p.is_file()],
                     params=params, expect=expect) as run:  # fmt: skip
@@ -104,8 +108,19 @@ def register(app: typer.Typer) -> None:
         synergy: Path | None = typer.Option(
             None, "--synergy", help="Measured synergy: partner (or drug_a, drug_b), score"
         ),
+        shift: Path | None = typer.Option(
+            None, "--shift", help="Fold-shift table (oncoresist shift): sets the schedules' RI"
+        ),
         dependencies: bool = typer.Option(True, "--dependencies/--no-dependencies"),
         connectivity: bool = typer.Option(True, "--connectivity/--no-connectivity"),
+        panels: bool = typer.Option(
+            True, "--panels/--no-panels", help="GDSC/CTRP and O'Neil/NCI-ALMANAC evidence"
+        ),
+        synergy_prediction: bool = typer.Option(
+            True,
+            "--synergy-prediction/--no-synergy-prediction",
+            help="Synergy model for unmeasured pairs (fits it, about 15 s)",
+        ),
     ) -> None:
         """Rank the ways to overcome a resistance, each with its evidence."""
         from rich.console import Console
@@ -113,7 +128,8 @@ def register(app: typer.Typer) -> None:
 
         res = run_strategy(
             profile, drug, out, lineage=lineage, expression=expression, crispr=crispr,
-            synergy=synergy, dependencies=dependencies, connectivity=connectivity,
+            synergy=synergy, shift=shift, dependencies=dependencies, connectivity=connectivity,
+            panels=panels, synergy_prediction=synergy_prediction,
         )  # fmt: skip
         console = Console()
         console.print(escape(res.summary()))

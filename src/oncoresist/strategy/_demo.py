@@ -34,6 +34,23 @@ def demo_model(rng: int = 0) -> tuple[Any, Any]:
     return profile, res
 
 
+#: True IC50 fold-shifts of the demo's parental vs gefitinib-resistant dose-response screen.
+DEMO_FOLDS = {"gefitinib": 40.0, "osimertinib": 1.2}
+
+
+def demo_shift(rng: int = 0) -> Any:
+    """The resistant model's own dose-response screen: the parental line and its gefitinib-
+    resistant derivative against gefitinib and osimertinib (true fold-shifts
+    :data:`DEMO_FOLDS`), normalised and compared by :func:`oncoresist.curves.resistance_shift`;
+    its resistance indices parameterise the schedule comparison."""
+    from ..curves import normalise, resistance_shift
+    from ..data import make_screen
+
+    syn = make_screen(n_samples=1, drugs=list(DEMO_FOLDS), resistant_fold=list(DEMO_FOLDS.values()),
+                      noise=0.05, rng=rng)  # fmt: skip
+    return resistance_shift(normalise(syn.screen), parental="P01", resistant="P01-R")
+
+
 def demo_sections(out_dir: Path, *, rng: int = 0, progress: bool = False) -> list[Any]:
     """The ``oncoresist demo`` section for strategies; DepMap / LINCS run when mirrored and are
     listed as not assessable otherwise."""
@@ -44,7 +61,9 @@ def demo_sections(out_dir: Path, *, rng: int = 0, progress: bool = False) -> lis
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     profile, screen = demo_model(rng)
-    res = suggest_strategies(profile, "gefitinib", crispr=screen, rng=rng)
+    shift = demo_shift(rng)
+    res = suggest_strategies(profile, "gefitinib", crispr=screen, shift=shift, rng=rng)
+    write_table(shift, out_dir / "strategy_shift.csv")
     write_table(res.to_frame(), out_dir / "strategies.csv")
     write_table(res.evidence, out_dir / "evidence.csv")
     write_table(res.not_assessable, out_dir / "not_assessable.csv")
@@ -53,6 +72,13 @@ def demo_sections(out_dir: Path, *, rng: int = 0, progress: bool = False) -> lis
         "<p>One resistant model from the demo's own screens: an EGFR L858R + T790M lung "
         "profile resistant to gefitinib, with the synthetic DrugZ screen of the CRISPR section "
         f"(its three strongest planted sensitisers relabelled {', '.join(DEMO_LABELS)} to show "
-        "how a screen hit maps to drugs; they are synthetic genes).</p>"
-    )
+        "how a screen hit maps to drugs; they are synthetic genes), and its own synthetic "
+        "parental vs resistant dose-response screen (true IC50 fold-shifts "
+        + ", ".join(f"{d} {f:g}" for d, f in DEMO_FOLDS.items())
+        + "; measured "
+        + ", ".join(f"{d} {c if isinstance(c, str) else ''}{ri:.3g}" for d, ri, c in
+                    zip(shift.drug, shift.resistance_index, shift.ri_censored, strict=True))
+        + "), whose resistance indices set the resistant clone's response in the schedule "
+        "comparison.</p>"
+    )  # fmt: skip
     return [dataclasses.replace(sec, text=intro + sec.text)]

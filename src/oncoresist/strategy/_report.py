@@ -59,8 +59,14 @@ def report_section(strategies: Strategies, *, title: str = "Strategies", top: in
         "<p>Scores: next drug and combination from the knowledge-base evidence (level x "
         "specificity x lineage x shared factor); gene targets from DepMap (min(1, -difference "
         "in Chronos effect) x FDR factor x drug factor) and the user's screen (min(1, |z|/3) x "
-        "drug factor); repurposing: approved drugs hitting a DepMap dependency; signature "
-        f"reversal: |WTCS| of LINCS reversers at FDR &lt; 0.1. Source weights: {weights}.</p>"
+        "drug factor); repurposing: launched drugs (DrugCentral, Drug Repurposing Hub) "
+        "hitting a DepMap dependency; signature reversal: |WTCS| of LINCS reversers at FDR "
+        "&lt; 0.1; panel support (below the confidence threshold on its own): GDSC / CTRP "
+        "associations of the resistance genes (min(1, |Glass delta| / 2)), the response "
+        "forecast (1 - percentile / 50, reliable drugs only), measured O'Neil / NCI-ALMANAC "
+        "synergy in lines of the lineage (min(1, z / 3)) and the synergy model's prediction "
+        "for unmeasured pairs. A row's score is its strongest item's. Source weights: "
+        f"{weights}.</p>"
     )
     tables: list[tuple[str, pd.DataFrame]] = [
         ("Ranking", s.to_frame().drop(columns=["sample", "resisted_drug"]).head(top)),
@@ -68,6 +74,8 @@ def report_section(strategies: Strategies, *, title: str = "Strategies", top: in
         ("Not assessable", s.not_assessable),
     ]
     if not s.schedules.empty:
-        tables.append(("Schedules (illustrative parameters, see the column)", s.schedules))
+        src = "; ".join(dict.fromkeys(s.schedules.get("parameter_source", pd.Series(dtype=str))))
+        tables.append((f"Schedules ({html.escape(src) or 'illustrative parameters'})",
+                       s.schedules))  # fmt: skip
     figs = [plot_strategy_scores(s)] if not s.table.empty else []
     return Section(title, text=text, figures=figs, tables=tables)
