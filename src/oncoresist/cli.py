@@ -41,6 +41,7 @@ _COMMAND_MODULES = (
     "oncoresist.evolution._cli",
     "oncoresist.crispr._cli",
     "oncoresist.strategy._cli",
+    "oncoresist.web._cli",
 )
 
 

@@ -1,0 +1,806 @@
+"""The FastAPI application: JSON API under ``/api`` (OpenAPI at ``/openapi.json``) and pages."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+from fastapi import Depends, FastAPI, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..errors import InputError
+from . import _service as service
+from ._db import Analysis, Dataset, Exclusion, Job, Project, make_engine, new_id, upgrade
+from ._jobs import JobRunner
+from ._security import Guard, check_csrf, csrf_token
+from ._settings import Settings
+from ._storage import ContentError, Storage, TooLargeError, display_name
+
+__all__ = ["create_app"]
+
+_HERE = Path(__file__).parent
+_STATIC = {"app.js": "text/javascript", "app.css": "text/css"}
+_DOWNLOADS = {
+    "csv": ("text/csv", "fits.csv"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "fits.xlsx"),
+    "parquet": ("application/vnd.apache.parquet", "fits.parquet"),
+    "report": ("text/html", "report.html"),
+}
+_PREVIEW_ROWS = 20
+_CURVE_COLUMNS = ["sample", "drug", "status", "ic50_abs", "ic50_abs_censored", "ic50_abs_ci_low",
+                  "ic50_abs_ci_high", "hill_slope", "auc", "r2", "n_points", "reason"]  # fmt: skip
+
+
+# --------------------------------------------------------------------------- API models
+class ProjectIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class ProjectOut(BaseModel):
+    id: str
+    name: str
+    created_at: str
+
+
+class ErrorOut(BaseModel):
+    message: str
+    row: int | None = None
+    column: str | None = None
+    file: str | None = None
+
+
+class DatasetOut(BaseModel):
+    id: str
+    project_id: str
+    name: str
+    map_name: str | None
+    kind: str
+    status: str
+    options: dict[str, Any]
+    errors: list[ErrorOut]
+    notes: list[str]
+    summary: dict[str, Any]
+    columns: list[str]
+    preview: list[dict[str, Any]]
+    raw_preview: list[str]
+
+
+class OptionsIn(BaseModel):
+    columns: dict[str, str] = Field(default_factory=dict)
+    conc_unit: str | None = Field(default=None, max_length=20)
+    sheet: str | None = Field(default=None, max_length=100)
+    sep: str | None = Field(default=None, max_length=5)
+    decimal: str | None = Field(default=None, max_length=1)
+    read: str | None = Field(default=None, max_length=100)
+
+
+class ExclusionIn(BaseModel):
+    row: int = Field(ge=0)
+    action: str = Field(default="exclude", pattern="^(exclude|restore)$")
+    reason: str = Field(min_length=1, max_length=2000)
+    user: str | None = Field(default=None, max_length=200)
+
+
+class ExclusionOut(BaseModel):
+    id: int
+    row: int
+    well: str
+    action: str
+    reason: str
+    user: str
+    created_at: str
+
+
+class FitIn(BaseModel):
+    model: str = Field(default="ll4", pattern="^(ll4|ll3|ll2)$")
+    ci: str = Field(default="delta", pattern="^(delta|none)$")
+
+
+class JobOut(BaseModel):
+    id: str
+    analysis_id: str
+    state: str
+    progress: float
+    message: str
+    error: str | None
+    created_at: str
+    finished_at: str | None
+
+
+class AnalysisOut(BaseModel):
+    id: str
+    dataset_id: str
+    status: str
+    params: dict[str, Any]
+    summary: dict[str, Any]
+    created_at: str
+    job: JobOut | None
+
+
+class CurvesOut(BaseModel):
+    total: int
+    matched: int
+    curves: list[dict[str, Any]]
+
+
+class Csrf(BaseModel):
+    csrf_token: str
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _jsonable(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for rec in frame.to_dict(orient="records"):
+        clean = {}
+        for k, v in rec.items():
+            if isinstance(v, float) and not math.isfinite(v):
+                v = None
+            elif v is pd.NA or v is pd.NaT:
+                v = None
+            elif hasattr(v, "item"):
+                v = v.item()
+            clean[str(k)] = v
+        out.append(clean)
+    return out
+
+
+class _Ctx:
+    """What the handlers share: settings, database sessions, storage, the job runner."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.data_path.mkdir(parents=True, exist_ok=True)
+        self.engine = make_engine(settings.database_url)
+        upgrade(self.engine)
+        self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
+        self.storage = Storage(
+            settings.data_path,
+            max_bytes=settings.max_upload_bytes,
+            max_expanded=settings.max_expanded_bytes,
+        )
+        self.jobs = JobRunner(self.sessions, workers=settings.workers)
+        self.recovered = self.jobs.recover()
+
+    # ------------------------------------------------------------------ lookups
+    def get(self, db: Session, model: Any, key: str, what: str) -> Any:
+        obj = db.get(model, key) if isinstance(key, str) and len(key) <= 64 else None
+        if obj is None:
+            raise HTTPException(status_code=404, detail=f"no {what} {key!r}")
+        return obj
+
+    def events(self, db: Session, dataset_id: str) -> list[Exclusion]:
+        q = select(Exclusion).where(Exclusion.dataset_id == dataset_id).order_by(Exclusion.id)
+        return list(db.scalars(q).all())
+
+    def job_of(self, db: Session, analysis_id: str) -> Job | None:
+        q = select(Job).where(Job.analysis_id == analysis_id).order_by(Job.created_at.desc())
+        return db.scalars(q).first()
+
+    # ------------------------------------------------------------------ datasets
+    def parsed_table(self, ds: Dataset) -> pd.DataFrame:
+        path = self.storage.result_dir(ds.id) / "screen.parquet"
+        if ds.status != "ok" or not path.exists():
+            raise HTTPException(status_code=409, detail=f"dataset {ds.id} has no valid table yet")
+        return pd.read_parquet(path)
+
+    def parse(self, ds: Dataset) -> None:
+        path = self.storage.upload_path(ds.file_id)
+        map_path = self.storage.upload_path(ds.map_file_id) if ds.map_file_id else None
+        target = self.storage.result_dir(ds.id) / "screen.parquet"
+        try:
+            screen, notes = service.parse_dataset(
+                path, label=ds.name, kind=ds.kind, options=dict(ds.options),
+                map_path=map_path, map_label=ds.map_name,
+            )  # fmt: skip
+        except InputError as exc:
+            ds.status = "invalid"
+            ds.errors = [service.error_record(line) for line in str(exc).split("\n") if line]
+            ds.notes = []
+            ds.summary = {}
+            target.unlink(missing_ok=True)
+            return
+        from .._io import write_table
+
+        write_table(screen.data, target)
+        ds.status = "ok"
+        ds.errors = []
+        ds.notes = notes
+        ds.summary = screen.summary()
+
+    def dataset_out(self, ds: Dataset) -> DatasetOut:
+        preview: list[dict[str, Any]] = []
+        if ds.status == "ok":
+            preview = _jsonable(self.parsed_table(ds).head(_PREVIEW_ROWS))
+        path = self.storage.upload_path(ds.file_id)
+        cols_from = self.storage.upload_path(ds.map_file_id) if ds.map_file_id else path
+        return DatasetOut(
+            id=ds.id, project_id=ds.project_id, name=ds.name, map_name=ds.map_name, kind=ds.kind,
+            status=ds.status, options=dict(ds.options),
+            errors=[ErrorOut(**e) for e in ds.errors], notes=list(ds.notes),
+            summary=dict(ds.summary), columns=service.file_columns(cols_from),
+            preview=preview, raw_preview=service.raw_preview(path),
+        )  # fmt: skip
+
+    def create_dataset(
+        self, db: Session, project: Project, file: UploadFile, plate_map: UploadFile | None,
+        options: dict[str, Any],
+    ) -> Dataset:  # fmt: skip
+        try:
+            file_id = self.storage.save_upload(file.file, file.filename or "upload")
+            map_id = None
+            if plate_map is not None and plate_map.filename:
+                map_id = self.storage.save_upload(plate_map.file, plate_map.filename)
+        except TooLargeError as exc:
+            raise HTTPException(status_code=413, detail=str(exc)) from exc
+        except ContentError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from exc
+        ds = Dataset(
+            id=new_id(), project_id=project.id, name=display_name(file.filename),
+            map_name=display_name(plate_map.filename) if map_id and plate_map else None,
+            kind="plate_export" if map_id else "screen", file_id=file_id, map_file_id=map_id,
+            options=options, status="invalid", errors=[], notes=[], summary={},
+        )  # fmt: skip
+        self.parse(ds)
+        db.add(ds)
+        return ds
+
+    def set_options(self, ds: Dataset, options: OptionsIn) -> None:
+        ds.options = {k: v for k, v in options.model_dump().items() if v not in (None, "", {})}
+        self.parse(ds)
+
+    # ------------------------------------------------------------------ exclusions
+    def exclude(self, db: Session, ds: Dataset, body: ExclusionIn) -> Exclusion:
+        table = self.parsed_table(ds)
+        if body.row >= len(table):
+            raise HTTPException(
+                status_code=422, detail=f"row {body.row}: the table has {len(table)} wells"
+            )
+        active = service.active_exclusions(self.events(db, ds.id))
+        if body.action == "restore" and body.row not in active:
+            raise HTTPException(status_code=409, detail=f"row {body.row} is not excluded")
+        if body.action == "exclude" and body.row in active:
+            raise HTTPException(status_code=409, detail=f"row {body.row} is already excluded")
+        ev = Exclusion(
+            dataset_id=ds.id, row=body.row,
+            well=service.well_label(table.iloc[body.row], body.row), action=body.action,
+            reason=body.reason.strip(), user=(body.user or "").strip() or self.settings.user,
+        )  # fmt: skip
+        db.add(ev)
+        db.flush()
+        return ev
+
+    def wells(self, db: Session, ds: Dataset, sample: str | None, drug: str | None) -> list[dict]:
+        table = self.parsed_table(ds)
+        active = service.active_exclusions(self.events(db, ds.id))
+        sel = table
+        if sample is not None:
+            sel = sel[sel["sample"] == sample]
+        if drug is not None:
+            sel = sel[sel["drug"] == drug]
+        cols = [c for c in ("plate", "well", "sample", "drug", "concentration", "role", "signal",
+                            "viability") if c in sel.columns]  # fmt: skip
+        out = _jsonable(sel[cols])
+        for rec, idx in zip(out, sel.index, strict=True):
+            rec["row"] = int(idx)
+            rec["label"] = service.well_label(table.loc[idx], int(idx))
+            ev = active.get(int(idx))
+            rec["excluded"] = ev is not None
+            rec["reason"] = ev.reason if ev is not None else None
+        return out
+
+    # ------------------------------------------------------------------ fits
+    def start_fit(self, db: Session, ds: Dataset, body: FitIn) -> tuple[Analysis, Job]:
+        table = self.parsed_table(ds)
+        analysis = Analysis(id=new_id(), dataset_id=ds.id, kind="fit", params=body.model_dump(),
+                            status="queued", summary={})  # fmt: skip
+        job = Job(id=new_id(), analysis_id=analysis.id, kind="fit", state="queued",
+                  progress=0.0, message="queued")  # fmt: skip
+        db.add_all([analysis, job])
+        events = self.events(db, ds.id)
+        out = self.storage.result_dir(analysis.id)
+        source, notes, params = ds.name, list(ds.notes), body.model_dump()
+
+        def work(progress: Any, cancelled: Any) -> dict[str, Any]:
+            return service.run_fit(
+                table, source=source, notes=notes, events=events, params=params, out=out,
+                progress=progress, cancelled=cancelled,
+            )  # fmt: skip
+
+        db.commit()
+        self.jobs.submit(job.id, work)
+        return analysis, job
+
+    def fits(self, analysis: Analysis) -> pd.DataFrame:
+        path = self.storage.result_dir(analysis.id) / "fits.parquet"
+        if analysis.status != "done" or not path.exists():
+            raise HTTPException(status_code=409, detail=f"analysis {analysis.id} is not done")
+        return pd.read_parquet(path)
+
+    def curves(
+        self, analysis: Analysis, *, q: str | None, sample: str | None, drug: str | None,
+        status: str | None,
+    ) -> tuple[pd.DataFrame, int]:  # fmt: skip
+        fits = self.fits(analysis)
+        fits = fits.assign(curve=range(len(fits)))
+        sel = fits
+        if sample:
+            sel = sel[sel["sample"] == sample]
+        if drug:
+            sel = sel[sel["drug"] == drug]
+        if status:
+            sel = sel[sel["status"] == status]
+        if q:
+            text = q.lower()
+            hit = sel["sample"].str.lower().str.contains(text, regex=False) | sel[
+                "drug"
+            ].str.lower().str.contains(text, regex=False)
+            sel = sel[hit]
+        return sel, len(fits)
+
+    def figure(self, analysis: Analysis, curve: int) -> tuple[Any, pd.Series]:
+        from ..curves import plot_curves
+        from ..data import Screen
+
+        fits = self.fits(analysis)
+        if not 0 <= curve < len(fits):
+            raise HTTPException(status_code=404, detail=f"no curve {curve}")
+        row = fits.iloc[curve]
+        screen = Screen(pd.read_parquet(self.storage.result_dir(analysis.id) / "screen.parquet"))
+        try:
+            fig = plot_curves(screen, fits.iloc[[curve]])
+        except InputError as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from exc
+        return fig, row
+
+    def analysis_out(self, db: Session, analysis: Analysis) -> AnalysisOut:
+        job = self.job_of(db, analysis.id)
+        return AnalysisOut(
+            id=analysis.id, dataset_id=analysis.dataset_id, status=analysis.status,
+            params=dict(analysis.params), summary=dict(analysis.summary),
+            created_at=str(_iso(analysis.created_at)),
+            job=None if job is None else job_out(job),
+        )  # fmt: skip
+
+
+def job_out(job: Job) -> JobOut:
+    return JobOut(id=job.id, analysis_id=job.analysis_id, state=job.state,
+                  progress=job.progress, message=job.message, error=job.error,
+                  created_at=str(_iso(job.created_at)), finished_at=_iso(job.finished_at))  # fmt: skip
+
+
+def project_out(p: Project) -> ProjectOut:
+    return ProjectOut(id=p.id, name=p.name, created_at=str(_iso(p.created_at)))
+
+
+def exclusion_out(e: Exclusion) -> ExclusionOut:
+    return ExclusionOut(id=e.id, row=e.row, well=e.well, action=e.action, reason=e.reason,
+                        user=e.user, created_at=str(_iso(e.created_at)))  # fmt: skip
+
+
+def _columns_from_text(text: str | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in (text or "").split(","):
+        ours, eq, theirs = part.partition("=")
+        if eq and ours.strip() and theirs.strip():
+            out[ours.strip()] = theirs.strip()
+        elif part.strip():
+            raise HTTPException(status_code=422, detail=f"columns: {part!r} is not our=theirs")
+    return out
+
+
+# --------------------------------------------------------------------------- the app
+def _db_session(request: Request) -> Iterator[Session]:
+    with request.app.state.ctx.sessions() as db:
+        yield db
+
+
+DB = Annotated[Session, Depends(_db_session)]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The web application for ``settings`` (migrates the database, recovers stale jobs).
+
+    >>> from oncoresist.web import Settings, create_app        # doctest: +SKIP
+    >>> app = create_app(Settings(data_dir="orx-data"))         # doctest: +SKIP
+    """
+    settings = settings or Settings()
+    ctx = _Ctx(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        ctx.jobs.shutdown()
+        ctx.engine.dispose()
+
+    from .. import __version__
+
+    app = FastAPI(
+        title="oncoresist",
+        version=__version__,
+        description="Local web app and API of oncoresist: upload a screen, fit, browse, "
+        "exclude wells (audited), download results and the report.",
+        docs_url=None,  # the Swagger page loads from a CDN: the schema is at /openapi.json
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.add_middleware(Guard, token=settings.token, max_body=settings.max_upload_bytes + 64 * 1024)
+    templates = Jinja2Templates(directory=str(_HERE / "templates"))
+
+    csrf = [Depends(check_csrf)]
+
+    # ------------------------------------------------------------------ API
+    @app.get("/api/health", tags=["meta"])
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "version": __version__, "recovered_jobs": ctx.recovered}
+
+    @app.get("/api/csrf", tags=["meta"], response_model=Csrf)
+    def get_csrf(request: Request) -> Csrf:
+        """The CSRF token for form posts (also set as the ``orx_csrf`` cookie)."""
+        return Csrf(csrf_token=csrf_token(request))
+
+    @app.post("/api/projects", tags=["projects"], response_model=ProjectOut, status_code=201)
+    def create_project(body: ProjectIn, db: DB) -> ProjectOut:
+        p = Project(id=new_id(), name=body.name.strip() or "project")
+        db.add(p)
+        db.commit()
+        return project_out(p)
+
+    @app.get("/api/projects", tags=["projects"], response_model=list[ProjectOut])
+    def list_projects(db: DB) -> list[ProjectOut]:
+        return [project_out(p) for p in db.scalars(select(Project).order_by(Project.created_at))]
+
+    @app.get("/api/projects/{project_id}", tags=["projects"], response_model=ProjectOut)
+    def get_project(project_id: str, db: DB) -> ProjectOut:
+        return project_out(ctx.get(db, Project, project_id, "project"))
+
+    @app.get(
+        "/api/projects/{project_id}/datasets", tags=["datasets"], response_model=list[DatasetOut]
+    )
+    def list_datasets(project_id: str, db: DB) -> list[DatasetOut]:
+        ctx.get(db, Project, project_id, "project")
+        q = select(Dataset).where(Dataset.project_id == project_id).order_by(Dataset.created_at)
+        return [ctx.dataset_out(d) for d in db.scalars(q)]
+
+    @app.post(
+        "/api/projects/{project_id}/datasets",
+        tags=["datasets"],
+        response_model=DatasetOut,
+        status_code=201,
+        dependencies=csrf,
+        responses={
+            403: {"description": "CSRF token missing or wrong"},
+            413: {"description": "larger than the upload limit"},
+            422: {"description": "content refused (zip bomb, wrong type)"},
+        },
+    )
+    def upload_dataset(
+        project_id: str,
+        db: DB,
+        file: Annotated[UploadFile, File(description="screen table or plate-reader export")],
+        plate_map: Annotated[UploadFile | None, File(description="plate map")] = None,
+        columns: Annotated[str | None, Form(description="our=theirs,...")] = None,
+        conc_unit: Annotated[str | None, Form(max_length=20)] = None,
+        sheet: Annotated[str | None, Form(max_length=100)] = None,
+    ) -> DatasetOut:
+        """Upload a screen (CSV/TSV/Excel/Parquet) or a plate-reader export with its plate map.
+
+        The file is parsed at once: the answer has the preview or every error with its row and
+        column. Stored under a generated id; the file name is only a label.
+        """
+        project = ctx.get(db, Project, project_id, "project")
+        options = {"columns": _columns_from_text(columns), "conc_unit": conc_unit, "sheet": sheet}
+        options = {k: v for k, v in options.items() if v}
+        ds = ctx.create_dataset(db, project, file, plate_map, options)
+        db.commit()
+        return ctx.dataset_out(ds)
+
+    @app.get("/api/datasets/{dataset_id}", tags=["datasets"], response_model=DatasetOut)
+    def get_dataset(dataset_id: str, db: DB) -> DatasetOut:
+        return ctx.dataset_out(ctx.get(db, Dataset, dataset_id, "dataset"))
+
+    @app.put("/api/datasets/{dataset_id}/options", tags=["datasets"], response_model=DatasetOut)
+    def put_options(dataset_id: str, body: OptionsIn, db: DB) -> DatasetOut:
+        """Set the column mapping and reading options; the upload is parsed again."""
+        ds = ctx.get(db, Dataset, dataset_id, "dataset")
+        ctx.set_options(ds, body)
+        db.commit()
+        return ctx.dataset_out(ds)
+
+    @app.get("/api/datasets/{dataset_id}/wells", tags=["wells"])
+    def get_wells(
+        dataset_id: str,
+        db: DB,
+        sample: str | None = None,
+        drug: str | None = None,
+    ) -> list[dict[str, Any]]:
+        return ctx.wells(db, ctx.get(db, Dataset, dataset_id, "dataset"), sample, drug)
+
+    @app.get(
+        "/api/datasets/{dataset_id}/exclusions",
+        tags=["wells"],
+        response_model=list[ExclusionOut],
+    )
+    def get_exclusions(dataset_id: str, db: DB) -> list[ExclusionOut]:
+        """Every exclude / restore event of the dataset: who, when, why."""
+        ctx.get(db, Dataset, dataset_id, "dataset")
+        return [exclusion_out(e) for e in ctx.events(db, dataset_id)]
+
+    @app.post(
+        "/api/datasets/{dataset_id}/exclusions",
+        tags=["wells"],
+        response_model=ExclusionOut,
+        status_code=201,
+    )
+    def post_exclusion(dataset_id: str, body: ExclusionIn, db: DB) -> ExclusionOut:
+        """Exclude or restore one well (``row`` of the parsed table) with a reason."""
+        ds = ctx.get(db, Dataset, dataset_id, "dataset")
+        ev = ctx.exclude(db, ds, body)
+        db.commit()
+        return exclusion_out(ev)
+
+    @app.post(
+        "/api/datasets/{dataset_id}/fits",
+        tags=["analyses"],
+        response_model=AnalysisOut,
+        status_code=202,
+    )
+    def post_fit(dataset_id: str, db: DB, body: FitIn | None = None) -> AnalysisOut:
+        """Fit every curve (plate QC and normalisation first) as a background job."""
+        ds = ctx.get(db, Dataset, dataset_id, "dataset")
+        analysis, _ = ctx.start_fit(db, ds, body or FitIn())
+        return ctx.analysis_out(db, analysis)
+
+    @app.get(
+        "/api/datasets/{dataset_id}/analyses", tags=["analyses"], response_model=list[AnalysisOut]
+    )
+    def list_analyses(dataset_id: str, db: DB) -> list[AnalysisOut]:
+        ctx.get(db, Dataset, dataset_id, "dataset")
+        q = select(Analysis).where(Analysis.dataset_id == dataset_id).order_by(Analysis.created_at)
+        return [ctx.analysis_out(db, a) for a in db.scalars(q)]
+
+    @app.get("/api/analyses/{analysis_id}", tags=["analyses"], response_model=AnalysisOut)
+    def get_analysis(analysis_id: str, db: DB) -> AnalysisOut:
+        return ctx.analysis_out(db, ctx.get(db, Analysis, analysis_id, "analysis"))
+
+    @app.get("/api/jobs/{job_id}", tags=["jobs"], response_model=JobOut)
+    def get_job(job_id: str, db: DB) -> JobOut:
+        return job_out(ctx.get(db, Job, job_id, "job"))
+
+    @app.post("/api/jobs/{job_id}/cancel", tags=["jobs"], response_model=JobOut)
+    def cancel_job(job_id: str, db: DB) -> JobOut:
+        job = ctx.get(db, Job, job_id, "job")
+        if job.state in ("queued", "running"):
+            ctx.jobs.cancel(job.id)
+        db.expire_all()
+        return job_out(ctx.get(db, Job, job_id, "job"))
+
+    @app.get("/api/analyses/{analysis_id}/curves", tags=["analyses"], response_model=CurvesOut)
+    def get_curves(
+        analysis_id: str,
+        db: DB,
+        q: Annotated[str | None, Query(max_length=200)] = None,
+        sample: str | None = None,
+        drug: str | None = None,
+        status: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> CurvesOut:
+        """Fitted curves, searched (``q`` in sample or drug) and filtered."""
+        analysis = ctx.get(db, Analysis, analysis_id, "analysis")
+        sel, total = ctx.curves(analysis, q=q, sample=sample, drug=drug, status=status)
+        cols = ["curve", *[c for c in _CURVE_COLUMNS if c in sel.columns]]
+        page = sel[cols].iloc[offset : offset + limit]
+        return CurvesOut(total=total, matched=len(sel), curves=_jsonable(page))
+
+    @app.get("/api/analyses/{analysis_id}/curves/{curve}/figure", tags=["analyses"])
+    def get_figure(analysis_id: str, curve: int, db: DB) -> Response:
+        """The plotly figure (JSON) of one curve: points, fit and CI band."""
+        fig, _ = ctx.figure(ctx.get(db, Analysis, analysis_id, "analysis"), curve)
+        return Response(fig.to_json(), media_type="application/json")
+
+    @app.get(
+        "/api/analyses/{analysis_id}/download/{fmt}",
+        tags=["analyses"],
+        response_class=FileResponse,
+    )
+    def download(analysis_id: str, fmt: str, db: DB) -> FileResponse:
+        """Results as ``csv``, ``xlsx`` or ``parquet``, or the self-contained ``report``."""
+        analysis = ctx.get(db, Analysis, analysis_id, "analysis")
+        if fmt not in _DOWNLOADS:
+            raise HTTPException(
+                status_code=404, detail=f"no download {fmt!r}; use {list(_DOWNLOADS)}"
+            )
+        ctx.fits(analysis)
+        media, name = _DOWNLOADS[fmt]
+        path = ctx.storage.result_dir(analysis.id) / name
+        return FileResponse(path, media_type=media, filename=f"oncoresist-{analysis.id[:8]}-{name}")
+
+    # ------------------------------------------------------------------ static files
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str) -> Response:
+        if name == "plotly.min.js":
+            import plotly
+
+            path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+            return FileResponse(path, media_type="text/javascript",
+                                headers={"cache-control": "max-age=86400"})  # fmt: skip
+        if name not in _STATIC:
+            raise HTTPException(status_code=404, detail="no such file")
+        return FileResponse(_HERE / "static" / name, media_type=_STATIC[name])
+
+    # ------------------------------------------------------------------ pages
+    def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        return templates.TemplateResponse(
+            request, name, {"csrf": csrf_token(request), **context}, status_code=status_code
+        )
+
+    def back(url: str) -> RedirectResponse:
+        return RedirectResponse(url, status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
+            "accept", ""
+        ):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+                                headers=exc.headers)  # fmt: skip
+        return page(request, "error.html", status_code=exc.status_code, error=exc.detail)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index(request: Request, db: DB) -> HTMLResponse:
+        projects = db.scalars(select(Project).order_by(Project.created_at.desc())).all()
+        return page(request, "index.html", projects=projects)
+
+    @app.post("/projects", include_in_schema=False, dependencies=csrf)
+    def form_project(name: Annotated[str, Form(min_length=1, max_length=200)], db: DB) -> Response:
+        p = Project(id=new_id(), name=name.strip() or "project")
+        db.add(p)
+        db.commit()
+        return back(f"/projects/{p.id}")
+
+    @app.get("/projects/{project_id}", response_class=HTMLResponse, include_in_schema=False)
+    def project_page(request: Request, project_id: str, db: DB) -> HTMLResponse:
+        p = ctx.get(db, Project, project_id, "project")
+        q = select(Dataset).where(Dataset.project_id == p.id).order_by(Dataset.created_at)
+        return page(request, "project.html", project=p, datasets=db.scalars(q).all())
+
+    @app.post("/projects/{project_id}/upload", include_in_schema=False, dependencies=csrf)
+    def form_upload(
+        project_id: str,
+        db: DB,
+        file: Annotated[UploadFile, File()],
+        plate_map: Annotated[UploadFile | None, File()] = None,
+    ) -> Response:
+        p = ctx.get(db, Project, project_id, "project")
+        ds = ctx.create_dataset(db, p, file, plate_map, {})
+        db.commit()
+        return back(f"/datasets/{ds.id}")
+
+    @app.get("/datasets/{dataset_id}", response_class=HTMLResponse, include_in_schema=False)
+    def dataset_page(request: Request, dataset_id: str, db: DB) -> HTMLResponse:
+        ds = ctx.get(db, Dataset, dataset_id, "dataset")
+        q = select(Analysis).where(Analysis.dataset_id == ds.id).order_by(Analysis.created_at)
+        return page(
+            request, "dataset.html", ds=ds, out=ctx.dataset_out(ds),
+            analyses=db.scalars(q).all(), events=ctx.events(db, ds.id),
+            fields=["sample", "drug", "concentration", "conc_unit", "role", "signal", "viability",
+                    "replicate", "plate", "well"],
+        )  # fmt: skip
+
+    @app.post("/datasets/{dataset_id}/options", include_in_schema=False, dependencies=csrf)
+    async def form_options(request: Request, dataset_id: str) -> Response:
+        form = await request.form()
+        columns = {}
+        for key, value in form.multi_items():
+            if key.startswith("col_") and isinstance(value, str) and value.strip():
+                columns[key[4:]] = value.strip()
+
+        def text(name: str) -> str | None:
+            v = form.get(name)
+            return v.strip() or None if isinstance(v, str) else None
+
+        try:
+            opts = OptionsIn(columns=columns, conc_unit=text("conc_unit"), sheet=text("sheet"),
+                             sep=text("sep"), decimal=text("decimal"), read=text("read"))  # fmt: skip
+        except ValueError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from exc
+        with ctx.sessions() as db:
+            ds = ctx.get(db, Dataset, dataset_id, "dataset")
+            ctx.set_options(ds, opts)
+            db.commit()
+        return back(f"/datasets/{dataset_id}")
+
+    @app.post("/datasets/{dataset_id}/fit", include_in_schema=False, dependencies=csrf)
+    def form_fit(
+        dataset_id: str,
+        db: DB,
+        model: Annotated[str, Form()] = "ll4",
+    ) -> Response:
+        ds = ctx.get(db, Dataset, dataset_id, "dataset")
+        try:
+            body = FitIn(model=model)
+        except ValueError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from exc
+        analysis, _ = ctx.start_fit(db, ds, body)
+        return back(f"/analyses/{analysis.id}")
+
+    @app.post("/datasets/{dataset_id}/wells/{row}", include_in_schema=False, dependencies=csrf)
+    def form_exclusion(
+        dataset_id: str,
+        row: int,
+        db: DB,
+        reason: Annotated[str, Form(min_length=1, max_length=2000)],
+        action: Annotated[str, Form()] = "exclude",
+        user: Annotated[str | None, Form(max_length=200)] = None,
+        next: Annotated[str | None, Form(max_length=300)] = None,
+    ) -> Response:
+        ds = ctx.get(db, Dataset, dataset_id, "dataset")
+        try:
+            body = ExclusionIn(row=row, action=action, reason=reason, user=user)
+        except ValueError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from exc
+        ctx.exclude(db, ds, body)
+        db.commit()
+        # only a local path may be the target: never an absolute or scheme-relative URL
+        target = next if next and next.startswith("/") and not next.startswith("//") else None
+        return back(target or f"/datasets/{dataset_id}")
+
+    @app.get("/analyses/{analysis_id}", response_class=HTMLResponse, include_in_schema=False)
+    def analysis_page(
+        request: Request,
+        analysis_id: str,
+        db: DB,
+        q: str | None = None,
+        sample: str | None = None,
+        drug: str | None = None,
+        status: str | None = None,
+    ) -> HTMLResponse:
+        analysis = ctx.get(db, Analysis, analysis_id, "analysis")
+        ds = ctx.get(db, Dataset, analysis.dataset_id, "dataset")
+        job = ctx.job_of(db, analysis.id)
+        curves: list[dict[str, Any]] = []
+        total = 0
+        options: dict[str, list[str]] = {}
+        if analysis.status == "done":
+            sel, total = ctx.curves(analysis, q=q, sample=sample, drug=drug, status=status)
+            curves = _jsonable(sel[["curve", *[c for c in _CURVE_COLUMNS if c in sel.columns]]])
+            fits = ctx.fits(analysis)
+            options = {
+                k: sorted(fits[k].astype(str).unique()) for k in ("sample", "drug", "status")
+            }
+        return page(
+            request, "analysis.html", analysis=analysis, ds=ds, job=job, curves=curves,
+            total=total, options=options,
+            filters={"q": q or "", "sample": sample or "", "drug": drug or "",
+                     "status": status or ""},
+        )  # fmt: skip
+
+    @app.get(
+        "/analyses/{analysis_id}/curves/{curve}",
+        response_class=HTMLResponse,
+        include_in_schema=False,
+    )
+    def curve_page(request: Request, analysis_id: str, curve: int, db: DB) -> HTMLResponse:
+        analysis = ctx.get(db, Analysis, analysis_id, "analysis")
+        ds = ctx.get(db, Dataset, analysis.dataset_id, "dataset")
+        fits = ctx.fits(analysis)
+        if not 0 <= curve < len(fits):
+            raise HTTPException(status_code=404, detail=f"no curve {curve}")
+        row = _jsonable(fits.iloc[[curve]])[0]
+        wells = ctx.wells(db, ds, str(row["sample"]), str(row["drug"]))
+        return page(request, "curve.html", analysis=analysis, ds=ds, curve=curve, fit=row,
+                    wells=wells, columns=[c for c in _CURVE_COLUMNS if c in row])  # fmt: skip
+
+    return app
