@@ -146,18 +146,28 @@ class Guard:
             scope["state"] = {**scope.get("state", {}), "csrf_token": new_csrf}
         received = 0
         started = False
+        overflow = False
 
         async def counted_receive() -> Message:
-            nonlocal received
+            nonlocal received, overflow
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body:
+                    overflow = True
                     raise _TooLarge
             return message
 
         async def guarded_send(message: Message) -> None:
             nonlocal started
+            if overflow:
+                # a body parser may have turned the overflow into a 400: answer 413 instead
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await _send_json(
+                        send, 413, f"request body is over the limit of {self.max_body}"
+                    )
+                return
             if message["type"] == "http.response.start":
                 started = True
                 extra: list[tuple[bytes, bytes]] = list(SECURITY_HEADERS)
