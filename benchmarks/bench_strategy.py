@@ -2,8 +2,12 @@
 
 Profile: BRAF V600E + NRAS Q61K melanoma (skin) resistant to vemurafenib, with every source:
 knowledge base, a user synergy table (two partners), the demo's synthetic DrugZ screen
-(``oncoresist.strategy._demo.demo_model``), DepMap selective dependencies, LINCS signature
-reversal and the schedule comparison. The expression given is the negated LINCS consensus
+(``oncoresist.strategy._demo.demo_model``), DepMap selective dependencies, the Drug
+Repurposing Hub and DrugCentral, LINCS signature reversal, GDSC / CTRP associations, the
+response forecast, measured O'Neil / NCI-ALMANAC synergy and the schedule comparison
+(vemurafenib is in neither combination screen, which the run says). Without ``--quick`` a
+second run (EGFR L858R + T790M lung resistant to erlotinib, an O'Neil drug) adds the synergy
+model for unmeasured pairs, whose one-off fit it times. The expression given is the negated LINCS consensus
 signature of trametinib (a MAPK-reactivation query whose reverser must include trametinib:
 a self-consistency check printed with its rank). Prints seconds per source; no thresholds.
 
@@ -66,6 +70,18 @@ def main() -> None:
             f"{len(s.table)} rows, kinds {s.table.kind.value_counts().to_dict()}"
         )
     print(s.summary())
+    if args.quick:
+        print("synergy model (fit once per process, ~15 s): skipped at --quick")
+        return
+    egfr = make_profile(["EGFR L858R", "EGFR T790M"], tissue="lung", sample="bench_lung")
+    for label in ("cold", "warm"):
+        t0 = time.perf_counter()
+        e = suggest_strategies(egfr, "erlotinib", n_null=n_null, rng=0)
+        total = time.perf_counter() - t0
+        parts = ", ".join(f"{k} {v:.2f}" for k, v in e.timings.items())
+        n_pred = int((e.evidence.source == "predicted synergy (O'Neil model)").sum())
+        print(f"erlotinib run with the synergy model ({label}): {total:.2f} s ({parts}); "
+              f"{n_pred} predicted-synergy items")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -251,7 +251,8 @@ def test_predicted_excludes_measured_and_matches_the_model(oneil_predictor):
     measured = set(panel_synergy("gemcitabine", datasets="oneil")["partner_key"])
     assert measured.isdisjoint(pred["partner_key"])  # measured everywhere -> left out
     assert any("left out" in n for n in pred.attrs["notes"])
-    row = pred.iloc[0]
+    assert pred["unseen_drug"].any()  # partners outside the screen, known by structure
+    row = pred[~pred["unseen_drug"]].iloc[0]
     lines = list(oneil_predictor.cell_lines_)
     y = oneil_predictor.predict("GEMCITABINE", row["partner_in_dataset"], lines)
     assert row["n_lines"] == len(lines)
@@ -262,21 +263,27 @@ def test_predicted_excludes_measured_and_matches_the_model(oneil_predictor):
 
 
 def test_predicted_lineage_unknown_partner_and_unknown_drug(oneil_predictor):
-    """Regression guard: lineage lines used when >= 3; a named partner the model lacks gets a
-    row with a note; a drug the model does not know gives an empty frame."""
-    lung = predicted_synergy("gemcitabine", ["etoposide", "imatinib"], lineage="lung")
+    """Regression guard: lineage lines used when >= 3; a partner outside the screen is
+    predicted from its structure (imatinib: NCI-ALMANAC's SMILES) and says so; a named partner
+    with no structure anywhere (vemurafenib) gets a row with a note; a drug without one gives
+    an empty frame."""
+    lung = predicted_synergy("gemcitabine", ["etoposide", "imatinib", "vemurafenib"],
+                             lineage="lung")  # fmt: skip
     lung = lung.set_index("partner_key")
     assert lung.loc["etoposide", "lineage_used"] == "Lung"
-    assert lung.loc["etoposide", "n_lines"] == 7
-    assert lung.loc["imatinib", "n_lines"] == 0
-    assert "not among" in lung.loc["imatinib", "note"]
-    assert np.isnan(lung.loc["imatinib", "predicted_mean"])
+    assert lung.loc["etoposide", "n_lines"] == 7 and not lung.loc["etoposide", "unseen_drug"]
+    assert lung.loc["imatinib", "n_lines"] == 7 and lung.loc["imatinib", "unseen_drug"]
+    assert "predicted from its structure" in lung.loc["imatinib", "note"]
+    assert "from its structure only" in lung.loc["imatinib", "caveat"]
+    assert lung.loc["vemurafenib", "n_lines"] == 0
+    assert "not among" in lung.loc["vemurafenib", "note"]
+    assert np.isnan(lung.loc["vemurafenib", "predicted_mean"])
     prost = predicted_synergy("gemcitabine", ["etoposide"], lineage="Prostate")
     assert prost["lineage_used"].iloc[0] == "all" and prost["n_lines"].iloc[0] == 39
     assert "fewer than 3" in prost["note"].iloc[0]
     # measured in every line: nothing to predict
     assert predicted_synergy("gemcitabine", ["MK-8776"]).empty
-    empty = predicted_synergy("imatinib")
+    empty = predicted_synergy("vemurafenib")
     assert empty.empty and list(empty.columns) == list(PREDICTED_SYNERGY_COLUMNS)
     with pytest.raises(InputError, match="unknown synergy data set"):
         predicted_synergy("gemcitabine", dataset="gdsc")

@@ -53,9 +53,12 @@ The gradient-boosting model of :func:`~._synergy_predict.fit_synergy_predictor` 
 rows of one screen (fitted once per screen and process) predicts the drug with each partner in
 the used lines where the pair was *not* measured (measured values are :func:`panel_synergy`'s);
 ``measured_elsewhere`` says the pair was measured in other lines. ``predicted_mean`` and
-``predicted_sd`` summarise the lines, ``z`` is standardised as above. On O'Neil the model
-barely beats additive drug means for a drug it has not seen (:data:`PREDICTOR_CV`): treat it
-as weak evidence.
+``predicted_sd`` summarise the lines, ``z`` is standardised as above. A drug outside the
+screen (the resisted drug or a partner) enters by its structure: Morgan fingerprints of its
+SMILES from the other HypergraphSynergy screen or TGSA's 170 GDSC drugs
+(:data:`_SMILES_SOURCES`), with ``unseen_drug`` True and its own caveat; at least one drug of
+each default pair is a screen drug. On O'Neil the model barely beats additive drug means for
+a drug it has not seen (:data:`PREDICTOR_CV`): treat it as weak evidence.
 
 References: O'Neil et al., Mol Cancer Ther 15:1155 (2016); Holbeck et al., Cancer Res 77:3564
 (2017); Preuer et al., Bioinformatics 34:1538 (2018, DeepSynergy, the O'Neil labels); Liu et al.,
@@ -161,6 +164,15 @@ _CAVEAT = {
     ).format(**PREDICTOR_CV["almanac"]),
 }
 
+_CAVEAT_UNSEEN = {
+    d: (
+        f"predicted, not measured, for a drug outside the {d} screen from its structure only: "
+        "cross-validated Pearson on held-out drugs {leave_drug_out} vs {leave_drug_out_additive} "
+        "for additive drug means"
+    ).format(**PREDICTOR_CV[d])
+    for d in ("oneil", "almanac")
+}
+
 #: Knowledge-base keys that name the same drug; the value is the key used.
 SAME_DRUG: dict[str, str] = {"fluorouracil": "5fluorouracil", "mitomycine": "mitomycin"}
 
@@ -200,8 +212,8 @@ PANEL_SYNERGY_COLUMNS = (
 PREDICTED_SYNERGY_COLUMNS = (
     "partner", "partner_key", "partner_kb_key", "partner_in_dataset", "dataset", "statistic",
     "n_lines",
-    "predicted_mean", "predicted_sd", "z", "lineage_used", "measured_elsewhere", "note",
-    "caveat", "citation", "licence",
+    "predicted_mean", "predicted_sd", "z", "lineage_used", "measured_elsewhere", "unseen_drug",
+    "note", "caveat", "citation", "licence",
 )  # fmt: skip
 
 _SALT = re.compile(
@@ -578,6 +590,34 @@ def panel_synergy(
 _FIT_SECONDS: dict[str, float] = {}
 
 
+#: Structures of drugs outside a screen: the other HypergraphSynergy screen's SMILES and TGSA's
+#: (PubChem isomeric SMILES of 170 GDSC drugs).
+_SMILES_SOURCES = (
+    ("hypergraphsynergy_almanac_oneil", "ALMANAC-COSMIC/drug_smiles.csv", "name", "isosmiles"),
+    ("hypergraphsynergy_almanac_oneil", "ONEIL-COSMIC/drug_smiles.csv", "name", "isosmiles"),
+    ("tgsa_gdsc_ccle706", "drug_smiles.csv", "drug_name", "IsomericSMILES"),
+)
+
+
+def _external_smiles(
+    dataset: str, kb: Any, screen_keys: frozenset[str]
+) -> dict[str, tuple[str, str, str]]:
+    """key -> (name, SMILES, source) of drugs with a structure that ``dataset`` lacks."""
+    from oncoresist.data._datasets import fetch_file
+
+    out: dict[str, tuple[str, str, str]] = {}
+    for ds, path, name_col, smi_col in _SMILES_SOURCES:
+        try:
+            t = pd.read_csv(fetch_file(ds, path, download=False))
+        except (DataUnavailableError, InputError, OSError, ValueError):
+            continue
+        for n, smi in zip(t[name_col].astype(str), t[smi_col].astype(str), strict=True):
+            k = synergy_drug_key(n, kb)
+            if k not in screen_keys and k not in out and smi and smi != "nan":
+                out[k] = (n, smi, f"{ds}/{path}")
+    return out
+
+
 @functools.cache
 def _predictor(dataset: str) -> SynergyPredictor:
     t0 = time.perf_counter()
@@ -633,18 +673,24 @@ def predicted_synergy(
     kb_obj = kb or load_knowledge_base()
     key = synergy_drug_key(drug, kb_obj)
     tab, mu, sd_all = _pair_table(dataset)
-    if key not in set(_keys_for(dataset, kb).values()):
-        return _empty(PREDICTED_SYNERGY_COLUMNS)  # a drug the screen lacks: no model fit
-    pred = _predictor(dataset)
+    screen_keys = set(_keys_for(dataset, kb).values())
+    ext = _external_smiles(dataset, kb_obj, frozenset(screen_keys))
+    if key not in screen_keys and key not in ext:
+        return _empty(PREDICTED_SYNERGY_COLUMNS)  # no structure for the drug: no model fit
+    pred = _predictor(dataset).with_drugs({name: smi for name, smi, _ in ext.values()})
     keys = {n: synergy_drug_key(n, kb_obj) for n in pred.drugs_}
     by_key: dict[str, str] = {}
     for n, k in keys.items():
+        if k in screen_keys and n not in set(tab["drug_a"]) | set(tab["drug_b"]):
+            continue  # an outside spelling of a screen drug: the screen's own name is used
         by_key.setdefault(k, n)
     if key not in by_key:
         return _empty(PREDICTED_SYNERGY_COLUMNS)
+    unseen = {k for k in by_key if k not in screen_keys}
     own = by_key[key]
-    if partners is None:
-        wanted = [(by_key[k], k) for k in sorted(by_key) if k != key]
+    if partners is None:  # at least one drug of each pair is a screen drug
+        wanted = [(by_key[k], k) for k in sorted(by_key)
+                  if k != key and (key not in unseen or k not in unseen)]  # fmt: skip
     else:
         wanted = []
         for p in partners:
@@ -697,7 +743,12 @@ def predicted_synergy(
             note += f"; {n_noexpr} of {len(todo)} lines have no expression profile"
         if seen:
             note += f"; measured in {len(seen)} other line(s) (panel_synergy)"
-        rows.append(base | {"n_lines": len(todo), "note": note, "measured_elsewhere": bool(seen)})
+        new_drug = pk in unseen or key in unseen
+        if new_drug:
+            note += (f"; {'the drug' if key in unseen else 'the partner'} is not a {label} drug: "
+                     f"predicted from its structure ({ext[key if key in unseen else pk][2]})")  # fmt: skip
+        rows.append(base | {"n_lines": len(todo), "note": note, "measured_elsewhere": bool(seen),
+                            "unseen_drug": new_drug})  # fmt: skip
         spans.append((len(batch_l), len(batch_l) + len(todo)))
         batch_a.extend([name] * len(todo))
         batch_l.extend(todo)
@@ -714,7 +765,10 @@ def predicted_synergy(
         dataset=f"synergy model (LightGBM) trained on {meta.label}",
         statistic=f"predicted {meta.statistic}",
         lineage_used=lin_used,
-        caveat=_CAVEAT[dataset],
+        unseen_drug=out["unseen_drug"].astype("boolean").fillna(False).astype(bool),
+    )
+    out = out.assign(
+        caveat=np.where(out["unseen_drug"], _CAVEAT_UNSEEN[dataset], _CAVEAT[dataset]),
         citation=meta.citation,
         licence=meta.licence,
     )[list(PREDICTED_SYNERGY_COLUMNS)]

@@ -52,7 +52,8 @@
     (:func:`~._panel_synergy.panel_synergy`), in lines of the lineage when at least 3
     measured it: z > 0 and FDR < 0.1 give ``panel_synergy x min(1, z / 3) x lineage``; a
     significant antagonism (z < 0) is a caveat. (b) The synergy model's prediction for pairs
-    not measured in those lines (:func:`~._panel_synergy.predicted_synergy`, O'Neil): z >= 1
+    not measured in those lines (:func:`~._panel_synergy.predicted_synergy`, trained on
+    O'Neil; a drug outside the screen enters by its structure): z >= 1
     gives ``predicted_synergy x min(1, z / 3) x lineage``. The panel weights (0.2-0.3) are below the
     confidence threshold: a cell-line association or a synergy in other patients' lines alone
     is never a confident strategy; it orders and supports the curated ones.

@@ -37,10 +37,11 @@ O'Neil data (Loewe) over their five leave-pair-out folds.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -465,6 +466,23 @@ class SynergyPredictor:
         self.drugs_ = tuple(sorted(data.drug_features.index))
         self.cell_lines_ = tuple(sorted(set(map(str, data.table["cell_line"]))))
         self.notes_ = notes
+
+    def with_drugs(self, smiles: Mapping[str, str]) -> SynergyPredictor:
+        """The same fitted model, also knowing the drugs of ``smiles`` (name -> SMILES) by their
+        structure (Morgan fingerprints of the training data's size). Predictions for such a drug
+        are leave-drug-out predictions: weak (see :func:`evaluate_synergy_prediction`)."""
+        new = {str(k): str(v) for k, v in smiles.items() if str(k) not in self.drugs_}
+        if not new:
+            return self
+        n_bits = self._data.drug_features.shape[1]
+        fp, _ = _morgan(pd.Series(new), n_bits)
+        if list(fp.columns) != list(self._data.drug_features.columns):
+            raise InputError("drug features of the fitted model are not fingerprints (RDKit "
+                             "missing at fit time?): cannot add drugs by structure")  # fmt: skip
+        data = dataclasses.replace(
+            self._data, drug_features=pd.concat([self._data.drug_features, fp])
+        )
+        return SynergyPredictor(data, self.model_, self.notes_)
 
     def predict(
         self,
