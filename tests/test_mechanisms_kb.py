@@ -165,3 +165,27 @@ def test_resistance_setting_drugs_known_without_civic(drug):
     key = resolve_drug(drug, kb)
     row = kb.drugs[kb.drugs.key == key].iloc[0]
     assert "curated" in row.sources and row.targets and row.citations
+
+
+def test_no_synonym_names_a_different_compound():
+    """OUTSIDE REFERENCE: AZD1480 is a JAK1/2 inhibitor (Hedvat 2009 Cancer Cell 16:487), not
+    selumetinib (a MEK inhibitor), although GDSC 8.4 lists it among selumetinib's synonyms: no
+    KB synonym may name another KB compound with disjoint targets."""
+    import re
+
+    from oncoresist.mechanisms import load_knowledge_base, resolve_drug
+
+    kb = load_knowledge_base()
+    assert resolve_drug("AZD1480", kb) == "azd1480"
+    d = kb.drugs
+
+    def norm(x: str) -> str:
+        return re.sub(r"[^a-z0-9]", "", str(x).lower())
+
+    targets = {norm(n): set(t) if isinstance(t, (list, tuple)) else set()
+               for n, t in zip(d.drug, d.targets, strict=True)}  # fmt: skip
+    for name, syns in zip(d.drug, d.synonyms, strict=True):
+        for s in syns if isinstance(syns, (list, tuple)) else ():
+            other = targets.get(norm(s))
+            if other is not None and norm(s) != norm(name) and other and targets[norm(name)]:
+                assert other & targets[norm(name)], f"{name}: synonym {s} is another compound"

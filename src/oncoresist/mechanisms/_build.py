@@ -139,6 +139,15 @@ def build_drug_table(gene_symbols: set[str] | None = None) -> list[dict[str, obj
                 counts[(t, p)] = counts.get((t, p), 0) + 1
     for (t, p), _n in sorted(counts.items(), key=lambda kv: -kv[1]):
         gene_pathway.setdefault(t, p)
+    # A synonym that names another compound with disjoint targets is an annotation error (GDSC
+    # 8.4 lists AZD1480, a JAK inhibitor, among selumetinib's synonyms): drop it. A synonym
+    # naming a duplicate entry of the same drug (AZD6094 / savolitinib) shares targets: kept.
+    for k, e in rec.items():
+        for syn in list(e["synonyms"]):  # type: ignore[call-overload]
+            other = rec.get(norm_drug(syn))
+            if other is not None and norm_drug(syn) != k and other["targets"] and e["targets"] \
+                    and not set(other["targets"]) & set(e["targets"]):  # type: ignore[call-overload]  # fmt: skip
+                e["synonyms"].discard(syn)  # type: ignore[attr-defined]
     out = []
     for e in rec.values():
         if not e["screens"]:  # type: ignore[truthy-bool]
