@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 DEMO_OUT ?= oncoresist-demo
 
-.PHONY: demo test venv install install-test install-bench lint typecheck pytest bench bench-quick clean
+.PHONY: demo test venv install install-test install-bench browser lint typecheck pytest bench bench-quick clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,13 @@ install-test: venv
 	$(PIP) install --quiet "torch==2.13.0"
 	$(PIP) install --quiet -e ".[test,all]"
 
+# Headless Chromium for the web app's browser tests (tests/test_web_browser.py), from the
+# distribution's packages (Playwright's own browser download is not used). Root in CI; sudo else.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then echo "chromium: $$(command -v chromium)"; \
+	else SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; fi
+
 demo: install
 	$(VENV)/bin/oncoresist demo -o $(DEMO_OUT)
 
@@ -32,10 +39,10 @@ lint: install-test
 typecheck: install-test
 	$(VENV)/bin/mypy
 
-pytest: install-test
+pytest: install-test browser
 	$(PY) -m pytest -n 2 --dist loadfile
 
-test: install-test
+test: install-test browser
 	$(VENV)/bin/ruff check src tests benchmarks tools
 	$(VENV)/bin/ruff format --check src tests benchmarks tools
 	$(VENV)/bin/mypy

@@ -351,7 +351,7 @@ def test_security_headers_and_no_cdn(project):
     assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert r.headers["x-frame-options"] == "DENY"
     assert r.headers["x-content-type-options"] == "nosniff"
-    assert r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["referrer-policy"] == "same-origin"
     assert "http" not in r.text.replace("http://127.0.0.1", "").split("<main>")[0]
     assert c.get("/docs").status_code == 404  # the Swagger page would load from a CDN
     js = c.get("/static/plotly.min.js")

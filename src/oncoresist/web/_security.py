@@ -40,7 +40,7 @@ SECURITY_HEADERS = [
     ),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"cross-origin-resource-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
@@ -126,13 +126,11 @@ class Guard:
         method = scope["method"]
         if method in _UNSAFE:
             origin = headers.get("origin")
+            # "null" (sandboxed frames, some redirects) is left to the CSRF token check
             if origin and origin != "null":
                 if _host_name(urlsplit(origin).netloc) != _host_name(headers.get("host", "")):
                     await _send_json(send, 403, f"cross-site request from {origin} refused")
                     return
-            elif origin == "null":
-                await _send_json(send, 403, "request from an opaque origin refused")
-                return
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:
             await _send_json(
