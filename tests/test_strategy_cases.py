@@ -82,10 +82,9 @@ CASES: list[tuple[str, list[str], dict[str, str], str, str, set[str], str, int, 
 # (all rank 1; with CIViC the NRAS case's rank 1 is binimetinib alone, CIViC EID1226, level B).
 # Measured once for the project's own cases and not asserted, to keep this file fast: KIT,
 # BTK and PDGFRA rank 1; EGFR L858R + MET amplification ranks the MET-inhibitor combinations
-# below CIViC's onartuzumab item (MET amplification -> sensitivity, level C, EID689), which
-# ranks the MET antibody alone first; after gefitinib, afatinib (CIViC's level A L858R item,
-# halved as shared with the resisted drug) also ranks above them, because no KB item says
-# MET amplification makes second-generation EGFR TKIs fail.
+# 2nd (4 tied), below CIViC's onartuzumab item (MET amplification -> sensitivity, level C,
+# EID689), which ranks the MET antibody alone first; cabazitaxel after docetaxel (ABCB1)
+# ranks 1st.
 REQUIRED = CASES[:6]
 CIVIC_RANKS = {c[0]: 1 for c in REQUIRED}
 _MIRROR = os.environ.get("ONCORESIST_DATA_MIRROR")
