@@ -22,7 +22,7 @@ from ._db import Analysis, Dataset, Exclusion, Job, Project, make_engine, new_id
 from ._jobs import JobRunner
 from ._security import Guard, check_csrf, csrf_token
 from ._settings import Settings
-from ._storage import ContentError, Storage, TooLargeError, display_name
+from ._storage import BombError, ContentError, Storage, TooLargeError, display_name
 
 __all__ = ["create_app"]
 
@@ -129,6 +129,21 @@ class CurvesOut(BaseModel):
     total: int
     matched: int
     curves: list[dict[str, Any]]
+
+
+class Problem(BaseModel):
+    """Why a request was refused."""
+
+    detail: str
+
+
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "bad request"},
+    403: {"model": Problem, "description": "not allowed: host, access token or CSRF token"},
+    404: {"model": Problem, "description": "no such object"},
+    409: {"model": Problem, "description": "not possible in the object's state"},
+    413: {"model": Problem, "description": "request body over the limit"},
+}
 
 
 class Csrf(BaseModel):
@@ -241,10 +256,10 @@ class _Ctx:
             map_id = None
             if plate_map is not None and plate_map.filename:
                 map_id = self.storage.save_upload(plate_map.file, plate_map.filename)
-        except TooLargeError as exc:
+        except (TooLargeError, BombError) as exc:
             raise HTTPException(status_code=413, detail=str(exc)) from exc
         except ContentError as exc:
-            raise HTTPException(status_code=422, detail=str(exc)) from exc
+            raise HTTPException(status_code=415, detail=str(exc)) from exc
         ds = Dataset(
             id=new_id(), project_id=project.id, name=display_name(file.filename),
             map_name=display_name(plate_map.filename) if map_id and plate_map else None,
@@ -264,7 +279,7 @@ class _Ctx:
         table = self.parsed_table(ds)
         if body.row >= len(table):
             raise HTTPException(
-                status_code=422, detail=f"row {body.row}: the table has {len(table)} wells"
+                status_code=404, detail=f"row {body.row}: the table has {len(table)} wells"
             )
         active = service.active_exclusions(self.events(db, ds.id))
         if body.action == "restore" and body.row not in active:
@@ -395,7 +410,7 @@ def _columns_from_text(text: str | None) -> dict[str, str]:
         if eq and ours.strip() and theirs.strip():
             out[ours.strip()] = theirs.strip()
         elif part.strip():
-            raise HTTPException(status_code=422, detail=f"columns: {part!r} is not our=theirs")
+            raise HTTPException(status_code=400, detail=f"columns: {part!r} is not our=theirs")
     return out
 
 
@@ -433,6 +448,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # the Swagger page loads from a CDN: the schema is at /openapi.json
         redoc_url=None,
         lifespan=lifespan,
+        responses=_PROBLEMS,
     )
     app.state.ctx = ctx
     app.add_middleware(Guard, token=settings.token, max_body=settings.max_upload_bytes + 64 * 1024)
@@ -480,9 +496,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         status_code=201,
         dependencies=csrf,
         responses={
-            403: {"description": "CSRF token missing or wrong"},
-            413: {"description": "larger than the upload limit"},
-            422: {"description": "content refused (zip bomb, wrong type)"},
+            413: {"model": Problem, "description": "over the upload limit, or a zip bomb"},
+            415: {"model": Problem, "description": "file type or content refused"},
         },
     )
     def upload_dataset(

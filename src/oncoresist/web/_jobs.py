@@ -30,10 +30,12 @@ class JobRunner:
 
     def __init__(self, sessions: sessionmaker[Session], *, workers: int) -> None:
         self._sessions = sessions
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="orx-job")
+        self._workers = workers
+        self._pool: ThreadPoolExecutor | None = None
         self._cancel: dict[str, threading.Event] = {}
         self._futures: dict[str, Future[None]] = {}
         self._lock = threading.Lock()
+        self._stopping = False
 
     def recover(self) -> int:
         """Mark jobs left queued or running by a previous server as failed; returns how many."""
@@ -54,6 +56,10 @@ class JobRunner:
     def submit(self, job_id: str, fn: JobFn) -> None:
         event = threading.Event()
         with self._lock:
+            if self._pool is None:  # started on first use, again after a shutdown
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self._workers, thread_name_prefix="orx-job"
+                )
             self._cancel[job_id] = event
             self._futures[job_id] = self._pool.submit(self._run, job_id, fn, event)
 
@@ -80,11 +86,20 @@ class JobRunner:
                 pass
 
     def shutdown(self) -> None:
+        """Cancel what is queued or running and wait for the workers (server shutdown)."""
         with self._lock:
+            self._stopping = True
             events = list(self._cancel.values())
+            pool, self._pool = self._pool, None
+            never_started = [j for j, f in self._futures.items() if f.cancel()]
         for event in events:
             event.set()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        for job_id in never_started:
+            self._finish(job_id, "failed", error="the server shut down before the job started")
+        with self._lock:
+            self._stopping = False
 
     # ------------------------------------------------------------------ internals
     def _update(self, job_id: str, **values: Any) -> None:
@@ -130,7 +145,10 @@ class JobRunner:
         try:
             summary = fn(progress, event.is_set)
         except Cancelled:
-            self._finish(job_id, "cancelled", error="cancelled by a user")
+            if self._stopping:
+                self._finish(job_id, "failed", error="interrupted: the server shut down")
+            else:
+                self._finish(job_id, "cancelled", error="cancelled by a user")
         except Exception as exc:  # every failure is recorded with its reason
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             self._finish(job_id, "failed", error=detail)

@@ -205,7 +205,8 @@ async def check_csrf(request: Request) -> None:
     """Refuse (403) an unsafe form post whose CSRF token is missing or wrong.
 
     JSON requests need no token: a cross-site page cannot send ``application/json`` without a
-    CORS preflight, which this app never grants.
+    CORS preflight, which this app never grants. Nor do requests with the access token in an
+    ``Authorization`` header (scripts), which a browser never adds by itself.
     """
     from fastapi import HTTPException
 
@@ -214,6 +215,14 @@ async def check_csrf(request: Request) -> None:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype and ctype not in _SIMPLE_TYPES:
         return
+    token = request.app.state.ctx.settings.token
+    auth = request.headers.get("authorization", "")
+    if (
+        token
+        and auth.lower().startswith("bearer ")
+        and hmac.compare_digest(auth[7:].strip().encode(), token.encode())
+    ):
+        return  # a script with the access token: browsers never add this header by themselves
     cookie = request.cookies.get(CSRF_COOKIE, "")
     given: Any = request.headers.get("x-csrf-token")
     if given is None and ctype in _SIMPLE_TYPES[:2]:

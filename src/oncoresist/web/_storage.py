@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from ..errors import InputError
 
-__all__ = ["ContentError", "Storage", "TooLargeError", "display_name"]
+__all__ = ["BombError", "ContentError", "Storage", "TooLargeError", "display_name"]
 
 #: suffixes accepted for uploads (the readers detect the format from suffix and content)
 SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".parquet", ".zip", ".gz")
@@ -29,7 +29,11 @@ class TooLargeError(InputError):
 
 
 class ContentError(InputError):
-    """An upload's content is refused: a zip bomb, a binary posing as text ... (HTTP 422)."""
+    """An upload's type or content is refused: binary posing as text, .exe ... (HTTP 415)."""
+
+
+class BombError(ContentError):
+    """A compressed upload expands beyond the limit: a zip or gzip bomb (HTTP 413)."""
 
 
 def display_name(name: str | None) -> str:
@@ -114,10 +118,10 @@ class Storage:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
             if len(infos) > 10_000:
-                raise ContentError(f"{label}: the archive holds {len(infos)} files; refused")
+                raise BombError(f"{label}: the archive holds {len(infos)} files; refused")
             declared = sum(i.file_size for i in infos)
             if declared > self.max_expanded:
-                raise ContentError(
+                raise BombError(
                     f"{label}: the archive expands to {declared} bytes, more than the limit "
                     f"of {self.max_expanded} (a zip bomb?); refused"
                 )
@@ -128,7 +132,7 @@ class Storage:
                     while chunk := member.read(_CHUNK):
                         total += len(chunk)
                         if total > self.max_expanded:
-                            raise ContentError(
+                            raise BombError(
                                 f"{label}: the archive expands to more than {self.max_expanded} "
                                 "bytes (a zip bomb?); refused"
                             )
@@ -140,7 +144,7 @@ class Storage:
                 while chunk := fh.read(_CHUNK):
                     total += len(chunk)
                     if total > self.max_expanded:
-                        raise ContentError(
+                        raise BombError(
                             f"{label}: the file expands to more than {self.max_expanded} bytes "
                             "(a gzip bomb?); refused"
                         )
