@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -170,6 +172,22 @@ def _jsonable(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+@functools.lru_cache(maxsize=128)
+def _parquet(path: str, mtime_ns: int) -> pd.DataFrame:
+    # results and parsed tables change only by being rewritten (a new mtime): cache by both;
+    # callers filter or copy, never modify the cached frame
+    return pd.read_parquet(path)
+
+
+def _read(path: Path) -> pd.DataFrame:
+    return _parquet(str(path), path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _columns(path: str) -> tuple[str, ...]:
+    return tuple(service.file_columns(Path(path)))  # uploads never change
+
+
 class _Ctx:
     """What the handlers share: settings, database sessions, storage, the job runner."""
 
@@ -207,7 +225,7 @@ class _Ctx:
         path = self.storage.result_dir(ds.id) / "screen.parquet"
         if ds.status != "ok" or not path.exists():
             raise HTTPException(status_code=409, detail=f"dataset {ds.id} has no valid table yet")
-        return pd.read_parquet(path)
+        return _read(path)
 
     def parse(self, ds: Dataset) -> None:
         path = self.storage.upload_path(ds.file_id)
@@ -243,7 +261,7 @@ class _Ctx:
             id=ds.id, project_id=ds.project_id, name=ds.name, map_name=ds.map_name, kind=ds.kind,
             status=ds.status, options=dict(ds.options),
             errors=[ErrorOut(**e) for e in ds.errors], notes=list(ds.notes),
-            summary=dict(ds.summary), columns=service.file_columns(cols_from),
+            summary=dict(ds.summary), columns=list(_columns(str(cols_from))),
             preview=preview, raw_preview=service.raw_preview(path),
         )  # fmt: skip
 
@@ -340,7 +358,7 @@ class _Ctx:
         path = self.storage.result_dir(analysis.id) / "fits.parquet"
         if analysis.status != "done" or not path.exists():
             raise HTTPException(status_code=409, detail=f"analysis {analysis.id} is not done")
-        return pd.read_parquet(path)
+        return _read(path)
 
     def curves(
         self, analysis: Analysis, *, q: str | None, sample: str | None, drug: str | None,
@@ -371,7 +389,7 @@ class _Ctx:
         if not 0 <= curve < len(fits):
             raise HTTPException(status_code=404, detail=f"no curve {curve}")
         row = fits.iloc[curve]
-        screen = Screen(pd.read_parquet(self.storage.result_dir(analysis.id) / "screen.parquet"))
+        screen = Screen(_read(self.storage.result_dir(analysis.id) / "screen.parquet"))
         try:
             fig = plot_curves(screen, fits.iloc[[curve]])
         except InputError as exc:
@@ -455,6 +473,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
 
     csrf = [Depends(check_csrf)]
+    figures: dict[tuple[str, int], str] = {}
+    figures_lock = threading.Lock()
 
     # ------------------------------------------------------------------ API
     @app.get("/api/health", tags=["meta"])
@@ -622,8 +642,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/api/analyses/{analysis_id}/curves/{curve}/figure", tags=["analyses"])
     def get_figure(analysis_id: str, curve: int, db: DB) -> Response:
         """The plotly figure (JSON) of one curve: points, fit and CI band."""
-        fig, _ = ctx.figure(ctx.get(db, Analysis, analysis_id, "analysis"), curve)
-        return Response(fig.to_json(), media_type="application/json")
+        analysis = ctx.get(db, Analysis, analysis_id, "analysis")
+        key = (analysis.id, curve)
+        with figures_lock:
+            text = figures.get(key)
+        if text is None:
+            fig, _ = ctx.figure(analysis, curve)
+            text = fig.to_json()  # a done analysis never changes: cached
+            with figures_lock:
+                figures[key] = text
+                while len(figures) > 256:
+                    figures.pop(next(iter(figures)))
+        return Response(text, media_type="application/json")
 
     @app.get(
         "/api/analyses/{analysis_id}/download/{fmt}",
