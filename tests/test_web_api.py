@@ -422,3 +422,29 @@ def test_pages_render(project, tmp_path):
         assert c.get(url).status_code == 200, url
     missing = c.get("/projects/nope", headers={"accept": "text/html"})
     assert missing.status_code == 404 and "no project" in missing.text
+
+
+def test_exclusion_form_redirects_only_to_local_paths(project):
+    c, pid = project
+    body = b"sample,drug,concentration,conc_unit,viability\nA,x,1,uM,0.5\nA,x,10,uM,0.1\n"
+    ds = upload(c, pid, {"file": ("s.csv", body)})
+    token = csrf(c)["X-CSRF-Token"]
+    for i, target in enumerate(["//evil.example/x", "/\\evil.example", "https://evil.example"]):
+        r = c.post(
+            f"/datasets/{ds['id']}/wells/{0 if i < 2 else 1}",
+            data={"reason": "r", "action": "restore" if i == 1 else "exclude", "next": target,
+                  "csrf_token": token},
+            follow_redirects=False,
+        )  # fmt: skip
+        assert r.status_code == 303 and r.headers["location"] == f"/datasets/{ds['id']}"
+
+
+def test_serve_refuses_another_host_without_a_token():
+    from typer.testing import CliRunner
+
+    from oncoresist.cli import app
+    from oncoresist.errors import InputError
+
+    result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0"])
+    assert isinstance(result.exception, InputError)  # main() turns it into exit code 2
+    assert "needs an access token" in str(result.exception)

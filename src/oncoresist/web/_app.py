@@ -799,7 +799,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ctx.exclude(db, ds, body)
         db.commit()
         # only a local path may be the target: never an absolute or scheme-relative URL
-        target = next if next and next.startswith("/") and not next.startswith("//") else None
+        local = next and next.startswith("/") and not next.startswith(("//", "/\\"))
+        target = next if local and "\\" not in next else None
         return back(target or f"/datasets/{dataset_id}")
 
     @app.get("/analyses/{analysis_id}", response_class=HTMLResponse, include_in_schema=False)
