@@ -799,8 +799,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ctx.exclude(db, ds, body)
         db.commit()
         # only a local path may be the target: never an absolute or scheme-relative URL
-        local = next and next.startswith("/") and not next.startswith(("//", "/\\"))
-        target = next if local and "\\" not in next else None
+        target = next or ""
+        if not target.startswith("/") or target.startswith("//") or "\\" in target:
+            target = ""
         return back(target or f"/datasets/{dataset_id}")
 
     @app.get("/analyses/{analysis_id}", response_class=HTMLResponse, include_in_schema=False)
