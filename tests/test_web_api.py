@@ -415,6 +415,13 @@ def test_pages_render(project, tmp_path):
         f"/api/datasets/{ds['id']}/options",
         json={"columns": {"sample": "cell_line"}, "conc_unit": "nM"},
     )
+    qc = c.get(f"/api/datasets/{ds['id']}/qc").json()
+    assert [r["plate"] for r in qc] == ["PAR384A", "RES384A"]
+    assert all(r["z_prime"] > 0.5 and r["pass"] for r in qc)
+    heat = c.get(f"/api/datasets/{ds['id']}/plates/PAR384A/figure").json()
+    assert heat["data"][0]["type"] == "heatmap"
+    assert c.get(f"/api/datasets/{ds['id']}/plates/nope/figure").status_code == 404
+    assert 'id="qc"' in c.get(f"/datasets/{ds['id']}").text
     analysis = fit(c, ds["id"])
     for url in ["/", f"/projects/{pid}", f"/datasets/{ds['id']}", f"/analyses/{analysis['id']}",
                 f"/analyses/{analysis['id']}?sample=Parental&status=ok",

@@ -124,7 +124,9 @@ def test_upload_fix_fit_exclude_view_download(server, browser, tmp_path):
     page.wait_for_selector("#preview")
     assert page.inner_text("#dataset-status") == "ok"
     assert "curves: 6" in page.inner_text("#summary")
-    _shot(page, "04-parsed")
+    assert page.locator("#qc tr").count() == 3  # plate QC of both plates
+    page.wait_for_selector(".plate[data-ready='1'] >> nth=1")  # their heatmaps
+    _shot(page, "04-parsed-qc")
 
     page.click("#fit")
     page.wait_for_selector("#curves", timeout=60_000)  # progress polled, page reloaded

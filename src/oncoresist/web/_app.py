@@ -332,6 +332,24 @@ class _Ctx:
             rec["reason"] = ev.reason if ev is not None else None
         return out
 
+    # ------------------------------------------------------------------ plate QC
+    def kept_screen(self, db: Session, ds: Dataset) -> Any:
+        """The parsed screen without the wells users excluded."""
+        from ..data import Screen
+
+        table = self.parsed_table(ds)
+        active = service.active_exclusions(self.events(db, ds.id))
+        return Screen(table[~table.index.isin(list(active))].reset_index(drop=True))
+
+    def plate_qc(self, db: Session, ds: Dataset) -> pd.DataFrame | None:
+        """:func:`oncoresist.curves.plate_qc` of the kept wells (None: no plates or no reads)."""
+        from ..curves import plate_qc
+
+        screen = self.kept_screen(db, ds)
+        if screen.is_normalised or not screen.plates:
+            return None
+        return plate_qc(screen)
+
     # ------------------------------------------------------------------ fits
     def start_fit(self, db: Session, ds: Dataset, body: FitIn) -> tuple[Analysis, Job]:
         table = self.parsed_table(ds)
@@ -585,6 +603,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db.commit()
         return exclusion_out(ev)
 
+    @app.get("/api/datasets/{dataset_id}/qc", tags=["wells"])
+    def get_qc(dataset_id: str, db: DB) -> list[dict[str, Any]]:
+        """Plate QC of the kept wells (Z', SSMD, CVs, edge test, flags; empty without plates)."""
+        qc = ctx.plate_qc(db, ctx.get(db, Dataset, dataset_id, "dataset"))
+        return [] if qc is None else _jsonable(qc)
+
+    @app.get("/api/datasets/{dataset_id}/plates/{plate}/figure", tags=["wells"])
+    def get_plate_figure(dataset_id: str, plate: str, db: DB) -> Response:
+        """Heatmap of one plate's raw reads (plotly JSON); excluded wells are left blank."""
+        from ..curves import plot_plate
+
+        screen = ctx.kept_screen(db, ctx.get(db, Dataset, dataset_id, "dataset"))
+        if plate not in screen.plates:
+            raise HTTPException(status_code=404, detail=f"no plate {plate!r}")
+        try:
+            fig = plot_plate(screen, plate=plate)
+        except InputError as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from exc
+        return Response(fig.to_json(), media_type="application/json")
+
     @app.post(
         "/api/datasets/{dataset_id}/fits",
         tags=["analyses"],
@@ -737,8 +775,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def dataset_page(request: Request, dataset_id: str, db: DB) -> HTMLResponse:
         ds = ctx.get(db, Dataset, dataset_id, "dataset")
         q = select(Analysis).where(Analysis.dataset_id == ds.id).order_by(Analysis.created_at)
+        qc = ctx.plate_qc(db, ds) if ds.status == "ok" else None
+        qc_cols = ["plate", "z_prime", "robust_z_prime", "ssmd", "signal_to_background",
+                   "cv_negative", "edge_pvalue", "flags", "pass"]  # fmt: skip
+        qc_rows = [] if qc is None else _jsonable(qc[[c for c in qc_cols if c in qc.columns]])
         return page(
-            request, "dataset.html", ds=ds, out=ctx.dataset_out(ds),
+            request, "dataset.html", ds=ds, out=ctx.dataset_out(ds), qc=qc_rows,
             analyses=db.scalars(q).all(), events=ctx.events(db, ds.id),
             fields=["sample", "drug", "concentration", "conc_unit", "role", "signal", "viability",
                     "replicate", "plate", "well"],

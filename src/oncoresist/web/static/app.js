@@ -50,6 +50,5 @@ document.addEventListener("DOMContentLoaded", () => {
       });
     });
   }
-  const fig = document.getElementById("figure");
-  if (fig) { showFigure(fig); }
+  document.querySelectorAll(".figure[data-src]").forEach((div) => { showFigure(div); });
 });
