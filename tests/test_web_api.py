@@ -117,6 +117,18 @@ def test_plate_export_flow_end_to_end(project, tmp_path):
     modes = {t.get("mode") for t in fig["data"]}
     assert "markers" in modes and "lines" in modes  # points and the fit (and the CI band)
 
+    # resistance index with its CI (README: DrugA 19.1, 95% CI 16.3-22.4)
+    shift = c.get(
+        f"/api/analyses/{aid}/shift", params={"parental": "Parental", "resistant": "Resistant"}
+    ).json()
+    by_drug = {r["drug"]: r for r in shift["rows"]}
+    assert by_drug["DrugA"]["resistance_index"] == pytest.approx(19.1, abs=0.1)
+    assert by_drug["DrugA"]["ri_ci_low"] < 19.1 < by_drug["DrugA"]["ri_ci_high"]
+    bad = c.get(f"/api/analyses/{aid}/shift", params={"parental": "X", "resistant": "Resistant"})
+    assert bad.status_code == 400 and "X" in bad.json()["detail"]
+    page = c.get(f"/analyses/{aid}", params={"parental": "Parental", "resistant": "Resistant"})
+    assert 'id="shift"' in page.text and "DrugA" in page.text
+
     # exclude one treated well of that curve, with a reason; audited
     wells = c.get(
         f"/api/datasets/{ds['id']}/wells", params={"sample": "Resistant", "drug": "DrugA"}

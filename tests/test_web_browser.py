@@ -133,6 +133,12 @@ def test_upload_fix_fit_exclude_view_download(server, browser, tmp_path):
     assert page.inner_text("#job-state") == "done"
     assert page.locator("#curves tr").count() == 7
     _shot(page, "05-fitted")
+    page.select_option("#parental", "Parental")
+    page.select_option("#resistant", ["Resistant"])
+    page.click("#compute-shift")
+    page.wait_for_selector("#shift")
+    assert "DrugA" in page.inner_text("#shift")
+    _shot(page, "05-resistance-index")
     page.select_option("#filter-sample", "Resistant")
     page.select_option("#filter-drug", "DrugA")
     page.click("#apply-filter")

@@ -148,6 +148,14 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
+class ShiftOut(BaseModel):
+    parental: str
+    resistant: list[str]
+    ic50: str
+    notes: list[str]
+    rows: list[dict[str, Any]]
+
+
 class Csrf(BaseModel):
     csrf_token: str
 
@@ -414,6 +422,28 @@ class _Ctx:
             raise HTTPException(status_code=409, detail=str(exc)) from exc
         return fig, row
 
+    def shift(
+        self, analysis: Analysis, *, parental: str, resistant: list[str], ic50: str
+    ) -> tuple[pd.DataFrame, list[str]]:
+        """:func:`oncoresist.curves.resistance_shift` on the wells the analysis fitted."""
+        import warnings
+
+        from ..curves import resistance_shift
+        from ..data import Screen
+
+        self.fits(analysis)  # 409 unless done
+        screen = Screen(_read(self.storage.result_dir(analysis.id) / "screen.parquet"))
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                res = resistance_shift(
+                    screen, parental=parental, resistant=resistant,
+                    model=str(analysis.params.get("model", "ll4")), ic50=ic50,
+                )  # fmt: skip
+        except InputError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from exc
+        return res, [str(w.message) for w in caught]
+
     def analysis_out(self, db: Session, analysis: Analysis) -> AnalysisOut:
         job = self.job_of(db, analysis.id)
         return AnalysisOut(
@@ -677,6 +707,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         page = sel[cols].iloc[offset : offset + limit]
         return CurvesOut(total=total, matched=len(sel), curves=_jsonable(page))
 
+    @app.get("/api/analyses/{analysis_id}/shift", tags=["analyses"], response_model=ShiftOut)
+    def get_shift(
+        analysis_id: str,
+        db: DB,
+        parental: Annotated[str, Query(min_length=1, max_length=200)],
+        resistant: Annotated[list[str], Query(min_length=1, max_length=50)],
+        ic50: Annotated[str, Query(pattern="^(abs|rel)$")] = "abs",
+    ) -> ShiftOut:
+        """Resistance index (IC50 fold shift) with 95% CI and F-test per drug, parental vs
+        resistant line(s): :func:`oncoresist.curves.resistance_shift` on the fitted wells."""
+        analysis = ctx.get(db, Analysis, analysis_id, "analysis")
+        res, notes = ctx.shift(analysis, parental=parental, resistant=resistant, ic50=ic50)
+        return ShiftOut(parental=parental, resistant=resistant, ic50=ic50, notes=notes,
+                        rows=_jsonable(res))  # fmt: skip
+
     @app.get("/api/analyses/{analysis_id}/curves/{curve}/figure", tags=["analyses"])
     def get_figure(analysis_id: str, curve: int, db: DB) -> Response:
         """The plotly figure (JSON) of one curve: points, fit and CI band."""
@@ -855,10 +900,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sample: str | None = None,
         drug: str | None = None,
         status: str | None = None,
+        parental: str | None = None,
+        resistant: Annotated[list[str] | None, Query()] = None,
     ) -> HTMLResponse:
         analysis = ctx.get(db, Analysis, analysis_id, "analysis")
         ds = ctx.get(db, Dataset, analysis.dataset_id, "dataset")
         job = ctx.job_of(db, analysis.id)
+        shift: dict[str, Any] | None = None
+        if analysis.status == "done" and parental and resistant:
+            try:
+                res, notes = ctx.shift(analysis, parental=parental, resistant=resistant,
+                                       ic50="abs")  # fmt: skip
+                shift = {"rows": _jsonable(res), "notes": notes, "error": None}
+            except HTTPException as exc:
+                shift = {"rows": [], "notes": [], "error": exc.detail}
         curves: list[dict[str, Any]] = []
         total = 0
         options: dict[str, list[str]] = {}
@@ -871,7 +926,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             }
         return page(
             request, "analysis.html", analysis=analysis, ds=ds, job=job, curves=curves,
-            total=total, options=options,
+            total=total, options=options, shift=shift,
+            pair={"parental": parental or "", "resistant": resistant or []},
             filters={"q": q or "", "sample": sample or "", "drug": drug or "",
                      "status": status or ""},
         )  # fmt: skip
