@@ -467,3 +467,31 @@ def test_serve_refuses_another_host_without_a_token():
     result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0"])
     assert isinstance(result.exception, InputError)  # main() turns it into exit code 2
     assert "needs an access token" in str(result.exception)
+
+
+@pytest.mark.parametrize("fmt", ["tsv", "xlsx", "parquet", "csv.gz"])
+def test_tidy_formats(project, tmp_path, fmt):
+    import gzip
+
+    c, pid = project
+    frame = pd.DataFrame(
+        {
+            "sample": "A",
+            "drug": "x",
+            "concentration": [0.01, 0.1, 1, 10, 100],
+            "conc_unit": "uM",
+            "viability": [1.0, 0.9, 0.5, 0.1, 0.05],
+        }
+    )
+    path = tmp_path / f"screen.{fmt}"
+    if fmt == "tsv":
+        frame.to_csv(path, sep="\t", index=False)
+    elif fmt == "xlsx":
+        frame.to_excel(path, index=False)
+    elif fmt == "parquet":
+        frame.to_parquet(path)
+    else:
+        path.write_bytes(gzip.compress(frame.to_csv(index=False).encode()))
+    ds = upload(c, pid, {"file": (path.name, path.read_bytes())})
+    assert ds["status"] == "ok", ds["errors"]
+    assert ds["summary"]["curves"] == 1 and ds["name"] == path.name
