@@ -58,7 +58,7 @@ def test_results_and_jobs_survive_a_restart(tmp_path):
             job = c.get(f"/api/jobs/{job_id}").json()
             assert job["state"] == "failed", job
             assert job["error"].startswith("interrupted: the server stopped while the job was")
-            assert job["finished_at"]
+            assert job["finished_at"].endswith("+00:00")
         assert c.get(f"/api/analyses/{stale[0]}").json()["status"] == "failed"
         page = c.get(f"/analyses/{stale[0]}")
         assert "interrupted" in page.text
@@ -85,3 +85,16 @@ def test_any_sqlalchemy_url(tmp_path):
         assert c.post("/api/projects", json={"name": "p"}).status_code == 201
     assert (tmp_path / "elsewhere.db").exists()
     assert not (tmp_path / "d" / "oncoresist.db").exists()
+
+
+def test_models_match_the_migrations(tmp_path):
+    """The shipped Alembic revisions create exactly what the models describe."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from oncoresist.web._db import Base
+
+    engine = create_app(Settings(data_dir=tmp_path)).state.ctx.engine
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import math
 import threading
@@ -161,7 +162,11 @@ class Csrf(BaseModel):
 
 
 def _iso(value: Any) -> str | None:
-    return None if value is None else value.isoformat()
+    if value is None:
+        return None
+    if value.tzinfo is None:  # SQLite keeps no offset: every time stored is UTC
+        value = value.replace(tzinfo=dt.UTC)
+    return str(value.isoformat())
 
 
 def _jsonable(frame: pd.DataFrame) -> list[dict[str, Any]]:
