@@ -22,7 +22,7 @@ MIRROR = os.environ.get("ONCORESIST_DATA_MIRROR")
 needs_mirror = pytest.mark.skipif(
     not MIRROR, reason="ONCORESIST_DATA_MIRROR is unset: the DepMap data are not available"
 )
-FAST = {"dependencies": False, "connectivity": False, "schedules": False}
+FAST = {"dependencies": False, "connectivity": False, "schedules": False, "panels": False}
 
 
 @pytest.mark.parametrize("case", REQUIRED, ids=[c[0] for c in REQUIRED])
@@ -30,7 +30,9 @@ def test_retrospective_cases_through_the_assembly(case):
     # OUTSIDE REFERENCE: the six cases the issue names (sources in test_strategy_cases.py);
     # the known answer stays at rank 1 among the next-drug / combination rows
     _, muts, cnv, tissue, drug, answer, kind, rank, citation, source = case
-    s = suggest_strategies(make_profile(muts, cnv=cnv or None, tissue=tissue), drug, **FAST)
+    # the panel sources stay on: cell-line evidence must not displace the known answer
+    s = suggest_strategies(make_profile(muts, cnv=cnv or None, tissue=tissue), drug,
+                           **(FAST | {"panels": True}))  # fmt: skip
     kd = s.table[s.table.kind.isin(["next_drug", "combination"])].reset_index(drop=True)
     kd = kd.assign(rank=kd.score.rank(method="min", ascending=False).astype(int))
     row = known_answer_row(_AsTable(kd), answer, kind)
@@ -127,7 +129,7 @@ def test_views_and_report_section(tmp_path):
     from oncoresist.strategy._report import report_section
 
     p = make_profile(["EGFR L858R", "EGFR T790M"], tissue="lung")
-    s = suggest_strategies(p, "gefitinib", dependencies=False, connectivity=False)
+    s = suggest_strategies(p, "gefitinib", dependencies=False, connectivity=False, panels=False)
     assert isinstance(s, Strategies) and "Osimertinib" in s.summary()
     assert "Osimertinib" in s._repr_html_()
     assert "evidence" not in s.to_frame().columns
@@ -206,7 +208,7 @@ def test_nras_melanoma_gets_raf1_gene_target_with_depmap_evidence():
     # OUTSIDE REFERENCE: NRAS-mutant melanoma lines depend on CRAF (RAF1) (Dumaz 2006 Cancer
     # Res 66:9483); MEK inhibition is the KB's answer (Nazarian 2010, NEMO)
     p = make_profile(["BRAF V600E", "NRAS Q61K"], tissue="skin")
-    s = suggest_strategies(p, "vemurafenib", connectivity=False, schedules=False)
+    s = suggest_strategies(p, "vemurafenib", connectivity=False, schedules=False, panels=False)
     gt = s.table[s.table.kind == "gene_target"]
     raf1 = gt[gt.gene == "RAF1"]
     assert len(raf1) == 1 and int(gt.index.get_loc(raf1.index[0])) == 0  # first gene target
@@ -224,7 +226,7 @@ def test_nras_melanoma_gets_raf1_gene_target_with_depmap_evidence():
 def test_lineage_absent_from_the_dependency_data_falls_back_and_says_so():
     # bad input (issue 15): lung is not in the DepMap skin / soft-tissue subset
     p = make_profile(["NRAS Q61K"], tissue="lung")
-    s = suggest_strategies(p, "vemurafenib", connectivity=False, schedules=False)
+    s = suggest_strategies(p, "vemurafenib", connectivity=False, schedules=False, panels=False)
     reasons = " ".join(s.not_assessable.reason[s.not_assessable.source == "depmap"])
     assert "fell back to all" in reasons
     gt = s.table[s.table.kind == "gene_target"]

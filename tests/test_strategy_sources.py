@@ -205,3 +205,31 @@ def test_cli_takes_the_fold_shift_table(tmp_path):
     sc = pd.read_csv(out / "schedules.csv")
     assert sc.parameter_source.str.contains("RI 25").all()
     assert sc.parameter_source.str.contains("candidate RI 1.1").any()
+
+
+def test_panels_never_download_and_say_what_is_missing(monkeypatch, tmp_path):
+    """REGRESSION GUARD: without the mirror and with an empty cache, the panel sources are
+    listed as not assessable (data unavailable) and nothing is downloaded."""
+    import oncoresist.data._datasets as ds
+    from oncoresist.strategy import _panel_response, _panel_synergy
+
+    monkeypatch.delenv("ONCORESIST_DATA_MIRROR", raising=False)
+    monkeypatch.setenv("ONCORESIST_CACHE_DIR", str(tmp_path))
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("a download was attempted")
+
+    monkeypatch.setattr(ds, "_fetch_url", no_network)
+    monkeypatch.setattr(ds, "_fetch_and_gzip", no_network)
+    monkeypatch.setattr(ds, "_fetch_from_package", no_network)
+    for mod in (_panel_response, _panel_synergy):  # memoised loaders from other tests
+        for f in vars(mod).values():
+            if hasattr(f, "cache_clear"):
+                f.cache_clear()
+    s = suggest_strategies(make_profile(["EGFR L858R", "EGFR T790M"], tissue="lung"),
+                           "gefitinib", **NO_SLOW)  # fmt: skip
+    na = s.not_assessable
+    got = na[na.source.isin(["panel_associations", "panel_synergy"])]
+    assert set(got.source) == {"panel_associations", "panel_synergy"}
+    assert got.reason.str.contains("data unavailable").all()
+    assert s.table.drug.iloc[0] == "Osimertinib"

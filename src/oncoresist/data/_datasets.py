@@ -15,6 +15,7 @@ silent use of a corrupt file.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import csv
 import functools
 import hashlib
@@ -156,6 +157,24 @@ def _verified(path: str, expected: str, where: str) -> Path:
     return _verify(Path(path), expected, where)
 
 
+_NO_DOWNLOADS: contextvars.ContextVar[bool] = contextvars.ContextVar("no_downloads", default=False)
+
+
+@contextlib.contextmanager
+def local_data_only() -> Iterator[None]:
+    """Inside the block, :func:`fetch_file` uses the mirror and the cache only (as with
+    ``download=False``): for analyses that use whatever data are at hand and say what was not.
+
+    >>> with local_data_only():  # doctest: +SKIP
+    ...     fetch_file("gdsc_v17_gdsctools", "IC50_v17.csv.gz")
+    """
+    token = _NO_DOWNLOADS.set(True)
+    try:
+        yield
+    finally:
+        _NO_DOWNLOADS.reset(token)
+
+
 def fetch_file(dataset: str, path: str, *, download: bool = True) -> Path:
     """Return a local path to ``path`` of ``dataset``, fetching it when needed.
 
@@ -203,7 +222,7 @@ def fetch_file(dataset: str, path: str, *, download: bool = True) -> Path:
         return _verified(str(cached), expected, "cache")
     tried.append(f"cache {cached} (absent)")
 
-    if not download:
+    if not download or _NO_DOWNLOADS.get():
         raise DataUnavailableError(f"{dataset}/{path} not available; tried: {'; '.join(tried)}")
 
     source = entry.get("source", {})

@@ -286,6 +286,31 @@ def _partner_text() -> str:
     return resources.files("oncoresist.strategy").joinpath("partners.yaml").read_text("utf-8")
 
 
+def _rule_rows(kb: KnowledgeBase, section: str, drugs_key: str, out: str,
+               extra: Sequence[str]) -> list[dict[str, Any]]:  # fmt: skip
+    """One row per (rule of ``section``, drug of its ``drugs_key`` list, expanded from classes)."""
+    data = yaml.safe_load(_partner_text())
+    rows = []
+    for r in data.get(section, []):
+        base: dict[str, Any] = {"gene": str(r["gene"])}
+        if "alteration" in extra:
+            base["alteration"] = str(r["alteration"])
+        if "resisted" in extra:
+            base["resisted"] = tuple(kb.expand_drugs([str(x) for x in r.get("resisted", [])]))
+        for cls_name in r.get(drugs_key, []):
+            for d in kb.expand_drugs([str(cls_name)]):
+                row = {**base, out: d, f"{out}_class": str(cls_name)}
+                if "lineages" in extra:
+                    row["lineages"] = tuple(normalise_tissue(x) for x in r.get("lineages") or [])
+                row["level"] = str(r.get("level", "E"))
+                if "evidence" in extra:
+                    row["evidence"] = str(r.get("evidence", ""))
+                row["citations"] = ";".join(r.get("citations", []))
+                row["note"] = " ".join(str(r.get("note", "")).split())
+                rows.append(row)
+    return rows
+
+
 def load_partner_rules(kb: KnowledgeBase | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The shipped combination-partner rules as tables ``(partners, downstream)``.
 
@@ -301,40 +326,9 @@ def load_partner_rules(kb: KnowledgeBase | None = None) -> tuple[pd.DataFrame, p
     True
     """
     kb = kb or load_knowledge_base()
-    data = yaml.safe_load(_partner_text())
-    rows = []
-    for r in data.get("partners", []):
-        resisted = tuple(kb.expand_drugs([str(x) for x in r.get("resisted", [])]))
-        for cls_name in r.get("partners", []):
-            for p in kb.expand_drugs([str(cls_name)]):
-                rows.append(
-                    {
-                        "gene": str(r["gene"]),
-                        "alteration": str(r["alteration"]),
-                        "resisted": resisted,
-                        "partner": p,
-                        "partner_class": str(cls_name),
-                        "lineages": tuple(normalise_tissue(x) for x in r.get("lineages") or []),
-                        "level": str(r.get("level", "E")),
-                        "evidence": str(r.get("evidence", "")),
-                        "citations": ";".join(r.get("citations", [])),
-                        "note": " ".join(str(r.get("note", "")).split()),
-                    }
-                )
-    down = []
-    for r in data.get("downstream", []):
-        for cls_name in r.get("partners", []):
-            for p in kb.expand_drugs([str(cls_name)]):
-                down.append(
-                    {
-                        "gene": str(r["gene"]),
-                        "partner": p,
-                        "partner_class": str(cls_name),
-                        "level": str(r.get("level", "E")),
-                        "citations": ";".join(r.get("citations", [])),
-                        "note": " ".join(str(r.get("note", "")).split()),
-                    }
-                )
+    full = ("alteration", "resisted", "lineages", "evidence")
+    rows = _rule_rows(kb, "partners", "partners", "partner", full)
+    down = _rule_rows(kb, "downstream", "partners", "partner", ())
     return pd.DataFrame(rows), pd.DataFrame(down)
 
 
@@ -350,27 +344,8 @@ def load_alternative_rules(kb: KnowledgeBase | None = None) -> pd.DataFrame:
     True
     """
     kb = kb or load_knowledge_base()
-    data = yaml.safe_load(_partner_text())
-    rows = []
-    for r in data.get("alternatives", []):
-        resisted = tuple(kb.expand_drugs([str(x) for x in r.get("resisted", [])]))
-        for cls_name in r.get("next", []):
-            for d in kb.expand_drugs([str(cls_name)]):
-                rows.append(
-                    {
-                        "gene": str(r["gene"]),
-                        "alteration": str(r["alteration"]),
-                        "resisted": resisted,
-                        "next": d,
-                        "next_class": str(cls_name),
-                        "lineages": tuple(normalise_tissue(x) for x in r.get("lineages") or []),
-                        "level": str(r.get("level", "E")),
-                        "evidence": str(r.get("evidence", "")),
-                        "citations": ";".join(r.get("citations", [])),
-                        "note": " ".join(str(r.get("note", "")).split()),
-                    }
-                )
-    return pd.DataFrame(rows)
+    full = ("alteration", "resisted", "lineages", "evidence")
+    return pd.DataFrame(_rule_rows(kb, "alternatives", "next", "next", full))
 
 
 # --- CIViC combination items -------------------------------------------------------------------

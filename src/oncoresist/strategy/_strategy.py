@@ -432,7 +432,8 @@ def suggest_strategies(
     panels, synergy_prediction
         Run the GDSC / CTRP associations, the response forecast and the O'Neil / NCI-ALMANAC
         measured synergy (``panels``) and the synergy model for unmeasured pairs
-        (``synergy_prediction``; fits the model once per process, about 15 s).
+        (``synergy_prediction``; fits the model once per process, about 7-17 s). They use
+        mirrored or cached data only, never a download; what is missing is not assessable.
     schedules, schedule_params, shift
         Compare schedules for the top two next-drug / combination rows
         (:func:`compare_strategy_schedules`; ``schedule_params`` overrides its parameters;
@@ -563,23 +564,15 @@ def suggest_strategies(
                    "reason": "not run (connectivity=False)"})  # fmt: skip
     timings["lincs"] = time.perf_counter() - t0
 
-    # panels: associations and forecast (next drugs), measured and predicted synergy (partners)
-    t0 = time.perf_counter()
+    # panels: associations and forecast (next drugs), measured and predicted synergy (partners),
+    # from mirrored or cached data only (nothing is downloaded mid-ranking; missing data are
+    # listed as not assessable)
     if panels:
-        excluded_keys = {_key(str(d), kb) for d in kb_res.excluded.drug} | {key}
-        genes = list(dict.fromkeys(res_genes)) or list(
-            dict.fromkeys(str(g) for g in profile.events().gene)
-        )
-        rows = _association_rows(rows, genes[:2], profile, src_w, na, excluded_keys, kb, key,
-                                 StrategyWeights.from_any(kb_w))  # fmt: skip
-        timings["panel_associations"] = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        rows = _forecast_rows(rows, profile, src_w, na, excluded_keys, kb)
-        timings["forecast"] = time.perf_counter() - t1
-        t1 = time.perf_counter()
-        rows = _panel_synergy_rows(rows, key, drug_name, profile, src_w, na, kb,
-                                   synergy_prediction)  # fmt: skip
-        timings["panel_synergy"] = time.perf_counter() - t1
+        from ..data._datasets import local_data_only
+
+        with local_data_only():
+            rows = _panel_rows(rows, kb_res, key, drug_name, res_genes, profile, src_w, na, kb,
+                               kb_w, synergy_prediction, timings)  # fmt: skip
     else:
         na.append({"source": "panels", "item": "GDSC/CTRP associations, forecast, O'Neil / "
                    "NCI-ALMANAC synergy", "reason": "not run (panels=False)"})  # fmt: skip
@@ -895,6 +888,38 @@ def _attach(rows: list[dict[str, Any]], match: Any, item: dict[str, Any], source
     return hit
 
 
+def _panel_rows(rows: list[dict[str, Any]], kb_res: Any, key: str, drug_name: str,
+                res_genes: Sequence[str], profile: Profile, src_w: Mapping[str, float],
+                na: list[dict[str, str]], kb: KnowledgeBase, kb_w: Any, predict: bool,
+                timings: dict[str, float]) -> list[dict[str, Any]]:  # fmt: skip
+    """The panel sources in order: associations, forecast, measured and predicted synergy."""
+    t0 = time.perf_counter()
+    excluded_keys = {_key(str(d), kb) for d in kb_res.excluded.drug} | {key}
+    genes = list(dict.fromkeys(res_genes)) or list(
+        dict.fromkeys(str(g) for g in profile.events().gene)
+    )
+    rows = _association_rows(rows, genes[:2], profile, src_w, na, excluded_keys, kb, key,
+                             StrategyWeights.from_any(kb_w))  # fmt: skip
+    timings["panel_associations"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    rows = _forecast_rows(rows, profile, src_w, na, excluded_keys, kb)
+    timings["forecast"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    rows = _panel_synergy_rows(rows, key, drug_name, profile, src_w, na, kb, predict)
+    timings["panel_synergy"] = time.perf_counter() - t0
+    return rows
+
+
+def _try(na: list[dict[str, str]], source: str, item: str, fn: Any, *args: Any,
+         **kwargs: Any) -> Any:  # fmt: skip
+    """``fn(*args, **kwargs)``, or None with a not-assessable row when its data are missing."""
+    try:
+        return fn(*args, **kwargs)
+    except DataUnavailableError as exc:
+        na.append({"source": source, "item": item, "reason": f"data unavailable: {exc}"})
+        return None
+
+
 def _association_rows(rows: list[dict[str, Any]], genes: Sequence[str], profile: Profile,
                       w: Mapping[str, float], na: list[dict[str, str]], excluded: set[str],
                       kb: KnowledgeBase, resisted: str,
@@ -905,11 +930,9 @@ def _association_rows(rows: list[dict[str, Any]], genes: Sequence[str], profile:
         na.append({"source": "panel_associations", "item": "GDSC / CTRP associations",
                    "reason": "the profile names no gene"})  # fmt: skip
         return rows
-    try:
-        a = panel_associations(genes, lineage=profile.tissue, kb=kb)
-    except DataUnavailableError as exc:
-        na.append({"source": "panel_associations", "item": "GDSC / CTRP associations",
-                   "reason": f"data unavailable: {exc}"})  # fmt: skip
+    a = _try(na, "panel_associations", "GDSC / CTRP associations", panel_associations, genes,
+             lineage=profile.tissue, kb=kb)  # fmt: skip
+    if a is None:
         return rows
     a = a[a.fdr.notna() & (a.fdr < 0.1) & ~a.drug.astype(str).str.contains(":")]
     if a.empty:
@@ -969,11 +992,9 @@ def _forecast_rows(rows: list[dict[str, Any]], profile: Profile, w: Mapping[str,
         na.append({"source": "forecast", "item": "response forecast",
                    "reason": "no next-drug candidate to forecast"})  # fmt: skip
         return rows
-    try:
-        f = forecast_response(profile, [x["drug"] for x in nd], kb=kb)
-    except DataUnavailableError as exc:
-        na.append({"source": "forecast", "item": "response forecast",
-                   "reason": f"data unavailable: {exc}"})  # fmt: skip
+    f = _try(na, "forecast", "response forecast", forecast_response, profile,
+             [x["drug"] for x in nd], kb=kb)  # fmt: skip
+    if f is None:
         return rows
     f = f[f.predicted.notna()]
     if f.empty:
@@ -1014,12 +1035,8 @@ def _panel_synergy_rows(rows: list[dict[str, Any]], resisted: str, drug_name: st
     def combo(k: str) -> Any:
         return lambda x: x["kind"] == "combination" and _key(x["partner"], kb) == k
 
-    try:
-        ps = panel_synergy(drug_name, lineage=profile.tissue, kb=kb)
-    except DataUnavailableError as exc:
-        na.append({"source": "panel_synergy", "item": "O'Neil / NCI-ALMANAC synergy",
-                   "reason": f"data unavailable: {exc}"})  # fmt: skip
-        ps = None
+    ps = _try(na, "panel_synergy", "O'Neil / NCI-ALMANAC synergy", panel_synergy, drug_name,
+              lineage=profile.tissue, kb=kb)  # fmt: skip
     measured: set[str] = set()
     if ps is not None and ps.empty:
         na.append({"source": "panel_synergy", "item": "O'Neil / NCI-ALMANAC synergy",
@@ -1052,11 +1069,9 @@ def _panel_synergy_rows(rows: list[dict[str, Any]], resisted: str, drug_name: st
         na.append({"source": "predicted_synergy", "item": "synergy model",
                    "reason": "not run (synergy_prediction=False)"})  # fmt: skip
         return rows
-    try:
-        pr = predicted_synergy(drug_name, lineage=profile.tissue, kb=kb)
-    except DataUnavailableError as exc:
-        na.append({"source": "predicted_synergy", "item": "synergy model",
-                   "reason": f"data unavailable: {exc}"})  # fmt: skip
+    pr = _try(na, "predicted_synergy", "synergy model", predicted_synergy, drug_name,
+              lineage=profile.tissue, kb=kb)  # fmt: skip
+    if pr is None:
         return rows
     if pr.empty:
         na.append({"source": "predicted_synergy", "item": "synergy model",
