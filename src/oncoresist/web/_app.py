@@ -270,12 +270,15 @@ class _Ctx:
             preview = _jsonable(self.parsed_table(ds).head(_PREVIEW_ROWS))
         path = self.storage.upload_path(ds.file_id)
         cols_from = self.storage.upload_path(ds.map_file_id) if ds.map_file_id else path
+        # show the start of the file the error is about
+        about_map = ds.map_name is not None and any(e.get("file") == ds.map_name for e in ds.errors)
+        shown = cols_from if about_map else path
         return DatasetOut(
             id=ds.id, project_id=ds.project_id, name=ds.name, map_name=ds.map_name, kind=ds.kind,
             status=ds.status, options=dict(ds.options),
             errors=[ErrorOut(**e) for e in ds.errors], notes=list(ds.notes),
             summary=dict(ds.summary), columns=list(_columns(str(cols_from))),
-            preview=preview, raw_preview=service.raw_preview(path),
+            preview=preview, raw_preview=service.raw_preview(shown),
         )  # fmt: skip
 
     def create_dataset(
