@@ -185,6 +185,8 @@ def test_tidy_table_errors_name_row_and_column(project):
     fixed = upload(c, pid, {"file": ("screen.csv", text.replace("abc", "1").encode())})
     assert fixed["status"] == "ok" and fixed["summary"]["curves"] == 1
     assert c.post(f"/api/datasets/{ds['id']}/fits", json={}).status_code == 409
+    plate_only = c.put(f"/api/datasets/{fixed['id']}/options", json={"read": "Lum"}).json()
+    assert "plate-reader exports only" in plate_only["errors"][0]["message"]
 
 
 def test_mapping_through_the_upload_form_fields(project):

@@ -92,6 +92,8 @@ def parse_dataset(
     if map_path is not None:
         paths[str(map_path)] = map_label or "plate map"
     kwargs = _read_kwargs(options)
+    if kind != "plate_export" and "read" in kwargs:
+        raise InputError(f"{label}: read={kwargs['read']!r} applies to plate-reader exports only")
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
