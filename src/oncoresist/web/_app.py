@@ -196,6 +196,19 @@ def _read(path: Path) -> pd.DataFrame:
     return _parquet(str(path), path.stat().st_mtime_ns)
 
 
+@functools.lru_cache(maxsize=64)
+def _plate_qc(path: str, mtime_ns: int, excluded: frozenset[int]) -> pd.DataFrame | None:
+    # the same parsed table and the same excluded wells give the same QC
+    from ..curves import plate_qc
+    from ..data import Screen
+
+    table = _parquet(path, mtime_ns)
+    screen = Screen(table[~table.index.isin(list(excluded))].reset_index(drop=True))
+    if screen.is_normalised or not screen.plates:
+        return None
+    return plate_qc(screen)
+
+
 @functools.lru_cache(maxsize=256)
 def _columns(path: str) -> tuple[str, ...]:
     return tuple(service.file_columns(Path(path)))  # uploads never change
@@ -359,12 +372,10 @@ class _Ctx:
 
     def plate_qc(self, db: Session, ds: Dataset) -> pd.DataFrame | None:
         """:func:`oncoresist.curves.plate_qc` of the kept wells (None: no plates or no reads)."""
-        from ..curves import plate_qc
-
-        screen = self.kept_screen(db, ds)
-        if screen.is_normalised or not screen.plates:
-            return None
-        return plate_qc(screen)
+        self.parsed_table(ds)  # 409 unless parsed
+        path = self.storage.result_dir(ds.id) / "screen.parquet"
+        active = service.active_exclusions(self.events(db, ds.id))
+        return _plate_qc(str(path), path.stat().st_mtime_ns, frozenset(active))
 
     # ------------------------------------------------------------------ fits
     def start_fit(self, db: Session, ds: Dataset, body: FitIn) -> tuple[Analysis, Job]:
