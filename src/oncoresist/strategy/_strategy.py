@@ -1027,7 +1027,6 @@ def _panel_synergy_rows(rows: list[dict[str, Any]], resisted: str, drug_name: st
     tgt = {k: set(t) if isinstance(t, (list, tuple)) else set()
            for k, t in zip(kb.drugs.key, kb.drugs.targets, strict=True)}  # fmt: skip
     res_targets = tgt.get(resisted, set())
-    names = dict(zip(kb.drugs.key, kb.drugs.drug, strict=True))
 
     def shares_target(k: str) -> bool:
         return bool(res_targets & tgt.get(k, set()))
@@ -1060,7 +1059,7 @@ def _panel_synergy_rows(rows: list[dict[str, Any]], resisted: str, drug_name: st
             cav = [f"antagonistic with {drug_name} in {r.dataset} (z {r.z:+.2f}, FDR {r.fdr:.3g})"]
         if _attach(rows, combo(k), item, "panel_synergy", cav) or not good:
             continue
-        pn = names.get(k) or names.get(str(r.partner_kb_key)) or str(r.partner)
+        pn = str(r.partner)
         rows.append(_row("combination", f"{drug_name} + {pn}", sc, "panel_synergy", [item], cav,
                          drug=drug_name, partner=pn,
                          top=f"measured synergy in {r.lineage_used} lines: z {r.z:+.2f}, "
@@ -1094,7 +1093,7 @@ def _panel_synergy_rows(rows: list[dict[str, Any]], resisted: str, drug_name: st
                *([] if lf == 1.0 else ["evidence from other lineages"])]  # fmt: skip
         if _attach(rows, combo(k), item, "predicted_synergy", cav):
             continue
-        pn = names.get(k) or names.get(str(r.partner_kb_key)) or str(r.partner)
+        pn = str(r.partner)
         rows.append(_row("combination", f"{drug_name} + {pn}", sc, "predicted_synergy", [item],
                          cav, drug=drug_name, partner=pn,
                          top=f"predicted synergy z {r.z:+.2f} ({r.lineage_used} lines)"))  # fmt: skip
