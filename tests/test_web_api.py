@@ -290,6 +290,18 @@ def test_path_in_a_file_name_is_only_a_label(tmp_path, name):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
 
 
+def test_a_refused_plate_map_keeps_no_half_of_the_pair(tmp_path):
+    with client_for(tmp_path) as c:
+        pid = c.post("/api/projects", json={"name": "p"}).json()["id"]
+        files = {
+            "file": ("prism.txt", example_path("prism_parental_resistant_384.txt").read_bytes()),
+            "plate_map": ("map.exe", b"MZ"),
+        }
+        r = c.post(f"/api/projects/{pid}/datasets", files=files, headers=csrf(c))
+        assert r.status_code == 415
+        assert not any((tmp_path / "uploads").iterdir())
+
+
 def test_a_path_without_an_accepted_suffix_is_refused(project):
     c, pid = project
     r = c.post(

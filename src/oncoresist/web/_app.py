@@ -298,15 +298,17 @@ class _Ctx:
         self, db: Session, project: Project, file: UploadFile, plate_map: UploadFile | None,
         options: dict[str, Any],
     ) -> Dataset:  # fmt: skip
+        file_id: str | None = None
         try:
             file_id = self.storage.save_upload(file.file, file.filename or "upload")
             map_id = None
             if plate_map is not None and plate_map.filename:
                 map_id = self.storage.save_upload(plate_map.file, plate_map.filename)
-        except (TooLargeError, BombError) as exc:
-            raise HTTPException(status_code=413, detail=str(exc)) from exc
-        except ContentError as exc:
-            raise HTTPException(status_code=415, detail=str(exc)) from exc
+        except (TooLargeError, ContentError) as exc:
+            if file_id is not None:  # the map was refused: keep no half of the pair
+                self.storage.upload_path(file_id).unlink(missing_ok=True)
+            status = 413 if isinstance(exc, TooLargeError | BombError) else 415
+            raise HTTPException(status_code=status, detail=str(exc)) from exc
         ds = Dataset(
             id=new_id(), project_id=project.id, name=display_name(file.filename),
             map_name=display_name(plate_map.filename) if map_id and plate_map else None,
