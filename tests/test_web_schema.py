@@ -23,7 +23,7 @@ from oncoresist.web import Settings, create_app  # noqa: E402
 
 TOKEN = "schema-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-MAX_EXAMPLES = 10
+MAX_EXAMPLES = 6
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 
 
