@@ -98,3 +98,36 @@ def test_models_match_the_migrations(tmp_path):
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_serve_command_runs_and_stops(tmp_path):
+    """``oncoresist serve`` as a user starts it: answers on 127.0.0.1, stops on SIGTERM."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-c", "import sys; from oncoresist.cli import main; sys.exit(main())",
+           "serve", "--port", str(port), "--data-dir", str(tmp_path / "d")]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        end = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health") as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                if time.monotonic() > end or proc.poll() is not None:
+                    raise
+                time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert f"http://127.0.0.1:{port}/" in out
+    assert (tmp_path / "d" / "oncoresist.db").exists()
