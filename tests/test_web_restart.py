@@ -100,34 +100,26 @@ def test_models_match_the_migrations(tmp_path):
     assert diff == []
 
 
-def test_serve_command_runs_and_stops(tmp_path):
-    """``oncoresist serve`` as a user starts it: answers on 127.0.0.1, stops on SIGTERM."""
-    import signal
-    import socket
-    import subprocess
-    import sys
-    import time
-    import urllib.request
+def test_serve_command_builds_the_app_and_binds_loopback(tmp_path, monkeypatch):
+    """``oncoresist serve`` hands uvicorn the app for its data folder, on 127.0.0.1."""
+    import uvicorn
+    from fastapi import FastAPI
+    from typer.testing import CliRunner
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    cmd = [sys.executable, "-c", "import sys; from oncoresist.cli import main; sys.exit(main())",
-           "serve", "--port", str(port), "--data-dir", str(tmp_path / "d")]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        end = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health") as r:
-                    assert r.status == 200
-                    break
-            except OSError:
-                if time.monotonic() > end or proc.poll() is not None:
-                    raise
-                time.sleep(0.2)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=30)
-    assert f"http://127.0.0.1:{port}/" in out
-    assert (tmp_path / "d" / "oncoresist.db").exists()
+    from oncoresist.cli import app
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda application, **kw: calls.append((application, kw)))
+    data = tmp_path / "d"
+    result = CliRunner().invoke(app, ["serve", "--port", "8123", "--data-dir", str(data)])
+    assert result.exit_code == 0, result.output
+    ((application, kw),) = calls
+    assert isinstance(application, FastAPI)
+    assert kw["host"] == "127.0.0.1" and kw["port"] == 8123
+    assert (data / "oncoresist.db").exists()
+    assert "http://127.0.0.1:8123/" in result.output
+    token = CliRunner().invoke(
+        app, ["serve", "--host", "0.0.0.0", "--token", "t0k", "--data-dir", str(data)]
+    )
+    assert token.exit_code == 0 and calls[-1][1]["host"] == "0.0.0.0"
+    assert "?token=t0k" in token.output
