@@ -954,6 +954,8 @@ def _association_rows(rows: list[dict[str, Any]], genes: Sequence[str], profile:
         lin = str(best.lineage_used)
         lf = w["all_lineages"] if lin.startswith("all") else 1.0
         sens = float(best.effect) < 0
+        if pd.isna(best.glass_delta) or pd.isna(best.effect):
+            continue  # no spread among the wild-type lines: no effect size to score
         shf = shared_w if set(genes) & drivers else 1.0
         sc = (w["panel_association"] * min(1.0, abs(float(best.glass_delta)) / 2.0) * lf * shf
               if sens else 0.0)  # fmt: skip
