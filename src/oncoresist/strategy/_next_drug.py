@@ -803,28 +803,16 @@ def rank_next_drugs(
             continue
         spec, rule, observed = m
         lf, lnote = _lineage_factor(ar.lineages, tissue, w)
-        pts = w.level_points(ar.level)
-        item = {
-            "source": "oncoresist strategy alternatives (partners.yaml)",
-            "gene": ar.gene,
-            "observed": observed,
-            "kb_alteration": ar.alteration,
-            "match_rule": rule,
-            "effect": "sensitivity",
-            "evidence_level": ar.level,
-            "level_points": pts,
-            "specificity_factor": w.spec(spec, rule),
-            "lineage_factor": lf,
-            "shared_factor": 1.0,
-            "item_score": pts * w.spec(spec, rule) * lf,
-            "shared_with_resisted": False,
-            "addresses_resistance": True,
-            "statistic": f"{ar.evidence} evidence, level {ar.level}, {rule}: escapes the "
-            f"{ar.gene} mechanism",
-            "citation": ar.citations,
-            "licence": _KB_LICENCE,
-            "detail": ar.note,
-        }
+        item = _rule_item(
+            "oncoresist strategy alternatives (partners.yaml)",
+            ar,
+            observed,
+            rule,
+            spec,
+            lf,
+            w,
+            f"{ar.evidence} evidence, level {ar.level}, {rule}: escapes the {ar.gene} mechanism",
+        )
         dname = names.get(ar.next, ar.next)
         caveats = [lnote, *_approval_caveat(kb, ar.next)]
         if ar.evidence in ("in_vitro", "preclinical"):
@@ -878,32 +866,21 @@ def rank_next_drugs(
             )
             continue
         lf, lnote = _lineage_factor(pr.lineages, tissue, w)
-        pts = w.level_points(pr.level)
         caveats = [lnote]
         if pr.evidence in ("in_vitro", "preclinical"):
             caveats.append(f"{pr.evidence.replace('_', ' ')} evidence only")
         add(
             pr.partner,
-            {
-                "source": "oncoresist strategy partner rules (partners.yaml)",
-                "gene": pr.gene,
-                "observed": observed,
-                "kb_alteration": pr.alteration,
-                "match_rule": rule,
-                "effect": "sensitivity",
-                "evidence_level": pr.level,
-                "level_points": pts,
-                "specificity_factor": w.spec(spec, rule),
-                "lineage_factor": lf,
-                "shared_factor": 1.0,
-                "item_score": pts * w.spec(spec, rule) * lf,
-                "shared_with_resisted": False,
-                "addresses_resistance": True,
-                "statistic": f"{pr.evidence} evidence, level {pr.level}, {rule}",
-                "citation": pr.citations,
-                "licence": _KB_LICENCE,
-                "detail": pr.note,
-            },
+            _rule_item(
+                "oncoresist strategy partner rules (partners.yaml)",
+                pr,
+                observed,
+                rule,
+                spec,
+                lf,
+                w,
+                f"{pr.evidence} evidence, level {pr.level}, {rule}",
+            ),
             caveats,
         )
 
@@ -1097,6 +1074,32 @@ def rank_next_drugs(
         else pd.DataFrame(columns=mech_cols),
         weights=w,
     )
+
+
+def _rule_item(source: str, r: Any, observed: str, rule: str, spec: int, lf: float,
+               w: StrategyWeights, statistic: str) -> dict[str, Any]:  # fmt: skip
+    """The sensitivity item of a matched ``partners.yaml`` rule (partner or alternative)."""
+    pts = w.level_points(r.level)
+    return {
+        "source": source,
+        "gene": r.gene,
+        "observed": observed,
+        "kb_alteration": r.alteration,
+        "match_rule": rule,
+        "effect": "sensitivity",
+        "evidence_level": r.level,
+        "level_points": pts,
+        "specificity_factor": w.spec(spec, rule),
+        "lineage_factor": lf,
+        "shared_factor": 1.0,
+        "item_score": pts * w.spec(spec, rule) * lf,
+        "shared_with_resisted": False,
+        "addresses_resistance": True,
+        "statistic": statistic,
+        "citation": r.citations,
+        "licence": _KB_LICENCE,
+        "detail": r.note,
+    }
 
 
 def _level_caveats(items: Sequence[Mapping[str, Any]]) -> list[str]:
