@@ -56,8 +56,21 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version_callback, is_eager=True, help="Show the version."
     ),
+    figures: str | None = typer.Option(
+        None,
+        "--figures",
+        help="Also write every figure of the command's report as static files in FORMATS "
+        "(comma-separated: png, svg, pdf) into figures/ beside the report, e.g. "
+        "`oncoresist --figures png,svg fit ...`. Needs the figures extra and chromium.",
+        metavar="FORMATS",
+    ),
 ) -> None:
     """oncoresist command line."""
+    if figures:
+        from .report._figures import _start, default_figure_formats
+
+        default_figure_formats(figures.split(","))
+        _start()  # no browser: say so now, not after the command's work
 
 
 @app.command("demo")
@@ -123,7 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     Errors of oncoresist and failures to read or write a file print one line (the message
     names the file and the fix; no traceback) and return 2.
     """
+    from .report._figures import default_figure_formats
+
     console = Console(stderr=True, soft_wrap=True, highlight=False)
+    token = default_figure_formats(())  # --figures applies to this call only
     try:
         with _signals_unwind():
             app(args=argv, standalone_mode=False)
@@ -149,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
             show()
             return code
         raise
+    finally:
+        from .report._figures import _DEFAULT
+
+        _DEFAULT.reset(token)
     return 0
 
 

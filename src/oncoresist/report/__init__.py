@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from ._figures import FIGURE_FORMATS, export_figures, figure_bytes, parse_formats
 from ._html import render_html, render_report
 from ._section import Section
 
-__all__ = ["Section", "render_html", "render_report"]
+__all__ = [
+    "FIGURE_FORMATS",
+    "Section",
+    "export_figures",
+    "figure_bytes",
+    "parse_formats",
+    "render_html",
+    "render_report",
+]

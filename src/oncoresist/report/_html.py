@@ -69,9 +69,17 @@ def render_html(sections: Sequence[Section], *, title: str = "oncoresist report"
 
 
 def render_report(
-    sections: Sequence[Section], path: str | os.PathLike[str], *, title: str = "oncoresist report"
+    sections: Sequence[Section],
+    path: str | os.PathLike[str],
+    *,
+    title: str = "oncoresist report",
+    figures: str | Sequence[str] | None = None,
 ) -> Path:
     """Write a self-contained HTML report atomically and return its path.
+
+    ``figures`` (``"png,svg"``, a list, or None for the CLI's ``oncoresist --figures`` default,
+    usually none) also writes every figure of the report as static files into ``figures/``
+    beside it (:func:`~oncoresist.report.export_figures`).
 
     Examples
     --------
@@ -81,4 +89,10 @@ def render_report(
     >>> p.read_text().count("Hello") >= 1
     True
     """
-    return write_text(path, render_html(sections, title=title))
+    from ._figures import _DEFAULT, export_figures, parse_formats
+
+    fmts = _DEFAULT.get() if figures is None else parse_formats(figures)
+    out = write_text(path, render_html(sections, title=title))
+    if fmts:
+        export_figures(list(sections), out.parent / "figures", fmts)
+    return out
