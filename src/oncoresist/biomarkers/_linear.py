@@ -17,7 +17,7 @@ least 3 samples in each feature group, MSI entered when both MSI groups have at 
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, special, stats
 
+from ..curves._executors import Executor, resolve_executor
 from ..data._panel import Panel
 from ..errors import InputError
 
@@ -215,18 +216,10 @@ def _pvalue_f1(F: np.ndarray, df: np.ndarray) -> np.ndarray:
         return special.betainc(df / 2.0, 0.5, df / (df + F))
 
 
-def _progress(items: Sequence[Any], progress: bool, label: str):
-    if not progress:
-        return items
-    from rich.progress import track
-
-    return track(items, description=label)
-
-
 # --------------------------------------------------------------------------- main engine
 def _run(panel: Panel, **options: Any) -> AssociationResult:
-    # The per-drug products are small (samples x ~30 covariates): a multi-threaded BLAS spends
-    # more time synchronising than computing, and on a busy 2-core machine it is ~10x slower.
+    # One BLAS thread for the whole call (see _drug_chunk): thread-executor workers then all
+    # enter and leave their own limit with the same setting, and none resets another's.
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="blas"):
@@ -247,9 +240,17 @@ def _run_impl(
     min_group: int,
     min_covariate_group: int,
     progress: bool,
+    executor: str | Executor | None,
+    chunk_size: int,
 ) -> AssociationResult:
     if mode not in ("pancan", "per_tissue"):
         raise InputError(f"mode must be 'pancan' or 'per_tissue', got {mode!r}")
+    if (
+        isinstance(chunk_size, bool)
+        or not isinstance(chunk_size, int | np.integer)
+        or chunk_size < 1
+    ):
+        raise InputError(f"chunk_size must be a whole number of drugs >= 1, got {chunk_size!r}")
     if min_responses < 3:
         raise InputError(f"min_responses must be at least 3, got {min_responses}")
     # ---- features
@@ -307,124 +308,36 @@ def _run_impl(
     else:
         groups = [("PANCAN", keep.to_numpy())]
 
-    rows: list[dict[str, np.ndarray]] = []
-    skipped: list[dict[str, Any]] = []
-    skip_blocks: list[tuple[Any, str, np.ndarray, np.ndarray]] = []
     feat_names = Xdf.columns
     layer_arr = layer_ser.to_numpy()
     drug_names = Ydf.columns
     Xall = Xdf.to_numpy(dtype=float)
     Yall = Ydf.to_numpy(dtype=float)
-    n_feat = len(feat_names)
-    for tissue, smask in groups:
-        X = Xall[smask]
-        Y = Yall[smask]
-        codes = [(nm, c, min_covariate_group) for nm, c in _codes(cov[smask])]
-        M = ~np.isnan(Y)
-        Mf = M.astype(float)
-        n_resp = Mf.sum(axis=0)
-        # Centre each drug so that sums of squares below do not lose precision.
-        mu = np.where(n_resp > 0, np.where(M, Y, 0.0).sum(axis=0) / np.maximum(n_resp, 1), 0.0)
-        Y0 = np.where(M, Y - mu, 0.0)
-        xnan = np.isnan(X)
-        X0 = np.where(xnan, 0.0, X)
-        notnan = (~xnan).astype(float)
-        # Per drug x feature: samples with a response and a feature value.
-        valid = Mf.T @ notnan
-        has_nan = (n_resp[:, None] - valid) > 0
-        xsum = Mf.T @ X0
-        xsq = Mf.T @ (X0 * X0) if kind != "binary" else xsum
-        with np.errstate(divide="ignore", invalid="ignore"):
-            xscale_all = xsq - xsum**2 / valid
-        if kind == "binary":
-            # Group sizes and moments of every drug x feature pair in a few matrix products
-            # (samples with a missing feature value count in neither group).
-            n_pos = xsum
-            n_neg = valid - n_pos
-            s_pos = Y0.T @ X0
-            ss_pos = (Y0**2).T @ X0
-            s_all = Y0.T @ notnan
-            ss_all = (Y0**2).T @ notnan
-            with np.errstate(divide="ignore", invalid="ignore"):
-                m_pos = s_pos / n_pos
-                m_neg = (s_all - s_pos) / n_neg
-                v_pos = (ss_pos - n_pos * m_pos**2) / (n_pos - 1)
-                v_neg = (ss_all - ss_pos - n_neg * m_neg**2) / (n_neg - 1)
-        for j in _progress(range(Y.shape[1]), progress, f"associations {tissue}"):
-            drug = drug_names[j]
-            idx = M[:, j]
-            n_j = int(n_resp[j])
-            if n_j < min_responses:
-                skipped.append(
-                    {
-                        "drug": drug,
-                        "feature": "<all>",
-                        "layer": "",
-                        "tissue": tissue,
-                        "reason": f"too_few_responses ({n_j} < {min_responses})",
-                        "n_tests": n_feat,
-                    }
-                )
-                continue
-            C, used = _design(codes, idx)
-            # Zero rows outside the drug's samples: products over all samples then equal
-            # products over the drug's samples, and no per-drug copy of X is needed.
-            Qd = _orth(C)
-            Q = np.zeros((len(idx), Qd.shape[1]))
-            Q[idx] = Qd
-            beta, F, r, rxx, df, n_used = _tests_for_drug(
-                Y0[:, j], X0, X, xsq[j], valid[j], has_nan[j], idx, Q, Qd
-            )
-            xscale = xscale_all[j]
-            status = np.full(n_feat, "ok", dtype=object)
-            if kind == "binary":
-                np_j, nn_j = n_pos[j], n_neg[j]
-                status[(np_j == 0) | (nn_j == 0)] = "feature_constant"
-                small = (status == "ok") & ((np_j < min_group) | (nn_j < min_group))
-                status[small] = f"group_too_small (< {min_group})"
-            else:
-                status[~(xscale > 1e-12 * np.maximum(xsq[j], 1e-300))] = "feature_constant"
-                status[(status == "ok") & (n_used < min_responses)] = (
-                    f"too_few_samples (< {min_responses})"
-                )
-            collinear = (status == "ok") & ~(rxx > 1e-9 * xscale)
-            status[collinear] = "feature_collinear_with_covariates"
-            status[(status == "ok") & ~(df > 0)] = "no_residual_df"
-            ok = status == "ok"
-            if not ok.all():
-                bad_k = np.flatnonzero(~ok)
-                skip_blocks.append((drug, tissue, bad_k, status[bad_k]))
-            if not ok.any():
-                continue
-            n_ok = int(ok.sum())
-            cols: dict[str, np.ndarray] = {
-                "drug": np.full(n_ok, drug, dtype=object),
-                "feature": np.flatnonzero(ok),
-                "tissue": np.full(n_ok, tissue, dtype=object),
-                "n_samples": n_used[ok],
-                "beta": beta[ok],
-                "partial_r": r[ok],
-                "statistic": F[ok] if kind == "binary" else np.sign(r[ok]) * np.sqrt(F[ok]),
-                "df_resid": df[ok],
-                "covariates": np.full(n_ok, "+".join(used) if used else "none", dtype=object),
-            }
-            if kind == "binary":
-                npj, nnj = n_pos[j, ok], n_neg[j, ok]
-                vp, vn = v_pos[j, ok], v_neg[j, ok]
-                md = m_pos[j, ok] - m_neg[j, ok]
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    pooled = np.sqrt(((npj - 1) * vp + (nnj - 1) * vn) / (npj + nnj - 2))
-                    cols.update(
-                        n_pos=npj,
-                        n_neg=nnj,
-                        mean_pos=m_pos[j, ok] + mu[j],
-                        mean_neg=m_neg[j, ok] + mu[j],
-                        mean_diff=md,
-                        cohens_d=md / pooled,
-                        glass_delta_pos=md / np.sqrt(vp),
-                        glass_delta_neg=md / np.sqrt(vn),
-                    )
-            rows.append(cols)
+    step = int(chunk_size)
+    opts = _ChunkOptions(kind, min_responses, min_group)
+
+    def tasks() -> Iterator[_DrugChunk]:
+        for tissue, smask in groups:
+            X = Xall[smask]
+            codes = [(nm, c, min_covariate_group) for nm, c in _codes(cov[smask])]
+            for s in range(0, len(drug_names), step):
+                cols = slice(s, s + step)
+                yield _DrugChunk(tissue, X, codes, Yall[smask, cols], drug_names[cols], opts)
+
+    n_tasks = len(groups) * -(-len(drug_names) // step)
+    results: Iterable[_ChunkResult] = resolve_executor(executor).map(_drug_chunk, tasks())
+    if progress:
+        from rich.progress import track
+
+        results = track(results, total=n_tasks, description="associations")
+    rows: list[dict[str, np.ndarray]] = []
+    skipped: list[dict[str, Any]] = []
+    skip_blocks: list[tuple[Any, str, np.ndarray, np.ndarray]] = []
+    # Chunks come back in task order, so the gathered table is the one a single pass gives.
+    for part in results:
+        rows += part.rows
+        skipped += part.skipped
+        skip_blocks += part.skip_blocks
     skipped_df = pd.DataFrame(skipped, columns=_SKIP_COLUMNS)
     if skip_blocks:
         ks = np.concatenate([b[2] for b in skip_blocks])
@@ -494,6 +407,164 @@ def _run_impl(
     )
 
 
+@dataclass(frozen=True)
+class _ChunkOptions:
+    kind: Literal["binary", "continuous"]
+    min_responses: int
+    min_group: int
+
+
+@dataclass(frozen=True)
+class _DrugChunk:
+    """One task: the drugs ``drug_names`` (columns of ``Y``) in one tissue group.
+
+    What a worker receives (pickled for process and Dask executors): the group's feature
+    matrix ``X`` (samples x features), the covariate codes, the chunk's responses ``Y``
+    (samples x drugs of the chunk) and the filters; memory per task is that of ``X`` plus a
+    few drugs x features products.
+    """
+
+    tissue: str
+    X: np.ndarray
+    codes: list[tuple[str, np.ndarray, int]]
+    Y: np.ndarray
+    drug_names: pd.Index
+    opts: _ChunkOptions
+
+
+@dataclass(frozen=True)
+class _ChunkResult:
+    rows: list[dict[str, np.ndarray]]
+    skipped: list[dict[str, Any]]
+    skip_blocks: list[tuple[Any, str, np.ndarray, np.ndarray]]
+
+
+def _drug_chunk(task: _DrugChunk) -> _ChunkResult:
+    """Every test of the chunk's drugs, p-values and FDR left to the caller (global BH)."""
+    # The per-drug products are small (samples x ~30 covariates): a multi-threaded BLAS spends
+    # more time synchronising than computing, and on a busy 2-core machine it is ~10x slower.
+    # Set here too, as process and Dask workers do not inherit the caller's limit.
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _drug_chunk_impl(task)
+
+
+def _drug_chunk_impl(task: _DrugChunk) -> _ChunkResult:
+    tissue, X, codes, Y, drug_names = task.tissue, task.X, task.codes, task.Y, task.drug_names
+    kind, min_responses, min_group = task.opts.kind, task.opts.min_responses, task.opts.min_group
+    n_feat = X.shape[1]
+    rows: list[dict[str, np.ndarray]] = []
+    skipped: list[dict[str, Any]] = []
+    skip_blocks: list[tuple[Any, str, np.ndarray, np.ndarray]] = []
+    M = ~np.isnan(Y)
+    Mf = M.astype(float)
+    n_resp = Mf.sum(axis=0)
+    # Centre each drug so that sums of squares below do not lose precision.
+    mu = np.where(n_resp > 0, np.where(M, Y, 0.0).sum(axis=0) / np.maximum(n_resp, 1), 0.0)
+    Y0 = np.where(M, Y - mu, 0.0)
+    xnan = np.isnan(X)
+    X0 = np.where(xnan, 0.0, X)
+    notnan = (~xnan).astype(float)
+    # Per drug x feature: samples with a response and a feature value.
+    valid = Mf.T @ notnan
+    has_nan = (n_resp[:, None] - valid) > 0
+    xsum = Mf.T @ X0
+    xsq = Mf.T @ (X0 * X0) if kind != "binary" else xsum
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xscale_all = xsq - xsum**2 / valid
+    if kind == "binary":
+        # Group sizes and moments of every drug x feature pair in a few matrix products
+        # (samples with a missing feature value count in neither group).
+        n_pos = xsum
+        n_neg = valid - n_pos
+        s_pos = Y0.T @ X0
+        ss_pos = (Y0**2).T @ X0
+        s_all = Y0.T @ notnan
+        ss_all = (Y0**2).T @ notnan
+        with np.errstate(divide="ignore", invalid="ignore"):
+            m_pos = s_pos / n_pos
+            m_neg = (s_all - s_pos) / n_neg
+            v_pos = (ss_pos - n_pos * m_pos**2) / (n_pos - 1)
+            v_neg = (ss_all - ss_pos - n_neg * m_neg**2) / (n_neg - 1)
+    for j in range(Y.shape[1]):
+        drug = drug_names[j]
+        idx = M[:, j]
+        n_j = int(n_resp[j])
+        if n_j < min_responses:
+            skipped.append(
+                {
+                    "drug": drug,
+                    "feature": "<all>",
+                    "layer": "",
+                    "tissue": tissue,
+                    "reason": f"too_few_responses ({n_j} < {min_responses})",
+                    "n_tests": n_feat,
+                }
+            )
+            continue
+        C, used = _design(codes, idx)
+        # Zero rows outside the drug's samples: products over all samples then equal
+        # products over the drug's samples, and no per-drug copy of X is needed.
+        Qd = _orth(C)
+        Q = np.zeros((len(idx), Qd.shape[1]))
+        Q[idx] = Qd
+        beta, F, r, rxx, df, n_used = _tests_for_drug(
+            Y0[:, j], X0, X, xsq[j], valid[j], has_nan[j], idx, Q, Qd
+        )
+        xscale = xscale_all[j]
+        status = np.full(n_feat, "ok", dtype=object)
+        if kind == "binary":
+            np_j, nn_j = n_pos[j], n_neg[j]
+            status[(np_j == 0) | (nn_j == 0)] = "feature_constant"
+            small = (status == "ok") & ((np_j < min_group) | (nn_j < min_group))
+            status[small] = f"group_too_small (< {min_group})"
+        else:
+            status[~(xscale > 1e-12 * np.maximum(xsq[j], 1e-300))] = "feature_constant"
+            status[(status == "ok") & (n_used < min_responses)] = (
+                f"too_few_samples (< {min_responses})"
+            )
+        collinear = (status == "ok") & ~(rxx > 1e-9 * xscale)
+        status[collinear] = "feature_collinear_with_covariates"
+        status[(status == "ok") & ~(df > 0)] = "no_residual_df"
+        ok = status == "ok"
+        if not ok.all():
+            bad_k = np.flatnonzero(~ok)
+            skip_blocks.append((drug, tissue, bad_k, status[bad_k]))
+        if not ok.any():
+            continue
+        n_ok = int(ok.sum())
+        cols: dict[str, np.ndarray] = {
+            "drug": np.full(n_ok, drug, dtype=object),
+            "feature": np.flatnonzero(ok),
+            "tissue": np.full(n_ok, tissue, dtype=object),
+            "n_samples": n_used[ok],
+            "beta": beta[ok],
+            "partial_r": r[ok],
+            "statistic": F[ok] if kind == "binary" else np.sign(r[ok]) * np.sqrt(F[ok]),
+            "df_resid": df[ok],
+            "covariates": np.full(n_ok, "+".join(used) if used else "none", dtype=object),
+        }
+        if kind == "binary":
+            npj, nnj = n_pos[j, ok], n_neg[j, ok]
+            vp, vn = v_pos[j, ok], v_neg[j, ok]
+            md = m_pos[j, ok] - m_neg[j, ok]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                pooled = np.sqrt(((npj - 1) * vp + (nnj - 1) * vn) / (npj + nnj - 2))
+                cols.update(
+                    n_pos=npj,
+                    n_neg=nnj,
+                    mean_pos=m_pos[j, ok] + mu[j],
+                    mean_neg=m_neg[j, ok] + mu[j],
+                    mean_diff=md,
+                    cohens_d=md / pooled,
+                    glass_delta_pos=md / np.sqrt(vp),
+                    glass_delta_neg=md / np.sqrt(vn),
+                )
+        rows.append(cols)
+    return _ChunkResult(rows, skipped, skip_blocks)
+
+
 def _tests_for_drug(
     y0: np.ndarray,
     X0: np.ndarray,
@@ -548,6 +619,8 @@ def anova_associations(
     min_group: int = 3,
     min_covariate_group: int = 2,
     progress: bool = False,
+    executor: str | Executor | None = None,
+    chunk_size: int = 64,
 ) -> AssociationResult:
     """GDSC-style ANOVA of every drug x binary feature, vectorised across features.
 
@@ -580,7 +653,20 @@ def anova_associations(
     min_covariate_group
         See above (GDSC: 2 for MSI).
     progress
-        Show a progress bar over drugs.
+        Show a progress bar over drug chunks.
+    executor
+        Where the drug chunks run: ``None``/``"serial"``, ``"threads"``, ``"processes"``, or
+        any object with ``map(func, chunks)`` (see :func:`oncoresist.curves.resolve_executor`;
+        a Dask executor fits there). Each task is one tissue group x ``chunk_size`` drugs; a
+        worker receives that group's feature matrix, covariate codes and the chunk's responses
+        (pickled for processes and Dask) and returns its test rows. P-values and the FDR are
+        computed once over all gathered rows, so every executor gives the same table, bit for
+        bit.
+    chunk_size
+        Drugs per task. Memory per task is the feature matrix plus a few
+        ``chunk_size x n_features`` products. Results do not depend on the executor; a
+        different ``chunk_size`` changes BLAS blocking, hence values in the last few bits
+        (relative ~1e-12).
 
     Returns
     -------
@@ -608,6 +694,8 @@ def anova_associations(
         min_group=min_group,
         min_covariate_group=min_covariate_group,
         progress=progress,
+        executor=executor,
+        chunk_size=chunk_size,
     )
 
 
@@ -623,13 +711,17 @@ def linear_associations(
     min_responses: int = 10,
     min_covariate_group: int = 2,
     progress: bool = False,
+    executor: str | Executor | None = None,
+    chunk_size: int = 64,
 ) -> AssociationResult:
     """Partial correlation / linear model of every drug x continuous feature.
 
     Model per test: ``response ~ covariates + feature``; ``beta`` is the adjusted slope,
     ``partial_r`` the partial correlation of response and feature given the covariates,
     ``statistic`` the t statistic (``sign(r) * sqrt(F)``) with ``df_resid`` degrees of freedom.
-    Samples with a missing feature value are left out of that feature's test only.
+    Samples with a missing feature value are left out of that feature's test only. Parameters
+    are those of :func:`anova_associations` (``executor`` and ``chunk_size`` included; the FDR
+    is Benjamini-Hochberg over all tests of the call, after the chunks are gathered).
 
     Examples
     --------
@@ -648,4 +740,6 @@ def linear_associations(
         min_group=0,
         min_covariate_group=min_covariate_group,
         progress=progress,
+        executor=executor,
+        chunk_size=chunk_size,
     )
