@@ -8,6 +8,8 @@
     ├── OutputError                 an output cannot be written (read-only folder, full disk,
     │   │                           it would replace an input)
     │   └── IncompleteRunError      an output folder holds an interrupted or altered run
+    ├── ExecutorError               a distributed run failed (scheduler unreachable, a worker
+    │                               lost past its retries); nothing was half-written
     ├── FitError                    a model could not be fitted where a status row is impossible
     └── DataUnavailableError        a data set is neither in the mirror, the cache nor downloadable
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 __all__ = [
     "DataUnavailableError",
+    "ExecutorError",
     "FitError",
     "IncompleteRunError",
     "InputError",
@@ -45,6 +48,10 @@ class OutputError(OncoresistError):
 
 class IncompleteRunError(OutputError):
     """An output folder holds an interrupted run, or files changed since the run wrote them."""
+
+
+class ExecutorError(OncoresistError):
+    """A parallel backend failed: its scheduler cannot be reached or a task lost its workers."""
 
 
 class FitError(OncoresistError):

@@ -1,8 +1,9 @@
 """Executors: how chunks of curves are mapped over workers, kept apart from the maths.
 
 An executor is anything with ``map(func, chunks) -> iterable of results`` in the order of
-``chunks`` (the :class:`Executor` protocol). A Dask backend only needs to provide that method,
-e.g. ``client.map`` + ``client.gather``; the fitting code does not change.
+``chunks`` (the :class:`Executor` protocol). The Dask backend
+(:class:`oncoresist.scale.DaskExecutor`, ``executor="dask"``) provides just that method; the
+fitting code does not change.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..errors import InputError
 
-__all__ = ["Executor", "ProcessExecutor", "SerialExecutor", "ThreadExecutor", "resolve_executor"]
+__all__ = [
+    "EXECUTORS",
+    "Executor",
+    "ProcessExecutor",
+    "SerialExecutor",
+    "ThreadExecutor",
+    "resolve_executor",
+]
 
 
 @runtime_checkable
@@ -63,17 +71,34 @@ class ProcessExecutor:
             yield from pool.map(func, chunks)
 
 
-def resolve_executor(executor: str | Executor | None) -> Executor:
-    """``None``/``"serial"``, ``"threads"``, ``"processes"`` or an object with ``map``."""
+EXECUTORS = ("serial", "threads", "processes", "dask")
+
+
+def resolve_executor(executor: str | Executor | None, *, scheduler: str | None = None) -> Executor:
+    """``None``/``"serial"``, ``"threads"``, ``"processes"``, ``"dask"`` or an object with ``map``.
+
+    ``"dask"`` is an :class:`oncoresist.scale.DaskExecutor` (the ``dask`` extra) connected to
+    ``scheduler`` (an address such as ``tcp://host:8786``), or on a local cluster when None.
+    """
+    if scheduler is not None and executor != "dask":
+        raise InputError(
+            f"a scheduler address ({scheduler!r}) is only used by executor='dask' "
+            f"(got executor={executor!r}); add --executor dask or leave --scheduler out"
+        )
     if executor is None or executor == "serial":
         return SerialExecutor()
     if executor == "threads":
         return ThreadExecutor()
     if executor == "processes":
         return ProcessExecutor()
+    if executor == "dask":
+        # lazy: dask is an optional extra, imported only when asked for
+        from ..scale._dask import DaskExecutor
+
+        return DaskExecutor(scheduler=scheduler)
     if isinstance(executor, Executor):
         return executor
     raise InputError(
-        f"executor={executor!r} is not supported; use 'serial', 'threads', 'processes' or an "
-        "object with a map(func, chunks) method (e.g. a Dask adapter)"
+        f"executor={executor!r} is not supported; use 'serial', 'threads', 'processes', 'dask' "
+        "or an object with a map(func, chunks) method"
     )
