@@ -102,11 +102,28 @@ def register(app: typer.Typer) -> None:
             ),
         ] = False,
         quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+        executor: Annotated[
+            str,
+            typer.Option(
+                "--executor",
+                help="Where the drug chunks run: serial, threads, processes or dask (the same "
+                "tables from each).",
+            ),
+        ] = "serial",
+        scheduler: Annotated[
+            str | None,
+            typer.Option(
+                "--scheduler",
+                help="Dask scheduler address (tcp://host:8786) for --executor dask; default a "
+                "local cluster.",
+            ),
+        ] = None,
     ) -> None:
         """Test every drug x genomic feature for association with response (covariates tissue,
         MSI, screen medium where the panel has them); write tidy tables (associations.csv,
         linear_associations.csv, skipped, excluded samples, sample_covariates.csv), self-contained
         figures and report.html."""
+        import contextlib
         import html
 
         from rich.console import Console
@@ -119,6 +136,7 @@ def register(app: typer.Typer) -> None:
             report_section,
             volcano_plot,
         )
+        from oncoresist.curves._executors import resolve_executor
         from oncoresist.data import read_panel
         from oncoresist.data._panels import NAMED_PANELS
         from oncoresist.errors import InputError
@@ -129,6 +147,8 @@ def register(app: typer.Typer) -> None:
         console = Console(stderr=False)
         if mode not in ("pancan", "per_tissue"):
             raise InputError(f"--mode must be 'pancan' or 'per_tissue', got {mode!r}")
+        # before any reading: a bad --executor / --scheduler fails at once (exit code 2)
+        ex = resolve_executor(executor, scheduler=scheduler)
         if Path(panel).exists():
             check_input(panel)
         omics = layer if (layer and panel in ("gdsc1", "gdsc2", "tgsa")) else None
@@ -171,8 +191,16 @@ def register(app: typer.Typer) -> None:
         inputs = [Path(panel)] if Path(panel).exists() else []
         params = {"panel": panel, "mode": mode, "layer": layer, "continuous": continuous,
                   "drug": drug, "min_responses": min_responses, "min_group": min_group,
-                  "metric": metric, "higher_is_sensitive": higher_is_sensitive}  # fmt: skip
-        with output_run(out, command="associate", inputs=inputs, params=params) as run:
+                  "metric": metric, "higher_is_sensitive": higher_is_sensitive,
+                  "executor": executor, "scheduler": scheduler}  # fmt: skip
+        # a Dask executor used as a context keeps one cluster for both analyses
+        ex_context = (
+            ex if isinstance(ex, contextlib.AbstractContextManager) else contextlib.nullcontext()
+        )
+        with (
+            ex_context,
+            output_run(out, command="associate", inputs=inputs, params=params) as run,
+        ):
             written = []
             cov_table = _sample_covariates(p, covs)
             write_table(cov_table, run.path("sample_covariates.csv"))
@@ -216,6 +244,7 @@ def register(app: typer.Typer) -> None:
                     min_responses=min_responses,
                     min_group=min_group,
                     progress=not quiet,
+                    executor=ex,
                 )
                 write_table(res.table, run.path("associations.csv"))
                 write_table(res.skipped, run.path("skipped.csv"))
@@ -244,6 +273,7 @@ def register(app: typer.Typer) -> None:
                     mode=mode,  # type: ignore[arg-type]
                     drugs=drugs,
                     progress=not quiet,
+                    executor=ex,
                 )
                 write_table(lin.table, run.path("linear_associations.csv"))
                 write_table(lin.skipped, run.path("linear_skipped.csv"))

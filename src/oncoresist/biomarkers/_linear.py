@@ -431,6 +431,10 @@ class _DrugChunk:
     drug_names: pd.Index
     opts: _ChunkOptions
 
+    def __sizeof__(self) -> int:
+        # what dask.sizeof reads (via sys.getsizeof) to scatter a large task, not inline it
+        return int(self.X.nbytes + self.Y.nbytes) + sum(c.nbytes for _, c, _ in self.codes)
+
 
 @dataclass(frozen=True)
 class _ChunkResult:

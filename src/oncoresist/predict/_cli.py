@@ -151,9 +151,24 @@ def evaluate_cmd(
     n_samples: int | None = typer.Option(None, help="Random subset of cell lines."),
     seed: int = typer.Option(0, help="Random seed."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    executor: str = typer.Option(
+        "serial",
+        "--executor",
+        help="Where the outer folds run: serial, threads, processes or dask (the same metrics "
+        "from each).",
+    ),
+    scheduler: str | None = typer.Option(
+        None,
+        "--scheduler",
+        help="Dask scheduler address (tcp://host:8786) for --executor dask; default a local "
+        "cluster.",
+    ),
 ) -> None:
     """Cross-validate models and baselines; write metrics, predictions and a report."""
+    import contextlib
+
     from .._io import output_run, write_table
+    from ..curves._executors import resolve_executor
     from ..report import render_report
     from ._design import drug_features, pair_frame
     from ._evaluate import evaluate
@@ -161,6 +176,8 @@ def evaluate_cmd(
 
     console = Console()
     _check_counts(n_drugs=n_drugs, n_samples=n_samples, n_splits=n_splits)
+    # before any loading: a bad --executor / --scheduler fails at once (exit code 2)
+    ex = resolve_executor(executor, scheduler=scheduler)
     panel = _panel(dataset, drugs=drugs, n_drugs=n_drugs, n_samples=n_samples, seed=seed)
     names = _split_list(models) or []
     mods = {n: _model(n, seed) for n in names}
@@ -174,19 +191,23 @@ def evaluate_cmd(
     tissue = None
     if panel.sample_annotations is not None and "tissue" in panel.sample_annotations:
         tissue = panel.annotation("tissue")
-    ev = evaluate(
-        mods,
-        X,
-        y,
-        splits=_split_list(splits) or ["cell_line"],
-        n_splits=n_splits,
-        tissue=tissue,
-        lower_is_sensitive=panel.lower_is_sensitive,
-        rng=seed,
-        progress=not quiet,
-    )
+    # a Dask executor used as a context keeps one cluster for all splits
+    with ex if isinstance(ex, contextlib.AbstractContextManager) else contextlib.nullcontext():
+        ev = evaluate(
+            mods,
+            X,
+            y,
+            splits=_split_list(splits) or ["cell_line"],
+            n_splits=n_splits,
+            tissue=tissue,
+            lower_is_sensitive=panel.lower_is_sensitive,
+            rng=seed,
+            progress=not quiet,
+            executor=ex,
+        )
     params = {"dataset": dataset, "models": models, "splits": splits, "n_splits": n_splits,
-              "drugs": drugs, "n_drugs": n_drugs, "n_samples": n_samples, "seed": seed}  # fmt: skip
+              "drugs": drugs, "n_drugs": n_drugs, "n_samples": n_samples, "seed": seed,
+              "executor": executor, "scheduler": scheduler}  # fmt: skip
     with output_run(out, command="predict evaluate", inputs=[], params=params) as run:
         summary = ev.summary()
         write_table(summary, run.path("summary.csv"))

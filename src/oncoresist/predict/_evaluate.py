@@ -17,7 +17,7 @@ training fold; its predictions (``y_base``) define the normalised Pearson.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, GroupKFold, KFold, LeaveOneGroupOut
 
+from ..curves._executors import Executor, resolve_executor
 from ..errors import InputError
 from ._design import DRUG, SAMPLE, check_design
 from ._metrics import METRICS, group_metrics, score_predictions
@@ -240,6 +241,97 @@ def _fit_one(
     return yp, info
 
 
+@dataclass(frozen=True)
+class _FoldTask:
+    """One outer fold, as sent to a worker (pickled for process and Dask executors).
+
+    The unfitted models, the fold's training and test design rows and responses, the parameter
+    grids and the inner-fold settings; the worker clones, tunes, fits and predicts, and sends
+    back the prediction tables and fit rows. ``seed`` is that of the fold (``seed + k``), so a
+    fold gives the same result on whichever worker runs it.
+    """
+
+    k: int
+    X_tr: pd.DataFrame
+    y_tr: np.ndarray
+    X_te: pd.DataFrame
+    y_te: np.ndarray
+    y_true_base: np.ndarray | None
+    models: Mapping[str, Any]
+    split: str
+    unseen_drugs: bool
+    param_grids: Mapping[str, Mapping[str, Sequence[Any]]] | None
+    inner_key: str | None
+    tissue: pd.Series | None
+    n_inner: int
+    seed: int
+
+    def __sizeof__(self) -> int:
+        # what dask.sizeof reads (via sys.getsizeof) to scatter a large task, not inline it
+        frames = (self.X_tr, self.X_te)
+        return sum(int(f.memory_usage(index=True).sum()) for f in frames) + int(
+            self.y_tr.nbytes + self.y_te.nbytes
+        )
+
+
+def _run_fold(task: _FoldTask) -> tuple[list[pd.DataFrame], list[dict[str, Any]]]:
+    """Baseline, inner tuning, fit and prediction of every model on one outer fold."""
+    k, X_tr, y_tr, X_te, y_te = task.k, task.X_tr, task.y_tr, task.X_te, task.y_te
+    preds: list[pd.DataFrame] = []
+    fits: list[dict[str, Any]] = []
+    base = MeanEffects().fit(X_tr, y_tr).predict(X_te)
+    inner_groups = None
+    if task.inner_key is not None:
+        inner_groups = _groups(X_tr, task.inner_key, task.tissue)
+        n_g = 0 if inner_groups is None else len(np.unique(inner_groups))
+        if n_g < task.n_inner:
+            inner_groups = None  # too few groups for inner folds: pairs are used
+    for name, model in task.models.items():
+        row = {"split": task.split, "fold": k, "n_train": len(X_tr), "n_test": len(X_te)}
+        row["baseline"] = bool(getattr(model, "is_baseline", False))
+        if task.unseen_drugs and not getattr(model, "predicts_unseen_drugs", False):
+            fits.append(
+                {
+                    **row,
+                    "model": name,
+                    "status": "not_applicable",
+                    "reason": "per-drug model: cannot predict drugs absent from training",
+                    "best_params": "",
+                }
+            )
+            continue
+        grid = (task.param_grids or {}).get(name)
+        yp, info = _fit_one(
+            name,
+            model,
+            X_tr,
+            y_tr,
+            X_te,
+            grid=grid,
+            inner_groups=inner_groups,
+            n_inner=task.n_inner,
+            seed=task.seed + k,
+        )
+        fits.append({**row, **info})
+        if yp is not None:
+            p = pd.DataFrame(
+                {
+                    "model": name,
+                    "split": task.split,
+                    "fold": k,
+                    SAMPLE: X_te[SAMPLE].to_numpy(),
+                    DRUG: X_te[DRUG].to_numpy(),
+                    "y_true": y_te,
+                    "y_pred": yp,
+                    "y_base": base,
+                }
+            )
+            if task.y_true_base is not None:
+                p["y_true_base"] = task.y_true_base
+            preds.append(p)
+    return preds, fits
+
+
 def _run(
     models: Mapping[str, Any],
     folds: Sequence[tuple[pd.DataFrame, np.ndarray, pd.DataFrame, np.ndarray]],
@@ -253,66 +345,39 @@ def _run(
     seed: int,
     y_true_base: Sequence[np.ndarray] | None,
     progress: bool,
+    executor: str | Executor | None,
 ) -> tuple[list[pd.DataFrame], list[dict[str, Any]]]:
-    from rich.progress import Progress
+    tasks = (
+        _FoldTask(
+            k,
+            X_tr,
+            y_tr,
+            X_te,
+            y_te,
+            None if y_true_base is None else y_true_base[k],
+            models,
+            split,
+            unseen_drugs,
+            param_grids,
+            inner_key,
+            tissue,
+            n_inner,
+            seed,
+        )
+        for k, (X_tr, y_tr, X_te, y_te) in enumerate(folds)
+    )
+    results: Iterable[tuple[list[pd.DataFrame], list[dict[str, Any]]]]
+    results = resolve_executor(executor).map(_run_fold, tasks)
+    if progress:
+        from rich.progress import track
 
+        results = track(results, total=len(folds), description=split, transient=True)
     preds: list[pd.DataFrame] = []
     fits: list[dict[str, Any]] = []
-    with Progress(disable=not progress, transient=True) as bar:
-        task = bar.add_task(f"{split}", total=len(folds) * len(models))
-        for k, (X_tr, y_tr, X_te, y_te) in enumerate(folds):
-            base = MeanEffects().fit(X_tr, y_tr).predict(X_te)
-            inner_groups = None
-            if inner_key is not None:
-                inner_groups = _groups(X_tr, inner_key, tissue)
-                n_g = 0 if inner_groups is None else len(np.unique(inner_groups))
-                if n_g < n_inner:
-                    inner_groups = None  # too few groups for inner folds: pairs are used
-            for name, model in models.items():
-                row = {"split": split, "fold": k, "n_train": len(X_tr), "n_test": len(X_te)}
-                row["baseline"] = bool(getattr(model, "is_baseline", False))
-                if unseen_drugs and not getattr(model, "predicts_unseen_drugs", False):
-                    fits.append(
-                        {
-                            **row,
-                            "model": name,
-                            "status": "not_applicable",
-                            "reason": "per-drug model: cannot predict drugs absent from training",
-                            "best_params": "",
-                        }
-                    )
-                    bar.advance(task)
-                    continue
-                grid = (param_grids or {}).get(name)
-                yp, info = _fit_one(
-                    name,
-                    model,
-                    X_tr,
-                    y_tr,
-                    X_te,
-                    grid=grid,
-                    inner_groups=inner_groups,
-                    n_inner=n_inner,
-                    seed=seed + k,
-                )
-                fits.append({**row, **info})
-                if yp is not None:
-                    p = pd.DataFrame(
-                        {
-                            "model": name,
-                            "split": split,
-                            "fold": k,
-                            SAMPLE: X_te[SAMPLE].to_numpy(),
-                            DRUG: X_te[DRUG].to_numpy(),
-                            "y_true": y_te,
-                            "y_pred": yp,
-                            "y_base": base,
-                        }
-                    )
-                    if y_true_base is not None:
-                        p["y_true_base"] = y_true_base[k]
-                    preds.append(p)
-                bar.advance(task)
+    # Folds come back in fold order whatever the executor: the tables are those of a serial run.
+    for p, f in results:
+        preds += p
+        fits += f
     return preds, fits
 
 
@@ -356,6 +421,7 @@ def evaluate(
     lower_is_sensitive: bool = True,
     rng: int | np.random.Generator | None = 0,
     progress: bool = False,
+    executor: str | Executor | None = None,
 ) -> Evaluation:
     """Cross-validate models under each split, with the mean-effects baseline on every fold.
 
@@ -375,6 +441,15 @@ def evaluate(
         like the outer split), never on the test fold.
     lower_is_sensitive
         Direction of the response (IC50: True).
+    executor
+        Where the outer folds run: ``None``/``"serial"``, ``"threads"``, ``"processes"``, or
+        any object with ``map(func, chunks)`` (see :func:`oncoresist.curves.resolve_executor`;
+        a Dask executor fits there). One task per fold: a worker receives the unfitted models,
+        the fold's training and test rows of ``X`` and ``y``, the parameter grids and the
+        fold's seed, and returns the fold's predictions and fit rows. For processes and Dask
+        these are pickled, so the models must be picklable (every registered model is).
+        Folds are seeded by their index, not by the worker: the predictions and metrics are
+        the serial ones, bit for bit (only ``fit_seconds`` / ``predict_seconds`` vary).
 
     Returns
     -------
@@ -418,6 +493,7 @@ def evaluate(
             seed=seed,
             y_true_base=None,
             progress=progress,
+            executor=executor,
         )
         preds += p
         fits += f
@@ -436,6 +512,7 @@ def evaluate_cross_study(
     lower_is_sensitive: bool = True,
     rng: int | np.random.Generator | None = 0,
     progress: bool = False,
+    executor: str | Executor | None = None,
 ) -> Evaluation:
     """Train on one study, test on another on the drugs and cell lines they share.
 
@@ -447,6 +524,9 @@ def evaluate_cross_study(
     then meaningless, and the normalised Pearson centres each side on its own study's drug means
     (``y_true_base`` = test drug means on the test fold's lines, ``y_base`` = the mean-effects
     baseline trained on the training study).
+
+    ``executor`` runs the folds as in :func:`evaluate` (the same payload goes to each worker:
+    picklable models, the fold's rows of both studies, its seed).
 
     Examples
     --------
@@ -506,6 +586,7 @@ def evaluate_cross_study(
         seed=seed,
         y_true_base=tb,
         progress=progress,
+        executor=executor,
     )
     return _finish(p, f, lower_is_sensitive)
 
