@@ -9,6 +9,7 @@ fitting code does not change.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol, runtime_checkable
 
@@ -102,3 +103,20 @@ def resolve_executor(executor: str | Executor | None, *, scheduler: str | None =
         f"executor={executor!r} is not supported; use 'serial', 'threads', 'processes', 'dask' "
         "or an object with a map(func, chunks) method"
     )
+
+
+@contextlib.contextmanager
+def executor_scope(
+    executor: str | Executor | None, *, scheduler: str | None = None
+) -> Iterator[Executor]:
+    """:func:`resolve_executor`, held open for a block of several ``map`` calls.
+
+    An executor that is a context manager (a :class:`oncoresist.scale.DaskExecutor` starts its
+    local cluster or connection there) is entered once for the block, so the calls share it.
+    """
+    ex = resolve_executor(executor, scheduler=scheduler)
+    if isinstance(ex, contextlib.AbstractContextManager):
+        with ex:
+            yield ex
+    else:
+        yield ex

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from ..data import Screen
 from ..errors import InputError
-from ._executors import Executor
+from ._executors import Executor, executor_scope
 from ._fit import CurveFitArrays, fit_curves
 from ._lm import levenberg_marquardt
 from ._metrics import auc_loglogistic, dss, inverse_loglogistic, loglogistic, wald_ci
@@ -502,11 +504,13 @@ def fit_screen(
     >>> fits.loc[0, "status"], round(float(fits.loc[0, "ic50_abs"]), 1)
     ('ok', 1.0)
     """
-    return _fit_screen_full(
-        screen, model=model, loss=loss, auc_range=auc_range, ci=ci, level=level, n_boot=n_boot,
-        rng=rng, n_starts=n_starts, outliers=outliers, outlier_q=outlier_q,
-        chunk_size=chunk_size, executor=executor, progress=progress,
-    )[0]  # fmt: skip
+    # one executor for the main fit and the bootstrap refits (one Dask cluster, not three)
+    with contextlib.nullcontext(None) if executor is None else executor_scope(executor) as ex:
+        return _fit_screen_full(
+            screen, model=model, loss=loss, auc_range=auc_range, ci=ci, level=level,
+            n_boot=n_boot, rng=rng, n_starts=n_starts, outliers=outliers, outlier_q=outlier_q,
+            chunk_size=chunk_size, executor=ex, progress=progress,
+        )[0]  # fmt: skip
 
 
 def _fit_screen_full(

@@ -50,12 +50,16 @@ agree); keep them in step when ``_per_capita`` changes.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import InputError
 from ._simulate import _GL_W, _GL_X, MAX_CELLS, _survival_prob
+
+if TYPE_CHECKING:
+    from ..curves._executors import Executor
 
 try:  # numba is optional: without it the numpy twins run
     from numba import njit, prange
@@ -604,7 +608,10 @@ def _measure_one(x, w, use_w):
 def _cohort_nb(
     x0, b_eff, d_eff, kc0, seg_step, seg_level, a, u, s, cap_src, growth, dt, steps,
     tgt, gl_x, gl_w, tail, w, decay, bio0, use_bio, resistant, pf, nr, n_rec, key, max_cells,
+    stream0,
 ):  # fmt: skip
+    # runs are patients stream0, stream0 + 1, ... of the cohort (a chunk of it, on an
+    # executor): run r draws from stream stream0 + r whatever the chunking
     p, k = x0.shape
     nb = min(p, _BLOCKS)
     urow = u.sum(1)
@@ -632,7 +639,7 @@ def _cohort_nb(
         birth = np.empty(k)
         death = np.empty(k)
         for r in range(blk * p // nb, (blk + 1) * p // nb):
-            _seed_stream(st, key, r)
+            _seed_stream(st, key, stream0 + r)
             for i in range(k):
                 x[i] = x0[r, i]
                 xf[i] = x[i]
@@ -709,8 +716,9 @@ def _cohort_nb(
                     rec_m[step + 1, r] = m
             x_end[r, :] = x
             events[r] = ev
-    mean_x = mean_blk.sum(0) / p
-    return x_end, events, overflow, ttp_b, ttp_n, ttp_r, t_ext, base, mean_x, rec_x, rec_m
+    # the sum, not the mean: sums of whole cell counts are exact in any order (below 2**53),
+    # so chunks of a cohort add up to the same bits
+    return x_end, events, overflow, ttp_b, ttp_n, ttp_r, t_ext, base, mean_blk.sum(0), rec_x, rec_m
 
 
 def _rates_np(
@@ -815,6 +823,8 @@ def cohort(
     record_runs: int = 0,
     max_cells: float = MAX_CELLS,
     engine: str = "auto",
+    executor: str | Executor | None = None,
+    chunk_size: int = 10_000,
 ) -> dict[str, Any]:
     """A cohort over ``steps`` steps of ``branching``, the loop over steps compiled.
 
@@ -832,6 +842,12 @@ def cohort(
     ``max_cells``, -1 for none; the run stops there), ``ttp_baseline``, ``ttp_nadir``,
     ``ttp_resistant``, ``t_extinct``, ``baseline`` ``(P,)``, ``mean_x`` ``(steps + 1, K)``,
     ``rec_x`` ``(steps + 1, R, K)``, ``rec_m`` ``(steps + 1, R)``.
+
+    ``executor`` (``"serial"``, ``"threads"``, ``"processes"``, ``"dask"`` or an object with
+    ``map``; None: one call in this process) runs the patients ``chunk_size`` at a time. Patient
+    ``r`` draws from stream ``r`` of one key in every chunk and the mean is a sum of whole cell
+    counts, so the results are bitwise the same for any executor and chunk size (the numpy
+    twin draws from one generator: it runs as one chunk).
 
     Examples
     --------
@@ -861,19 +877,52 @@ def cohort(
     n_rec = min(int(record_runs), p)
     cap_src = np.ascontiguousarray(cap_src, np.int64)
     a, u, s = (np.ascontiguousarray(m, float) for m in (a, u, s))
-    args = (x0, b_eff, d_eff, kc0, seg_step, seg_level, a, u, s, cap_src, int(growth),
-            float(dt), int(steps))  # fmt: skip
-    tail = (w_, dec, b0, bool(use_bio), res, float(progression_factor), float(nadir_rise), n_rec)
-    if _use_numba(engine):
-        out = _cohort_nb(*args, _targets(u, s), _GL_X, _GL_W, _TAIL, *tail, _key(rng),
-                         float(max_cells))  # fmt: skip
+    if int(chunk_size) < 1:
+        raise InputError(f"chunk_size must be a positive integer; got {chunk_size}")
+    shared = (seg_step, seg_level, a, u, s, cap_src, int(growth), float(dt), int(steps), w_, dec)
+    tail = (bool(use_bio), res, float(progression_factor), float(nadir_rise))
+    use_nb = _use_numba(engine)
+    # the numba kernel's streams are per patient; the numpy twin's one generator is not
+    bounds = [(0, p)]
+    if use_nb and executor is not None:
+        bounds = [(i, min(i + int(chunk_size), p)) for i in range(0, p, int(chunk_size))] or bounds
+    draw = _key(rng) if use_nb else rng
+
+    def tasks() -> Iterator[tuple]:
+        for i, j in bounds:
+            rates = (x0[i:j], b_eff[:, i:j], d_eff[:, i:j], kc0[:, i:j], b0[i:j])
+            yield (rates, shared, tail, max(0, min(n_rec - i, j - i)), draw, i, float(max_cells))
+
+    if executor is None:
+        parts = [_cohort_chunk(t) for t in tasks()]
     else:
-        out = _cohort_np(*args, *tail, rng, float(max_cells))
+        from ..curves._executors import executor_scope
+
+        with executor_scope(executor) as ex:
+            parts = list(ex.map(_cohort_chunk, tasks()))
     keys = ("x_end", "events", "overflow", "ttp_baseline", "ttp_nadir", "ttp_resistant",
             "t_extinct", "baseline", "mean_x", "rec_x", "rec_m")  # fmt: skip
-    d = dict(zip(keys, out, strict=True))
+    d: dict[str, Any] = {}
+    for n_key, key in enumerate(keys):
+        vals = [part[n_key] for part in parts]
+        if key == "mean_x":
+            d[key] = np.sum(vals, axis=0) / p if use_nb else vals[0]
+        else:
+            d[key] = np.concatenate(vals, axis=1 if key.startswith("rec_") else 0)
     d["events"] = int(d["events"].sum())
     return d
+
+
+def _cohort_chunk(task: tuple) -> tuple:
+    """One chunk of :func:`cohort`'s patients (module level: executors pickle it)."""
+    (x0, b_eff, d_eff, kc0, b0), shared, tail, n_rec, draw, start, max_cells = task
+    seg_step, seg_level, a, u, s, cap_src, growth, dt, steps, w_, dec = shared
+    use_bio, res, pf, nr = tail
+    args = (x0, b_eff, d_eff, kc0, seg_step, seg_level, a, u, s, cap_src, growth, dt, steps)
+    rest = (w_, dec, b0, use_bio, res, pf, nr, n_rec)
+    if isinstance(draw, np.random.Generator):
+        return _cohort_np(*args, *rest, draw, max_cells)
+    return _cohort_nb(*args, _targets(u, s), _GL_X, _GL_W, _TAIL, *rest, draw, max_cells, start)
 
 
 def effective_rates(ar: Any, conc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -915,8 +964,11 @@ def run_cohort(
     progression_factor: float,
     nadir_rise: float,
     engine: str = "auto",
+    executor: str | Executor | None = None,
 ) -> dict[str, Any] | None:
     """The dict of ``_simulate._run_stochastic`` (``branching``) from one compiled call.
+
+    ``executor`` runs the patients in chunks (see :func:`cohort`; the same results).
 
     ``ar`` is an ``_Arrays``, ``plan`` a ``_Plan``. Returns ``None`` (use the step loop) for
     what the cohort kernel does not cover: an adaptive rule (the drug paused by the state) or
@@ -944,7 +996,7 @@ def run_cohort(
         u=ar.u, s=ar.s, cap_src=ar.cap_src, growth=ar.growth, dt=dt, steps=steps, rng=rng,
         w=ar.w, decay=ar.decay, bio0=bio0, use_bio=mode == "biomarker", resistant=ar.resistant,
         progression_factor=progression_factor, nadir_rise=nadir_rise, record_runs=record_runs,
-        engine=engine,
+        engine=engine, executor=executor,
     )  # fmt: skip
     bad = np.flatnonzero(out["overflow"] >= 0)
     if bad.size:

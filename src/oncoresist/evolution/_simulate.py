@@ -33,13 +33,16 @@ import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError
 from ._model import Model, Schedule, _hill
+
+if TYPE_CHECKING:
+    from ..curves._executors import Executor
 
 __all__ = [
     "MAX_CELLS",
@@ -972,6 +975,7 @@ def _compiled_cohort(
     progression_factor: float,
     nadir_rise: float,
     crn: bool,
+    executor: Any = None,
 ) -> dict[str, Any] | None:
     """The whole cohort in one compiled call (:func:`._kernels.run_cohort`), or None.
 
@@ -1005,6 +1009,7 @@ def _compiled_cohort(
         mode=mode,
         progression_factor=progression_factor,
         nadir_rise=nadir_rise,
+        executor=executor,
     )
     if out is None:
         return None
@@ -1034,6 +1039,7 @@ def _run_stochastic(
     has_bio: bool = False,
     crn: bool = False,
     engine: str = "auto",
+    executor: Any = None,
 ) -> dict[str, Any]:
     if engine != "numpy" and not progress:
         fast = _compiled_cohort(
@@ -1049,6 +1055,7 @@ def _run_stochastic(
             progression_factor=progression_factor,
             nadir_rise=nadir_rise,
             crn=crn,
+            executor=executor,
         )
         if fast is not None:
             return fast
@@ -1495,6 +1502,7 @@ def simulate(
     progress: bool = False,
     crn: bool = False,
     engine: str = "auto",
+    executor: str | Executor | None = None,
 ) -> SimulationResult:
     """Simulate ``model`` under ``schedule``.
 
@@ -1540,6 +1548,11 @@ def simulate(
         ``"numpy"``: always the step loop. ``gillespie`` likewise runs each step's events in
         the compiled direct method where the model allows (no compartments, division fates or
         Bliss/Loewe). Both draw from the same law (tested); the random numbers differ.
+    executor
+        Where the compiled cohort's patients run, in chunks (``"serial"``, ``"threads"``,
+        ``"processes"``, ``"dask"`` or an object with ``map``; None: one call here). Patient
+        ``r`` keeps its own random stream, so the results are bitwise the same on any
+        executor; cohorts the kernel does not cover (see ``engine``) run here step by step.
 
     A schedule without regimens is an untreated control. Runs that would not finish in
     bounded time or memory raise an :class:`~oncoresist.errors.InputError` that says why and
@@ -1738,6 +1751,7 @@ def simulate(
             has_bio=has_bio,
             crn=crn,
             engine=engine,
+            executor=executor,
         )
         met = o["met"]
         times = o["times"]

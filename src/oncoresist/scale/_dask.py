@@ -106,6 +106,7 @@ class DaskExecutor:
         self.max_in_flight = max_in_flight
         self._owned: contextlib.ExitStack | None = None
         self._client: Any = client
+        self._depth = 0  # nested with blocks share the cluster; the outermost closes it
 
     # -- lifetime ---------------------------------------------------------------------------
     def _start(self) -> contextlib.ExitStack:
@@ -156,6 +157,7 @@ class DaskExecutor:
     def __enter__(self) -> DaskExecutor:
         if self._client is None:
             self._owned = self._start()
+        self._depth += 1
         return self
 
     def __exit__(
@@ -164,7 +166,9 @@ class DaskExecutor:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close()
+        self._depth -= 1
+        if self._depth == 0:
+            self.close()
 
     # -- the Executor protocol ----------------------------------------------------------------
     def map(self, func: Callable[[Any], Any], chunks: Iterable[Any]) -> Iterator[Any]:

@@ -23,7 +23,7 @@ when its p-value is < 0.05, or, without a p-value, when it is beyond the model's
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +31,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import stats
 
+from ..curves._executors import Executor, executor_scope
 from ..data._combination import CombinationScreen
 from ..errors import InputError
 from ._batch import BlockBatch
@@ -246,6 +247,12 @@ def _quiet_nanmedian(a: np.ndarray, axis: int | tuple[int, ...]) -> np.ndarray:
         return np.nanmedian(a, axis=axis)
 
 
+def _score_chunk(task: tuple) -> dict[str, dict[str, np.ndarray]]:
+    """:func:`score_blocks` of one chunk (module level: executors pickle it)."""
+    c1, c2, resp, names, n_boot, stream = task
+    return score_blocks(c1, c2, resp, models=names, n_boot=n_boot, rng=stream)
+
+
 def _outliers(batch: BlockBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Robust z (n, n1, n2, r) of each measurement against its well median, flags, medians.
 
@@ -345,6 +352,8 @@ def score_combinations(
     chunk_size: int = 5000,
     keep_surfaces: bool = True,
     progress: bool = False,
+    executor: str | Executor | None = None,
+    scheduler: str | None = None,
 ) -> SynergyResult:
     """Score every block of ``screen`` under ``models``.
 
@@ -358,9 +367,14 @@ def score_combinations(
         Bootstrap resamples of the replicates for intervals and p-values (0 = none; costs
         ``n_boot`` times the fits of the fitted models).
     rng
-        Seed or generator of the bootstrap.
+        Seed or generator of the bootstrap. Every chunk draws from its own stream spawned
+        from it, so a seed gives the same scores on any executor (for one ``chunk_size``).
     chunk_size
         Blocks per batched call (bounded memory for large collections).
+    executor, scheduler
+        Where the chunks are scored: ``"serial"`` (None, the default), ``"threads"``,
+        ``"processes"``, ``"dask"`` (on the Dask scheduler at ``scheduler``, a local cluster
+        when None) or an object with ``map(func, chunks)``; bitwise the same results.
     keep_surfaces
         Keep the per-well surfaces (large for hundreds of thousands of blocks).
     progress
@@ -395,15 +409,26 @@ def score_combinations(
         bar = Progress(transient=True)
         task = bar.add_task("scoring blocks", total=total)
         bar.start()
+    chunks = [
+        (ids_all, c1_all, c2_all, r_all, slice(start, start + chunk_size))
+        for ids_all, c1_all, c2_all, r_all in groups
+        for start in range(0, len(ids_all), chunk_size)
+    ]
+    # one bootstrap stream per chunk, spawned from the seed: the draws do not depend on the
+    # executor, the number of workers or the order in which chunks finish
+    streams = gen.spawn(len(chunks))
+
+    def tasks() -> Iterator[tuple]:
+        for (_, c1_all, c2_all, r_all, sl), stream in zip(chunks, streams, strict=True):
+            yield (c1_all[sl], c2_all[sl], r_all[sl], tuple(names), n_boot, stream)
+
     try:
-        for ids_all, c1_all, c2_all, r_all in groups:
-            for start in range(0, len(ids_all), chunk_size):
-                sl = slice(start, start + chunk_size)
+        with executor_scope(executor, scheduler=scheduler) as ex:
+            for (ids_all, c1_all, c2_all, r_all, sl), out in zip(
+                chunks, ex.map(_score_chunk, tasks()), strict=True
+            ):
                 ids = ids_all[sl]
                 batch = BlockBatch(c1_all[sl], c2_all[sl], r_all[sl])
-                out = score_blocks(
-                    batch.conc1, batch.conc2, batch.response, models=names, n_boot=n_boot, rng=gen
-                )
                 _collect(
                     ids,
                     batch,
