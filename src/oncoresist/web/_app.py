@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import InputError
+from . import _analyses as analyses
 from . import _service as service
 from ._db import Analysis, Dataset, Exclusion, Job, Project, make_engine, new_id, upgrade
 from ._jobs import JobRunner
@@ -32,11 +33,29 @@ __all__ = ["create_app"]
 _HERE = Path(__file__).parent
 _STATIC = {"app.js": "text/javascript", "app.css": "text/css"}
 _DOWNLOADS = {
-    "csv": ("text/csv", "fits.csv"),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "fits.xlsx"),
-    "parquet": ("application/vnd.apache.parquet", "fits.parquet"),
-    "report": ("text/html", "report.html"),
+    "csv": ("text/csv", "csv"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    "parquet": ("application/vnd.apache.parquet", "parquet"),
+    "report": ("text/html", "html"),
 }
+#: what the figure endpoints answer: plotly JSON (the pages draw it) or a static file
+_FIGURE_MEDIA = {"json": "application/json", "png": "image/png", "svg": "image/svg+xml",
+                 "pdf": "application/pdf"}  # fmt: skip
+_FIGURE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {m: {} for m in _FIGURE_MEDIA.values()},
+          "description": "the figure: plotly JSON, PNG, SVG or PDF (``format``)"},
+}  # fmt: skip
+FigureFormat = Annotated[str, Query(pattern="^(json|png|svg|pdf)$")]
+#: the column-mapping form's fields, by dataset kind
+_FIELDS = {
+    "combination": ["block_id", "sample", "drug1", "drug2", "conc1", "conc2", "response",
+                    "replicate"],
+    "screen": ["sample", "drug", "concentration", "conc_unit", "role", "signal", "viability",
+               "replicate", "plate", "well"],
+}  # fmt: skip
+_KIND_TITLES = {"fit": "Curve fit", "synergy": "Combination scores", "annotate": "Mechanisms",
+                "simulate": "Schedule comparison"}  # fmt: skip
+_TABLE_ROWS = 2000
 _PREVIEW_ROWS = 20
 _CURVE_COLUMNS = ["sample", "drug", "status", "ic50_abs", "ic50_abs_censored", "ic50_abs_ci_low",
                   "ic50_abs_ci_high", "hill_slope", "auc", "r2", "n_points", "reason"]  # fmt: skip
@@ -107,6 +126,28 @@ class FitIn(BaseModel):
     ci: str = Field(default="delta", pattern="^(delta|none)$")
 
 
+class SynergyIn(BaseModel):
+    models: list[str] = Field(default_factory=lambda: ["hsa", "bliss", "loewe", "zip"],
+                              min_length=1, max_length=10)  # fmt: skip
+    n_boot: int = Field(default=0, ge=0, le=200)
+
+
+class AnnotateIn(BaseModel):
+    drugs: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        min_length=1, max_length=20
+    )
+
+
+class SimulateIn(BaseModel):
+    schedules: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        min_length=1, max_length=10
+    )
+    method: str = Field(default="ode", pattern="^(ode|gillespie|tau_leap|branching)$")
+    t_end: float = Field(default=1825.0, gt=0, le=7300)
+    n_runs: int = Field(default=1, ge=1, le=500)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+
+
 class JobOut(BaseModel):
     id: str
     analysis_id: str
@@ -121,6 +162,7 @@ class JobOut(BaseModel):
 class AnalysisOut(BaseModel):
     id: str
     dataset_id: str
+    kind: str
     status: str
     params: dict[str, Any]
     summary: dict[str, Any]
@@ -209,6 +251,38 @@ def _plate_qc(path: str, mtime_ns: int, excluded: frozenset[int]) -> pd.DataFram
     return plate_qc(screen)
 
 
+@functools.lru_cache(maxsize=32)
+def _figures_json(path: str, mtime_ns: int) -> dict[str, Any]:
+    import json
+
+    return dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+@functools.lru_cache(maxsize=32)
+def _schedules(model_path: str) -> list[str]:
+    return analyses.compatible_schedules(Path(model_path))  # uploads never change
+
+
+def _figure_response(fig: Any, fmt: str, name: str) -> Response:
+    """A plotly figure (object or JSON dict) as JSON for the page, or PNG/SVG/PDF to download."""
+    import json
+
+    if fmt == "json":
+        text = fig.to_json() if hasattr(fig, "to_json") else json.dumps(fig)
+        return Response(text, media_type="application/json")
+    from ..errors import OutputError
+    from ..report import figure_bytes
+
+    try:
+        data = figure_bytes(fig, fmt)
+    except OutputError as exc:
+        raise HTTPException(status_code=503, detail=str(exc)) from exc
+    from .._io import safe_name
+
+    return Response(data, media_type=_FIGURE_MEDIA[fmt], headers={
+        "content-disposition": f'attachment; filename="{safe_name(name)}.{fmt}"'})  # fmt: skip
+
+
 @functools.lru_cache(maxsize=256)
 def _columns(path: str) -> tuple[str, ...]:
     return tuple(service.file_columns(Path(path)))  # uploads never change
@@ -230,6 +304,10 @@ class _Ctx:
         )
         self.jobs = JobRunner(self.sessions, workers=settings.workers)
         self.recovered = self.jobs.recover()
+        from ..curves._executors import resolve_executor
+
+        # one executor for every job (a Dask client connects once, at start-up)
+        self.executor = resolve_executor(settings.executor, scheduler=settings.scheduler)
 
     # ------------------------------------------------------------------ lookups
     def get(self, db: Session, model: Any, key: str, what: str) -> Any:
@@ -258,10 +336,19 @@ class _Ctx:
         map_path = self.storage.upload_path(ds.map_file_id) if ds.map_file_id else None
         target = self.storage.result_dir(ds.id) / "screen.parquet"
         try:
-            screen, notes = service.parse_dataset(
-                path, label=ds.name, kind=ds.kind, options=dict(ds.options),
-                map_path=map_path, map_label=ds.map_name,
-            )  # fmt: skip
+            if ds.kind in analyses.DATASET_KINDS:
+                table, summary, notes = analyses.parse_upload(
+                    path, label=ds.name, kind=ds.kind, options=dict(ds.options)
+                )
+            else:
+                if path.suffix == ".zip":  # a CurveCurator data set: its .toml and table
+                    unpacked = self.storage.result_dir(ds.id) / "unpacked"
+                    path = self.storage.unpack(ds.file_id, unpacked, label=ds.name) or path
+                screen, notes = service.parse_dataset(
+                    path, label=ds.name, kind=ds.kind, options=dict(ds.options),
+                    map_path=map_path, map_label=ds.map_name,
+                )  # fmt: skip
+                table, summary = screen.data, screen.summary()
         except InputError as exc:
             ds.status = "invalid"
             ds.errors = [service.error_record(line) for line in str(exc).split("\n") if line]
@@ -271,11 +358,11 @@ class _Ctx:
             return
         from .._io import write_table
 
-        write_table(screen.data, target)
+        write_table(table, target)
         ds.status = "ok"
         ds.errors = []
         ds.notes = notes
-        ds.summary = screen.summary()
+        ds.summary = summary
 
     def dataset_out(self, ds: Dataset) -> DatasetOut:
         preview: list[dict[str, Any]] = []
@@ -296,8 +383,17 @@ class _Ctx:
 
     def create_dataset(
         self, db: Session, project: Project, file: UploadFile, plate_map: UploadFile | None,
-        options: dict[str, Any],
+        options: dict[str, Any], kind: str = "auto",
     ) -> Dataset:  # fmt: skip
+        if kind not in ("auto", *analyses.DATASET_KINDS):
+            raise HTTPException(
+                status_code=400,
+                detail=f"kind {kind!r}: use auto (a screen, plate export, GDSC raw file or "
+                "CurveCurator zip), combination, profile or model",
+            )
+        if kind != "auto" and plate_map is not None and plate_map.filename:
+            raise HTTPException(status_code=400,
+                                detail=f"a plate map goes with a plate export, not a {kind}")  # fmt: skip
         file_id: str | None = None
         try:
             file_id = self.storage.save_upload(file.file, file.filename or "upload")
@@ -312,7 +408,8 @@ class _Ctx:
         ds = Dataset(
             id=new_id(), project_id=project.id, name=display_name(file.filename),
             map_name=display_name(plate_map.filename) if map_id and plate_map else None,
-            kind="plate_export" if map_id else "screen", file_id=file_id, map_file_id=map_id,
+            kind=kind if kind != "auto" else ("plate_export" if map_id else "screen"),
+            file_id=file_id, map_file_id=map_id,
             options=options, status="invalid", errors=[], notes=[], summary={},
         )  # fmt: skip
         self.parse(ds)
@@ -379,33 +476,115 @@ class _Ctx:
         active = service.active_exclusions(self.events(db, ds.id))
         return _plate_qc(str(path), path.stat().st_mtime_ns, frozenset(active))
 
-    # ------------------------------------------------------------------ fits
-    def start_fit(self, db: Session, ds: Dataset, body: FitIn) -> tuple[Analysis, Job]:
-        table = self.parsed_table(ds)
-        analysis = Analysis(id=new_id(), dataset_id=ds.id, kind="fit", params=body.model_dump(),
+    # ------------------------------------------------------------------ jobs
+    def usable(self, ds: Dataset, kind: str) -> pd.DataFrame:
+        """The parsed table of ``ds`` if a ``kind`` analysis can run on it (else 409)."""
+        wanted = {"fit": ("screen", "plate_export"), "synergy": ("combination",),
+                  "annotate": ("profile",), "simulate": ("model",)}[kind]  # fmt: skip
+        if ds.kind not in wanted:
+            raise HTTPException(
+                status_code=409,
+                detail=f"dataset {ds.id} is a {ds.kind}; a {kind} analysis needs a "
+                + " or ".join(wanted),
+            )
+        return self.parsed_table(ds)  # 409 unless parsed
+
+    def start_job(
+        self, db: Session, ds: Dataset, kind: str, params: dict[str, Any], run: Any
+    ) -> Analysis:
+        """Record an analysis and its job, then run ``run(out, progress, cancelled)``."""
+        self.usable(ds, kind)
+        analysis = Analysis(id=new_id(), dataset_id=ds.id, kind=kind, params=params,
                             status="queued", summary={})  # fmt: skip
-        job = Job(id=new_id(), analysis_id=analysis.id, kind="fit", state="queued",
+        job = Job(id=new_id(), analysis_id=analysis.id, kind=kind, state="queued",
                   progress=0.0, message="queued")  # fmt: skip
         db.add_all([analysis, job])
-        events = self.events(db, ds.id)
         out = self.storage.result_dir(analysis.id)
-        source, notes, params = ds.name, list(ds.notes), body.model_dump()
+        db.commit()
+        self.jobs.submit(job.id, lambda progress, cancelled: run(out, progress, cancelled))
+        return analysis
 
-        def work(progress: Any, cancelled: Any) -> dict[str, Any]:
+    def start_fit(self, db: Session, ds: Dataset, body: FitIn) -> Analysis:
+        events = self.events(db, ds.id)
+        table = self.usable(ds, "fit")
+        source, notes, params = ds.name, list(ds.notes), body.model_dump()
+        executor = self.executor
+
+        def run(out: Path, progress: Any, cancelled: Any) -> dict[str, Any]:
             return service.run_fit(
                 table, source=source, notes=notes, events=events, params=params, out=out,
-                progress=progress, cancelled=cancelled,
+                progress=progress, cancelled=cancelled, executor=executor,
             )  # fmt: skip
 
-        db.commit()
-        self.jobs.submit(job.id, work)
-        return analysis, job
+        return self.start_job(db, ds, "fit", params, run)
 
-    def fits(self, analysis: Analysis) -> pd.DataFrame:
-        path = self.storage.result_dir(analysis.id) / "fits.parquet"
+    def start_synergy(self, db: Session, ds: Dataset, body: SynergyIn) -> Analysis:
+        from ..synergy import available_models
+
+        bad = [m for m in body.models if m not in available_models()]
+        if bad:
+            raise HTTPException(status_code=400, detail=f"unknown model(s) {bad}; use "
+                                + ", ".join(available_models()))  # fmt: skip
+        table = self.usable(ds, "synergy")
+        source, params = ds.name, body.model_dump()
+
+        def run(out: Path, progress: Any, cancelled: Any) -> dict[str, Any]:
+            return analyses.run_synergy(table, source=source, params=params, out=out,
+                                        progress=progress, cancelled=cancelled)  # fmt: skip
+
+        return self.start_job(db, ds, "synergy", params, run)
+
+    def start_annotate(self, db: Session, ds: Dataset, body: AnnotateIn) -> Analysis:
+        path, label, params = self.storage.upload_path(ds.file_id), ds.name, body.model_dump()
+
+        def run(out: Path, progress: Any, cancelled: Any) -> dict[str, Any]:
+            return analyses.run_annotate(path, label=label, params=params, out=out,
+                                         progress=progress, cancelled=cancelled)  # fmt: skip
+
+        return self.start_job(db, ds, "annotate", params, run)
+
+    def schedules(self, ds: Dataset) -> list[str]:
+        if ds.kind != "model" or ds.status != "ok":
+            return []
+        return _schedules(str(self.storage.upload_path(ds.file_id)))
+
+    def start_simulate(self, db: Session, ds: Dataset, body: SimulateIn) -> Analysis:
+        if ds.kind == "model" and ds.status == "ok":
+            allowed = self.schedules(ds)
+            bad = [n for n in body.schedules if n not in allowed]
+            if bad:
+                raise HTTPException(status_code=400, detail=f"schedule(s) {bad} do not run on "
+                                    f"this model; choose from {allowed}")  # fmt: skip
+        path, label, params = self.storage.upload_path(ds.file_id), ds.name, body.model_dump()
+
+        def run(out: Path, progress: Any, cancelled: Any) -> dict[str, Any]:
+            return analyses.run_simulate(path, label=label, params=params, out=out,
+                                         progress=progress, cancelled=cancelled)  # fmt: skip
+
+        return self.start_job(db, ds, "simulate", params, run)
+
+    def result_file(self, analysis: Analysis, fmt: str) -> Path:
+        """The file of a done analysis: its table as csv/xlsx/parquet, or its html report."""
+        stem = "fits" if analysis.kind == "fit" else "results"
+        name = "report.html" if fmt == "html" else f"{stem}.{fmt}"
+        path = self.storage.result_dir(analysis.id) / name
         if analysis.status != "done" or not path.exists():
             raise HTTPException(status_code=409, detail=f"analysis {analysis.id} is not done")
-        return _read(path)
+        return path
+
+    def results(self, analysis: Analysis) -> pd.DataFrame:
+        return _read(self.result_file(analysis, "parquet"))
+
+    def stored_figures(self, analysis: Analysis) -> dict[str, Any]:
+        self.result_file(analysis, "parquet")  # 409 unless done
+        path = self.storage.result_dir(analysis.id) / "figures.json"
+        return _figures_json(str(path), path.stat().st_mtime_ns) if path.exists() else {}
+
+    def fits(self, analysis: Analysis) -> pd.DataFrame:
+        if analysis.kind != "fit":
+            raise HTTPException(status_code=409, detail=f"analysis {analysis.id} is a "
+                                f"{analysis.kind}, not a curve fit")  # fmt: skip
+        return self.results(analysis)
 
     def curves(
         self, analysis: Analysis, *, q: str | None, sample: str | None, drug: str | None,
@@ -468,7 +647,8 @@ class _Ctx:
     def analysis_out(self, db: Session, analysis: Analysis) -> AnalysisOut:
         job = self.job_of(db, analysis.id)
         return AnalysisOut(
-            id=analysis.id, dataset_id=analysis.dataset_id, status=analysis.status,
+            id=analysis.id, dataset_id=analysis.dataset_id, kind=analysis.kind,
+            status=analysis.status,
             params=dict(analysis.params), summary=dict(analysis.summary),
             created_at=str(_iso(analysis.created_at)),
             job=None if job is None else job_out(job),
@@ -524,6 +704,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         ctx.jobs.shutdown()
         ctx.engine.dispose()
+        close = getattr(ctx.executor, "close", None)
+        if callable(close):
+            close()
 
     from .. import __version__
 
@@ -597,16 +780,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         columns: Annotated[str | None, Form(description="our=theirs,...")] = None,
         conc_unit: Annotated[str | None, Form(max_length=20)] = None,
         sheet: Annotated[str | None, Form(max_length=100)] = None,
+        kind: Annotated[str, Form(pattern="^(auto|combination|profile|model)$")] = "auto",
     ) -> DatasetOut:
-        """Upload a screen (CSV/TSV/Excel/Parquet) or a plate-reader export with its plate map.
+        """Upload a dataset; ``kind`` says what it is.
 
-        The file is parsed at once: the answer has the preview or every error with its row and
-        column. Stored under a generated id; the file name is only a label.
+        ``auto``: a screen (CSV/TSV/Excel/Parquet, GDSC raw), a CurveCurator data set (zip of
+        its .toml and table) or a plate-reader export with its plate map; ``combination``:
+        combination blocks; ``profile``: a tumour profile (YAML/JSON, MAF-like table, VCF) to
+        annotate; ``model``: a tumour model (YAML/JSON) to simulate. The file is parsed at once:
+        the answer has the preview or every error with its row and column. Stored under a
+        generated id; the file name is only a label.
         """
         project = ctx.get(db, Project, project_id, "project")
         options = {"columns": _columns_from_text(columns), "conc_unit": conc_unit, "sheet": sheet}
         options = {k: v for k, v in options.items() if v}
-        ds = ctx.create_dataset(db, project, file, plate_map, options)
+        ds = ctx.create_dataset(db, project, file, plate_map, options, kind)
         db.commit()
         return ctx.dataset_out(ds)
 
@@ -660,9 +848,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         qc = ctx.plate_qc(db, ctx.get(db, Dataset, dataset_id, "dataset"))
         return [] if qc is None else _jsonable(qc)
 
-    @app.get("/api/datasets/{dataset_id}/plates/{plate}/figure", tags=["wells"])
-    def get_plate_figure(dataset_id: str, plate: str, db: DB) -> Response:
-        """Heatmap of one plate's raw reads (plotly JSON); excluded wells are left blank."""
+    @app.get("/api/datasets/{dataset_id}/plates/{plate}/figure", tags=["wells"],
+             responses=_FIGURE_RESPONSES)  # fmt: skip
+    def get_plate_figure(
+        dataset_id: str, plate: str, db: DB, format: FigureFormat = "json"
+    ) -> Response:
+        """Heatmap of one plate's raw reads (excluded wells left blank): plotly JSON, or
+        PNG/SVG/PDF."""
         from ..curves import plot_plate
 
         screen = ctx.kept_screen(db, ctx.get(db, Dataset, dataset_id, "dataset"))
@@ -672,7 +864,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             fig = plot_plate(screen, plate=plate)
         except InputError as exc:
             raise HTTPException(status_code=409, detail=str(exc)) from exc
-        return Response(fig.to_json(), media_type="application/json")
+        return _figure_response(fig, format, f"plate-{plate}")
 
     @app.post(
         "/api/datasets/{dataset_id}/fits",
@@ -683,8 +875,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def post_fit(dataset_id: str, db: DB, body: FitIn | None = None) -> AnalysisOut:
         """Fit every curve (plate QC and normalisation first) as a background job."""
         ds = ctx.get(db, Dataset, dataset_id, "dataset")
-        analysis, _ = ctx.start_fit(db, ds, body or FitIn())
-        return ctx.analysis_out(db, analysis)
+        return ctx.analysis_out(db, ctx.start_fit(db, ds, body or FitIn()))
+
+    @app.post("/api/datasets/{dataset_id}/synergy", tags=["analyses"],
+              response_model=AnalysisOut, status_code=202)  # fmt: skip
+    def post_synergy(dataset_id: str, body: SynergyIn, db: DB) -> AnalysisOut:
+        """Score every combination block under the chosen reference models (background job):
+        :func:`oncoresist.synergy.score_combinations`, as ``oncoresist synergy``."""
+        ds = ctx.get(db, Dataset, dataset_id, "dataset")
+        return ctx.analysis_out(db, ctx.start_synergy(db, ds, body))
+
+    @app.post("/api/datasets/{dataset_id}/annotations", tags=["analyses"],
+              response_model=AnalysisOut, status_code=202)  # fmt: skip
+    def post_annotation(dataset_id: str, body: AnnotateIn, db: DB) -> AnalysisOut:
+        """Annotate a profile with mechanisms of resistance to each drug (background job):
+        :func:`oncoresist.mechanisms.annotate`, as ``oncoresist annotate``."""
+        ds = ctx.get(db, Dataset, dataset_id, "dataset")
+        return ctx.analysis_out(db, ctx.start_annotate(db, ds, body))
+
+    @app.get("/api/datasets/{dataset_id}/schedules", tags=["analyses"])
+    def get_schedules(dataset_id: str, db: DB) -> list[str]:
+        """The shipped example schedules that run on a model dataset (empty for other kinds)."""
+        return ctx.schedules(ctx.get(db, Dataset, dataset_id, "dataset"))
+
+    @app.post("/api/datasets/{dataset_id}/simulations", tags=["analyses"],
+              response_model=AnalysisOut, status_code=202)  # fmt: skip
+    def post_simulation(dataset_id: str, body: SimulateIn, db: DB) -> AnalysisOut:
+        """Simulate a model under several schedules and compare them (background job):
+        :func:`oncoresist.evolution.simulate` + ``compare_schedules``, as ``oncoresist
+        simulate`` (common random numbers)."""
+        ds = ctx.get(db, Dataset, dataset_id, "dataset")
+        return ctx.analysis_out(db, ctx.start_simulate(db, ds, body))
 
     @app.get(
         "/api/datasets/{dataset_id}/analyses", tags=["analyses"], response_model=list[AnalysisOut]
@@ -743,9 +964,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return ShiftOut(parental=parental, resistant=resistant, ic50=ic50, notes=notes,
                         rows=_jsonable(res))  # fmt: skip
 
-    @app.get("/api/analyses/{analysis_id}/curves/{curve}/figure", tags=["analyses"])
-    def get_figure(analysis_id: str, curve: int, db: DB) -> Response:
-        """The plotly figure (JSON) of one curve: points, fit and CI band."""
+    @app.get("/api/analyses/{analysis_id}/curves/{curve}/figure", tags=["analyses"],
+             responses=_FIGURE_RESPONSES)  # fmt: skip
+    def get_figure(analysis_id: str, curve: int, db: DB, format: FigureFormat = "json") -> Response:
+        """One curve's figure (points, fit and CI band): plotly JSON, or PNG/SVG/PDF."""
         analysis = ctx.get(db, Analysis, analysis_id, "analysis")
         key = (analysis.id, curve)
         with figures_lock:
@@ -757,7 +979,61 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 figures[key] = text
                 while len(figures) > 256:
                     figures.pop(next(iter(figures)))
-        return Response(text, media_type="application/json")
+        if format == "json":
+            return Response(text, media_type="application/json")
+        import json
+
+        return _figure_response(json.loads(text), format, f"curve-{curve}")
+
+    @app.get("/api/analyses/{analysis_id}/results", tags=["analyses"], response_model=CurvesOut)
+    def get_results(
+        analysis_id: str,
+        db: DB,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> CurvesOut:
+        """Rows of a done analysis' main table (fits, scores, evidence or schedule comparison)."""
+        table = ctx.results(ctx.get(db, Analysis, analysis_id, "analysis"))
+        page = table.iloc[offset : offset + limit]
+        return CurvesOut(total=len(table), matched=len(table), curves=_jsonable(page))
+
+    @app.get("/api/analyses/{analysis_id}/figures", tags=["analyses"])
+    def list_figures(analysis_id: str, db: DB) -> list[str]:
+        """Names of the stored figures of a done analysis (annotation, schedule comparison)."""
+        return list(ctx.stored_figures(ctx.get(db, Analysis, analysis_id, "analysis")))
+
+    @app.get("/api/analyses/{analysis_id}/figures/{name}", tags=["analyses"],
+             responses=_FIGURE_RESPONSES)  # fmt: skip
+    def get_stored_figure(
+        analysis_id: str, name: str, db: DB, format: FigureFormat = "json"
+    ) -> Response:
+        """One stored figure: plotly JSON, or PNG/SVG/PDF."""
+        stored = ctx.stored_figures(ctx.get(db, Analysis, analysis_id, "analysis"))
+        if name not in stored:
+            raise HTTPException(status_code=404, detail=f"no figure {name!r}; have {list(stored)}")
+        return _figure_response(stored[name], format, name)
+
+    @app.get("/api/analyses/{analysis_id}/blocks/{block}/figure", tags=["analyses"],
+             responses=_FIGURE_RESPONSES)  # fmt: skip
+    def get_block_figure(
+        analysis_id: str,
+        block: str,
+        db: DB,
+        model: Annotated[str, Query(max_length=20)] = "bliss",
+        kind: Annotated[str, Query(pattern="^(heatmap|surface|single_agents)$")] = "heatmap",
+        format: FigureFormat = "json",
+    ) -> Response:
+        """A scored block's excess heatmap or 3-D surface under ``model``, or its single-agent
+        fits: plotly JSON, or PNG/SVG/PDF."""
+        analysis = ctx.get(db, Analysis, analysis_id, "analysis")
+        if analysis.kind != "synergy":
+            raise HTTPException(status_code=409, detail=f"analysis {analysis.id} scored no blocks")
+        ctx.result_file(analysis, "parquet")  # 409 unless done
+        try:
+            fig = analyses.synergy_figure(ctx.storage.result_dir(analysis.id), block, model, kind)
+        except KeyError as exc:
+            raise HTTPException(status_code=404, detail=str(exc.args[0])) from exc
+        return _figure_response(fig, format, f"{kind}-{model}-{block}")
 
     @app.get(
         "/api/analyses/{analysis_id}/download/{fmt}",
@@ -771,10 +1047,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise HTTPException(
                 status_code=404, detail=f"no download {fmt!r}; use {list(_DOWNLOADS)}"
             )
-        ctx.fits(analysis)
-        media, name = _DOWNLOADS[fmt]
-        path = ctx.storage.result_dir(analysis.id) / name
-        return FileResponse(path, media_type=media, filename=f"oncoresist-{analysis.id[:8]}-{name}")
+        media, suffix = _DOWNLOADS[fmt]
+        path = ctx.result_file(analysis, suffix)
+        return FileResponse(path, media_type=media,
+                            filename=f"oncoresist-{analysis.id[:8]}-{path.name}")  # fmt: skip
 
     # ------------------------------------------------------------------ static files
     @app.get("/static/{name}", include_in_schema=False)
@@ -831,9 +1107,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db: DB,
         file: Annotated[UploadFile, File()],
         plate_map: Annotated[UploadFile | None, File()] = None,
+        kind: Annotated[str, Form(max_length=20)] = "auto",
     ) -> Response:
         p = ctx.get(db, Project, project_id, "project")
-        ds = ctx.create_dataset(db, p, file, plate_map, {})
+        ds = ctx.create_dataset(db, p, file, plate_map, {}, kind)
         db.commit()
         return back(f"/datasets/{ds.id}")
 
@@ -845,11 +1122,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         qc_cols = ["plate", "z_prime", "robust_z_prime", "ssmd", "signal_to_background",
                    "cv_negative", "edge_pvalue", "flags", "pass"]  # fmt: skip
         qc_rows = [] if qc is None else _jsonable(qc[[c for c in qc_cols if c in qc.columns]])
+        from ..synergy import available_models
+
         return page(
             request, "dataset.html", ds=ds, out=ctx.dataset_out(ds), qc=qc_rows,
             analyses=db.scalars(q).all(), events=ctx.events(db, ds.id),
-            fields=["sample", "drug", "concentration", "conc_unit", "role", "signal", "viability",
-                    "replicate", "plate", "well"],
+            fields=_FIELDS.get(ds.kind, _FIELDS["screen"] if ds.kind != "profile"
+                               and ds.kind != "model" else []),
+            schedules=ctx.schedules(ds), synergy_models=available_models(),
+            titles=_KIND_TITLES,
         )  # fmt: skip
 
     @app.post("/datasets/{dataset_id}/options", include_in_schema=False, dependencies=csrf)
@@ -886,8 +1167,48 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             body = FitIn(model=model)
         except ValueError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from exc
-        analysis, _ = ctx.start_fit(db, ds, body)
-        return back(f"/analyses/{analysis.id}")
+        return back(f"/analyses/{ctx.start_fit(db, ds, body).id}")
+
+    def _form_body(model: type[BaseModel], **values: Any) -> Any:
+        try:
+            return model(**values)
+        except ValueError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from exc
+
+    @app.post("/datasets/{dataset_id}/synergy", include_in_schema=False, dependencies=csrf)
+    def form_synergy(
+        dataset_id: str,
+        db: DB,
+        models: Annotated[list[str], Form()],
+        n_boot: Annotated[int, Form()] = 0,
+    ) -> Response:
+        ds = ctx.get(db, Dataset, dataset_id, "dataset")
+        body = _form_body(SynergyIn, models=models, n_boot=n_boot)
+        return back(f"/analyses/{ctx.start_synergy(db, ds, body).id}")
+
+    @app.post("/datasets/{dataset_id}/annotate", include_in_schema=False, dependencies=csrf)
+    def form_annotate(
+        dataset_id: str, db: DB, drugs: Annotated[str, Form(max_length=2000)]
+    ) -> Response:
+        ds = ctx.get(db, Dataset, dataset_id, "dataset")
+        names = [d.strip() for d in drugs.replace(";", ",").split(",") if d.strip()]
+        body = _form_body(AnnotateIn, drugs=names)
+        return back(f"/analyses/{ctx.start_annotate(db, ds, body).id}")
+
+    @app.post("/datasets/{dataset_id}/simulate", include_in_schema=False, dependencies=csrf)
+    def form_simulate(
+        dataset_id: str,
+        db: DB,
+        schedules: Annotated[list[str], Form()],
+        method: Annotated[str, Form()] = "ode",
+        t_end: Annotated[float, Form()] = 1825.0,
+        n_runs: Annotated[int, Form()] = 1,
+        seed: Annotated[int, Form()] = 0,
+    ) -> Response:
+        ds = ctx.get(db, Dataset, dataset_id, "dataset")
+        body = _form_body(SimulateIn, schedules=schedules, method=method, t_end=t_end,
+                          n_runs=n_runs, seed=seed)  # fmt: skip
+        return back(f"/analyses/{ctx.start_simulate(db, ds, body).id}")
 
     @app.post("/datasets/{dataset_id}/wells/{row}", include_in_schema=False, dependencies=csrf)
     def form_exclusion(
@@ -927,6 +1248,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         analysis = ctx.get(db, Analysis, analysis_id, "analysis")
         ds = ctx.get(db, Dataset, analysis.dataset_id, "dataset")
         job = ctx.job_of(db, analysis.id)
+        if analysis.kind != "fit":
+            return results_page(request, analysis, ds, job)
         shift: dict[str, Any] | None = None
         if analysis.status == "done" and parental and resistant:
             try:
@@ -951,6 +1274,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             pair={"parental": parental or "", "resistant": resistant or []},
             filters={"q": q or "", "sample": sample or "", "drug": drug or "",
                      "status": status or ""},
+        )  # fmt: skip
+
+    def results_page(request: Request, analysis: Analysis, ds: Dataset, job: Job | None) -> Any:
+        rows: list[dict[str, Any]] = []
+        columns: list[str] = []
+        total = 0
+        figs: list[str] = []
+        blocks: list[str] = []
+        block = request.query_params.get("block") or ""
+        model = request.query_params.get("model") or ""
+        if analysis.status == "done":
+            table = ctx.results(analysis)
+            total = len(table)
+            columns = [str(c) for c in table.columns]
+            rows = _jsonable(table.head(_TABLE_ROWS))
+            figs = list(ctx.stored_figures(analysis))
+            if analysis.kind == "synergy":
+                blocks = list(dict.fromkeys(table["block_id"].astype(str)))
+                block = block if block in blocks else (blocks[0] if blocks else "")
+                models = [str(m) for m in analysis.params.get("models", [])]
+                model = model if model in models else (models[0] if models else "")
+        return page(
+            request, "results.html", analysis=analysis, ds=ds, job=job, rows=rows,
+            columns=columns, total=total, shown=len(rows), figures=figs, blocks=blocks,
+            block=block, model=model, title=_KIND_TITLES.get(analysis.kind, analysis.kind),
         )  # fmt: skip
 
     @app.get(

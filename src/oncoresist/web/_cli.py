@@ -29,6 +29,16 @@ def register(app: typer.Typer) -> None:
         ),
         max_upload_mb: int = typer.Option(50, "--max-upload-mb", help="largest upload (MB)"),
         workers: int = typer.Option(2, "--workers", help="job worker threads"),
+        executor: str = typer.Option(
+            "serial",
+            "--executor",
+            help="how each job's curve fits are spread out: serial, threads, processes or dask",
+        ),
+        scheduler: str | None = typer.Option(
+            None,
+            "--scheduler",
+            help="Dask scheduler address for --executor dask (default: a local cluster)",
+        ),
     ) -> None:
         """Local web app and HTTP API: upload, fit, browse curves, exclude wells, download.
 
@@ -52,7 +62,8 @@ def register(app: typer.Typer) -> None:
         if not 1 <= max_upload_mb <= 10_000:
             raise InputError(f"--max-upload-mb {max_upload_mb}: give 1 to 10000")
         settings = Settings(data_dir=data_dir, db_url=db_url, token=token,
-                            max_upload_bytes=max_upload_mb * 1024 * 1024, workers=workers)  # fmt: skip
+                            max_upload_bytes=max_upload_mb * 1024 * 1024, workers=workers,
+                            executor=executor, scheduler=scheduler)  # fmt: skip
         application = create_app(settings)
         where = f"http://{host}:{port}/" + (f"?token={token}" if token else "")
         typer.echo(f"oncoresist serve: {where} (data in {data_dir.resolve()})")

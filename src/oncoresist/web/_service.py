@@ -133,7 +133,7 @@ def file_columns(path: Path) -> list[str]:
 
 def raw_preview(path: Path, *, lines: int = 15) -> list[str]:
     """The first lines of a text upload, for people to see what the reader saw."""
-    if path.suffix not in (".csv", ".tsv", ".txt"):
+    if path.suffix not in (".csv", ".tsv", ".txt", ".yaml", ".yml", ".json", ".vcf", ".maf"):
         return []
     with open(path, encoding="utf-8", errors="replace") as fh:
         return [line.rstrip("\n")[:300] for _, line in zip(range(lines), fh, strict=False)]
@@ -181,8 +181,11 @@ def run_fit(
     out: Path,
     progress: Callable[[float, str], None],
     cancelled: Callable[[], bool],
+    executor: Any = None,
 ) -> dict[str, Any]:
     """QC, normalise and fit a parsed screen without its excluded wells; writes the results.
+
+    ``executor`` spreads each sample's curves out (:func:`oncoresist.curves.fit_screen`'s).
 
     Files in ``out``: fits.parquet/.csv/.xlsx, screen.parquet (the wells fitted, normalised),
     qc.csv, exclusions.csv (the audit) and report.html. Returns a summary.
@@ -220,7 +223,10 @@ def run_fit(
         )
         parts.append(
             fit_screen(
-                screen.subset(samples=[sample]), model=model, ci=None if ci == "none" else ci
+                screen.subset(samples=[sample]),
+                model=model,
+                ci=None if ci == "none" else ci,
+                executor=executor,
             )
         )
     if cancelled():

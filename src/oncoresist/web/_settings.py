@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 __all__ = ["Settings"]
 
@@ -32,6 +33,13 @@ class Settings:
         Threads of the job pool.
     user
         Name recorded in the audit of exclusions when a request names nobody.
+    executor
+        How a job's curve fits are spread out: ``"serial"`` (default), ``"threads"``,
+        ``"processes"``, ``"dask"`` (with ``scheduler``) or an executor object; the same setting
+        as the API's ``executor=`` (:func:`oncoresist.curves.resolve_executor`).
+    scheduler
+        Address of a Dask scheduler (``tcp://host:8786``) for ``executor="dask"``; a local
+        cluster when not given.
     """
 
     data_dir: Path | str = Path("oncoresist-data")
@@ -41,6 +49,8 @@ class Settings:
     max_expanded_bytes: int = 500 * _MB
     workers: int = 2
     user: str = "local user"
+    executor: Any = "serial"
+    scheduler: str | None = None
 
     @property
     def data_path(self) -> Path:

@@ -19,7 +19,20 @@ from ..errors import InputError
 __all__ = ["BombError", "ContentError", "Storage", "TooLargeError", "display_name"]
 
 #: suffixes accepted for uploads (the readers detect the format from suffix and content)
-SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".parquet", ".zip", ".gz")
+SUFFIXES = (
+    ".csv",
+    ".tsv",
+    ".txt",
+    ".xlsx",
+    ".parquet",
+    ".zip",
+    ".gz",
+    ".yaml",
+    ".yml",
+    ".json",
+    ".vcf",
+    ".maf",
+)
 _ID = re.compile(r"[0-9a-f]{32}")
 _CHUNK = 1 << 20
 
@@ -158,6 +171,36 @@ class Storage:
                                                               ".txt.gz"):  # fmt: skip
             raise InputError(f"not a stored file id: {file_id!r}")
         return self.root / "uploads" / file_id
+
+    def unpack(self, file_id: str, folder: Path, *, label: str) -> Path | None:
+        """A stored zip holding a CurveCurator data set, extracted flat into ``folder``.
+
+        Returns the path of its ``.toml`` (None when the zip holds none: the readers get the
+        zip itself). Member names are reduced to safe base names (no folders, no ``..``), only
+        regular files are written, and the zip passed the size checks when it was uploaded.
+        """
+        from .._io import safe_name
+
+        with zipfile.ZipFile(self.upload_path(file_id)) as zf:
+            members = [i for i in zf.infolist() if not i.is_dir()
+                       and (i.external_attr >> 16) & 0o170000 in (0, 0o100000)]  # fmt: skip
+            names = [safe_name(re.split(r"[\\/]", i.filename)[-1]) for i in members]
+            if not any(n.lower().endswith(".toml") for n in names):
+                return None
+            if len(set(names)) != len(names):
+                raise InputError(f"{label}: two files in the zip have the same name; keep one")
+            folder.mkdir(parents=True, exist_ok=True)
+            for info, name in zip(members, names, strict=True):
+                with zf.open(info) as src, open(folder / name, "wb") as dst:
+                    while chunk := src.read(_CHUNK):
+                        dst.write(chunk)
+        tomls = sorted(folder.glob("*.toml"))
+        if len(tomls) != 1:
+            raise InputError(
+                f"{label}: a CurveCurator zip holds one .toml parameter file and its table; "
+                f"this one holds {len(tomls)} .toml files"
+            )
+        return tomls[0]
 
     # ------------------------------------------------------------------ results
     def result_dir(self, owner_id: str) -> Path:

@@ -51,4 +51,15 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
   document.querySelectorAll(".figure[data-src]").forEach((div) => { showFigure(div); });
+  const filter = document.getElementById("table-filter");
+  if (filter) {
+    const table = document.getElementById(filter.dataset.table);
+    filter.addEventListener("input", () => {
+      const text = filter.value.toLowerCase();
+      table.querySelectorAll("tr").forEach((tr, i) => {
+        if (i === 0) { return; }
+        tr.hidden = text !== "" && !tr.textContent.toLowerCase().includes(text);
+      });
+    });
+  }
 });
