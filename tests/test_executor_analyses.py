@@ -225,11 +225,27 @@ def _associate(panel_dir, out, *extra: str) -> int:
     return main(["associate", str(panel_dir), "-o", str(out), "--quiet", *extra])
 
 
-def test_associate_executor_flag_gives_the_serial_tables(panel_dir, tmp_path):
-    assert _associate(panel_dir, tmp_path / "serial") == 0
+@pytest.fixture(scope="module")
+def serial_runs(panel_dir, tmp_path_factory):
+    """Output folders of ``associate`` and ``predict evaluate`` on the serial executor."""
+    d = tmp_path_factory.mktemp("serial_runs")
+    assert _associate(panel_dir, d / "associate") == 0
+    assert _predict(d / "predict") == 0
+    return d
+
+
+ASSOCIATE_TABLES = ("associations.csv", "skipped.csv", "excluded_samples.csv")
+PREDICT_TABLES = ("fold_metrics.csv", "summary.csv", "per_drug.csv")
+
+
+def _same_files(a, b, names) -> None:
+    for name in names:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+def test_associate_executor_flag_gives_the_serial_tables(panel_dir, serial_runs, tmp_path):
     assert _associate(panel_dir, tmp_path / "proc", "--executor", "processes") == 0
-    for name in ("associations.csv", "skipped.csv", "excluded_samples.csv"):
-        assert (tmp_path / "serial" / name).read_bytes() == (tmp_path / "proc" / name).read_bytes()
+    _same_files(serial_runs / "associate", tmp_path / "proc", ASSOCIATE_TABLES)
 
 
 def _predict(out, *extra: str) -> int:
@@ -238,12 +254,9 @@ def _predict(out, *extra: str) -> int:
     return main([*args, "--splits", "cell_line", *extra])
 
 
-def test_predict_evaluate_executor_flag_gives_the_serial_metrics(tmp_path):
-    assert _predict(tmp_path / "serial") == 0
+def test_predict_evaluate_executor_flag_gives_the_serial_metrics(serial_runs, tmp_path):
     assert _predict(tmp_path / "threads", "--executor", "threads") == 0
-    for name in ("fold_metrics.csv", "summary.csv", "per_drug.csv"):
-        a = (tmp_path / "serial" / name).read_bytes()
-        assert a == (tmp_path / "threads" / name).read_bytes()
+    _same_files(serial_runs / "predict", tmp_path / "threads", PREDICT_TABLES)
 
 
 @pytest.mark.parametrize("command", ["associate", "predict"])
@@ -269,3 +282,48 @@ def test_scheduler_without_dask_exits_2(panel_dir, tmp_path, capsys, command):
     assert code == 2
     assert "--executor dask" in capsys.readouterr().err
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- Dask
+@pytest.fixture(scope="module")
+def dask_cluster():
+    distributed = pytest.importorskip(
+        "distributed", reason="the Dask tests need the dask extra (pip install 'oncoresist[dask]')"
+    )
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def dask_executor(dask_cluster):
+    import distributed
+
+    from oncoresist.scale import DaskExecutor
+
+    with distributed.Client(dask_cluster) as client:
+        yield DaskExecutor(client)
+
+
+def test_associations_identical_on_dask(panel, serial, dask_executor):
+    """Each tissue group x drug chunk as a Dask task on a 2-worker LocalCluster: the serial
+    tables bit for bit."""
+    for which, ref in serial.items():
+        _assert_same_result(ref, _associations(panel, which, dask_executor))
+
+
+def test_evaluate_identical_on_dask(pairs, serial_evaluation, dask_executor):
+    X, y, _ = pairs
+    _assert_same_evaluation(
+        serial_evaluation, evaluate(_models(), X, y, executor=dask_executor, **CV)
+    )
+
+
+def test_cli_executor_dask_with_scheduler_address(panel_dir, serial_runs, dask_cluster, tmp_path):
+    """``--executor dask --scheduler ADDRESS`` connects to that scheduler; the serial tables."""
+    flags = ("--executor", "dask", "--scheduler", dask_cluster.scheduler_address)
+    assert _associate(panel_dir, tmp_path / "associate", *flags) == 0
+    _same_files(serial_runs / "associate", tmp_path / "associate", ASSOCIATE_TABLES)
+    assert _predict(tmp_path / "predict", *flags) == 0
+    _same_files(serial_runs / "predict", tmp_path / "predict", PREDICT_TABLES)
