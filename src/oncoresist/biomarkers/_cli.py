@@ -149,142 +149,140 @@ def register(app: typer.Typer) -> None:
             raise InputError(f"--mode must be 'pancan' or 'per_tissue', got {mode!r}")
         # before any reading: a bad --executor / --scheduler fails at once (exit code 2)
         ex = resolve_executor(executor, scheduler=scheduler)
-        if Path(panel).exists():
-            check_input(panel)
-        omics = layer if (layer and panel in ("gdsc1", "gdsc2", "tgsa")) else None
-        p = read_panel(
-            panel, metric=metric, lower_is_sensitive=not higher_is_sensitive, omics=omics
-        )
-        console.print(repr(p), markup=False, highlight=False)
-        if len(p.alignment):
-            console.print(p.alignment_summary(), markup=False, highlight=False)
-        if layer:
-            unknown = [k for k in layer if k not in p.layer_kinds]
-            if unknown:
-                raise InputError(
-                    f"--layer {', '.join(unknown)}: panel {p.name!r} has no such layer "
-                    f"(layers: {dict(p.layer_kinds) or 'none'})"
-                )
-        binary = [
-            k for k, v in p.layer_kinds.items() if v == "binary" and (not layer or k in layer)
-        ]
-        cont = [
-            k for k, v in p.layer_kinds.items() if v == "continuous" and (not layer or k in layer)
-        ]
-        if not binary and not (continuous and cont):
-            if cont:
-                raise InputError(
-                    f"panel {p.name!r}: the layer(s) selected ({', '.join(cont)}) are "
-                    "continuous; pass --continuous to test them with the linear model"
-                )
-            raise InputError(
-                f"panel {p.name!r} has no layer to test (layers: {dict(p.layer_kinds) or 'none'}"
-                + (f"; named panels: {', '.join(NAMED_PANELS)}" if not p.layer_kinds else "")
-                + "); add an omics table to the panel folder"
+        # a Dask executor connects (or starts its local cluster) here, before any reading,
+        # and keeps that one cluster for both analyses
+        with ex if isinstance(ex, contextlib.AbstractContextManager) else contextlib.nullcontext():
+            if Path(panel).exists():
+                check_input(panel)
+            omics = layer if (layer and panel in ("gdsc1", "gdsc2", "tgsa")) else None
+            p = read_panel(
+                panel, metric=metric, lower_is_sensitive=not higher_is_sensitive, omics=omics
             )
-        drugs = _resolve_drugs(p, drug) if drug else None
-        covs = [
-            c
-            for c in _DEFAULT_COVARIATES
-            if p.sample_annotations is not None and c in p.sample_annotations
-        ]
-        inputs = [Path(panel)] if Path(panel).exists() else []
-        params = {"panel": panel, "mode": mode, "layer": layer, "continuous": continuous,
-                  "drug": drug, "min_responses": min_responses, "min_group": min_group,
-                  "metric": metric, "higher_is_sensitive": higher_is_sensitive,
-                  "executor": executor, "scheduler": scheduler}  # fmt: skip
-        # a Dask executor used as a context keeps one cluster for both analyses
-        ex_context = (
-            ex if isinstance(ex, contextlib.AbstractContextManager) else contextlib.nullcontext()
-        )
-        with (
-            ex_context,
-            output_run(out, command="associate", inputs=inputs, params=params) as run,
-        ):
-            written = []
-            cov_table = _sample_covariates(p, covs)
-            write_table(cov_table, run.path("sample_covariates.csv"))
-            align = p.alignment.assign(
-                missing=p.alignment["missing"].map(lambda v: " ".join(map(str, v))),
-                extra=p.alignment["extra"].map(lambda v: " ".join(map(str, v))),
-            )
-            write_table(align, run.path("alignment.csv"))
-            write_text(run.path("panel_notes.txt"), "\n".join(p.notes) + "\n")
-            if p.drug_annotations is not None:
-                write_table(p.drug_annotations.rename_axis("drug").reset_index(),
-                            run.path("drugs.csv"))  # fmt: skip
-                written.append("drugs.csv")
-            written += ["sample_covariates.csv", "alignment.csv", "panel_notes.txt"]
-            n_unmatched = int((cov_table["status"] != "ok").sum())
-            console.print(
-                f"covariates {'+'.join(covs) or 'none'}: {len(cov_table) - n_unmatched} of "
-                f"{len(cov_table)} samples complete, {n_unmatched} without (sample_covariates.csv)",
-                markup=False,
-            )
-            panel_text = "".join(f"<p>{html.escape(n)}</p>" for n in p.notes)
-            sections = [
-                Section(
-                    title=f"Panel {p.name}",
-                    text=f"<pre>{html.escape(repr(p))}</pre>{panel_text}",
-                    tables=[
-                        ("Alignment of tables", p.alignment.drop(columns=["missing", "extra"])),
-                        (
-                            "Samples with missing covariates",
-                            cov_table[cov_table["status"] != "ok"],
-                        ),
-                    ],
-                )
+            console.print(repr(p), markup=False, highlight=False)
+            if len(p.alignment):
+                console.print(p.alignment_summary(), markup=False, highlight=False)
+            if layer:
+                unknown = [k for k in layer if k not in p.layer_kinds]
+                if unknown:
+                    raise InputError(
+                        f"--layer {', '.join(unknown)}: panel {p.name!r} has no such layer "
+                        f"(layers: {dict(p.layer_kinds) or 'none'})"
+                    )
+            binary = [
+                k for k, v in p.layer_kinds.items() if v == "binary" and (not layer or k in layer)
             ]
-            if binary:
-                res = anova_associations(
-                    p,
-                    layers=binary,
-                    mode=mode,  # type: ignore[arg-type]
-                    drugs=drugs,
-                    min_responses=min_responses,
-                    min_group=min_group,
-                    progress=not quiet,
-                    executor=ex,
+            cont = [
+                k
+                for k, v in p.layer_kinds.items()
+                if v == "continuous" and (not layer or k in layer)
+            ]
+            if not binary and not (continuous and cont):
+                if cont:
+                    raise InputError(
+                        f"panel {p.name!r}: the layer(s) selected ({', '.join(cont)}) are "
+                        "continuous; pass --continuous to test them with the linear model"
+                    )
+                raise InputError(
+                    f"panel {p.name!r} has no layer to test (layers: {dict(p.layer_kinds) or 'none'}"
+                    + (f"; named panels: {', '.join(NAMED_PANELS)}" if not p.layer_kinds else "")
+                    + "); add an omics table to the panel folder"
                 )
-                write_table(res.table, run.path("associations.csv"))
-                write_table(res.skipped, run.path("skipped.csv"))
-                write_table(res.excluded_samples, run.path("excluded_samples.csv"))
-                # plotly.js embedded: the figures open offline
-                write_text(
-                    run.path("volcano.html"), volcano_plot(res).to_html(include_plotlyjs=True)
+            drugs = _resolve_drugs(p, drug) if drug else None
+            covs = [
+                c
+                for c in _DEFAULT_COVARIATES
+                if p.sample_annotations is not None and c in p.sample_annotations
+            ]
+            inputs = [Path(panel)] if Path(panel).exists() else []
+            params = {"panel": panel, "mode": mode, "layer": layer, "continuous": continuous,
+                      "drug": drug, "min_responses": min_responses, "min_group": min_group,
+                      "metric": metric, "higher_is_sensitive": higher_is_sensitive,
+                      "executor": executor, "scheduler": scheduler}  # fmt: skip
+            with output_run(out, command="associate", inputs=inputs, params=params) as run:
+                written = []
+                cov_table = _sample_covariates(p, covs)
+                write_table(cov_table, run.path("sample_covariates.csv"))
+                align = p.alignment.assign(
+                    missing=p.alignment["missing"].map(lambda v: " ".join(map(str, v))),
+                    extra=p.alignment["extra"].map(lambda v: " ".join(map(str, v))),
                 )
-                write_text(
-                    run.path("heatmap.html"),
-                    association_heatmap(res).to_html(include_plotlyjs=True),
+                write_table(align, run.path("alignment.csv"))
+                write_text(run.path("panel_notes.txt"), "\n".join(p.notes) + "\n")
+                if p.drug_annotations is not None:
+                    write_table(p.drug_annotations.rename_axis("drug").reset_index(),
+                                run.path("drugs.csv"))  # fmt: skip
+                    written.append("drugs.csv")
+                written += ["sample_covariates.csv", "alignment.csv", "panel_notes.txt"]
+                n_unmatched = int((cov_table["status"] != "ok").sum())
+                console.print(
+                    f"covariates {'+'.join(covs) or 'none'}: {len(cov_table) - n_unmatched} of "
+                    f"{len(cov_table)} samples complete, {n_unmatched} without (sample_covariates.csv)",
+                    markup=False,
                 )
-                written += [
-                    "associations.csv",
-                    "skipped.csv",
-                    "excluded_samples.csv",
-                    "volcano.html",
-                    "heatmap.html",
+                panel_text = "".join(f"<p>{html.escape(n)}</p>" for n in p.notes)
+                sections = [
+                    Section(
+                        title=f"Panel {p.name}",
+                        text=f"<pre>{html.escape(repr(p))}</pre>{panel_text}",
+                        tables=[
+                            ("Alignment of tables", p.alignment.drop(columns=["missing", "extra"])),
+                            (
+                                "Samples with missing covariates",
+                                cov_table[cov_table["status"] != "ok"],
+                            ),
+                        ],
+                    )
                 ]
-                sections.append(report_section(res, p, title="Binary features (ANOVA)"))
-                console.print(f"[bold]binary features[/bold]: {res.summary()}")
-            if continuous and cont:
-                lin = linear_associations(
-                    p,
-                    layers=cont,
-                    mode=mode,  # type: ignore[arg-type]
-                    drugs=drugs,
-                    progress=not quiet,
-                    executor=ex,
-                )
-                write_table(lin.table, run.path("linear_associations.csv"))
-                write_table(lin.skipped, run.path("linear_skipped.csv"))
-                write_table(lin.excluded_samples, run.path("linear_excluded_samples.csv"))
-                written += [
-                    "linear_associations.csv",
-                    "linear_skipped.csv",
-                    "linear_excluded_samples.csv",
-                ]
-                sections.append(report_section(lin, title="Continuous features (linear model)"))
-                console.print(f"[bold]continuous features[/bold]: {lin.summary()}")
-            render_report(sections, run.path("report.html"), title=f"Associations: {p.name}")
-            written.append("report.html")
-        console.print(f"wrote {', '.join(written)} to {out}", markup=False)
+                if binary:
+                    res = anova_associations(
+                        p,
+                        layers=binary,
+                        mode=mode,  # type: ignore[arg-type]
+                        drugs=drugs,
+                        min_responses=min_responses,
+                        min_group=min_group,
+                        progress=not quiet,
+                        executor=ex,
+                    )
+                    write_table(res.table, run.path("associations.csv"))
+                    write_table(res.skipped, run.path("skipped.csv"))
+                    write_table(res.excluded_samples, run.path("excluded_samples.csv"))
+                    # plotly.js embedded: the figures open offline
+                    write_text(
+                        run.path("volcano.html"), volcano_plot(res).to_html(include_plotlyjs=True)
+                    )
+                    write_text(
+                        run.path("heatmap.html"),
+                        association_heatmap(res).to_html(include_plotlyjs=True),
+                    )
+                    written += [
+                        "associations.csv",
+                        "skipped.csv",
+                        "excluded_samples.csv",
+                        "volcano.html",
+                        "heatmap.html",
+                    ]
+                    sections.append(report_section(res, p, title="Binary features (ANOVA)"))
+                    console.print(f"[bold]binary features[/bold]: {res.summary()}")
+                if continuous and cont:
+                    lin = linear_associations(
+                        p,
+                        layers=cont,
+                        mode=mode,  # type: ignore[arg-type]
+                        drugs=drugs,
+                        progress=not quiet,
+                        executor=ex,
+                    )
+                    write_table(lin.table, run.path("linear_associations.csv"))
+                    write_table(lin.skipped, run.path("linear_skipped.csv"))
+                    write_table(lin.excluded_samples, run.path("linear_excluded_samples.csv"))
+                    written += [
+                        "linear_associations.csv",
+                        "linear_skipped.csv",
+                        "linear_excluded_samples.csv",
+                    ]
+                    sections.append(report_section(lin, title="Continuous features (linear model)"))
+                    console.print(f"[bold]continuous features[/bold]: {lin.summary()}")
+                render_report(sections, run.path("report.html"), title=f"Associations: {p.name}")
+                written.append("report.html")
+            console.print(f"wrote {', '.join(written)} to {out}", markup=False)

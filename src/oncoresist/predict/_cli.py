@@ -178,21 +178,22 @@ def evaluate_cmd(
     _check_counts(n_drugs=n_drugs, n_samples=n_samples, n_splits=n_splits)
     # before any loading: a bad --executor / --scheduler fails at once (exit code 2)
     ex = resolve_executor(executor, scheduler=scheduler)
-    panel = _panel(dataset, drugs=drugs, n_drugs=n_drugs, n_samples=n_samples, seed=seed)
-    names = _split_list(models) or []
-    mods = {n: _model(n, seed) for n in names}
-    dt = None
-    if any(
-        getattr(m, "predicts_unseen_drugs", False) and not getattr(m, "is_baseline", False)
-        for m in mods.values()
-    ):
-        dt = drug_features(panel.drug_annotations, n_bits=128)
-    X, y = pair_frame(panel, drug_table=dt)
-    tissue = None
-    if panel.sample_annotations is not None and "tissue" in panel.sample_annotations:
-        tissue = panel.annotation("tissue")
-    # a Dask executor used as a context keeps one cluster for all splits
+    # a Dask executor connects (or starts its local cluster) here, before any loading, and
+    # keeps that one cluster for all splits
     with ex if isinstance(ex, contextlib.AbstractContextManager) else contextlib.nullcontext():
+        panel = _panel(dataset, drugs=drugs, n_drugs=n_drugs, n_samples=n_samples, seed=seed)
+        names = _split_list(models) or []
+        mods = {n: _model(n, seed) for n in names}
+        dt = None
+        if any(
+            getattr(m, "predicts_unseen_drugs", False) and not getattr(m, "is_baseline", False)
+            for m in mods.values()
+        ):
+            dt = drug_features(panel.drug_annotations, n_bits=128)
+        X, y = pair_frame(panel, drug_table=dt)
+        tissue = None
+        if panel.sample_annotations is not None and "tissue" in panel.sample_annotations:
+            tissue = panel.annotation("tissue")
         ev = evaluate(
             mods,
             X,
