@@ -270,3 +270,42 @@ def test_cli_figures_option_refuses_an_unknown_format(tmp_path, capsys):
     assert main(["--figures", "gif", "demo", "-o", str(tmp_path / "x")]) == 2
     assert "png, svg, pdf" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_every_get_endpoint_on_every_kind_answers_without_a_server_error(app, tmp_path):
+    """Regression guard: the schema test seeds a plate export; here every GET operation meets a
+    dataset and a done analysis of each kind (a wrong kind is a 4xx with a reason, never 500)."""
+    import re
+
+    c, pid = app
+    blocks = upload(c, pid, {"file": ("b.csv", _blocks_csv(tmp_path).read_bytes())},
+                    kind="combination", conc_unit="uM")  # fmt: skip
+    profile = upload(c, pid, {"file": ("p.yaml", MECH_EXAMPLE.read_bytes())}, kind="profile")
+    model_file = Path(evolution_example("zhang2017_model.yaml"))
+    model = upload(c, pid, {"file": ("m.yaml", model_file.read_bytes())}, kind="model")
+    runs = [
+        (blocks, f"/api/datasets/{blocks['id']}/synergy", {"models": ["bliss"]}),
+        (profile, f"/api/datasets/{profile['id']}/annotations", {"drugs": ["gefitinib"]}),
+        (model, f"/api/datasets/{model['id']}/simulations",
+         {"schedules": ["continuous"], "t_end": 100}),
+    ]  # fmt: skip
+    pairs = []
+    for ds, url, body in runs:
+        assert ds["status"] == "ok", ds["errors"]
+        r = c.post(url, json=body)
+        assert r.status_code == 202, r.text
+        pairs.append((ds, _done(c, r.json())))
+    paths = [p for p, ops in c.get("/openapi.json").json()["paths"].items() if "get" in ops]
+    for ds, analysis in pairs:
+        values = {"project_id": pid, "dataset_id": ds["id"], "analysis_id": analysis["id"],
+                  "job_id": analysis["job"]["id"], "curve": "0", "plate": "P1", "block": "0",
+                  "name": "comparison", "fmt": "csv"}  # fmt: skip
+        for path in paths:
+            url = re.sub(r"\{(\w+)\}", lambda m, v=values: v[m.group(1)], path)
+            params = {"parental": "a", "resistant": "b"} if url.endswith("/shift") else {}
+            r = c.get(url, params=params)
+            assert r.status_code < 500, (ds["kind"], url, r.status_code, r.text[:300])
+        page = c.get(f"/datasets/{ds['id']}", headers={"accept": "text/html"})
+        assert page.status_code == 200, page.text[:300]
+        r = c.post(f"/api/datasets/{ds['id']}/exclusions", json={"row": 0, "reason": "x"})
+        assert r.status_code == 409  # exclusions belong to the wells of curve fits

@@ -182,3 +182,66 @@ def test_upload_fix_fit_exclude_view_download(server, browser, tmp_path):
     shutil.copy(report_path, ARTIFACTS / "report.html")
     assert not console_errors, console_errors
     context.close()
+
+
+def test_blocks_scored_and_schedules_compared_in_the_browser(server, browser, tmp_path):
+    from oncoresist.evolution import example_path as evolution_example
+    from oncoresist.synergy import make_combination_screen
+
+    blocks = tmp_path / "blocks.csv"
+    make_combination_screen(n_blocks=3, rng=2).data.to_csv(blocks, index=False)
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    page.set_default_timeout(30_000)
+    page.goto(server + "/")
+    page.fill("#project-name", "Combinations and schedules")
+    page.click("#create-project")
+    page.wait_for_selector("#upload")
+    project_url = page.url
+
+    # combination blocks: the unit error, fixed in the form, then every model scored
+    page.select_option("#kind", "combination")
+    page.set_input_files("#file", str(blocks))
+    page.click("#upload")
+    page.wait_for_selector("#errors")
+    assert "conc1" in page.inner_text("#errors")
+    page.fill("#conc_unit", "uM")
+    page.click("#apply-options")
+    page.wait_for_selector("#synergy-form")
+    page.check("#model-musyc")
+    page.click("#score")
+    page.wait_for_selector("#results", timeout=120_000)
+    assert page.inner_text("#job-state") == "done"
+    assert "musyc" in page.inner_text("#results")
+    page.select_option("#block-model", "loewe")
+    page.click("#show-block")
+    page.wait_for_selector("#fig-heatmap[data-ready='1']")
+    page.wait_for_selector("#fig-surface[data-ready='1']")
+    _shot(page, "10-combination-scores")
+    with page.expect_download() as info:
+        page.locator("p.downloads a", has_text="PNG").first.click()
+    png = tmp_path / "heatmap.png"
+    info.value.save_as(png)
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    page.fill("#table-filter", "loewe")
+    assert page.locator("#results tr:visible").count() == 1 + 3  # header + one row per block
+
+    # a model: the example schedules that run on it, simulated and compared
+    page.goto(project_url)
+    page.select_option("#kind", "model")
+    page.set_input_files("#file", str(evolution_example("zhang2017_model.yaml")))
+    page.click("#upload")
+    page.wait_for_selector("#simulate-form")
+    page.uncheck("#schedule-intermittent") if page.is_checked("#schedule-intermittent") else None
+    page.check("#schedule-continuous")
+    page.check("#schedule-adaptive")
+    page.fill("#t_end", "1000")
+    page.click("#simulate")
+    page.wait_for_selector("#results", timeout=120_000)
+    assert "adaptive" in page.inner_text("#results")
+    page.wait_for_selector(".figure[data-ready='1']")
+    _shot(page, "11-schedule-comparison")
+    assert not console_errors, console_errors
+    context.close()

@@ -422,7 +422,7 @@ class _Ctx:
 
     # ------------------------------------------------------------------ exclusions
     def exclude(self, db: Session, ds: Dataset, body: ExclusionIn) -> Exclusion:
-        table = self.parsed_table(ds)
+        table = self.usable(ds, "fit")  # exclusions apply to the wells of curve fits
         if body.row >= len(table):
             raise HTTPException(
                 status_code=404, detail=f"row {body.row}: the table has {len(table)} wells"
@@ -465,13 +465,16 @@ class _Ctx:
         """The parsed screen without the wells users excluded."""
         from ..data import Screen
 
-        table = self.parsed_table(ds)
+        table = self.usable(ds, "fit")
         active = service.active_exclusions(self.events(db, ds.id))
         return Screen(table[~table.index.isin(list(active))].reset_index(drop=True))
 
     def plate_qc(self, db: Session, ds: Dataset) -> pd.DataFrame | None:
-        """:func:`oncoresist.curves.plate_qc` of the kept wells (None: no plates or no reads)."""
+        """:func:`oncoresist.curves.plate_qc` of the kept wells (None: no plates or no reads,
+        or not a single-agent screen)."""
         self.parsed_table(ds)  # 409 unless parsed
+        if ds.kind not in ("screen", "plate_export"):
+            return None
         path = self.storage.result_dir(ds.id) / "screen.parquet"
         active = service.active_exclusions(self.events(db, ds.id))
         return _plate_qc(str(path), path.stat().st_mtime_ns, frozenset(active))
