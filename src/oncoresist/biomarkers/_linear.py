@@ -684,6 +684,8 @@ def anova_associations(
     >>> panel, truth = make_panel(rng=0)
     >>> res = anova_associations(panel)
     >>> res.table[["drug", "feature", "pvalue", "fdr"]].head(3)  # doctest: +SKIP
+    >>> anova_associations(panel, executor="threads").table.equals(res.table)
+    True
     """
     return _run(
         panel,

@@ -464,6 +464,10 @@ def evaluate(
     ...               splits=["cell_line"], n_splits=3)
     >>> ev.summary()["status"].tolist()
     ['ok', 'ok']
+    >>> ev_t = evaluate({"drug_mean": DrugMean(), "mean_effects": MeanEffects()}, X, y,
+    ...                 splits=["cell_line"], n_splits=3, executor="threads")
+    >>> ev_t.predictions.equals(ev.predictions)
+    True
     """
     check_design(X)
     _check_models(models)
