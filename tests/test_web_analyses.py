@@ -309,3 +309,27 @@ def test_every_get_endpoint_on_every_kind_answers_without_a_server_error(app, tm
         assert page.status_code == 200, page.text[:300]
         r = c.post(f"/api/datasets/{ds['id']}/exclusions", json={"row": 0, "reason": "x"})
         assert r.status_code == 409  # exclusions belong to the wells of curve fits
+
+
+def test_jobs_run_on_a_dask_executor_with_the_serial_results(tmp_path):
+    """The job runner uses the analyses' pluggable executor: a fit on a Dask cluster gives the
+    same table as the serial executor (the same kernel on the same chunks)."""
+    distributed = pytest.importorskip("distributed")
+    from oncoresist.data import example_path
+    from oncoresist.scale import DaskExecutor
+    from test_web_api import plate_files
+
+    tables = []
+    with (
+        distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=":0") as cluster,
+        distributed.Client(cluster) as dask_client,
+    ):
+        for name, executor in (("serial", "serial"), ("dask", DaskExecutor(dask_client))):
+            with client_for(tmp_path / name, executor=executor) as c:
+                pid = c.post("/api/projects", json={"name": name}).json()["id"]
+                ds = upload(c, pid, plate_files(example_path("prism_plate_map.csv")))
+                done = _done(c, c.post(f"/api/datasets/{ds['id']}/fits", json={}).json())
+                raw = c.get(f"/api/analyses/{done['id']}/download/parquet").content
+                tables.append(pd.read_parquet(io.BytesIO(raw)))
+        assert cluster.scheduler.task_prefixes  # the fit's chunks went through the cluster
+    pd.testing.assert_frame_equal(tables[0], tables[1])

@@ -306,8 +306,12 @@ class _Ctx:
         self.recovered = self.jobs.recover()
         from ..curves._executors import resolve_executor
 
-        # one executor for every job (a Dask client connects once, at start-up)
+        # one executor for every job: a Dask executor connects (or starts its local cluster)
+        # once, here, so an unreachable scheduler stops the start-up, not the first job
         self.executor = resolve_executor(settings.executor, scheduler=settings.scheduler)
+        self.held = contextlib.ExitStack()
+        if hasattr(self.executor, "__enter__"):
+            self.held.enter_context(self.executor)
 
     # ------------------------------------------------------------------ lookups
     def get(self, db: Session, model: Any, key: str, what: str) -> Any:
@@ -707,9 +711,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         ctx.jobs.shutdown()
         ctx.engine.dispose()
-        close = getattr(ctx.executor, "close", None)
-        if callable(close):
-            close()
+        ctx.held.close()
 
     from .. import __version__
 
