@@ -11,6 +11,7 @@ import typer
 if TYPE_CHECKING:
     import pandas as pd
 
+    from oncoresist.biomarkers import AssociationResult
     from oncoresist.data import Panel
 
 __all__ = ["register"]
@@ -55,6 +56,16 @@ def _sample_covariates(panel: Panel, names: list[str]) -> pd.DataFrame:
         for _, row in missing.iterrows()
     ]
     return df.rename_axis("sample").reset_index()
+
+
+def _write_tables(res: AssociationResult, run: Any, *, prefix: str) -> list[str]:
+    """Write the result's table, skipped tests and excluded samples; return the file names."""
+    from oncoresist._io import write_table
+
+    names = [f"{prefix}{n}.csv" for n in ("associations", "skipped", "excluded_samples")]
+    for name, table in zip(names, (res.table, res.skipped, res.excluded_samples), strict=True):
+        write_table(table, run.path(name))
+    return names
 
 
 def register(app: typer.Typer) -> None:
@@ -244,9 +255,7 @@ def register(app: typer.Typer) -> None:
                         progress=not quiet,
                         executor=ex,
                     )
-                    write_table(res.table, run.path("associations.csv"))
-                    write_table(res.skipped, run.path("skipped.csv"))
-                    write_table(res.excluded_samples, run.path("excluded_samples.csv"))
+                    written += _write_tables(res, run, prefix="")
                     # plotly.js embedded: the figures open offline
                     write_text(
                         run.path("volcano.html"), volcano_plot(res).to_html(include_plotlyjs=True)
@@ -255,13 +264,7 @@ def register(app: typer.Typer) -> None:
                         run.path("heatmap.html"),
                         association_heatmap(res).to_html(include_plotlyjs=True),
                     )
-                    written += [
-                        "associations.csv",
-                        "skipped.csv",
-                        "excluded_samples.csv",
-                        "volcano.html",
-                        "heatmap.html",
-                    ]
+                    written += ["volcano.html", "heatmap.html"]
                     sections.append(report_section(res, p, title="Binary features (ANOVA)"))
                     console.print(f"[bold]binary features[/bold]: {res.summary()}")
                 if continuous and cont:
@@ -273,14 +276,7 @@ def register(app: typer.Typer) -> None:
                         progress=not quiet,
                         executor=ex,
                     )
-                    write_table(lin.table, run.path("linear_associations.csv"))
-                    write_table(lin.skipped, run.path("linear_skipped.csv"))
-                    write_table(lin.excluded_samples, run.path("linear_excluded_samples.csv"))
-                    written += [
-                        "linear_associations.csv",
-                        "linear_skipped.csv",
-                        "linear_excluded_samples.csv",
-                    ]
+                    written += _write_tables(lin, run, prefix="linear_")
                     sections.append(report_section(lin, title="Continuous features (linear model)"))
                     console.print(f"[bold]continuous features[/bold]: {lin.summary()}")
                 render_report(sections, run.path("report.html"), title=f"Associations: {p.name}")
