@@ -10,5 +10,19 @@ Parquet dataset, so memory per worker stays flat as the data grow.
 from __future__ import annotations
 
 from ._dask import DaskExecutor
+from ._parquet import (
+    ParquetRun,
+    fit_parquet,
+    read_partitions,
+    score_blocks_parquet,
+    simulate_cohort_parquet,
+)
 
-__all__ = ["DaskExecutor"]
+__all__ = [
+    "DaskExecutor",
+    "ParquetRun",
+    "fit_parquet",
+    "read_partitions",
+    "score_blocks_parquet",
+    "simulate_cohort_parquet",
+]

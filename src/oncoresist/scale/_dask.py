@@ -53,8 +53,9 @@ class DaskExecutor:
         processes (the default) pickle every chunk, as a remote cluster does.
     retries
         How many times a task lost with its worker (killed, out of memory) is run again on
-        another worker before the run fails (the local cluster's ``allowed-failures``; a remote
-        scheduler uses its own setting).
+        another worker before the run fails (the local cluster's ``allowed-failures``, 3 as in
+        distributed; a remote scheduler uses its own setting). A worker's death counts
+        against every task it held, running or queued.
     timeout
         Seconds to wait for the scheduler to answer before failing with the fix in the message.
     max_in_flight
@@ -81,7 +82,7 @@ class DaskExecutor:
         n_workers: int | None = None,
         threads_per_worker: int | None = None,
         processes: bool = True,
-        retries: int = 1,
+        retries: int = 3,
         timeout: float = 5.0,
         max_in_flight: int | None = None,
     ) -> None:
@@ -137,7 +138,7 @@ class DaskExecutor:
                             n_workers=self.n_workers,
                             threads_per_worker=self.threads_per_worker,
                             processes=self.processes,
-                            dashboard_address=None,
+                            dashboard_address=":0",
                         )
                     )
                 self._client = stack.enter_context(distributed.Client(cluster))
