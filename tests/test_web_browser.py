@@ -82,6 +82,16 @@ def browser() -> Iterator[object]:
         b.close()
 
 
+def _open(browser) -> tuple[object, object, list[str]]:
+    """A new browser context and page that collects the console's errors."""
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    page.set_default_timeout(30_000)
+    return context, page, console_errors
+
+
 def _shot(page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
@@ -93,11 +103,7 @@ def test_upload_fix_fit_exclude_view_download(server, browser, tmp_path):
     map_path = tmp_path / "plate_map.csv"
     plate_map.to_csv(map_path, index=False)
 
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    console_errors: list[str] = []
-    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
-    page.set_default_timeout(30_000)
+    context, page, console_errors = _open(browser)
 
     page.goto(server + "/")
     page.fill("#project-name", "Parental vs resistant")
@@ -190,11 +196,7 @@ def test_blocks_scored_and_schedules_compared_in_the_browser(server, browser, tm
 
     blocks = tmp_path / "blocks.csv"
     make_combination_screen(n_blocks=3, rng=2).data.to_csv(blocks, index=False)
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    console_errors: list[str] = []
-    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
-    page.set_default_timeout(30_000)
+    context, page, console_errors = _open(browser)
     page.goto(server + "/")
     page.fill("#project-name", "Combinations and schedules")
     page.click("#create-project")
