@@ -273,3 +273,42 @@ def test_worker_death_is_retried_or_fails_without_partial_output(tmp_path):
             fit_parquet(ddf, dest, executor=ex)
         assert not dest.exists()
         assert _left_over(tmp_path) == []
+
+
+# -- the CLI ---------------------------------------------------------------------------------
+
+
+def test_cli_unreachable_scheduler_exits_2_and_writes_nothing(tmp_path, capsys):
+    from oncoresist.cli import main
+
+    csv = tmp_path / "wells.csv"
+    _wells(2, 1).to_csv(csv, index=False)
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    # one command here (each attempt waits out the 5 s connect timeout); synergy and
+    # simulate share the same options and executor_scope
+    commands = [["fit", str(csv), "-o", str(tmp_path / "fit")]]
+    for argv in commands:
+        assert main([*argv, "--executor", "dask", "--scheduler", address]) == 2
+        err = capsys.readouterr().err
+        assert "cannot reach the Dask scheduler" in err and address in err
+        assert not Path(argv[argv.index("-o") + 1]).exists()
+    assert main([*commands[0], "--executor", "threads", "--scheduler", address]) == 2
+    assert "needs --executor dask" in capsys.readouterr().err
+    assert main([*commands[0], "--executor", "spark"]) == 2
+    assert "use one of serial, threads, processes, dask" in capsys.readouterr().err
+
+
+def test_cli_simulate_on_threads_equals_serial(tmp_path):
+    from oncoresist.cli import main
+
+    ex_dir = Path(example_path("continuous.yaml")).parent
+    base = [
+        "simulate", str(ex_dir / "zhang2017_model.yaml"), "--schedules",
+        f"{ex_dir / 'continuous.yaml'},{ex_dir / 'adaptive.yaml'}", "--t-end", "150",
+    ]  # fmt: skip
+    assert main([*base, "-o", str(tmp_path / "a"), "--executor", "serial"]) == 0
+    assert main([*base, "-o", str(tmp_path / "b"), "--executor", "threads"]) == 0
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "a" / "comparison.csv"),
+        pd.read_csv(tmp_path / "b" / "comparison.csv"),
+    )

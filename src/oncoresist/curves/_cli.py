@@ -9,6 +9,7 @@ Parquet and CSV, and a self-contained ``report.html``.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import warnings
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import typer
+
+from ..scale._options import check_executor, opt_executor, opt_scheduler
 
 __all__ = ["register"]
 
@@ -273,6 +276,8 @@ def register(app: typer.Typer) -> None:
         outliers: str = opt_outliers(),
         seed: int = typer.Option(0, "--seed", help="seed of the bootstrap CIs (--ci bootstrap)"),
         quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+        executor: str | None = opt_executor(),
+        scheduler: str | None = opt_scheduler(),
     ) -> None:
         """Fit every dose-response curve; writes fits.parquet, fits.csv and report.html.
 
@@ -284,22 +289,30 @@ def register(app: typer.Typer) -> None:
 
         from .._io import output_run, write_table
         from ..report import render_report
+        from ._executors import executor_scope
         from ._report import report_section
         from ._screen_fit import _fit_screen_full
 
+        executor = check_executor(executor, scheduler)
         args = ReadArgs(plate_map=plate_map, fmt=fmt, sheet=sheet, sep=sep, decimal=decimal,
                         read=read, plate=plate, column=column, conc_unit=conc_unit)  # fmt: skip
         params = {"model": model, "loss": loss, "ci": ci, "outliers": outliers, "seed": seed,
                   **{k: v for k, v in vars(args).items() if v is not None}}  # fmt: skip
         expect = ("fits.parquet", "fits.csv", "outliers.csv", "qc.csv", "report.html")
-        with output_run(
-            out, command="fit", inputs=_inputs(screen, args), params=params, expect=expect
-        ) as run:
+        # the cluster (or the connection to --scheduler) first: an unreachable scheduler
+        # stops the command before anything is read or written
+        with (
+            contextlib.nullcontext(None) if executor is None
+            else executor_scope(executor, scheduler=scheduler) as ex,
+            output_run(
+                out, command="fit", inputs=_inputs(screen, args), params=params, expect=expect
+            ) as run,
+        ):  # fmt: skip
             data, qc = _prepare(read_input(screen, args))
             # one ROUT run fills the fits' outlier columns and outliers.csv
             fits, *_, flagged = _fit_screen_full(
                 data, model=model, loss=loss, ci=None if ci == "none" else ci,
-                progress=not quiet, outliers=_outliers(outliers), rng=seed,
+                progress=not quiet, outliers=_outliers(outliers), rng=seed, executor=ex,
             )  # fmt: skip
             write_table(fits, run.path("fits.parquet"))
             write_table(fits, run.path("fits.csv"))

@@ -48,7 +48,7 @@ from ._presets import (
     zhang2017_model,
     zhang2017_schedules,
 )
-from ._report import compare_schedules, report_section
+from ._report import compare_schedules, report_section, simulate_schedules
 from ._simulate import METHODS, CoarseStepWarning, SimulationResult, simulate
 
 __all__ = [
@@ -96,6 +96,7 @@ __all__ = [
     "schedule_from_dict",
     "simulate",
     "simulate_bozic",
+    "simulate_schedules",
     "zhang2017_ess",
     "zhang2017_model",
     "zhang2017_schedules",

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from ..scale._options import check_executor, opt_executor, opt_scheduler
+
 __all__ = ["register"]
 
 
@@ -29,6 +31,8 @@ def register(app: typer.Typer) -> None:
             "step-synchronised streams, so patient r meets the same chance events in every "
             "arm; --independent-seeds gives schedule i the seed seed + i",
         ),
+        executor: str | None = opt_executor(),
+        scheduler: str | None = opt_scheduler(),
     ) -> None:
         """Simulate a tumour model under several schedules and compare them.
 
@@ -40,8 +44,9 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from .._io import check_input, output_run, unique_names, write_table
+        from ..curves._executors import executor_scope
         from ..errors import InputError
-        from . import compare_schedules, load_model, load_schedule, simulate
+        from . import compare_schedules, load_model, load_schedule, simulate_schedules
 
         paths = [Path(p.strip()) for p in schedules.split(",") if p.strip()]
         if not paths:
@@ -58,20 +63,17 @@ def register(app: typer.Typer) -> None:
         files = unique_names(sch.name for sch in loaded)
         params = {"schedules": [str(p) for p in paths], "method": method, "t_end": t_end,
                   "dt": dt, "n_runs": n_runs, "seed": seed, "crn": crn}  # fmt: skip
-        with output_run(out, command="simulate", inputs=[model, *paths], params=params) as run:
-            results = []
-            for i, (sch, name) in enumerate(zip(loaded, files, strict=True)):
-                res = simulate(
-                    m,
-                    sch,
-                    method=method,
-                    t_end=t_end,
-                    dt=dt,
-                    n_runs=n_runs,
-                    rng=seed if crn else seed + i,
-                    crn=crn,
-                )
-                results.append(res)
+        executor = check_executor(executor, scheduler)
+        # one task per schedule; the cluster (or --scheduler) is reached before any output
+        with (
+            executor_scope(executor, scheduler=scheduler) as ex,
+            output_run(out, command="simulate", inputs=[model, *paths], params=params) as run,
+        ):
+            results = simulate_schedules(
+                m, loaded, method=method, t_end=t_end, dt=dt, n_runs=n_runs, rng=seed, crn=crn,
+                executor=ex,
+            )  # fmt: skip
+            for res, name in zip(results, files, strict=True):
                 write_table(res.trajectories, run.path(f"trajectories_{name}.csv"))
                 write_table(res.summary, run.path(f"summary_{name}.csv"))
             comp = compare_schedules(results)

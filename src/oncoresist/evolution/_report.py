@@ -8,10 +8,12 @@ from typing import Any
 
 import pandas as pd
 
+from ..curves._executors import Executor, executor_scope
 from ..errors import InputError
-from ._simulate import SimulationResult
+from ._model import Model, Schedule
+from ._simulate import SimulationResult, simulate
 
-__all__ = ["compare_schedules", "report_section"]
+__all__ = ["compare_schedules", "report_section", "simulate_schedules"]
 
 
 def compare_schedules(
@@ -49,6 +51,51 @@ def compare_schedules(
         df["mean_exposure"] / ref["mean_exposure"] if ref["mean_exposure"] > 0 else math.nan
     )
     return df.drop(columns=["exposure_until_ttp"])
+
+
+def _simulate_task(task: tuple) -> SimulationResult:
+    """One schedule of :func:`simulate_schedules` (module level: executors pickle it)."""
+    model, schedule, kw = task
+    return simulate(model, schedule, **kw)
+
+
+def simulate_schedules(
+    model: Model,
+    schedules: Sequence[Schedule],
+    *,
+    method: str = "ode",
+    t_end: float = 365.0,
+    dt: float = 1.0,
+    n_runs: int = 1,
+    rng: int = 0,
+    crn: bool = True,
+    executor: str | Executor | None = None,
+    scheduler: str | None = None,
+) -> list[SimulationResult]:
+    """:func:`simulate` ``model`` under every schedule, the schedules run on ``executor``.
+
+    With ``crn`` every schedule gets the seed ``rng`` (common random numbers: patient ``r``
+    meets the same chance events in every arm), otherwise schedule ``i`` gets ``rng + i``.
+    Each schedule is one task (``"dask"``: on the scheduler at ``scheduler``, a local
+    cluster when None), so the results are those of the serial loop, in order; pass them to
+    :func:`compare_schedules`.
+
+    Examples
+    --------
+    >>> from oncoresist.evolution import example_path, load_model, load_schedule
+    >>> m = load_model(example_path("zhang2017_model.yaml"))
+    >>> arms = [load_schedule(example_path(f)) for f in ("continuous.yaml", "adaptive.yaml")]
+    >>> res = simulate_schedules(m, arms, t_end=200.0, executor="threads")
+    >>> compare_schedules(res)["schedule"].tolist()
+    ['continuous', 'adaptive']
+    """
+    tasks = [
+        (model, sch, {"method": method, "t_end": float(t_end), "dt": float(dt),
+                      "n_runs": int(n_runs), "rng": int(rng) if crn else int(rng) + i, "crn": crn})
+        for i, sch in enumerate(schedules)
+    ]  # fmt: skip
+    with executor_scope(executor, scheduler=scheduler) as ex:
+        return list(ex.map(_simulate_task, tasks))
 
 
 def report_section(

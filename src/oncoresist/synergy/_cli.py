@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import typer
+
+from ..curves._executors import executor_scope
+from ..scale._options import check_executor, opt_executor, opt_scheduler
 
 __all__ = ["register"]
 
@@ -67,7 +71,8 @@ def _higher_order(path, run, names, conc_unit, response_scale, response_kind, co
 
 
 def _two_drug(path, run, *, names, layout, conc_unit, drug1, drug2, response_scale,
-              response_kind, drop_invalid, n_boot, seed, parental, resistant):  # fmt: skip
+              response_kind, drop_invalid, n_boot, seed, parental, resistant,
+              executor=None):  # fmt: skip
     """Two-drug blocks: score every model, write the tables and the report into ``run``."""
     from .._io import write_table
     from ..data._combination import read_combination_table
@@ -92,7 +97,9 @@ def _two_drug(path, run, *, names, layout, conc_unit, drug1, drug2, response_sca
             response_kind=response_kind,  # type: ignore[arg-type]
             on_invalid="drop" if drop_invalid else "raise",
         )
-    result = score_combinations(screen, models=names, n_boot=n_boot, rng=seed, progress=True)
+    result = score_combinations(
+        screen, models=names, n_boot=n_boot, rng=seed, progress=True, executor=executor
+    )  # fmt: skip
     sensitivity = sensitivity_scores(result)
     consensus = synergy_consensus(result)
     comparison = compare_synergy(result, parental, resistant) if parental else None
@@ -170,6 +177,8 @@ def register(app: typer.Typer) -> None:
         ),
         drug1: str | None = typer.Option(None, "--drug1", help="Drug 1 of a dose matrix."),
         drug2: str | None = typer.Option(None, "--drug2", help="Drug 2 of a dose matrix."),
+        executor: str | None = opt_executor(),
+        scheduler: str | None = opt_scheduler(),
     ) -> None:
         """Score drug-combination blocks under the reference models and write tables + report."""
         from rich.console import Console
@@ -199,9 +208,15 @@ def register(app: typer.Typer) -> None:
                   "single_agent_fits.csv", "outliers.csv", "sensitivity_scores.csv",
                   "consensus.csv", "excluded_blocks.csv", "resistance_comparison.csv",
                   "synergy_report.html")  # fmt: skip
-        with output_run(
-            out, command="synergy", inputs=[input], params=params, expect=expect
-        ) as run:
+        executor = check_executor(executor, scheduler)
+        # connect (or start the local cluster) before anything is written
+        with (
+            contextlib.nullcontext(None) if executor is None
+            else executor_scope(executor, scheduler=scheduler) as ex,
+            output_run(
+                out, command="synergy", inputs=[input], params=params, expect=expect
+            ) as run,
+        ):  # fmt: skip
             if layout == "tidy" and _n_drugs(input) > 2:
                 _higher_order(input, run, names, conc_unit, response_scale, response_kind, console)
                 screen = None
@@ -210,7 +225,7 @@ def register(app: typer.Typer) -> None:
                     input, run, names=names, layout=layout, conc_unit=conc_unit, drug1=drug1,
                     drug2=drug2, response_scale=response_scale, response_kind=response_kind,
                     drop_invalid=drop_invalid, n_boot=n_boot, seed=seed, parental=parental,
-                    resistant=resistant,
+                    resistant=resistant, executor=ex,
                 )  # fmt: skip
         if screen is None:
             console.print(f"outputs in {out}")
