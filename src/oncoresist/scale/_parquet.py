@@ -308,8 +308,8 @@ def fit_parquet(
     >>> for i, (_, part) in enumerate(wells.groupby("sample")):
     ...     part.to_parquet(d / f"in{i}.parquet")
     >>> run = fit_parquet(d, d.parent / (d.name + "-fits"), executor="serial")
-    >>> len(run.read())
-    4
+    >>> len(run.partitions), len(run.read())  # 2 samples x (parental, resistant) x 2 drugs
+    (4, 8)
     """
     refs = read_partitions(src)
     params = {"model": model, "loss": loss, "ci": ci, "outliers": outliers,
