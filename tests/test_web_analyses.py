@@ -235,6 +235,9 @@ def test_figures_download_as_png_svg_pdf(app):
         assert r.status_code == 200, r.text
         assert r.content.lstrip()[: len(magic)] == magic or magic in r.content[:400], fmt
         assert r.headers["content-disposition"].endswith(f'.{fmt}"')
+    shift = c.get(f"/api/analyses/{done['id']}/shift/figure",
+                  params={"parental": "Parental", "resistant": "Resistant", "drug": "DrugA"})  # fmt: skip
+    assert shift.status_code == 200 and len(shift.json()["data"]) >= 4  # points + fits of both
     plate = c.get(f"/api/datasets/{ds['id']}/qc").json()[0]["plate"]
     r = c.get(f"/api/datasets/{ds['id']}/plates/{plate}/figure", params={"format": "png"})
     assert r.content[:4] == SIGNATURES["png"]

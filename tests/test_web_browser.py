@@ -144,10 +144,13 @@ def test_upload_fix_fit_exclude_view_download(server, browser, tmp_path):
     page.click("#compute-shift")
     page.wait_for_selector("#shift")
     assert "DrugA" in page.inner_text("#shift")
+    page.wait_for_selector(".shift-figure[data-ready='1']")  # parental and resistant overlaid
+    assert page.locator(".shift-figure").first.locator(".scatterlayer .trace").count() >= 4
     _shot(page, "05-resistance-index")
     page.select_option("#filter-sample", "Resistant")
     page.select_option("#filter-drug", "DrugA")
-    page.click("#apply-filter")
+    with page.expect_navigation():
+        page.click("#apply-filter")
     page.wait_for_selector("#curves")
     assert page.locator("#curves tr").count() == 2
     page.click(".curve-link")

@@ -969,6 +969,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return ShiftOut(parental=parental, resistant=resistant, ic50=ic50, notes=notes,
                         rows=_jsonable(res))  # fmt: skip
 
+    @app.get("/api/analyses/{analysis_id}/shift/figure", tags=["analyses"],
+             responses=_FIGURE_RESPONSES)  # fmt: skip
+    def get_shift_figure(
+        analysis_id: str,
+        db: DB,
+        parental: Annotated[str, Query(min_length=1, max_length=200)],
+        resistant: Annotated[list[str], Query(min_length=1, max_length=50)],
+        drug: Annotated[str, Query(min_length=1, max_length=200)],
+        format: FigureFormat = "json",
+    ) -> Response:
+        """Parental and resistant curves of one drug on one axis (:func:`plot_shift`): plotly
+        JSON, or PNG/SVG/PDF."""
+        from ..curves import plot_shift
+        from ..data import Screen
+
+        analysis = ctx.get(db, Analysis, analysis_id, "analysis")
+        fits = ctx.fits(analysis)
+        screen = Screen(_read(ctx.storage.result_dir(analysis.id) / "screen.parquet"))
+        try:
+            fig = plot_shift(screen, fits, parental=parental, resistant=resistant, drug=drug)
+        except InputError as exc:
+            raise HTTPException(status_code=404, detail=str(exc)) from exc
+        return _figure_response(fig, format, f"shift-{drug}")
+
     @app.get("/api/analyses/{analysis_id}/curves/{curve}/figure", tags=["analyses"],
              responses=_FIGURE_RESPONSES)  # fmt: skip
     def get_figure(analysis_id: str, curve: int, db: DB, format: FigureFormat = "json") -> Response:
@@ -1260,9 +1284,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             try:
                 res, notes = ctx.shift(analysis, parental=parental, resistant=resistant,
                                        ic50="abs")  # fmt: skip
-                shift = {"rows": _jsonable(res), "notes": notes, "error": None}
+                from urllib.parse import urlencode
+
+                figs = []
+                for drug in dict.fromkeys(res["drug"].astype(str)) if len(res) else ():
+                    query = urlencode({"parental": parental, "drug": drug,
+                                       "resistant": resistant}, doseq=True)  # fmt: skip
+                    figs.append((drug, f"/api/analyses/{analysis.id}/shift/figure?{query}"))
+                shift = {"rows": _jsonable(res), "notes": notes, "error": None, "figures": figs}
             except HTTPException as exc:
-                shift = {"rows": [], "notes": [], "error": exc.detail}
+                shift = {"rows": [], "notes": [], "error": exc.detail, "figures": []}
         curves: list[dict[str, Any]] = []
         total = 0
         options: dict[str, list[str]] = {}
