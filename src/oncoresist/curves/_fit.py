@@ -14,6 +14,7 @@ from ..errors import InputError
 from ._executors import Executor, ThreadExecutor, resolve_executor
 from ._lm import CODE_TEXT, MAX_ITER, NONFINITE, grid_start, levenberg_marquardt
 from ._lm_numba import HAVE_NUMBA, lm_loglogistic
+from ._lm_soa import lm_loglogistic_soa
 from ._models import CurveModel, get_model
 
 __all__ = ["LOSSES", "CurveFitArrays", "fit_curves", "predict"]
@@ -262,7 +263,9 @@ def fit_curves(
         ``"none"``: not computed (NaN standard errors; for callers that need only the fits).
     engine
         ``"auto"`` (compiled numba engine for the log-logistic family when numba is
-        installed), ``"numba"`` or ``"numpy"``.
+        installed), ``"numba"`` (that engine, one curve at a time), ``"numba_soa"`` (its
+        structure-of-arrays twin: blocks of curves in lockstep, the same fits to rounding) or
+        ``"numpy"``.
     chunk_size, executor, progress
         Curves are fitted ``chunk_size`` at a time (memory stays flat); ``executor`` maps the
         chunks (``"serial"``, ``"threads"``, ``"processes"`` or an object with
@@ -298,11 +301,11 @@ def fit_curves(
         raise InputError(f"loss={loss!r} is not supported; use one of {', '.join(LOSSES)}")
     if covariance not in ("model", "hessian", "sandwich", "none"):
         raise InputError(f"covariance={covariance!r}; use 'model', 'hessian', 'sandwich' or 'none'")
-    if engine not in ("auto", "numba", "numpy"):
-        raise InputError(f"engine={engine!r}; use 'auto', 'numba' or 'numpy'")
-    if engine == "numba" and (not HAVE_NUMBA or m.ll_free is None):
+    if engine not in ("auto", "numba", "numba_soa", "numpy"):
+        raise InputError(f"engine={engine!r}; use 'auto', 'numba', 'numba_soa' or 'numpy'")
+    if engine in ("numba", "numba_soa") and (not HAVE_NUMBA or m.ll_free is None):
         raise InputError(
-            f"engine='numba' needs numba installed and a log-logistic model (got {m.name!r}); "
+            f"engine={engine!r} needs numba installed and a log-logistic model (got {m.name!r}); "
             "use engine='auto'"
         )
     if int(n_starts) < 1 or int(chunk_size) < 1 or int(max_iter) < 1:
@@ -411,7 +414,8 @@ def _run_lm(m: CurveModel, xs, ys, sw, p0, lower, upper, opts: _Options, *, grid
         held = free & (lo_f >= hi_f).all(axis=0)
         p0_full = m.to_full(p0)
         p0_full[:, held] = lo_f[:, held]
-        p, sse, it, code, inv = lm_loglogistic(
+        kernel = lm_loglogistic_soa if opts.engine == "numba_soa" else lm_loglogistic
+        p, sse, it, code, inv = kernel(
             xs, ys, sw, p0_full, lo_f, hi_f, free & ~held, grid=grid,
             max_iter=opts.max_iter, ftol=1e-10, xtol=1e-10, gtol=1e-8, n_threads=opts.n_threads,
         )  # fmt: skip
