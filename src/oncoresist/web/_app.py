@@ -310,7 +310,7 @@ class _Ctx:
         # once, here, so an unreachable scheduler stops the start-up, not the first job
         self.executor = resolve_executor(settings.executor, scheduler=settings.scheduler)
         self.held = contextlib.ExitStack()
-        if hasattr(self.executor, "__enter__"):
+        if isinstance(self.executor, contextlib.AbstractContextManager):
             self.held.enter_context(self.executor)
 
     # ------------------------------------------------------------------ lookups
