@@ -336,3 +336,30 @@ def test_jobs_run_on_a_dask_executor_with_the_serial_results(tmp_path):
                 tables.append(pd.read_parquet(io.BytesIO(raw)))
         assert cluster.scheduler.task_prefixes  # the fit's chunks went through the cluster
     pd.testing.assert_frame_equal(tables[0], tables[1])
+
+
+def test_an_uploaded_schedule_runs_on_the_projects_model(app):
+    c, pid = app
+    model_file = Path(evolution_example("zhang2017_model.yaml"))
+    model = upload(c, pid, {"file": ("zhang.yaml", model_file.read_bytes())}, kind="model")
+    mine = (
+        "name: two_weeks_on_two_off\n"
+        "regimens:\n  - {drug: abiraterone, type: intermittent, level: 1.0, on: 14, off: 14}\n"
+    )
+    other = "name: other_drug\nregimens:\n  - {drug: docetaxel, type: continuous}\n"
+    sch = upload(c, pid, {"file": ("mine.yaml", mine.encode())}, kind="schedule")
+    assert sch["status"] == "ok", sch["errors"]
+    assert sch["summary"]["schedule"] == "two_weeks_on_two_off"
+    upload(c, pid, {"file": ("other.yaml", other.encode())}, kind="schedule")
+    bad = upload(c, pid, {"file": ("bad.yaml", b"name: x\nregimens: 3\n")}, kind="schedule")
+    assert bad["status"] == "invalid" and bad["errors"][0]["message"].startswith("bad.yaml")
+    choices = c.get(f"/api/datasets/{model['id']}/schedules").json()
+    key = f"upload-{sch['id']}"
+    assert key in choices and "two_weeks_on_two_off" in choices[key]
+    assert not any("other_drug" in label for label in choices.values())  # not in this model
+    body = {"schedules": ["continuous", key], "t_end": 600}
+    done = _done(c, c.post(f"/api/datasets/{model['id']}/simulations", json=body).json())
+    comp = pd.DataFrame(done["summary"]["comparison"]).set_index("schedule")
+    assert list(comp.index) == ["continuous", "two_weeks_on_two_off"]
+    # on 14 / off 14 from day 0: half the continuous exposure, to rounding of the last cycle
+    assert comp.loc["two_weeks_on_two_off", "exposure_ratio"] == pytest.approx(0.5, abs=0.03)

@@ -35,7 +35,7 @@ __all__ = [
 
 #: uploads read here (the form's choice); the other choice, "auto", is a screen, plate export,
 #: GDSC raw file or CurveCurator data set (zip), told apart by the screen readers
-DATASET_KINDS = ("combination", "profile", "model")
+DATASET_KINDS = ("combination", "profile", "model", "schedule")
 Progress = Callable[[float, str], None]
 
 
@@ -109,6 +109,21 @@ def parse_upload(
         )  # fmt: skip
         summary = {"model": model.name, "clones": len(model.clones),
                    "drugs": ", ".join(d.name for d in model.drugs)}  # fmt: skip
+        return table, summary, notes
+    if kind == "schedule":
+        from ..evolution import load_schedule
+
+        sch, notes = _caught(lambda: load_schedule(path), label, paths)
+        lines = sch.lines or ((sch.regimens,) if sch.regimens else ())
+        table = pd.DataFrame(
+            [{"line": i + 1, "drug": r.drug, "kind": r.kind, "level": float(r.level),
+              "start_day": float(r.start), "stop_day": float(r.stop)}
+             for i, line in enumerate(lines) for r in line]
+        )  # fmt: skip
+        if table.empty:
+            table = pd.DataFrame({"line": [], "drug": []})
+        summary = {"schedule": sch.name, "regimens": len(table),
+                   "adaptive": sch.adaptive is not None, "switch": sch.switch is not None}  # fmt: skip
         return table, summary, notes
     raise InputError(f"unknown dataset kind {kind!r}; use one of {', '.join(DATASET_KINDS)}")
 
@@ -271,7 +286,7 @@ def run_annotate(
 
 
 # --------------------------------------------------------------------------- schedules
-def _example_schedules() -> dict[str, Path]:
+def example_schedules() -> dict[str, Path]:
     from ..evolution import example_path, load_schedule
 
     folder = Path(example_path("continuous.yaml")).parent
@@ -285,13 +300,14 @@ def _example_schedules() -> dict[str, Path]:
     return out
 
 
-def compatible_schedules(model_path: Path) -> list[str]:
-    """The shipped example schedules that run on the model (a 2-day trial run each)."""
+def compatible_schedules(model_path: Path, files: Mapping[str, Path]) -> list[str]:
+    """The schedules among ``files`` (choice -> schedule file) that run on the model (a 2-day
+    trial run each)."""
     from ..evolution import load_model, load_schedule, simulate
 
     model = load_model(model_path)
     names = []
-    for name, p in _example_schedules().items():
+    for name, p in files.items():
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -310,13 +326,17 @@ def run_simulate(
     out: Path,
     progress: Progress,
     cancelled: Callable[[], bool],
+    schedule_files: Mapping[str, Path] | None = None,
 ) -> dict[str, Any]:
-    """Simulate the model under each chosen schedule (common random numbers) and compare."""
+    """Simulate the model under each chosen schedule (common random numbers) and compare.
+
+    ``params["schedules"]`` are keys of ``schedule_files`` (default: the shipped examples).
+    """
     from ..evolution import compare_schedules, load_model, load_schedule, report_section, simulate
     from ..evolution._plot import plot_schedule_comparison, plot_trajectories
 
     model, _ = _caught(lambda: load_model(model_path), label, {str(model_path): label})
-    examples = _example_schedules()
+    examples = dict(schedule_files or example_schedules())
     names = list(params.get("schedules") or ())
     unknown = [n for n in names if n not in examples]
     if unknown:

@@ -259,8 +259,9 @@ def _figures_json(path: str, mtime_ns: int) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=32)
-def _schedules(model_path: str) -> list[str]:
-    return analyses.compatible_schedules(Path(model_path))  # uploads never change
+def _schedules(model_path: str, files: tuple[tuple[str, str], ...]) -> list[str]:
+    # uploads never change: the same model and schedule files give the same answer
+    return analyses.compatible_schedules(Path(model_path), {k: Path(v) for k, v in files})
 
 
 def _figure_response(fig: Any, fmt: str, name: str) -> Response:
@@ -393,7 +394,7 @@ class _Ctx:
             raise HTTPException(
                 status_code=400,
                 detail=f"kind {kind!r}: use auto (a screen, plate export, GDSC raw file or "
-                "CurveCurator zip), combination, profile or model",
+                "CurveCurator zip), combination, profile, model or schedule",
             )
         if kind != "auto" and plate_map is not None and plate_map.filename:
             raise HTTPException(status_code=400,
@@ -550,23 +551,41 @@ class _Ctx:
 
         return self.start_job(db, ds, "annotate", params, run)
 
-    def schedules(self, ds: Dataset) -> list[str]:
+    def schedule_files(self, db: Session, ds: Dataset) -> dict[str, tuple[str, Path]]:
+        """Schedules a model can be run under: choice -> (label, file). The shipped examples
+        (by name) and the project's uploaded schedules (``upload-<dataset id>``)."""
+        out = {name: (name, p) for name, p in analyses.example_schedules().items()}
+        q = select(Dataset).where(Dataset.project_id == ds.project_id, Dataset.kind == "schedule",
+                                  Dataset.status == "ok").order_by(Dataset.created_at)  # fmt: skip
+        for d in db.scalars(q):
+            label = f"{d.summary.get('schedule', '')} (uploaded: {d.name})"
+            out[f"upload-{d.id}"] = (label, self.storage.upload_path(d.file_id))
+        return out
+
+    def schedules(self, db: Session, ds: Dataset) -> dict[str, str]:
+        """The schedules that run on a model dataset: choice -> label (empty for other kinds)."""
         if ds.kind != "model" or ds.status != "ok":
-            return []
-        return _schedules(str(self.storage.upload_path(ds.file_id)))
+            return {}
+        files = self.schedule_files(db, ds)
+        key = tuple((k, str(p)) for k, (_, p) in files.items())
+        runs = _schedules(str(self.storage.upload_path(ds.file_id)), key)
+        return {k: files[k][0] for k in runs}
 
     def start_simulate(self, db: Session, ds: Dataset, body: SimulateIn) -> Analysis:
+        files: dict[str, Path] = {}
         if ds.kind == "model" and ds.status == "ok":
-            allowed = self.schedules(ds)
+            allowed = self.schedules(db, ds)
             bad = [n for n in body.schedules if n not in allowed]
             if bad:
                 raise HTTPException(status_code=400, detail=f"schedule(s) {bad} do not run on "
-                                    f"this model; choose from {allowed}")  # fmt: skip
+                                    f"this model; choose from {list(allowed)}")  # fmt: skip
+            files = {k: p for k, (_, p) in self.schedule_files(db, ds).items()}
         path, label, params = self.storage.upload_path(ds.file_id), ds.name, body.model_dump()
 
         def run(out: Path, progress: Any, cancelled: Any) -> dict[str, Any]:
             return analyses.run_simulate(path, label=label, params=params, out=out,
-                                         progress=progress, cancelled=cancelled)  # fmt: skip
+                                         progress=progress, cancelled=cancelled,
+                                         schedule_files=files)  # fmt: skip
 
         return self.start_job(db, ds, "simulate", params, run)
 
@@ -785,14 +804,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         columns: Annotated[str | None, Form(description="our=theirs,...")] = None,
         conc_unit: Annotated[str | None, Form(max_length=20)] = None,
         sheet: Annotated[str | None, Form(max_length=100)] = None,
-        kind: Annotated[str, Form(pattern="^(auto|combination|profile|model)$")] = "auto",
+        kind: Annotated[str, Form(pattern="^(auto|combination|profile|model|schedule)$")] = "auto",
     ) -> DatasetOut:
         """Upload a dataset; ``kind`` says what it is.
 
         ``auto``: a screen (CSV/TSV/Excel/Parquet, GDSC raw), a CurveCurator data set (zip of
         its .toml and table) or a plate-reader export with its plate map; ``combination``:
         combination blocks; ``profile``: a tumour profile (YAML/JSON, MAF-like table, VCF) to
-        annotate; ``model``: a tumour model (YAML/JSON) to simulate. The file is parsed at once:
+        annotate; ``model``: a tumour model (YAML/JSON) to simulate; ``schedule``: a dosing
+        schedule (YAML/JSON) for the project's models. The file is parsed at once:
         the answer has the preview or every error with its row and column. Stored under a
         generated id; the file name is only a label.
         """
@@ -899,9 +919,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return ctx.analysis_out(db, ctx.start_annotate(db, ds, body))
 
     @app.get("/api/datasets/{dataset_id}/schedules", tags=["analyses"])
-    def get_schedules(dataset_id: str, db: DB) -> list[str]:
-        """The shipped example schedules that run on a model dataset (empty for other kinds)."""
-        return ctx.schedules(ctx.get(db, Dataset, dataset_id, "dataset"))
+    def get_schedules(dataset_id: str, db: DB) -> dict[str, str]:
+        """Schedules that run on a model dataset, choice -> label: the shipped examples and the
+        project's uploaded schedule files (empty for other kinds)."""
+        return ctx.schedules(db, ctx.get(db, Dataset, dataset_id, "dataset"))
 
     @app.post("/api/datasets/{dataset_id}/simulations", tags=["analyses"],
               response_model=AnalysisOut, status_code=202)  # fmt: skip
@@ -1158,7 +1179,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             analyses=db.scalars(q).all(), events=ctx.events(db, ds.id),
             fields=_FIELDS.get(ds.kind, _FIELDS["screen"] if ds.kind != "profile"
                                and ds.kind != "model" else []),
-            schedules=ctx.schedules(ds), synergy_models=available_models(),
+            schedules=ctx.schedules(db, ds), synergy_models=available_models(),
             titles=_KIND_TITLES,
         )  # fmt: skip
 
