@@ -29,7 +29,11 @@ from oncoresist.scale import (  # noqa: E402
     score_blocks_parquet,
     simulate_cohort_parquet,
 )
-from oncoresist.synergy import make_combination_screen, score_combinations  # noqa: E402
+from oncoresist.synergy import (  # noqa: E402
+    make_combination_screen,
+    score_blocks,
+    score_combinations,
+)
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +131,23 @@ def test_score_combinations_dask_equals_serial(ex, tmp_path):
     d = score_blocks_parquet(src, tmp_path / "s2", executor=ex, **pk)
     assert c.n_rows == 7 * 2
     pd.testing.assert_frame_equal(c.read(), d.read(), check_exact=True)
+
+
+def test_score_blocks_arrays_dask_equal_serial(ex):
+    screen = make_combination_screen(9, rng=4)
+    _, c1, c2, r = screen.to_arrays()[0]
+    models = ["bliss", "loewe", "zip"]
+    kw = dict(models=models, n_boot=15, rng=2, chunk_size=4)
+    a = score_blocks(c1, c2, r, executor="serial", **kw)
+    b = score_blocks(c1, c2, r, executor=ex, **kw)
+    one = score_blocks(c1, c2, r, models=models)  # one batch, no bootstrap
+    chunked = score_blocks(c1, c2, r, models=models, executor=ex, chunk_size=4)
+    for m in models:
+        assert a[m].keys() == b[m].keys()
+        for key in a[m]:
+            np.testing.assert_array_equal(a[m][key], b[m][key], err_msg=f"{m} {key}")
+        for key in one[m]:
+            np.testing.assert_array_equal(one[m][key], chunked[m][key], err_msg=f"{m} {key}")
 
 
 def test_cohort_chunks_on_dask_equal_one_call(ex):

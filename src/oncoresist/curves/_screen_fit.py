@@ -453,6 +453,10 @@ def fit_screen(
     screen
         A :class:`oncoresist.data.Screen` with ``viability`` for every treated well
         (see ``oncoresist.curves.normalise``).
+    chunk_size, executor, progress
+        Passed to :func:`fit_curves` (the main fit and the bootstrap refits):
+        ``executor="dask"`` (or a :class:`oncoresist.scale.DaskExecutor`) fits the chunks on a
+        Dask cluster, opened once for the call; the results are those of ``"serial"``.
     model, loss, n_starts
         Passed to :func:`fit_curves`. ``model="gdsc"`` fits GDSC's multilevel model over the
         whole screen instead (:func:`oncoresist.curves.fit_gdsc_model`).

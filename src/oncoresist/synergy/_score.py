@@ -136,6 +136,9 @@ def score_blocks(
     models: Sequence[str] = DEFAULT_MODELS,
     n_boot: int = 0,
     rng: int | np.random.Generator | None = None,
+    executor: str | Executor | None = None,
+    scheduler: str | None = None,
+    chunk_size: int = 5000,
 ) -> dict[str, dict[str, np.ndarray]]:
     """Array API: score same-shape blocks under ``models``.
 
@@ -151,6 +154,13 @@ def score_blocks(
         Bootstrap resamples of the replicates (0 = none).
     rng
         Seed or generator of the bootstrap.
+    executor, scheduler, chunk_size
+        None (default): all blocks in one batch here. Otherwise the blocks are scored
+        ``chunk_size`` at a time on the executor (``"serial"``, ``"threads"``, ``"processes"``,
+        ``"dask"`` on the scheduler at ``scheduler`` or a local cluster, or an object with
+        ``map``), chunk ``i`` bootstrapping from stream ``i`` spawned from ``rng``: the same
+        numbers on every executor (for one ``chunk_size``; without a bootstrap, the same as
+        one batch).
 
     Returns
     -------
@@ -180,8 +190,23 @@ def score_blocks(
         raise InputError(
             f"response shape {resp.shape} does not match conc1 {c1.shape} and conc2 {c2.shape}"
         )
-    batch = BlockBatch(c1, c2, resp)
     gen = np.random.default_rng(rng)
+    if executor is not None and resp.shape[0]:
+        if int(chunk_size) < 1:
+            raise InputError(f"chunk_size must be a positive integer; got {chunk_size}")
+        starts = range(0, resp.shape[0], int(chunk_size))
+        streams = gen.spawn(len(starts))
+        tasks = (
+            (c1[i : i + chunk_size], c2[i : i + chunk_size], resp[i : i + chunk_size],
+             tuple(models), n_boot, st)
+            for i, st in zip(starts, streams, strict=True)
+        )  # fmt: skip
+        with executor_scope(executor, scheduler=scheduler) as ex:
+            parts = list(ex.map(_score_chunk, tasks))
+        return {
+            m: {k: np.concatenate([p[m][k] for p in parts]) for k in parts[0][m]} for m in parts[0]
+        }
+    batch = BlockBatch(c1, c2, resp)
     boot = None
     has_reps = (batch.n_replicates >= 2).any(axis=(1, 2))
     if n_boot > 0 and has_reps.any():
