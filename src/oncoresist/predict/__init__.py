@@ -20,9 +20,16 @@ from ._design import (
     sample_features,
     target_onehot,
 )
-from ._evaluate import SPLITS, Evaluation, evaluate, evaluate_cross_study, make_folds
+from ._evaluate import (
+    SPLITS,
+    Evaluation,
+    evaluate,
+    evaluate_cross_study,
+    make_folds,
+    summarise_studies,
+)
 from ._explain import Attribution, explain, mechanism_gene_sets
-from ._metrics import METRICS, group_metrics, pearson, score_predictions
+from ._metrics import METRICS, fold_group_metrics, group_metrics, pearson, score_predictions
 from ._models import (
     MODELS,
     DrugMean,
@@ -32,6 +39,7 @@ from ._models import (
     PerDrugElasticNet,
     PerDrugRandomForest,
     SampleMean,
+    ShrunkDrugMean,
     get_model,
     register_model,
 )
@@ -72,6 +80,7 @@ __all__ = [
     "PerDrugRandomForest",
     "ResponseTruth",
     "SampleMean",
+    "ShrunkDrugMean",
     "TableResult",
     "TrainedModel",
     "drug_feature_columns",
@@ -81,6 +90,7 @@ __all__ = [
     "evaluate_table",
     "explain",
     "fit_model",
+    "fold_group_metrics",
     "gene_aliases",
     "get_model",
     "group_metrics",
@@ -105,6 +115,7 @@ __all__ = [
     "sample_feature_columns",
     "sample_features",
     "score_predictions",
+    "summarise_studies",
     "table_param_grids",
     "target_onehot",
 ]

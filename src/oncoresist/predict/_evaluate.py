@@ -29,10 +29,17 @@ from sklearn.model_selection import GridSearchCV, GroupKFold, KFold, LeaveOneGro
 from ..curves._executors import Executor, resolve_executor
 from ..errors import InputError
 from ._design import DRUG, SAMPLE, check_design
-from ._metrics import METRICS, group_metrics, score_predictions
+from ._metrics import METRICS, fold_group_metrics, score_predictions
 from ._models import MeanEffects
 
-__all__ = ["SPLITS", "Evaluation", "evaluate", "evaluate_cross_study", "make_folds"]
+__all__ = [
+    "SPLITS",
+    "Evaluation",
+    "evaluate",
+    "evaluate_cross_study",
+    "make_folds",
+    "summarise_studies",
+]
 
 #: Outer splits of :func:`evaluate`.
 SPLITS = ("pair", "cell_line", "drug", "tissue")
@@ -152,22 +159,28 @@ class Evaluation:
             return pd.DataFrame(columns=["model", "split", "fold", "n", *METRICS])
         return score_predictions(
             self.predictions,
-            by=("model", "split", "fold"),
+            by=("model", "split", *self._measure_keys(), "fold"),
             lower_is_sensitive=self.lower_is_sensitive,
         )
+
+    def _measure_keys(self) -> tuple[str, ...]:
+        return ("measure",) if "measure" in self.predictions.columns else ()
 
     def summary(self) -> pd.DataFrame:
         """Mean and fold-to-fold standard deviation (``<metric>_sd``) per model and split.
 
         Models not applicable to a split (a per-drug model under leave-drug-out) appear with
-        their status and reason instead of metrics.
+        their status and reason instead of metrics. ``measure`` is the response measure of the
+        test truth (``ln_ic50``, ``auc``...); ``rmse`` is NaN where the model predicts another
+        measure than the truth's (cross-study GDSC ln IC50 -> CTRP AUC).
         """
         fm = self.fold_metrics()
-        g = fm.groupby(["model", "split"], sort=False)
+        keys = ["model", "split", *[k for k in self._measure_keys() if k in fm.columns]]
+        g = fm.groupby(keys, sort=False)
         mean = g[["n", *METRICS]].agg({"n": "sum", **dict.fromkeys(METRICS, "mean")})
         sd = g[list(METRICS)].std(ddof=1).add_suffix("_sd")
         out = pd.concat([mean, sd], axis=1).reset_index()
-        out.insert(2, "n_folds", g.size().to_numpy())
+        out.insert(len(keys), "n_folds", g.size().to_numpy())
         st = (
             self.fits.groupby(["model", "split"], sort=False)
             .agg(
@@ -180,13 +193,30 @@ class Evaluation:
         out["is_baseline"] = out["model"].isin(self.fits.loc[self.fits["baseline"], "model"])
         return out
 
-    def per_drug(self) -> pd.DataFrame:
-        """Metrics per model, split and drug."""
-        return group_metrics(self.predictions, "drug")
+    def per_drug(self, *, per_fold: bool = False) -> pd.DataFrame:
+        """Metrics per model, split and drug, computed within each outer fold.
 
-    def per_cell_line(self) -> pd.DataFrame:
-        """Metrics per model, split and cell line."""
-        return group_metrics(self.predictions, "sample")
+        Each fold's metrics come from that fold's predictions only; the table gives their mean
+        over folds and the fold-to-fold sd (``<metric>_sd``, ``n_folds``). Correlating folds
+        pooled together would credit a baseline that is constant within each fold (the drug
+        mean under leave-cell-line-out) with the differences between folds' training means.
+        ``per_fold=True`` returns the rows of every fold instead.
+        """
+        return fold_group_metrics(
+            self.predictions,
+            "drug",
+            by=("model", "split", *self._measure_keys()),
+            per_fold=per_fold,
+        )
+
+    def per_cell_line(self, *, per_fold: bool = False) -> pd.DataFrame:
+        """Metrics per model, split and cell line, within folds (see :meth:`per_drug`)."""
+        return fold_group_metrics(
+            self.predictions,
+            "sample",
+            by=("model", "split", *self._measure_keys()),
+            per_fold=per_fold,
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """The summary table."""
@@ -381,9 +411,30 @@ def _run(
     return preds, fits
 
 
-def _finish(preds: list[pd.DataFrame], fits: list[dict[str, Any]], lower: bool) -> Evaluation:
+def _measure(y: Any, given: str | None) -> str:
+    """The response measure: given, else the name ``pair_frame`` gives ``y`` (panel metric)."""
+    if given is not None:
+        if not isinstance(given, str) or not given.strip():
+            raise InputError(f"measure must be a name such as 'ln_ic50' or 'auc', got {given!r}")
+        return given
+    name = getattr(y, "name", None)
+    return str(name) if isinstance(name, str) and name else "response"
+
+
+def _finish(
+    preds: list[pd.DataFrame],
+    fits: list[dict[str, Any]],
+    lower: bool,
+    *,
+    measure: str,
+    train_measure: str | None = None,
+) -> Evaluation:
     cols = ["model", "split", "fold", SAMPLE, DRUG, "y_true", "y_pred", "y_base"]
     pred = pd.concat(preds, ignore_index=True) if preds else pd.DataFrame(columns=cols)
+    # the measure travels with every prediction row, so no summary can mix two on one RMSE
+    pred["measure"] = measure
+    if train_measure is not None:
+        pred["train_measure"] = train_measure
     fit_cols = [
         "model",
         "split",
@@ -422,6 +473,7 @@ def evaluate(
     rng: int | np.random.Generator | None = 0,
     progress: bool = False,
     executor: str | Executor | None = None,
+    measure: str | None = None,
 ) -> Evaluation:
     """Cross-validate models under each split, with the mean-effects baseline on every fold.
 
@@ -441,6 +493,10 @@ def evaluate(
         like the outer split), never on the test fold.
     lower_is_sensitive
         Direction of the response (IC50: True).
+    measure
+        The response measure (``ln_ic50``, ``auc``...), recorded in every prediction row and
+        summary; default the name of ``y`` (``pair_frame`` names it after the panel's metric),
+        else ``"response"``.
     executor
         Where the outer folds run: ``None``/``"serial"``, ``"threads"``, ``"processes"``, or
         any object with ``map(func, chunks)`` (see :func:`oncoresist.curves.resolve_executor`;
@@ -475,6 +531,7 @@ def evaluate(
     _check_count(n_inner, "n_inner", minimum=2)
     if isinstance(splits, str) or not len(splits):
         raise InputError(f"splits must be a non-empty list of {SPLITS}, got {splits!r}")
+    meas = _measure(y, measure)
     yy = np.asarray(y, dtype=float)
     if yy.shape != (len(X),):
         raise InputError(f"y has shape {yy.shape}, expected ({len(X)},) like X")
@@ -501,7 +558,7 @@ def evaluate(
         )
         preds += p
         fits += f
-    return _finish(preds, fits, lower_is_sensitive)
+    return _finish(preds, fits, lower_is_sensitive, measure=meas)
 
 
 def evaluate_cross_study(
@@ -517,6 +574,7 @@ def evaluate_cross_study(
     rng: int | np.random.Generator | None = 0,
     progress: bool = False,
     executor: str | Executor | None = None,
+    measures: tuple[str | None, str | None] = (None, None),
 ) -> Evaluation:
     """Train on one study, test on another on the drugs and cell lines they share.
 
@@ -524,8 +582,10 @@ def evaluate_cross_study(
     test fold's lines are removed from the training study too (cross-study *and* new cell line);
     otherwise one model is trained on the whole training study (same lines, new assay).
 
-    The two studies' responses may be on different scales (GDSC ln IC50 vs CTRP AUC): RMSE is
-    then meaningless, and the normalised Pearson centres each side on its own study's drug means
+    The two studies' responses may be on different scales (GDSC ln IC50 vs CTRP AUC):
+    ``measures`` (train, test; default the names of the two ``y``, as ``pair_frame`` gives
+    them) are recorded in the predictions (``train_measure``, ``measure``), and where they
+    differ RMSE is NaN rather than a distance between two units. The normalised Pearson centres each side on its own study's drug means
     (``y_true_base`` = test drug means on the test fold's lines, ``y_base`` = the mean-effects
     baseline trained on the training study).
 
@@ -538,6 +598,7 @@ def evaluate_cross_study(
     """
     X_a, y_a = train
     X_b, y_b = test
+    m_train, m_test = _measure(y_a, measures[0]), _measure(y_b, measures[1])
     _check_count(n_splits, "n_splits", minimum=2 if hold_out_cell_lines else 1)
     _check_count(n_inner, "n_inner", minimum=2)
     check_design(X_a, "train X")
@@ -592,9 +653,59 @@ def evaluate_cross_study(
         progress=progress,
         executor=executor,
     )
-    return _finish(p, f, lower_is_sensitive)
+    return _finish(p, f, lower_is_sensitive, measure=m_test, train_measure=m_train)
 
 
 def _drug_means(X: pd.DataFrame, y: np.ndarray) -> np.ndarray:
     s = pd.Series(y, index=X.index)
     return s.groupby(X[DRUG]).transform("mean").to_numpy()
+
+
+def summarise_studies(evaluations: Mapping[str, Evaluation]) -> pd.DataFrame:
+    """Summary over several studies' evaluations that never puts two measures on one RMSE.
+
+    Each study's :meth:`Evaluation.summary` (means over its folds) is averaged over the studies
+    that share a response measure: one row per ``model, split, measure`` with ``n_studies`` and
+    ``studies``. When the studies have different measures (GDSC ln IC50, CTRP AUC), one more row
+    per model and split, ``measure = "all (auc+ln_ic50)"``, averages the scale-free metrics
+    (correlations, AUROC) over every study and leaves ``rmse`` NaN: an RMSE in ln IC50 units
+    and one in AUC units have no common mean.
+
+    Examples
+    --------
+    >>> from oncoresist.predict import make_response_panel, pair_frame, DrugMean
+    >>> panel, _ = make_response_panel(n_samples=40, n_drugs=3, rng=0)
+    >>> X, y = pair_frame(panel)
+    >>> a = evaluate({"drug_mean": DrugMean()}, X, y, splits=["pair"], n_splits=2)
+    >>> b = evaluate({"drug_mean": DrugMean()}, X, y / 10, splits=["pair"], n_splits=2,
+    ...              measure="auc")
+    >>> summarise_studies({"gdsc": a, "ctrp": b})["measure"].tolist()
+    ['auc', 'ln_ic50', 'all (auc+ln_ic50)']
+    """
+    if not isinstance(evaluations, Mapping) or not evaluations:
+        raise InputError("evaluations must be a non-empty mapping study name -> Evaluation")
+    parts = []
+    for study, ev in evaluations.items():
+        if not isinstance(ev, Evaluation):
+            raise InputError(f"study {study!r}: expected an Evaluation, got {type(ev).__name__}")
+        s = ev.summary()
+        if "measure" not in s.columns:
+            s["measure"] = "response"
+        parts.append(s.assign(study=str(study)))
+    table = pd.concat(parts, ignore_index=True)
+    cols = [c for c in METRICS if c in table.columns]
+    keys = ["model", "split", "measure"]
+    g = table.groupby(keys, sort=True)
+    out = g[cols].mean()
+    out.insert(0, "studies", g["study"].agg(", ".join))
+    out.insert(0, "n_studies", g.size())
+    frames = [out.reset_index()]
+    measures = sorted(table["measure"].astype(str).unique())
+    if len(measures) > 1:
+        g2 = table.groupby(["model", "split"], sort=True)
+        mixed = g2[[c for c in cols if c != "rmse"]].mean()
+        mixed.insert(0, "studies", g2["study"].agg(", ".join))
+        mixed.insert(0, "n_studies", g2.size())
+        mixed = mixed.reset_index().assign(measure=f"all ({'+'.join(measures)})", rmse=np.nan)
+        frames.append(mixed)
+    return pd.concat(frames, ignore_index=True)[[*keys, "n_studies", "studies", *cols]]

@@ -20,7 +20,7 @@ from scipy import stats
 
 from ..errors import InputError
 
-__all__ = ["METRICS", "group_metrics", "pearson", "score_predictions"]
+__all__ = ["METRICS", "fold_group_metrics", "group_metrics", "pearson", "score_predictions"]
 
 #: Metric columns of :func:`score_predictions`, in display order.
 METRICS = (
@@ -67,6 +67,16 @@ def _grouped_pearson(df: pd.DataFrame, keys: list[str], x: str, y: str) -> pd.Se
     ok = (vx > 1e-10 * (s["_xx"] + 1e-300)) & (vy > 1e-10 * (s["_yy"] + 1e-300)) & (n >= 3)
     r = (cov / den).where(ok)
     return r.clip(-1.0, 1.0)
+
+
+def _grouped_rmse(df: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """RMSE per group; NaN for a group whose predictions are in another measure than its truth."""
+    err = (df["y_pred"] - df["y_true"]) ** 2
+    if "measure" in df and "train_measure" in df:
+        # predictions in one unit (ln IC50), truth in another (AUC): no distance between them
+        err = err.where(df["measure"].astype(str) == df["train_measure"].astype(str))
+    by = [df[k] for k in keys]
+    return err.groupby(by, observed=True, sort=False).mean(skipna=False).pow(0.5)
 
 
 def _grouped_auroc(df: pd.DataFrame, keys: list[str], quantile: float, lower: bool) -> pd.Series:
@@ -126,6 +136,8 @@ def score_predictions(
     DataFrame
         One row per group: ``n`` and the columns of :data:`METRICS`; the per-drug and
         per-cell-line columns are means over drugs (lines) with at least ``min_pairs`` pairs.
+        ``rmse`` is NaN for rows whose ``measure`` (truth) differs from their
+        ``train_measure`` (what the model predicts), e.g. ln IC50 predictions of AUC.
 
     Examples
     --------
@@ -134,7 +146,7 @@ def score_predictions(
     ...                   "y_true": [1.0, 2, 3, 4], "y_pred": [1.1, 2.1, 2.9, 4.2],
     ...                   "y_base": 2.5})
     >>> score_predictions(p, by=["model"], min_pairs=3)["pearson"].round(3).tolist()
-    [0.994]
+    [0.995]
     """
     _check(pred)
     keys = [k for k in by if k in pred.columns]
@@ -144,8 +156,7 @@ def score_predictions(
         keys = ["_all"]
     g = df.groupby(keys, sort=False, observed=True)
     out = pd.DataFrame({"n": g.size()})
-    err = (df["y_pred"] - df["y_true"]) ** 2
-    out["rmse"] = np.sqrt(err.groupby([df[k] for k in keys], observed=True, sort=False).mean())
+    out["rmse"] = _grouped_rmse(df, keys)
     out["pearson"] = _grouped_pearson(df, keys, "y_true", "y_pred")
     ranks = df.groupby(keys, observed=True, sort=False)[["y_true", "y_pred"]].rank()
     rdf = ranks.assign(**{k: df[k] for k in keys})
@@ -196,14 +207,66 @@ def group_metrics(
     keys = [k for k in by if k in pred.columns] + [unit]
     g = pred.groupby(keys, sort=False, observed=True)
     out = pd.DataFrame({"n": g.size()})
-    err = (pred["y_pred"] - pred["y_true"]) ** 2
-    out["rmse"] = np.sqrt(err.groupby([pred[k] for k in keys], observed=True, sort=False).mean())
+    out["rmse"] = _grouped_rmse(pred, keys)
     out["pearson"] = _grouped_pearson(pred, keys, "y_true", "y_pred")
     ranks = pred.groupby(keys, observed=True, sort=False)[["y_true", "y_pred"]].rank()
     out["spearman"] = _grouped_pearson(
         ranks.assign(**{k: pred[k] for k in keys}), keys, "y_true", "y_pred"
     )
     out = out[out["n"] >= min_pairs]
+    return out.reset_index()
+
+
+def fold_group_metrics(
+    pred: pd.DataFrame,
+    unit: str = "drug",
+    *,
+    by: Sequence[str] = ("model", "split"),
+    fold: str = "fold",
+    min_pairs: int = 3,
+    per_fold: bool = False,
+) -> pd.DataFrame:
+    """Metrics per drug (or cell line) within each fold, then their mean and sd over folds.
+
+    Per-unit metrics of cross-validated predictions must not pool the folds: a predictor that
+    is constant for a drug within each fold (the drug's training mean under leave-cell-line-out)
+    has no correlation within any fold, but the pooled folds correlate through the differences
+    between the folds' training means. Here every fold is scored on its own
+    (:func:`group_metrics` with ``fold`` among the keys) and the folds are summarised.
+
+    Returns
+    -------
+    DataFrame
+        One row per group and unit: ``n_folds`` (folds where the unit had at least
+        ``min_pairs`` pairs), ``n`` (pairs, summed over folds), the mean over folds of ``rmse,
+        pearson, spearman`` (NaN where every fold's correlation is undefined) and their
+        fold-to-fold standard deviation ``<metric>_sd``. With ``per_fold=True``, the rows of
+        every fold instead.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> p = pd.DataFrame({"model": "drug_mean", "split": "cell_line", "fold": [0] * 3 + [1] * 3,
+    ...                   "sample": list("abcdef"), "drug": "d",
+    ...                   "y_true": [1.0, 2, 3, 4, 5, 6], "y_pred": [4.5] * 3 + [2.0] * 3})
+    >>> fold_group_metrics(p)["pearson"].isna().tolist()  # constant within each fold
+    [True]
+    >>> float(group_metrics(p)["pearson"].iloc[0].round(3))  # the folds pooled: spurious
+    -0.878
+    """
+    _check(pred)
+    keys = [k for k in by if k in pred.columns]
+    if fold not in pred.columns:
+        raise InputError(f"prediction table lacks the fold column {fold!r}")
+    rows = group_metrics(pred, unit, by=[*keys, fold], min_pairs=min_pairs)
+    if per_fold:
+        return rows
+    g = rows.groupby([*keys, unit], sort=False, observed=True)
+    cols = ["rmse", "pearson", "spearman"]
+    out = g[cols].mean()
+    out.insert(0, "n", g["n"].sum())
+    out.insert(0, "n_folds", g.size())
+    out = out.join(g[cols].std(ddof=1).add_suffix("_sd"))
     return out.reset_index()
 
 

@@ -5,7 +5,8 @@ All models take the design table of :func:`~oncoresist.predict.pair_frame` (colu
 vector. Baselines read only the identifiers:
 
 - :class:`GlobalMean` -- one number;
-- :class:`DrugMean` -- the drug's mean response (what most "0.9 Spearman" results reduce to);
+- :class:`DrugMean` -- the drug's plain training mean (what most "0.9 Spearman" results reduce
+  to); :class:`ShrunkDrugMean` shrinks it towards the global mean;
 - :class:`SampleMean` -- the cell line's mean response over drugs;
 - :class:`MeanEffects` -- additive ``mu + drug effect + sample effect`` (DrEval's naive
   mean-effects predictor); unseen drugs or samples contribute an effect of 0.
@@ -53,6 +54,7 @@ __all__ = [
     "PerDrugElasticNet",
     "PerDrugRandomForest",
     "SampleMean",
+    "ShrunkDrugMean",
     "get_model",
     "register_model",
 ]
@@ -179,8 +181,11 @@ class _EffectsModel(ResponseModel):
 
 
 @register_model
-class DrugMean(_EffectsModel):
-    """Predict the drug's training mean response (global mean for an unseen drug).
+class DrugMean(ResponseModel):
+    """Predict the drug's plain training mean response (global mean for an unseen drug).
+
+    No hyper-parameters: the mean of each drug's training pairs, nothing shrunk or fitted
+    (:class:`ShrunkDrugMean` is the version pulled towards the global mean).
 
     Examples
     --------
@@ -193,7 +198,46 @@ class DrugMean(_EffectsModel):
     name = "drug_mean"
     is_baseline = True
     predicts_unseen_drugs = True
+    uses_omics = False
+
+    def fit(self, X: pd.DataFrame, y: Any) -> DrugMean:
+        """Store the mean response of each drug (and the global mean for unseen drugs)."""
+        check_design(X)
+        yy = pd.Series(_y(y), index=X.index)
+        self.mean_ = float(yy.mean())
+        means = yy.groupby(X[DRUG].to_numpy(), sort=True).mean()
+        self.drug_means_ = means.rename_axis(DRUG)
+        return self
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """The drug's training mean for each row (the global mean for an unseen drug)."""
+        check_is_fitted(self, "drug_means_")
+        check_design(X)
+        return X[DRUG].map(self.drug_means_).fillna(self.mean_).to_numpy(dtype=float)
+
+
+@register_model
+class ShrunkDrugMean(_EffectsModel):
+    """The drug's training mean shrunk towards the global mean by ``shrinkage`` pseudo-pairs.
+
+    ``mu + sum(y_d - mu) / (n_d + shrinkage)``: drugs with few training pairs move towards the
+    global mean. With ``shrinkage=0`` it is :class:`DrugMean`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"sample": ["a", "b", "a"], "drug": ["d", "d", "e"]})
+    >>> ShrunkDrugMean(shrinkage=1.0).fit(X, [1.0, 3.0, 5.0]).predict(X).round(3).tolist()
+    [2.333, 2.333, 4.0]
+    """
+
+    name = "drug_mean_shrunk"
+    is_baseline = True
+    predicts_unseen_drugs = True
     _sample = False
+
+    def __init__(self, *, n_iter: int = 20, shrinkage: float = 5.0) -> None:
+        super().__init__(n_iter=n_iter, shrinkage=shrinkage)
 
 
 @register_model
