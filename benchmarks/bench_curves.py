@@ -301,6 +301,51 @@ def gdsc_raw_benchmarks(quick: bool) -> None:
     print(f"(threads {os.cpu_count()}, load average {os.getloadavg()[0]:.2f})")
 
 
+def kernel_comparison(x, y, sse_sp, inb, reps: int) -> None:
+    """The two compiled curve kernels in the same run, interleaved: the scalar one (one curve
+    per loop iteration, ``engine="numba"``) and the structure-of-arrays one (``"numba_soa"``).
+    Kernel only (what ``fit_curves`` calls per chunk, default bounds, start grid): curves/s per
+    core (1 thread, CPU time) and on all cores (wall); then ``fit_curves`` end to end; then the
+    SSE against scipy's lm fits (``sse_sp``, where ``inb``: scipy's fit inside our bounds)."""
+    from oncoresist.curves._lm_numba import lm_loglogistic
+
+    n = len(x)
+    lo, hi = oc.MODELS["ll4"].default_bounds(x, y)
+    args = (x, y, np.ones_like(y), np.zeros((n, 4)), lo, hi, np.ones(4, bool))
+    kw = {"grid": True, "max_iter": 400, "ftol": 1e-10, "xtol": 1e-10, "gtol": 1e-8}
+    kernels = {"scalar (numba)": "scalar", "soa (numba_soa)": "soa"}
+    n_cores = os.cpu_count() or 1
+    cpu = {k: np.inf for k in kernels}
+    wall = {k: np.inf for k in kernels}
+    for _ in range(reps):  # interleaved, best of reps: a busy shared machine hits both alike
+        for name, layout in kernels.items():
+            c = time.thread_time()
+            lm_loglogistic(*args, n_threads=1, layout=layout, **kw)
+            cpu[name] = min(cpu[name], time.thread_time() - c)
+            t = time.perf_counter()
+            lm_loglogistic(*args, n_threads=n_cores, layout=layout, **kw)
+            wall[name] = min(wall[name], time.perf_counter() - t)
+    e2e = {}
+    for name, engine in (("scalar (numba)", "numba"), ("soa (numba_soa)", "numba_soa")):
+        _, e2e[name] = _best(lambda eng=engine: oc.fit_curves(x, y, engine=eng), reps)
+    base = "scalar (numba)"
+    for name in kernels:
+        print(f"kernel {name}, {n:,} ll4 curves of 18 points: {cpu[name] / n * 1e6:.2f} us CPU "
+              f"per curve = {n / cpu[name]:,.0f} curves/s per core; {n / wall[name]:,.0f} "
+              f"curves/s on {n_cores} cores; fit_curves end to end {n / e2e[name]:,.0f} curves/s"
+              f" (ratio to scalar: kernel {cpu[base] / cpu[name]:.2f}x per core, "
+              f"{wall[base] / wall[name]:.2f}x on {n_cores} cores, end to end "
+              f"{e2e[base] / e2e[name]:.2f}x)")  # fmt: skip
+    m = len(sse_sp)
+    for engine in ("numba", "numba_soa"):
+        sse = oc.fit_curves(x[:m], y[:m], engine=engine).sse
+        excess = (sse - sse_sp) / np.maximum(sse_sp, 1e-300)
+        within = excess[inb] <= 1e-6
+        print(f"SSE vs scipy lm ({engine}), {inb.sum()} curves with scipy's fit inside our bounds: "
+              f"within 1e-6 (relative) or better on {within.mean():.4f}; worst relative excess "
+              f"{excess[inb].max():.2e}")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -353,6 +398,7 @@ def main() -> None:
           f"<= 1+1e-6 on {np.mean(ratio[inb] <= 1 + 1e-6):.4f}")  # fmt: skip
     print(f"scipy fits outside our default bounds (|slope| > 20 or asymptote/EC50 beyond the box): "
           f"{(~inb).sum()}")  # fmt: skip
+    kernel_comparison(x, y, sse_sp, inb, reps)
     out = subprocess.run([sys.executable, __file__, "--memory-child", str(n_mem)],
                          capture_output=True, text=True, check=False)  # fmt: skip
     print("memory:", out.stdout.strip() or out.stderr.strip()[-500:])

@@ -130,7 +130,7 @@ def test_held_asymptote_and_user_bounds_agree_with_the_scalar_kernel():
 
 
 def test_results_do_not_depend_on_blocking_chunking_or_threads():
-    from oncoresist.curves._lm_soa import lm_loglogistic_soa
+    from oncoresist.curves._lm_numba import lm_loglogistic
 
     x, y, w, _ = _curves(300, 4)
     ref = oc.fit_curves(x, y, weights=w, engine="numba_soa")
@@ -149,8 +149,8 @@ def test_results_do_not_depend_on_blocking_chunking_or_threads():
     lo, hi = m.default_bounds(x, np.where(sw > 0, y, np.nan))
     args = (x, yy, sw, np.zeros((len(x), 4)), lo, hi, np.ones(4, bool))
     kw = {"grid": True, "max_iter": 400, "ftol": 1e-10, "xtol": 1e-10, "gtol": 1e-8}
-    r1 = lm_loglogistic_soa(*args, block=128, **kw)
+    r1 = lm_loglogistic(*args, layout="soa", block=128, **kw)
     for block, n_threads in ((1, 1), (7, 2), (300, 1)):
-        r2 = lm_loglogistic_soa(*args, block=block, n_threads=n_threads, **kw)
+        r2 = lm_loglogistic(*args, layout="soa", block=block, n_threads=n_threads, **kw)
         for u, v in zip(r1, r2, strict=True):
             np.testing.assert_array_equal(u, v)

@@ -14,7 +14,6 @@ from ..errors import InputError
 from ._executors import Executor, ThreadExecutor, resolve_executor
 from ._lm import CODE_TEXT, MAX_ITER, NONFINITE, grid_start, levenberg_marquardt
 from ._lm_numba import HAVE_NUMBA, lm_loglogistic
-from ._lm_soa import lm_loglogistic_soa
 from ._models import CurveModel, get_model
 
 __all__ = ["LOSSES", "CurveFitArrays", "fit_curves", "predict"]
@@ -414,10 +413,10 @@ def _run_lm(m: CurveModel, xs, ys, sw, p0, lower, upper, opts: _Options, *, grid
         held = free & (lo_f >= hi_f).all(axis=0)
         p0_full = m.to_full(p0)
         p0_full[:, held] = lo_f[:, held]
-        kernel = lm_loglogistic_soa if opts.engine == "numba_soa" else lm_loglogistic
-        p, sse, it, code, inv = kernel(
+        p, sse, it, code, inv = lm_loglogistic(
             xs, ys, sw, p0_full, lo_f, hi_f, free & ~held, grid=grid,
             max_iter=opts.max_iter, ftol=1e-10, xtol=1e-10, gtol=1e-8, n_threads=opts.n_threads,
+            layout="soa" if opts.engine == "numba_soa" else "scalar",
         )  # fmt: skip
         fi = np.flatnonzero(free)
         return m.from_full(p), sse, it, code, inv[:, fi[:, None], fi[None, :]]

@@ -158,6 +158,77 @@ def _grid_row(eb, wy, kk, n_e, acc):
 
 
 @njit(cache=True)
+def _reduced_normal(
+    a_bb, a_be, a_ee, a_bc, a_bd, a_ec, a_ed, a_cc, a_cd, a_dd, g_b, g_e, g_c, g_d, ac, ad, fb, fe
+):  # fmt: skip
+    """Normal equations ``(r_bb, r_be, r_ee, gb, ge)`` of (b, e) from the J'WJ blocks and
+    gradients: the Schur complement of the (free, inside) asymptote block (Kaufman's VarPro
+    Jacobian); unit rows for a slope or ln EC50 that is not free."""
+    if ac and ad:
+        det = a_cc * a_dd - a_cd * a_cd
+        if det > 0:
+            i_cc, i_cd, i_dd = a_dd / det, -a_cd / det, a_cc / det
+        else:
+            i_cc = i_cd = i_dd = 0.0
+    elif ac:
+        i_cc, i_cd, i_dd = (1.0 / a_cc if a_cc > 0 else 0.0), 0.0, 0.0
+    elif ad:
+        i_cc, i_cd, i_dd = 0.0, 0.0, (1.0 / a_dd if a_dd > 0 else 0.0)
+    else:
+        i_cc = i_cd = i_dd = 0.0
+    # t_x = A_xl A_ll^-1 for x in (b, e)
+    tb_c = a_bc * i_cc + a_bd * i_cd
+    tb_d = a_bc * i_cd + a_bd * i_dd
+    te_c = a_ec * i_cc + a_ed * i_cd
+    te_d = a_ec * i_cd + a_ed * i_dd
+    r_bb = a_bb - (tb_c * a_bc + tb_d * a_bd)
+    r_be = a_be - (tb_c * a_ec + tb_d * a_ed)
+    r_ee = a_ee - (te_c * a_ec + te_d * a_ed)
+    gb = g_b - (tb_c * g_c + tb_d * g_d)
+    ge = g_e - (te_c * g_c + te_d * g_d)
+    if not fb:
+        r_bb, r_be, gb = 1.0, 0.0, 0.0
+    if not fe:
+        r_ee, r_be, ge = 1.0, 0.0, 0.0
+    return max(r_bb, 0.0), r_be, max(r_ee, 0.0), gb, ge
+
+
+@njit(cache=True)
+def _blocked_gmax(b, e, lb, hb, le, he, gb, ge, r_bb, r_ee, fb, fe):
+    """Which of (b, e) sit on a bound with the gradient pushing outwards (held for the step),
+    and the scaled projected gradient of the others (the gtol test)."""
+    blk_b = fb and ((b <= lb and gb < 0) or (b >= hb and gb > 0))
+    blk_e = fe and ((e <= le and ge < 0) or (e >= he and ge > 0))
+    gmax = 0.0
+    if fb and not blk_b:
+        gmax = max(gmax, abs(gb) / math.sqrt(max(r_bb, _TINY)))
+    if fe and not blk_e:
+        gmax = max(gmax, abs(ge) / math.sqrt(max(r_ee, _TINY)))
+    return blk_b, blk_e, gmax
+
+
+@njit(cache=True)
+def _damped_step(r_bb, r_be, r_ee, gb, ge, lam, diag0, diag1, blk_b, blk_e, fb, fe):
+    """The damped (Marquardt-scaled) 2 x 2 step ``(sb, se)``; a held parameter does not move."""
+    dmax = max(diag0, diag1)
+    m00 = r_bb + lam * max(diag0, 1e-12 * dmax + _TINY)
+    m11 = r_ee + lam * max(diag1, 1e-12 * dmax + _TINY)
+    m01 = r_be
+    sb = 0.0
+    se = 0.0
+    if (blk_b or not fb) and not (blk_e or not fe):
+        se = ge / m11
+    elif (blk_e or not fe) and not (blk_b or not fb):
+        sb = gb / m00
+    elif not (blk_b or blk_e):
+        dt = m00 * m11 - m01 * m01
+        if dt > 0 and math.isfinite(dt):
+            sb = (m11 * gb - m01 * ge) / dt
+            se = (m00 * ge - m01 * gb) / dt
+    return sb, se
+
+
+@njit(cache=True)
 def _invert4(a, work, eye):
     """Invert the 4 x 4 matrix ``a`` in place (NaN when singular)."""
     for j in range(4):
@@ -479,64 +550,22 @@ def _kernel(
                     g_c += jc * rt
                     g_d += jd * rt
             # Schur complement: eliminate the asymptotes (Kaufman's VarPro Jacobian)
-            if ac and ad:
-                det = a_cc * a_dd - a_cd * a_cd
-                if det > 0:
-                    i_cc, i_cd, i_dd = a_dd / det, -a_cd / det, a_cc / det
-                else:
-                    i_cc = i_cd = i_dd = 0.0
-            elif ac:
-                i_cc, i_cd, i_dd = (1.0 / a_cc if a_cc > 0 else 0.0), 0.0, 0.0
-            elif ad:
-                i_cc, i_cd, i_dd = 0.0, 0.0, (1.0 / a_dd if a_dd > 0 else 0.0)
-            else:
-                i_cc = i_cd = i_dd = 0.0
-            # t_x = A_xl A_ll^-1 for x in (b, e)
-            tb_c = a_bc * i_cc + a_bd * i_cd
-            tb_d = a_bc * i_cd + a_bd * i_dd
-            te_c = a_ec * i_cc + a_ed * i_cd
-            te_d = a_ec * i_cd + a_ed * i_dd
-            r_bb = a_bb - (tb_c * a_bc + tb_d * a_bd)
-            r_be = a_be - (tb_c * a_ec + tb_d * a_ed)
-            r_ee = a_ee - (te_c * a_ec + te_d * a_ed)
-            gb = g_b - (tb_c * g_c + tb_d * g_d)
-            ge = g_e - (te_c * g_c + te_d * g_d)
-            if not fb:
-                r_bb, r_be, gb = 1.0, 0.0, 0.0
-            if not fe:
-                r_ee, r_be, ge = 1.0, 0.0, 0.0
-            r_bb = max(r_bb, 0.0)
-            r_ee = max(r_ee, 0.0)
+            r_bb, r_be, r_ee, gb, ge = _reduced_normal(
+                a_bb, a_be, a_ee, a_bc, a_bd, a_ec, a_ed, a_cc, a_cd, a_dd, g_b, g_e, g_c, g_d,
+                ac, ad, fb, fe,
+            )  # fmt: skip
             diag0 = r_bb if SCALING_CURRENT else max(diag0, r_bb)
             diag1 = r_ee if SCALING_CURRENT else max(diag1, r_ee)
-            dmax = max(diag0, diag1)
-            blk_b = fb and ((b <= lb and gb < 0) or (b >= hb and gb > 0))
-            blk_e = fe and ((e <= le and ge < 0) or (e >= he and ge > 0))
-            gmax = 0.0
-            if fb and not blk_b:
-                gmax = max(gmax, abs(gb) / math.sqrt(max(r_bb, _TINY)))
-            if fe and not blk_e:
-                gmax = max(gmax, abs(ge) / math.sqrt(max(r_ee, _TINY)))
+            blk_b, blk_e, gmax = _blocked_gmax(b, e, lb, hb, le, he, gb, ge, r_bb, r_ee, fb, fe)
             if sse <= 1e-300 or gmax / math.sqrt(max(sse, _TINY)) <= gtol or not (fb or fe):
                 code = 1
                 break
             accepted = False
             while not accepted:
                 it += 1
-                m00 = r_bb + lam * max(diag0, 1e-12 * dmax + _TINY)
-                m11 = r_ee + lam * max(diag1, 1e-12 * dmax + _TINY)
-                m01 = r_be
-                sb = 0.0
-                se = 0.0
-                if (blk_b or not fb) and not (blk_e or not fe):
-                    se = ge / m11
-                elif (blk_e or not fe) and not (blk_b or not fb):
-                    sb = gb / m00
-                elif not (blk_b or blk_e):
-                    dt = m00 * m11 - m01 * m01
-                    if dt > 0 and math.isfinite(dt):
-                        sb = (m11 * gb - m01 * ge) / dt
-                        se = (m00 * ge - m01 * gb) / dt
+                sb, se = _damped_step(
+                    r_bb, r_be, r_ee, gb, ge, lam, diag0, diag1, blk_b, blk_e, fb, fe
+                )
                 bn = min(max(b + sb, lb), hb) if fb else b
                 en = min(max(e + se, le), he) if fe else e
                 sb = bn - b
@@ -663,6 +692,8 @@ def lm_loglogistic(
     xtol: float,
     gtol: float,
     n_threads: int | None = None,
+    layout: str = "scalar",
+    block: int = 128,
 ):
     """Fit ``(b, bottom, top, ln_e)`` (n, 4) with the parameters where ``free`` is False fixed.
 
@@ -670,37 +701,39 @@ def lm_loglogistic(
     (b, e); the asymptotes are always the least-squares ones. ``n_threads`` threads (default: all
     cores) each fit a block of curves; results do not depend on it. Also returns
     ``(J'WJ)^-1`` ``(n, 4, 4)`` at the solution (unit rows/columns for fixed parameters, NaN
-    when singular).
+    when singular). ``layout="scalar"``: this module's kernel, one curve per loop iteration;
+    ``"soa"``: its structure-of-arrays twin (``_lm_soa.py``), ``block`` curves in lockstep (the
+    results do not depend on ``block``; they equal the scalar kernel's to rounding).
     """
     n = x.shape[0]
-    out_p = np.empty((n, 4))
-    out_sse = np.empty(n)
-    out_it = np.empty(n, dtype=np.int32)
-    out_code = np.empty(n, dtype=np.int8)
-    out_inv = np.empty((n, 4, 4))
+    outs = (
+        np.empty((n, 4)), np.empty(n), np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int8),
+        np.empty((n, 4, 4)),
+    )  # fmt: skip
     fr = np.asarray(free, dtype=np.bool_)
-    args = (
-        np.ascontiguousarray(x, dtype=float),
-        np.ascontiguousarray(y, dtype=float),
-        np.ascontiguousarray(sw, dtype=float),
-        np.ascontiguousarray(p0_full, dtype=float),
-        np.ascontiguousarray(lower_full, dtype=float),
-        np.ascontiguousarray(upper_full, dtype=float),
+    args = tuple(
+        np.ascontiguousarray(a, dtype=float) for a in (x, y, sw, p0_full, lower_full, upper_full)
     )
+    opts = (fr, bool(grid), COARSE_SLOPES, int(max_iter), float(ftol), float(xtol), float(gtol))
+    extra: tuple[Any, ...] = ()
+    if layout == "soa":
+        from ._lm_soa import compiled_soa
+
+        kernel, extra = compiled_soa(), (int(block), True)
+    elif layout == "scalar":
+        kernel = _compiled
+    else:
+        raise ValueError(f"layout={layout!r}; use 'scalar' or 'soa'")
     n_workers = (os.cpu_count() or 1) if n_threads is None else int(n_threads)
     n_workers = max(1, min(n_workers, n // 64 or 1))
     bounds = np.linspace(0, n, n_workers + 1).astype(np.int64)
 
     def run(j: int) -> None:
-        _compiled(
-            *args[:6], fr, bool(grid), COARSE_SLOPES, int(max_iter), float(ftol), float(xtol),
-            float(gtol), out_p, out_sse, out_it, out_code, out_inv, int(bounds[j]),
-            int(bounds[j + 1]),
-        )  # fmt: skip
+        kernel(*args, *opts, *extra, *outs, int(bounds[j]), int(bounds[j + 1]))
 
     if n_workers == 1:
         run(0)
     else:  # the kernel releases the GIL; blocks of curves are independent
         with ThreadPoolExecutor(n_workers) as pool:
             list(pool.map(run, range(n_workers)))
-    return out_p, out_sse, out_it, out_code, out_inv
+    return outs

@@ -22,14 +22,11 @@ exponential), so the two reach the same minimum (tests/test_curves_kernel_fast.p
 from __future__ import annotations
 
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
 from ._lm_numba import (
-    COARSE_SLOPES,
     GRID_EC50_PAD_,
     GRID_FINE_E_,
     GRID_FINE_SLOPE_,
@@ -38,12 +35,15 @@ from ._lm_numba import (
     PIN_FRAC_,
     PIN_FTOL_,
     PIN_WINDOW_,
+    _blocked_gmax,
     _box_linear,
+    _damped_step,
     _invert4,
+    _reduced_normal,
     njit,
 )
 
-__all__ = ["lm_loglogistic_soa"]
+__all__ = ["compiled_soa"]
 
 _TINY = 2.2250738585072014e-308
 #: Curves per block: the block's point-major arrays (about 10 of them, 9 doses) stay in L1/L2.
@@ -636,44 +636,14 @@ def _kernel_soa(
                 a_bc, a_bd, a_ec, a_ed = A[3, k], A[4, k], A[5, k], A[6, k]
                 a_cc, a_cd, a_dd = A[7, k], A[8, k], A[9, k]
                 g_b, g_e, g_c, g_d = A[10, k], A[11, k], A[12, k], A[13, k]
-                if ac[k] and ad[k]:
-                    det = a_cc * a_dd - a_cd * a_cd
-                    if det > 0:
-                        i_cc, i_cd, i_dd = a_dd / det, -a_cd / det, a_cc / det
-                    else:
-                        i_cc = i_cd = i_dd = 0.0
-                elif ac[k]:
-                    i_cc, i_cd, i_dd = (1.0 / a_cc if a_cc > 0 else 0.0), 0.0, 0.0
-                elif ad[k]:
-                    i_cc, i_cd, i_dd = 0.0, 0.0, (1.0 / a_dd if a_dd > 0 else 0.0)
-                else:
-                    i_cc = i_cd = i_dd = 0.0
-                tb_c = a_bc * i_cc + a_bd * i_cd
-                tb_d = a_bc * i_cd + a_bd * i_dd
-                te_c = a_ec * i_cc + a_ed * i_cd
-                te_d = a_ec * i_cd + a_ed * i_dd
-                r_bb = a_bb - (tb_c * a_bc + tb_d * a_bd)
-                r_be = a_be - (tb_c * a_ec + tb_d * a_ed)
-                r_ee = a_ee - (te_c * a_ec + te_d * a_ed)
-                gb = g_b - (tb_c * g_c + tb_d * g_d)
-                ge = g_e - (te_c * g_c + te_d * g_d)
-                if not fb:
-                    r_bb, r_be, gb = 1.0, 0.0, 0.0
-                if not fe:
-                    r_ee, r_be, ge = 1.0, 0.0, 0.0
-                r_bb = max(r_bb, 0.0)
-                r_ee = max(r_ee, 0.0)
-                diag0 = r_bb
-                diag1 = r_ee
-                dmax = max(diag0, diag1)
+                r_bb, r_be, r_ee, gb, ge = _reduced_normal(
+                    a_bb, a_be, a_ee, a_bc, a_bd, a_ec, a_ed, a_cc, a_cd, a_dd, g_b, g_e, g_c, g_d,
+                    ac[k], ad[k], fb, fe,
+                )  # fmt: skip
                 bk, ek = b[k], e[k]
-                blk_b = fb and ((bk <= lb[k] and gb < 0) or (bk >= hb[k] and gb > 0))
-                blk_e = fe and ((ek <= le[k] and ge < 0) or (ek >= he[k] and ge > 0))
-                gmax = 0.0
-                if fb and not blk_b:
-                    gmax = max(gmax, abs(gb) / math.sqrt(max(r_bb, _TINY)))
-                if fe and not blk_e:
-                    gmax = max(gmax, abs(ge) / math.sqrt(max(r_ee, _TINY)))
+                blk_b, blk_e, gmax = _blocked_gmax(
+                    bk, ek, lb[k], hb[k], le[k], he[k], gb, ge, r_bb, r_ee, fb, fe
+                )
                 sk = sse[k]
                 if sk <= 1e-300 or gmax / math.sqrt(max(sk, _TINY)) <= gtol or not (fb or fe):
                     code[k] = 1
@@ -683,21 +653,9 @@ def _kernel_soa(
                     en[k] = ek
                     continue
                 it[k] += 1
-                lk = lam[k]
-                m00 = r_bb + lk * max(diag0, 1e-12 * dmax + _TINY)
-                m11 = r_ee + lk * max(diag1, 1e-12 * dmax + _TINY)
-                m01 = r_be
-                sb = 0.0
-                se = 0.0
-                if (blk_b or not fb) and not (blk_e or not fe):
-                    se = ge / m11
-                elif (blk_e or not fe) and not (blk_b or not fb):
-                    sb = gb / m00
-                elif not (blk_b or blk_e):
-                    dt = m00 * m11 - m01 * m01
-                    if dt > 0 and math.isfinite(dt):
-                        sb = (m11 * gb - m01 * ge) / dt
-                        se = (m00 * ge - m01 * gb) / dt
+                sb, se = _damped_step(
+                    r_bb, r_be, r_ee, gb, ge, lam[k], r_bb, r_ee, blk_b, blk_e, fb, fe
+                )
                 bnk = min(max(bk + sb, lb[k]), hb[k]) if fb else bk
                 enk = min(max(ek + se, le[k]), he[k]) if fe else ek
                 sb = bnk - bk
@@ -779,51 +737,7 @@ if HAVE_NUMBA:
     _compiled = _jit(_kernel_soa)
 
 
-def lm_loglogistic_soa(
-    x: np.ndarray,
-    y: np.ndarray,
-    sw: np.ndarray,
-    p0_full: np.ndarray,
-    lower_full: np.ndarray,
-    upper_full: np.ndarray,
-    free: np.ndarray,
-    *,
-    grid: bool,
-    max_iter: int,
-    ftol: float,
-    xtol: float,
-    gtol: float,
-    n_threads: int | None = None,
-    block: int = BLOCK,
-    fine: bool = True,
-):
-    """Drop-in for :func:`oncoresist.curves._lm_numba.lm_loglogistic` (same arguments and
-    outputs); ``block`` curves advance in lockstep. Results do not depend on ``block`` or
-    ``n_threads``."""
-    n = x.shape[0]
-    out_p = np.empty((n, 4))
-    out_sse = np.empty(n)
-    out_it = np.empty(n, dtype=np.int32)
-    out_code = np.empty(n, dtype=np.int8)
-    out_inv = np.empty((n, 4, 4))
-    fr = np.asarray(free, dtype=np.bool_)
-    args = tuple(
-        np.ascontiguousarray(a, dtype=float) for a in (x, y, sw, p0_full, lower_full, upper_full)
-    )
-    n_workers = (os.cpu_count() or 1) if n_threads is None else int(n_threads)
-    n_workers = max(1, min(n_workers, n // 64 or 1))
-    bounds = np.linspace(0, n, n_workers + 1).astype(np.int64)
-
-    def run(j: int) -> None:
-        _compiled(
-            *args, fr, bool(grid), COARSE_SLOPES, int(max_iter), float(ftol), float(xtol),
-            float(gtol), int(block), bool(fine), out_p, out_sse, out_it, out_code, out_inv,
-            int(bounds[j]), int(bounds[j + 1]),
-        )  # fmt: skip
-
-    if n_workers == 1:
-        run(0)
-    else:  # the kernel releases the GIL; blocks of curves are independent
-        with ThreadPoolExecutor(n_workers) as pool:
-            list(pool.map(run, range(n_workers)))
-    return out_p, out_sse, out_it, out_code, out_inv
+def compiled_soa() -> Any:
+    """The compiled kernel (run through :func:`oncoresist.curves._lm_numba.lm_loglogistic` with
+    ``layout="soa"``)."""
+    return _compiled
