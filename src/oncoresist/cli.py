@@ -88,6 +88,37 @@ def demo(
     Console().print(f"[bold green]Report written to[/] {run.final('report.html').resolve()}")
 
 
+@app.command("examples")
+def examples_cmd(
+    names: list[str] = typer.Argument(None, help="Examples to copy (default: all)."),
+    out: Path | None = typer.Option(
+        None, "-o", "--out", help="Folder to copy them into; without it, list them."
+    ),
+) -> None:
+    """List the example files the package ships, or copy them into a folder (-o).
+
+    The README's tour runs on them: `oncoresist examples -o examples/`.
+    """
+    import shutil
+
+    from ._examples import examples, find_example
+    from ._io import output_run
+
+    chosen = [find_example(n) for n in names] if names else examples()
+    console = Console(soft_wrap=True)
+    if out is None:
+        width = max(len(e.name) for e in chosen)
+        for e in chosen:
+            console.print(f"{e.name:<{width}}  {e.kind}", markup=False, highlight=False)
+        console.print("copy them with: oncoresist examples -o FOLDER [NAME ...]", markup=False)
+        return
+    with output_run(out, command="examples", inputs=[],
+                    params={"names": [e.name for e in chosen]}) as run:  # fmt: skip
+        for e in chosen:
+            shutil.copyfile(e.path, run.path(e.name))
+    console.print(f"copied {len(chosen)} example files into {out}", markup=False)
+
+
 @app.command("verify")
 def verify(
     folder: Path = typer.Argument(..., help="An output folder written by an oncoresist command."),

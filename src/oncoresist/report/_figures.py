@@ -15,6 +15,7 @@ import atexit
 import contextvars
 import os
 import threading
+import time
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -41,6 +42,7 @@ _DEFAULT: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
     "oncoresist_figure_formats", default=()
 )
 _LOCK = threading.Lock()
+_ATTEMPTS = 5
 _STARTED = False
 _FIX = (
     "static figures need kaleido and a Chromium: pip install 'oncoresist[figures]' and "
@@ -83,11 +85,16 @@ def _start() -> None:
     except ImportError as exc:
         raise OutputError(f"{_FIX} ({exc})") from exc
     try:
-        kaleido.start_sync_server(silence_warnings=True)
+        # no MathJax: kaleido's default loads it from a CDN, and figures here use no TeX;
+        # plotly.js comes from the installed plotly package
+        kaleido.start_sync_server(mathjax=False, silence_warnings=True)
     except Exception as exc:  # kaleido's own errors: no browser, a browser that does not start
         raise OutputError(f"{_FIX} ({type(exc).__name__}: {exc})") from exc
     _STARTED = True
     atexit.register(_stop)
+    import plotly.graph_objects as go
+
+    _render(go.Figure(), "png", None, None, None)  # waits until the page's scripts are loaded
 
 
 def _stop() -> None:
@@ -122,16 +129,28 @@ def figure_bytes(
         fig = go.Figure(fig)
     with _LOCK:
         _start()
+        return _render(fig, fmt, width, height, scale)
+
+
+def _render(fig: Any, fmt: str, width: Any, height: Any, scale: Any) -> bytes:
+    import plotly.io as pio
+
+    # the browser's page may still be loading its scripts (a busy machine): try a few times
+    for attempt in range(_ATTEMPTS):
         try:
             with warnings.catch_warnings():
                 # plotly passes browser options that a running server does not take
                 warnings.filterwarnings("ignore", message="The kopts argument is ignored")
                 data = pio.to_image(fig, format=fmt, width=width, height=height, scale=scale)
+            return bytes(data)
         except Exception as exc:
-            raise OutputError(
-                f"the figure could not be rendered as {fmt} ({type(exc).__name__}: {exc}); " + _FIX
-            ) from exc
-    return bytes(data)
+            if attempt + 1 == _ATTEMPTS:
+                raise OutputError(
+                    f"the figure could not be rendered as {fmt} ({type(exc).__name__}: "
+                    f"{exc}); " + _FIX
+                ) from exc
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def _title(fig: Any) -> str:
