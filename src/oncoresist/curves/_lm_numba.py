@@ -268,6 +268,29 @@ def _invert4(a, work, eye):
             a[j, k] = eye[j, k]
 
 
+@njit(cache=True)
+def _outer_add(am, jv):
+    """``am += jv jv'`` on and above the diagonal (one point's term of J'WJ)."""
+    for j in range(4):
+        for k2 in range(j, 4):
+            am[j, k2] += jv[j] * jv[k2]
+
+
+@njit(cache=True)
+def _inverse_at_solution(am, free, inv_buf, piv_buf):
+    """``am`` (J'WJ, upper triangle filled) made symmetric, unit rows and columns for the
+    parameters that are not free, and inverted in place (NaN when singular)."""
+    for j in range(4):
+        for k2 in range(j):
+            am[j, k2] = am[k2, j]
+        if not free[j]:
+            for k2 in range(4):
+                am[j, k2] = 0.0
+                am[k2, j] = 0.0
+            am[j, j] = 1.0
+    _invert4(am, inv_buf, piv_buf)
+
+
 def _kernel(
     x, y, sw, p0, lower, upper, free, use_grid, slopes_mag, max_iter, ftol, xtol, gtol,
     out_p, out_sse, out_it, out_code, out_inv, start, stop,
@@ -634,18 +657,8 @@ def _kernel(
                     swi[t] * st,
                     swi[t] * span * qq * b,
                 )
-                for j in range(4):
-                    for k2 in range(j, 4):
-                        am[j, k2] += jv[j] * jv[k2]
-        for j in range(4):
-            for k2 in range(j):
-                am[j, k2] = am[k2, j]
-            if not free[j]:
-                for k2 in range(4):
-                    am[j, k2] = 0.0
-                    am[k2, j] = 0.0
-                am[j, j] = 1.0
-        _invert4(am, inv_buf, piv_buf)
+                _outer_add(am, jv)
+        _inverse_at_solution(am, free, inv_buf, piv_buf)
         out_p[i, 0] = b
         out_p[i, 1] = c
         out_p[i, 2] = d

@@ -38,7 +38,8 @@ from ._lm_numba import (
     _blocked_gmax,
     _box_linear,
     _damped_step,
-    _invert4,
+    _inverse_at_solution,
+    _outer_add,
     _reduced_normal,
     njit,
 )
@@ -289,18 +290,8 @@ def _finish_curve(k, mmax, X, W, S, b, c, d, e, free, am, inv_buf, piv_buf):  # 
             qq = st - st * st
             qdx = 0.0 if qq == 0.0 else qq * (X[t, k] - e)
             jv = (-sw * span * qdx, sw * (1.0 - st), sw * st, sw * span * qq * b)
-            for j in range(4):
-                for k2 in range(j, 4):
-                    am[j, k2] += jv[j] * jv[k2]
-    for j in range(4):
-        for k2 in range(j):
-            am[j, k2] = am[k2, j]
-        if not free[j]:
-            for k2 in range(4):
-                am[j, k2] = 0.0
-                am[k2, j] = 0.0
-            am[j, j] = 1.0
-    _invert4(am, inv_buf, piv_buf)
+            _outer_add(am, jv)
+    _inverse_at_solution(am, free, inv_buf, piv_buf)
 
 
 def _kernel_soa(
