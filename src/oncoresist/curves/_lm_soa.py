@@ -8,15 +8,24 @@ LLVM vectorises (AVX2: 4 curves per instruction). The curves of a block advance 
 trial step each per sweep; finished curves are written out and the block is compacted, so the
 sweeps work on contiguous arrays of the still-active curves only.
 
-What makes it faster than the one-curve-at-a-time kernel (measured in
-``benchmarks/bench_curves.py``): an exponential written as plain arithmetic (:func:`_exp`, a
+What it changes for SIMD: an exponential written as plain arithmetic (:func:`_exp`, a
 Cody–Waite reduction and a degree-13 polynomial, within 2 ulp of libm) that vectorises where
-libm's ``exp`` is a scalar call; the start grid's ``exp(b (x - e))`` as ``exp(b x) exp(-b e)``
-(one exponential per point and slope, one per grid point); no per-curve branching inside the
-point loops. Floating point is IEEE (no ``fastmath``), so every curve's arithmetic is the same
-whatever its position in a block: results do not depend on the blocking, the chunking or the
-number of threads, bit for bit. They differ from the scalar kernel's by rounding (the
-exponential), so the two reach the same minimum (tests/test_curves_kernel_fast.py).
+libm's ``exp`` is a scalar call; the start grid's ``exp(b (x - e))`` as ``exp(b x) exp(-b e)``;
+the linear step vectorised with the scalar box rules only for curves whose asymptotes leave the
+box; divisions without Python's zero check (``error_model="numpy"``). Floating point is
+otherwise IEEE (``fastmath`` only for the exponential's FMA contraction), so every curve's
+arithmetic is the same whatever its position in a block: results do not depend on the
+blocking, the chunking or the number of threads, bit for bit. They differ from the scalar
+kernel's by rounding (the exponential); the two reach the same minimum with the same iteration
+counts (tests/test_curves_kernel_fast.py).
+
+Why it is not the default (measured 2026-12-01, ``benchmarks/bench_curves.py``, 20,000 ll4
+curves of 9 doses x 2, both kernels interleaved in one run): on this project's machine (AMD
+EPYC Zen 1, 2 GHz, 2 shared cores) it runs at the scalar kernel's speed, 7.3-8.5 us of CPU per
+curve against 7.3-8.3. Zen 1 executes each 256-bit AVX2 instruction as two 128-bit halves, so a
+vector of doubles does the work of two scalar operations, and the point-major passes are
+load/store-bound (14 accumulators per point go through L1). A core with full-width AVX2 or
+AVX-512 should gain from it; that is not measured here.
 """
 
 from __future__ import annotations
