@@ -333,3 +333,17 @@ def test_cli_simulate_on_threads_equals_serial(tmp_path):
         pd.read_csv(tmp_path / "a" / "comparison.csv"),
         pd.read_csv(tmp_path / "b" / "comparison.csv"),
     )
+
+
+def test_cli_synergy_on_threads_equals_serial(tmp_path):
+    from oncoresist.cli import main
+
+    csv = tmp_path / "blocks.csv"
+    make_combination_screen(4, rng=6).data.to_csv(csv, index=False)
+    base = ["synergy", str(csv), "--conc-unit", "uM", "--models", "bliss,hsa", "--n-boot", "10"]
+    assert main([*base, "-o", str(tmp_path / "a"), "--executor", "serial"]) == 0
+    assert main([*base, "-o", str(tmp_path / "b"), "--executor", "threads"]) == 0
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "a" / "synergy_scores.csv"),
+        pd.read_csv(tmp_path / "b" / "synergy_scores.csv"),
+    )
