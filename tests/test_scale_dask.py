@@ -278,6 +278,7 @@ def _read_or_die(arg: tuple[str, str]) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
+@pytest.mark.slow  # a real-process cluster and three worker restarts (~20 s idle, more loaded)
 def test_worker_death_is_retried_or_fails_without_partial_output(tmp_path):
     src = _write_by_sample(_wells(2, 1), tmp_path / "wells")
     files = sorted(str(p) for p in src.iterdir())
