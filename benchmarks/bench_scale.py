@@ -20,6 +20,7 @@ workloads so far). Serial's peak is this process's.
     python benchmarks/bench_scale.py            # 10,000,000 curves, 1,000,000 blocks, 100,000 patients
     python benchmarks/bench_scale.py --quick    # < 1 min
     python benchmarks/bench_scale.py --curves 200000 --blocks 20000 --patients 10000
+    python benchmarks/bench_scale.py --curves 800000 --curves-per-partition 25000   # memory flat?
 """
 
 from __future__ import annotations
@@ -106,12 +107,18 @@ def main() -> None:
     ap.add_argument("--blocks", type=int, default=None)
     ap.add_argument("--patients", type=int, default=None)
     ap.add_argument("--workers", default="1,2", help="comma-separated worker counts")
+    ap.add_argument(
+        "--curves-per-partition",
+        type=int,
+        default=None,
+        help="partition size (default: an eighth of the curves, at most 100,000)",
+    )
     args = ap.parse_args()
     n_curves = args.curves or (20_000 if args.quick else 10_000_000)
     n_blocks = args.blocks or (1_000 if args.quick else 1_000_000)
     n_patients = args.patients or (2_000 if args.quick else 100_000)
     workers = [int(w) for w in args.workers.split(",")]
-    per_curves = max(1, min(100_000, n_curves // 8))
+    per_curves = args.curves_per_partition or max(1, min(100_000, n_curves // 8))
     per_blocks = max(1, min(10_000, n_blocks // 8))
     per_patients = max(1, min(10_000, n_patients // 8))
     tmp = Path(tempfile.mkdtemp(prefix="bench-scale-"))
