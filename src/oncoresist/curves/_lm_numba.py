@@ -732,7 +732,7 @@ def lm_loglogistic(
     if layout == "soa":
         from ._lm_soa import compiled_soa
 
-        kernel, extra = compiled_soa(), (int(block), True)
+        kernel, extra = compiled_soa(), (int(block),)
     elif layout == "scalar":
         kernel = _compiled
     else:

@@ -304,7 +304,7 @@ def _finish_curve(k, mmax, X, W, S, b, c, d, e, free, am, inv_buf, piv_buf):  # 
 
 
 def _kernel_soa(
-    x, y, sw, p0, lower, upper, free, use_grid, slopes_mag, max_iter, ftol, xtol, gtol, block, fine,
+    x, y, sw, p0, lower, upper, free, use_grid, slopes_mag, max_iter, ftol, xtol, gtol, block,
     out_p, out_sse, out_it, out_code, out_inv, start, stop,
 ):  # fmt: skip  # pragma: no cover - compiled
     m_all = x.shape[1]
@@ -530,7 +530,7 @@ def _kernel_soa(
                             bb[k] = bs[k]
                             be[k] = es[k]
             # --- fine grid around each curve's best coarse point ---
-            if (fb or fe) and fine:
+            if fb or fe:
                 for k in range(n):
                     cb[k] = bb[k]
                     ce[k] = be[k]
