@@ -656,6 +656,24 @@ def _fit_chunk(task: tuple) -> dict[str, np.ndarray]:
     return out
 
 
+def _inverse(a: np.ndarray) -> np.ndarray:
+    """Inverse of each (k, k) matrix; the pseudo-inverse only for the singular ones.
+
+    Each curve's standard errors must not depend on which other curves share its chunk (the
+    chunk size and the executor change nothing): a singular matrix falls back alone.
+    """
+    try:
+        return np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        out = np.empty_like(a)
+        for i in range(len(a)):
+            try:
+                out[i] = np.linalg.inv(a[i])
+            except np.linalg.LinAlgError:
+                out[i] = np.linalg.pinv(a[i])
+        return out
+
+
 def _covariance(m, xr, yr, vr, ur, sw, p_hat, dof, fixed, opts):
     """Covariance of the estimates (model-based, observed-Hessian or sandwich) and the SSE;
     ``dof`` = points - free parameters; ``fixed`` (n, k) parameters get 0 rows and columns."""
@@ -672,11 +690,7 @@ def _covariance(m, xr, yr, vr, ur, sw, p_hat, dof, fixed, opts):
     a_mat = a_mat * keep[:, :, None] * keep[:, None, :] + (1.0 - keep)[:, :, None] * np.eye(
         keep.shape[1]
     )
-    try:
-        bread = np.linalg.inv(a_mat)
-    except np.linalg.LinAlgError:
-        bread = np.linalg.pinv(a_mat)
-    bread = bread * keep[:, :, None] * keep[:, None, :]
+    bread = _inverse(a_mat) * keep[:, :, None] * keep[:, None, :]
     if opts.covariance == "sandwich":
         meat = np.matmul(jac_t * (rwt * rwt)[:, None, :], jac)
         return bread @ meat @ bread, s_hat
