@@ -9,8 +9,8 @@ Subpackages follow the workflow: :mod:`oncoresist.data` (objects, readers, data 
 
 from __future__ import annotations
 
-from ._io import RunManifest, read_run
-from .data import Screen
+from typing import TYPE_CHECKING, Any
+
 from .errors import (
     DataUnavailableError,
     FitError,
@@ -22,6 +22,24 @@ from .errors import (
 )
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from ._io import RunManifest, read_run
+    from .data import Screen
+
+# imported on first use (PEP 562): `import oncoresist` (and the CLI's start-up) stays light
+_LAZY = {"RunManifest": "._io", "read_run": "._io", "Screen": ".data"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'oncoresist' has no attribute {name!r}")
+
 
 __all__ = [
     "DataUnavailableError",

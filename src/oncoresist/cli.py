@@ -1,25 +1,107 @@
 """Command line interface: ``oncoresist COMMAND ...``.
 
 Each subpackage registers its own commands (``<pkg>/_cli.py::register``); this module builds
-the app, adds ``demo`` and turns oncoresist errors into a clean message and exit code 2.
+the app, adds ``demo``, ``examples`` and ``verify``, and turns oncoresist errors into a clean
+message and exit code 2.
+
+A subpackage's commands are loaded when one of them is run (or its ``--help`` shown), not at
+start-up: ``oncoresist --help`` lists them from :data:`_COMMANDS` without importing numpy,
+pandas or the analyses, so the command line answers at once (``benchmarks/bench_startup.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from . import __version__
 from .errors import OncoresistError
 
 __all__ = ["app", "main"]
+
+#: command -> (module whose ``register(app)`` defines it, the one line ``--help`` shows);
+#: order = order in ``--help``. tests/test_cli_startup.py checks the lines against the commands.
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "fit": ("oncoresist.curves._cli",
+            "Fit every dose-response curve; writes fits.parquet, fits.csv and report.html."),
+    "shift": ("oncoresist.curves._cli",
+              "IC50 fold shift (resistance index) with 95% CI and an F-test of a shared IC50."),
+    "qc": ("oncoresist.curves._qc_cli",
+           "Plate quality control: Z', robust Z', SSMD, CVs, edge effects and flags per plate."),
+    "synergy": ("oncoresist.synergy._cli",
+                "Score drug-combination blocks under the reference models and write tables + "
+                "report."),
+    "associate": ("oncoresist.biomarkers._cli",
+                  "Test every drug x genomic feature for association with response (covariates "
+                  "tissue, MSI, screen medium where the panel has them); write tidy tables..."),
+    "predict": ("oncoresist.predict._cli",
+                "Drug-response prediction from multi-omics, with honest (grouped) evaluation."),
+    "annotate": ("oncoresist.mechanisms._cli",
+                 "Annotate a profile with mechanisms of resistance to one or more drugs."),
+    "simulate": ("oncoresist.evolution._cli",
+                 "Simulate a tumour model under several schedules and compare them."),
+    "crispr": ("oncoresist.crispr._cli",
+               "Score a pooled CRISPR screen (QC, DrugZ, MAGeCK RRA/MLE, BAGEL) and write a "
+               "report."),
+    "strategy": ("oncoresist.strategy._cli",
+                 "Rank the ways to overcome a resistance, each with its evidence."),
+    "serve": ("oncoresist.web._cli",
+              "Local web app and HTTP API: upload, fit, browse curves, exclude wells, download."),
+}  # fmt: skip
+_HELP_WIDTH = 150
+
+
+class _LazyGroup(TyperGroup):
+    """The root command group: subpackage commands are imported when first asked for."""
+
+    def _load(self, name: str) -> None:
+        import importlib
+
+        sub = typer.Typer()
+
+        @sub.callback()
+        def _group() -> None:  # a callback keeps a one-command module a group
+            """Commands of one module."""
+
+        importlib.import_module(_COMMANDS[name][0]).register(sub)
+        loaded = typer.main.get_command(sub)
+        for cmd_name, cmd in getattr(loaded, "commands", {}).items():
+            if cmd_name not in self.commands:
+                self.add_command(cmd, cmd_name)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        own = [n for n in super().list_commands(ctx) if n not in _COMMANDS]
+        return own + list(_COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in _COMMANDS and cmd_name not in self.commands:
+            self._load(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        # the plain layout: the rich one asks every command for its help, importing them all
+        super(TyperGroup, self).format_help(ctx, formatter)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.commands.get(name)
+            if name in _COMMANDS and cmd is None:
+                rows.append((name, _COMMANDS[name][1]))
+            elif cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=_HELP_WIDTH)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
 
 app = typer.Typer(
     name="oncoresist",
@@ -28,20 +110,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-)
-
-# Subpackage modules that provide ``register(app)``; order = order in ``--help``.
-_COMMAND_MODULES = (
-    "oncoresist.curves._cli",
-    "oncoresist.curves._qc_cli",
-    "oncoresist.synergy._cli",
-    "oncoresist.biomarkers._cli",
-    "oncoresist.predict._cli",
-    "oncoresist.mechanisms._cli",
-    "oncoresist.evolution._cli",
-    "oncoresist.crispr._cli",
-    "oncoresist.strategy._cli",
-    "oncoresist.web._cli",
+    cls=_LazyGroup,
 )
 
 
@@ -136,10 +205,6 @@ def verify(
         f"{run.version}); {len(run.files)} files, every SHA-256 as written",
         markup=False,
     )
-
-
-for _name in _COMMAND_MODULES:
-    importlib.import_module(_name).register(app)
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -1,10 +1,17 @@
-"""Self-contained HTML reports (Jinja2 + plotly) built from result sections."""
+"""Self-contained HTML reports (Jinja2 + plotly) built from result sections, and static figures.
+
+Names load on first use, so the command line can set the figure formats without importing
+numpy, pandas or Jinja2.
+"""
 
 from __future__ import annotations
 
-from ._figures import FIGURE_FORMATS, export_figures, figure_bytes, parse_formats
-from ._html import render_html, render_report
-from ._section import Section
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._figures import FIGURE_FORMATS, export_figures, figure_bytes, parse_formats
+    from ._html import render_html, render_report
+    from ._section import Section
 
 __all__ = [
     "FIGURE_FORMATS",
@@ -15,3 +22,23 @@ __all__ = [
     "render_html",
     "render_report",
 ]
+
+_WHERE = {
+    "FIGURE_FORMATS": "._figures",
+    "export_figures": "._figures",
+    "figure_bytes": "._figures",
+    "parse_formats": "._figures",
+    "render_html": "._html",
+    "render_report": "._html",
+    "Section": "._section",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        import importlib
+
+        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'oncoresist.report' has no attribute {name!r}")
