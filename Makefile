@@ -50,7 +50,7 @@ test: install-test browser
 
 # Benchmarks against peer tools (the bench extra: GPL peers, never package dependencies).
 # `make bench` runs the full sizes (minutes each); `make bench-quick` the --quick sizes.
-BENCHES := bench_curves bench_synergy bench_associations bench_predict bench_evolution bench_annotate bench_crispr bench_connectivity bench_strategy bench_web bench_scale
+BENCHES := bench_curves bench_synergy bench_associations bench_predict bench_evolution bench_annotate bench_crispr bench_connectivity bench_strategy bench_web bench_scale bench_startup
 
 install-bench: install-test
 	$(PIP) install --quiet -e ".[bench]"
