@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 DEMO_OUT ?= oncoresist-demo
 
-.PHONY: demo test venv install install-test install-bench browser lint typecheck pytest bench bench-quick clean
+.PHONY: demo test venv install install-test install-bench browser lint typecheck pytest bench bench-quick screenshots clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,11 @@ bench: install-bench
 
 bench-quick: install-bench
 	for b in $(BENCHES); do echo "== $$b"; $(PY) benchmarks/$$b.py --quick || exit 1; done
+
+# pictures of the demo report for the README (docs/img/demo-report-*.png), in headless chromium
+screenshots: install-test browser
+	test -f $(DEMO_OUT)/report.html || $(VENV)/bin/oncoresist demo -o $(DEMO_OUT)
+	$(PY) tools/screenshot_report.py $(DEMO_OUT)/report.html
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache
