@@ -4,7 +4,7 @@ Opens ``REPORT`` (default ``oncoresist-demo/report.html``, written by ``make dem
 system's headless Chromium through Playwright (its own browser download is not used), waits for
 the plotly figures to draw, and saves one picture per chosen section (by default the demo's
 dose-response, combination, GDSC biomarker and evolution sections) as
-``docs/img/demo-report-<n>.png``, plus the top of the page.
+``docs/img/demo-report-<n>.png``.
 
     python tools/screenshot_report.py [REPORT] [--sections 0,3,5,11] [--out docs/img]
 """
@@ -44,7 +44,6 @@ def main() -> int:
         page.goto(report.as_uri())
         page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length > 0")
         page.wait_for_timeout(1500)  # the last figures finish drawing
-        page.screenshot(path=str(out / "demo-report-top.png"))
         for n in (int(s) for s in args.sections.split(",") if s.strip()):
             section = page.locator(f"section#s{n}")
             if section.count() == 0:
