@@ -79,10 +79,15 @@ def run_demo(out_dir: str | Path, *, rng: int = 0, progress: bool = True) -> Pat
         try:
             sections.extend(_timed(console, label, stage))
         except DataUnavailableError as exc:
+            import html
+
+            from rich.markup import escape
+
             sections.append(
-                Section(label, text=f"<p>Skipped: the data are not available ({exc}).</p>")
-            )
-            console.print(f"[yellow]![/] {label} skipped: {exc}")
+                Section(label, text=f"<p>Skipped: the data are not available "
+                        f"({html.escape(str(exc))}).</p>")
+            )  # fmt: skip
+            console.print(f"[yellow]![/] {escape(label)} skipped: {escape(str(exc))}")
 
     from .evolution._demo import demo_sections as evolution_demo
 

@@ -154,7 +154,11 @@ def demo(
 
     with output_run(out, command="demo", inputs=[], params={"seed": seed}) as run:
         run_demo(run.staging, rng=seed, progress=not quiet)
-    Console().print(f"[bold green]Report written to[/] {run.final('report.html').resolve()}")
+    from rich.markup import escape
+
+    Console().print(
+        f"[bold green]Report written to[/] {escape(str(run.final('report.html').resolve()))}"
+    )
 
 
 @app.command("examples")
