@@ -11,11 +11,11 @@ Three workloads, each measured in the same run on the serial executor and on a L
 * a virtual-patient cohort (the Zhang 2017 prostate model, continuous abiraterone, the
   branching engine, one year) through ``simulate_cohort_parquet``.
 
-It prints the throughput (items/s, data generation not included), the ratio to the serial
-executor, and the peak resident memory per worker (imports and compiled kernels are loaded in
-every process before the timing) (``getrusage`` on each worker through
-``client.run``; the workloads share a cluster, so a worker's peak is the largest over the
-workloads so far). Serial's peak is this process's.
+It prints the throughput (items/s, data generation not included; imports and compiled kernels
+are loaded in every process before the timing), the ratio to the serial executor, and the peak
+resident memory per worker (VmHWM of each worker through ``client.run``; the workloads share a
+cluster, so a worker's peak is the largest over the workloads so far). Serial's peak is this
+process's.
 
     python benchmarks/bench_scale.py            # 10,000,000 curves, 1,000,000 blocks, 100,000 patients
     python benchmarks/bench_scale.py --quick    # < 1 min
@@ -91,6 +91,18 @@ def warm() -> None:
 
 
 def peak_mb() -> float:
+    """Peak resident memory of this process's own address space, in MB.
+
+    VmHWM (Linux) rather than ``ru_maxrss``: ``ru_maxrss`` survives ``exec``, so a worker
+    process spawned by a larger parent would report the parent's peak.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
@@ -165,9 +177,7 @@ def main() -> None:
             for name, (n, run) in runs.items():
                 dest = tmp / f"out-{name}-{w}"
                 rate[name, label] = n / timed(lambda run=run, dest=dest, ex=ex: run(ex, dest))
-                rss = ex._client.run(
-                    lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-                )
+                rss = ex._client.run(peak_mb)
                 mem[name, label] = ", ".join(f"{v:,.0f}" for v in rss.values()) + " MB"
                 if not outputs[name, "serial"].empty:
                     same = outputs[name, "serial"].equals(pd.read_parquet(dest))
