@@ -19,6 +19,10 @@ from oncoresist.predict import (
     pair_frame,
 )
 
+# These tests apply models to profiles of their own training lines on purpose (round trips,
+# bad input); the warning for that is tested in test_predict_holdout.py.
+pytestmark = pytest.mark.filterwarnings("ignore::oncoresist.predict.TrainingOverlapWarning")
+
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):

@@ -44,14 +44,27 @@ from ._models import (
     register_model,
 )
 from ._nn import MultiOmicsNet
-from ._persist import Application, ModelCard, TrainedModel, fit_model, load_model
+from ._persist import (
+    Application,
+    ModelCard,
+    TrainedModel,
+    TrainingOverlapWarning,
+    fit_model,
+    load_model,
+)
 from ._plots import (
     plot_baseline_comparison,
     plot_drug_scatter,
     plot_importance,
     plot_metric_by_split,
 )
-from ._real import gene_aliases, load_tgsa_panel, match_ctrp
+from ._real import (
+    PREDICT_PANELS,
+    gene_aliases,
+    load_prediction_panel,
+    load_tgsa_panel,
+    match_ctrp,
+)
 from ._report import report_section
 from ._synthetic import ResponseTruth, make_response_panel
 from ._table import (
@@ -66,6 +79,7 @@ from ._table import (
 __all__ = [
     "METRICS",
     "MODELS",
+    "PREDICT_PANELS",
     "SPLITS",
     "Application",
     "Attribution",
@@ -83,6 +97,7 @@ __all__ = [
     "ShrunkDrugMean",
     "TableResult",
     "TrainedModel",
+    "TrainingOverlapWarning",
     "drug_feature_columns",
     "drug_features",
     "evaluate",
@@ -95,6 +110,7 @@ __all__ = [
     "get_model",
     "group_metrics",
     "load_model",
+    "load_prediction_panel",
     "load_tgsa_panel",
     "make_folds",
     "make_response_panel",

