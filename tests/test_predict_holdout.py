@@ -38,6 +38,15 @@ def _long_profile(panel, samples):
     return pd.concat(parts, ignore_index=True)
 
 
+def _panel_folder(panel, d):
+    """A user's own panel as read_panel reads it: responses.csv and one table per layer."""
+    d.mkdir()
+    panel.responses.to_csv(d / "responses.csv")
+    for k, v in panel.layers.items():
+        v.to_csv(d / f"{k}.csv")
+    return d
+
+
 # --------------------------------------------------------------------------- API
 def test_card_records_training_samples_and_apply_warns_on_them(panel, tmp_path):
     """Regression guard: the card lists the training samples; a profile of one of them
@@ -92,15 +101,9 @@ def test_card_without_training_samples_says_so(panel, tmp_path):
 
 def test_load_prediction_panel_from_a_folder_keeps_its_measure(panel, tmp_path):
     """Regression guard: a user's own panel (folder of tables) with its response measure."""
-    d = tmp_path / "own"
-    d.mkdir()
-    panel.responses.to_csv(d / "responses.csv")
-    for k, v in panel.layers.items():
-        v.to_csv(d / f"{k}.csv")
+    d = _panel_folder(panel, tmp_path / "own")
     p = load_prediction_panel(str(d), metric="auc", n_drugs=2)
     assert p.metric == "auc" and p.shape == (40, 2) and set(p.layers) == set(panel.layers)
-    (d / "expression.csv").unlink()
-    (d / "mutation.csv").unlink()
     for f in d.glob("*.csv"):
         if f.name != "responses.csv":
             f.unlink()
@@ -172,11 +175,7 @@ def test_apply_warns_in_output_and_report_when_profiles_were_trained_on(panel, t
 
 def test_evaluate_on_a_users_own_panel_folder_records_its_measure(panel, tmp_path):
     """Regression guard: --dataset FOLDER --metric auc; the summary names the measure."""
-    d = tmp_path / "own"
-    d.mkdir()
-    panel.responses.to_csv(d / "responses.csv")
-    for k, v in panel.layers.items():
-        v.to_csv(d / f"{k}.csv")
+    d = _panel_folder(panel, tmp_path / "own")
     args = ["predict", "evaluate", "-o", str(tmp_path / "ev"), "--dataset", str(d), "--quiet"]
     args += ["--metric", "auc", "--models", "drug_mean,mean_effects", "--splits", "cell_line"]
     assert main(args) == 0

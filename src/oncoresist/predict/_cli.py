@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -54,30 +55,20 @@ class _PanelOptions:
     )
 
 
-def _panel(
-    dataset: str,
-    *,
-    drugs: str | None,
-    n_drugs: int | None,
-    n_samples: int | None,
-    seed: int,
-    layers: str | None = None,
-    all_genes: bool = False,
-    metric: str = "response",
-    higher_is_sensitive: bool = False,
-) -> Any:
+def _panel(params: Mapping[str, Any]) -> Any:
+    """The panel named by a command's recorded parameters (``dataset``, ``drugs``, ...)."""
     from ._real import load_prediction_panel
 
     return load_prediction_panel(
-        dataset,
-        drugs=_split_list(drugs),
-        n_drugs=n_drugs,
-        n_samples=n_samples,
-        layers=_split_list(layers),
-        all_genes=all_genes,
-        metric=metric,
-        lower_is_sensitive=not higher_is_sensitive,
-        rng=seed,
+        params["dataset"],
+        drugs=_split_list(params["drugs"]),
+        n_drugs=params["n_drugs"],
+        n_samples=params["n_samples"],
+        layers=_split_list(params["layers"]),
+        all_genes=params["all_genes"],
+        metric=params["metric"],
+        lower_is_sensitive=not params["higher_is_sensitive"],
+        rng=params["seed"],
     )
 
 
@@ -186,17 +177,12 @@ def train(
     console = Console()
     _check_counts(n_drugs=n_drugs, n_samples=n_samples)
     est = _model(model, seed)
-    panel = _panel(
-        dataset,
-        drugs=drugs,
-        n_drugs=n_drugs,
-        n_samples=n_samples,
-        seed=seed,
-        layers=layers,
-        all_genes=all_genes,
-        metric=metric,
-        higher_is_sensitive=higher_is_sensitive,
-    )
+    params = {"dataset": dataset, "model": model, "drugs": drugs, "n_drugs": n_drugs,
+              "n_samples": n_samples, "layers": layers, "all_genes": all_genes,
+              "metric": metric, "higher_is_sensitive": higher_is_sensitive,
+              "holdout_samples": holdout_samples, "holdout_fraction": holdout_fraction,
+              "evaluate": evaluate_first, "seed": seed}  # fmt: skip
+    panel = _panel(params)
     held = _holdout(panel, holdout_samples, holdout_fraction, seed)
     if held:
         panel = panel.subset(samples=[s for s in panel.samples if str(s) not in set(held)])
@@ -234,11 +220,6 @@ def train(
         seed=seed,
         holdout_samples=held,
     )
-    params = {"dataset": dataset, "model": model, "drugs": drugs, "n_drugs": n_drugs,
-              "n_samples": n_samples, "layers": layers, "all_genes": all_genes,
-              "metric": metric, "higher_is_sensitive": higher_is_sensitive,
-              "holdout_samples": holdout_samples, "holdout_fraction": holdout_fraction,
-              "evaluate": evaluate_first, "seed": seed}  # fmt: skip
     with output_run(out, command="predict train", inputs=[], params=params) as run:
         tm.save(run.staging)
         if held:
@@ -305,22 +286,17 @@ def evaluate_cmd(
 
     console = Console()
     _check_counts(n_drugs=n_drugs, n_samples=n_samples, n_splits=n_splits)
+    params = {"dataset": dataset, "models": models, "splits": splits, "n_splits": n_splits,
+              "drugs": drugs, "n_drugs": n_drugs, "n_samples": n_samples, "layers": layers,
+              "all_genes": all_genes, "metric": metric,
+              "higher_is_sensitive": higher_is_sensitive, "seed": seed,
+              "executor": executor, "scheduler": scheduler}  # fmt: skip
     # before any loading: a bad --executor / --scheduler fails at once (exit code 2)
     ex = resolve_executor(executor, scheduler=scheduler)
     # a Dask executor connects (or starts its local cluster) here, before any loading, and
     # keeps that one cluster for all splits
     with ex if isinstance(ex, contextlib.AbstractContextManager) else contextlib.nullcontext():
-        panel = _panel(
-            dataset,
-            drugs=drugs,
-            n_drugs=n_drugs,
-            n_samples=n_samples,
-            seed=seed,
-            layers=layers,
-            all_genes=all_genes,
-            metric=metric,
-            higher_is_sensitive=higher_is_sensitive,
-        )
+        panel = _panel(params)
         names = _split_list(models) or []
         mods = {n: _model(n, seed) for n in names}
         dt = None
@@ -345,11 +321,6 @@ def evaluate_cmd(
             progress=not quiet,
             executor=ex,
         )
-    params = {"dataset": dataset, "models": models, "splits": splits, "n_splits": n_splits,
-              "drugs": drugs, "n_drugs": n_drugs, "n_samples": n_samples, "layers": layers,
-              "all_genes": all_genes, "metric": metric,
-              "higher_is_sensitive": higher_is_sensitive, "seed": seed,
-              "executor": executor, "scheduler": scheduler}  # fmt: skip
     with output_run(out, command="predict evaluate", inputs=[], params=params) as run:
         summary = ev.summary()
         write_table(summary, run.path("summary.csv"))
