@@ -165,8 +165,8 @@ def train(
 ) -> None:
     """Fit a model on a panel and save it with its model card.
 
-    The card lists the training samples (``apply`` warns on a profile of one of them); held-out
-    samples are written to ``holdout_samples.txt`` beside the model, to test it on.
+    The card lists the training samples ('apply' warns on a profile of one of them); held-out
+    samples are written to holdout_samples.txt beside the model, to test it on.
     """
     from .._io import output_run, write_text
     from ._design import drug_features, pair_frame
@@ -362,7 +362,7 @@ def apply_cmd(
     """Predict drug responses for new tumour profiles with a saved model.
 
     Profiled samples that were in the model's training set are flagged (a warning here and in
-    the report, column ``in_training``): their predictions are in-sample.
+    the report, column in_training): their predictions are in-sample.
     """
     import warnings
 

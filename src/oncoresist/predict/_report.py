@@ -20,6 +20,7 @@ __all__ = ["application_section", "report_section"]
 _SHOW = [
     "model",
     "split",
+    "measure",
     "status",
     "n",
     "rmse",
@@ -67,7 +68,9 @@ def report_section(
         "tissue of a test fold is seen in training). Baselines are reported beside every model. "
         "<i>pearson_norm</i> correlates what remains after removing the mean-effects baseline "
         "(drug mean + cell-line mean of the training fold); a model that only learns the drug "
-        "mean scores 0 on it.</p>"
+        "mean scores 0 on it. Per-drug metrics are computed within each fold and then averaged "
+        "over folds (pooling folds would give a baseline that is constant within each fold a "
+        "correlation); <i>measure</i> is the response measure, and no RMSE compares two.</p>"
     ]
     if best is not None and not me.empty:
         b = models.set_index("model").loc[best]
