@@ -72,6 +72,40 @@ def _panel(params: Mapping[str, Any]) -> Any:
     )
 
 
+def _uses_drug_structure(model: Any) -> bool:
+    return bool(getattr(model, "predicts_unseen_drugs", False)) and not getattr(
+        model, "is_baseline", False
+    )
+
+
+def _drugs_with_smiles(panel: Any, console: Console) -> Any:
+    """The panel's drugs that have a SMILES (drug structure features need one); the others
+    are left out and listed. Without a 'smiles' column (CTRP) the drug features are the
+    target one-hot only (fit_model and drug_features do that; said here)."""
+    ann = panel.drug_annotations
+    if ann is None:
+        return panel
+    if "smiles" not in ann:
+        if "target" in ann:
+            console.print(
+                f"note: panel {panel.name} has no drug SMILES; drug features are the drug "
+                "targets only",
+                markup=False,
+            )
+        return panel
+    smiles = ann["smiles"].reindex(panel.drugs).astype("string").fillna("").str.strip()
+    ok = (smiles != "").to_numpy()
+    if ok.all() or not ok.any():
+        return panel
+    gone = [str(d) for d in panel.drugs[~ok]]
+    console.print(
+        f"note: {len(gone)} of {len(ok)} drugs have no SMILES and are left out (the model uses "
+        f"drug structure features): {', '.join(gone[:10])}" + (" ..." if len(gone) > 10 else ""),
+        markup=False,
+    )
+    return panel.subset(drugs=panel.drugs[ok])
+
+
 def _holdout(panel: Any, spec: str | None, fraction: float | None, seed: int) -> list[str]:
     """Samples to hold out of training: a file of ids (one a line) or a comma list, or a
     seeded random fraction of the panel's samples."""
@@ -186,12 +220,15 @@ def train(
     held = _holdout(panel, holdout_samples, holdout_fraction, seed)
     if held:
         panel = panel.subset(samples=[s for s in panel.samples if str(s) not in set(held)])
-    use_drug = bool(getattr(est, "predicts_unseen_drugs", False)) and not getattr(
-        est, "is_baseline", False
-    )
+    use_drug = _uses_drug_structure(est)
+    if use_drug:
+        panel = _drugs_with_smiles(panel, console)
     ev = None
     if evaluate_first:
-        dt = drug_features(panel.drug_annotations, n_bits=256) if use_drug else None
+        dt = None
+        if use_drug:
+            has_smiles = "smiles" in panel.drug_annotations
+            dt = drug_features(panel.drug_annotations, n_bits=256, fingerprints=has_smiles)
         X, y = pair_frame(panel, drug_table=dt)
         ev = evaluate(
             {"mean_effects": MeanEffects(), model: est},
@@ -300,11 +337,11 @@ def evaluate_cmd(
         names = _split_list(models) or []
         mods = {n: _model(n, seed) for n in names}
         dt = None
-        if any(
-            getattr(m, "predicts_unseen_drugs", False) and not getattr(m, "is_baseline", False)
-            for m in mods.values()
-        ):
-            dt = drug_features(panel.drug_annotations, n_bits=128)
+        if any(_uses_drug_structure(m) for m in mods.values()):
+            panel = _drugs_with_smiles(panel, console)
+            dann = panel.drug_annotations
+            has_smiles = dann is not None and "smiles" in dann
+            dt = drug_features(dann, n_bits=128, fingerprints=has_smiles)
         X, y = pair_frame(panel, drug_table=dt)
         tissue = None
         if panel.sample_annotations is not None and "tissue" in panel.sample_annotations:

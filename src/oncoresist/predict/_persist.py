@@ -642,7 +642,9 @@ def fit_model(
                 f"panel {panel.name!r} has no drug annotations; drug features need 'smiles' "
                 "(or pass use_drug_features=False)"
             )
-        dt = drug_features(panel.drug_annotations, n_bits=n_bits)
+        ann = panel.drug_annotations
+        # without SMILES (CTRP) the drug features are the target one-hot alone
+        dt = drug_features(ann, n_bits=n_bits, fingerprints="smiles" in ann or "target" not in ann)
     X, y = pair_frame(panel, layers=layers, drug_table=dt)
     est = clone(model).fit(X, y)
     feats = sample_feature_columns(X)
