@@ -224,3 +224,22 @@ def test_cli_trains_on_ctrp_with_a_holdout(tmp_path):
     assert main([*args, "--holdout-fraction", "0.2"]) == 0
     card = load_model(tmp_path / "c").card
     assert card.metric == "auc" and len(card.holdout_samples) == 10
+
+
+def test_drugs_without_smiles_are_listed_and_left_out_for_structure_models(panel, tmp_path, capsys):
+    """Regression guard: GDSC2 has drugs without SMILES; a model with drug structure features
+    trains on the others and the output names those left out; a panel with targets and no
+    SMILES column (CTRP) trains on the target one-hot."""
+    d = _panel_folder(panel, tmp_path / "own")
+    ann = panel.drug_annotations.copy()
+    ann.loc["D001", "smiles"] = None
+    ann.to_csv(d / "drugs.csv")
+    args = ["predict", "train", "--dataset", str(d), "--model", "lightgbm", "--no-evaluate"]
+    assert main([*args, "-o", str(tmp_path / "m")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "1 of 3 drugs have no SMILES and are left out" in out and "D001" in out
+    assert load_model(tmp_path / "m").card.drugs == ["D000", "D002"]
+    ann.drop(columns="smiles").to_csv(d / "drugs.csv")
+    assert main([*args, "-o", str(tmp_path / "t")]) == 0
+    assert "drug targets only" in capsys.readouterr().out
+    assert load_model(tmp_path / "t").card.drugs == ["D000", "D001", "D002"]
