@@ -140,7 +140,8 @@ class Evaluation:
     ----------
     predictions
         One row per test pair and model: ``model, split, fold, sample, drug, y_true, y_pred,
-        y_base``.
+        y_base, measure`` (the response measure of ``y_true``; cross-study adds
+        ``train_measure``, that of ``y_pred``, and ``y_true_base``).
     fits
         One row per model, split and fold: ``status`` (``ok``, ``not_applicable``, ``failed``),
         ``reason``, ``best_params``, ``fit_seconds``, ``predict_seconds``, ``n_train``,
