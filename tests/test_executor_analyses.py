@@ -291,7 +291,7 @@ def dask_cluster():
         "distributed", reason="the Dask tests need the dask extra (pip install 'oncoresist[dask]')"
     )
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
     ) as cluster:
         yield cluster
 
