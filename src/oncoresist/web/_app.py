@@ -189,6 +189,10 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
     409: {"model": Problem, "description": "not possible in the object's state"},
     413: {"model": Problem, "description": "request body over the limit"},
 }
+_FIGURE_RESPONSES[503] = {
+    "model": Problem,
+    "description": "static export unavailable here: kaleido or chromium missing (says the fix)",
+}
 
 
 class ShiftOut(BaseModel):
