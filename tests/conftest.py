@@ -20,3 +20,12 @@ def requires_mirror(dataset: str) -> pytest.MarkDecorator:
         not mirror_available(dataset),
         reason=f"needs ONCORESIST_DATA_MIRROR pointing at the public data with {dataset}/",
     )
+
+
+# the slowest file first: with ``-n 2 --dist loadfile`` it then runs beside the rest instead of
+# alone at the end (the order of the other files is kept)
+_FIRST = ("test_readme.py",)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.name not in _FIRST)  # stable: False sorts first
