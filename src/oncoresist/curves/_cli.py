@@ -224,11 +224,10 @@ def _inputs(screen: Path, args: ReadArgs) -> list[Path]:
     return [p for p in (screen, args.plate_map) if p is not None]
 
 
-def _write_figures(figures: list[Any], names: list[str], run: Any, stem: str) -> list[Path]:
-    """One self-contained HTML page with every figure; PNG and SVG too when kaleido is there."""
-    import importlib.util
-
-    from .._io import unique_names, write_text
+def _write_figures(figures: list[Any], run: Any, stem: str) -> list[Path]:
+    """One self-contained HTML page with every figure (static files of the report's figures:
+    ``oncoresist --figures png,svg ...``, one implementation for every command)."""
+    from .._io import write_text
 
     parts = [
         f.to_html(full_html=False, include_plotlyjs=i == 0, default_width="100%")
@@ -238,20 +237,7 @@ def _write_figures(figures: list[Any], names: list[str], run: Any, stem: str) ->
         '<!DOCTYPE html><html><head><meta charset="utf-8"><title>'
         f"{stem}</title></head><body>{''.join(parts)}</body></html>"
     )
-    written = [write_text(run.path(f"{stem}.html"), page)]
-    if importlib.util.find_spec("kaleido") is None:
-        return written
-    for fig, safe in zip(figures, unique_names(names), strict=True):
-        for ext in ("png", "svg"):
-            target = run.path(f"{stem}_{safe}.{ext}")
-            try:
-                fig.write_image(str(target), format=ext)
-            except (ValueError, RuntimeError, OSError) as exc:  # kaleido without a browser
-                target.unlink(missing_ok=True)
-                typer.echo(f"no {ext} figures: {exc}", err=True)
-                return written
-            written.append(target)
-    return written
+    return [write_text(run.path(f"{stem}.html"), page)]
 
 
 def register(app: typer.Typer) -> None:
@@ -410,7 +396,7 @@ def register(app: typer.Typer) -> None:
             ]
             if qc is not None:
                 write_table(qc, run.path("qc.csv"))
-            _write_figures(figures, drugs, run, "shift_curves")
+            _write_figures(figures, run, "shift_curves")
             sig = int((res["fdr"] < 0.05).sum())
             name = "absolute IC50" if ic50 == "abs" else "relative IC50 (EC50)"
             cens = int((res["status"] == "censored").sum())
