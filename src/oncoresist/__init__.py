@@ -9,8 +9,9 @@ Subpackages follow the workflow: :mod:`oncoresist.data` (objects, readers, data 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ._lazy import lazy_getattr
 from .errors import (
     DataUnavailableError,
     FitError,
@@ -31,14 +32,7 @@ if TYPE_CHECKING:
 _LAZY = {"RunManifest": "._io", "read_run": "._io", "Screen": ".data"}
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'oncoresist' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 __all__ = [

@@ -6,7 +6,9 @@ numpy, pandas or Jinja2.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from ._figures import FIGURE_FORMATS, export_figures, figure_bytes, parse_formats
@@ -34,11 +36,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        import importlib
-
-        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'oncoresist.report' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _WHERE, globals())
