@@ -20,8 +20,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import InputError, OncoresistError
-from ._service import Cancelled
+from ..errors import InputError
+from ._service import Cancelled, read_reporting
 
 __all__ = [
     "DATASET_KINDS",
@@ -44,25 +44,6 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return json.loads(text)  # type: ignore[no-any-return]
 
 
-def _caught(fn: Callable[[], Any], label: str, paths: Mapping[str, str]) -> tuple[Any, list[str]]:
-    """Run a reader; its warnings become notes, its errors name the user's file, not ours."""
-
-    def clean(text: str) -> str:
-        for stored, shown in paths.items():
-            text = text.replace(stored, shown)
-        return text
-
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            value = fn()
-    except OncoresistError as exc:
-        raise InputError(clean(str(exc))) from exc
-    except (ValueError, KeyError, TypeError, OSError) as exc:
-        raise InputError(f"{label}: could not be read ({type(exc).__name__}: {exc})") from exc
-    return value, [clean(str(w.message)) for w in caught]
-
-
 # --------------------------------------------------------------------------- reading
 def parse_upload(
     path: Path, *, label: str, kind: str, options: Mapping[str, Any]
@@ -79,7 +60,7 @@ def parse_upload(
 
         kw = {k: options[k] for k in ("columns", "conc_unit", "sheet", "sep", "decimal")
               if options.get(k)}  # fmt: skip
-        screen, notes = _caught(lambda: read_combination_table(path, **kw), label, paths)
+        screen, notes = read_reporting(lambda: read_combination_table(path, **kw), label, paths)
         if len(screen.excluded):
             notes.append(f"{len(screen.excluded)} block(s) left out while reading (see errors)")
         notes += list(screen.conversions)
@@ -87,7 +68,7 @@ def parse_upload(
     if kind == "profile":
         from ..mechanisms import read_profile
 
-        prof, notes = _caught(lambda: read_profile(path), label, paths)
+        prof, notes = read_reporting(lambda: read_profile(path), label, paths)
         muts = prof.mutations.assign(type="mutation")[["gene", "alteration", "type"]]
         cnv = prof.cnv.rename(columns={"call": "alteration"}).assign(type="copy number")
         table = pd.concat([muts, cnv[["gene", "alteration", "type"]]], ignore_index=True)
@@ -100,7 +81,7 @@ def parse_upload(
     if kind == "model":
         from ..evolution import load_model
 
-        model, notes = _caught(lambda: load_model(path), label, paths)
+        model, notes = read_reporting(lambda: load_model(path), label, paths)
         table = pd.DataFrame(
             [{"clone": c.name, "role": c.role, "resistant": bool(c.resistant),
               "initial_cells": float(c.initial), "birth_per_day": float(c.birth_rate),
@@ -113,7 +94,7 @@ def parse_upload(
     if kind == "schedule":
         from ..evolution import load_schedule
 
-        sch, notes = _caught(lambda: load_schedule(path), label, paths)
+        sch, notes = read_reporting(lambda: load_schedule(path), label, paths)
         lines = sch.lines or ((sch.regimens,) if sch.regimens else ())
         table = pd.DataFrame(
             [{"line": i + 1, "drug": r.drug, "kind": r.kind, "level": float(r.level),
@@ -254,7 +235,7 @@ def run_annotate(
     from ..mechanisms import annotate, plot_mechanism_scores, read_profile, report_section
     from ..mechanisms._scores import fetch_gdsc_reference
 
-    prof, _ = _caught(lambda: read_profile(path), label, {str(path): label})
+    prof, _ = read_reporting(lambda: read_profile(path), label, {str(path): label})
     notes: list[str] = []
     ref = None
     if prof.expression is not None:
@@ -335,7 +316,7 @@ def run_simulate(
     from ..evolution import compare_schedules, load_model, load_schedule, report_section, simulate
     from ..evolution._plot import plot_schedule_comparison, plot_trajectories
 
-    model, _ = _caught(lambda: load_model(model_path), label, {str(model_path): label})
+    model, _ = read_reporting(lambda: load_model(model_path), label, {str(model_path): label})
     examples = dict(schedule_files or example_schedules())
     names = list(params.get("schedules") or ())
     unknown = [n for n in names if n not in examples]

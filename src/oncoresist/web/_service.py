@@ -26,6 +26,7 @@ __all__ = [
     "error_record",
     "file_columns",
     "parse_dataset",
+    "read_reporting",
     "run_fit",
 ]
 
@@ -48,6 +49,22 @@ def _clean(message: str, paths: dict[str, str]) -> str:
     for stored, label in paths.items():
         message = message.replace(stored, label)
     return message
+
+
+def read_reporting(
+    fn: Callable[[], Any], label: str, paths: dict[str, str]
+) -> tuple[Any, list[str]]:
+    """Run a reader: its warnings become notes and its errors an :class:`InputError`, both
+    naming the user's files (``paths``: stored path -> label), never the stored paths."""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            value = fn()
+    except OncoresistError as exc:
+        raise InputError(_clean(str(exc), paths)) from exc
+    except (ValueError, KeyError, TypeError, OSError) as exc:  # a reader's unexpected failure
+        raise InputError(f"{label}: could not be read ({type(exc).__name__}: {exc})") from exc
+    return value, [_clean(str(w.message), paths) for w in caught]
 
 
 def error_record(message: str) -> dict[str, Any]:
@@ -94,20 +111,15 @@ def parse_dataset(
     kwargs = _read_kwargs(options)
     if kind != "plate_export" and "read" in kwargs:
         raise InputError(f"{label}: read={kwargs['read']!r} applies to plate-reader exports only")
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            if kind == "plate_export":
-                if map_path is None:
-                    raise InputError(f"{label}: a plate-reader export needs its plate map")
-                screen = read_plate_export(path, map_path, **kwargs)
-            else:
-                screen = read_screen(path, **kwargs)
-    except OncoresistError as exc:
-        raise InputError(_clean(str(exc), paths)) from exc
-    except (ValueError, KeyError, TypeError, OSError) as exc:  # a reader's unexpected failure
-        raise InputError(f"{label}: could not be read ({type(exc).__name__}: {exc})") from exc
-    notes = [_clean(str(w.message), paths) for w in caught]
+
+    def read() -> Any:
+        if kind == "plate_export":
+            if map_path is None:
+                raise InputError(f"{label}: a plate-reader export needs its plate map")
+            return read_plate_export(path, map_path, **kwargs)
+        return read_screen(path, **kwargs)
+
+    screen, notes = read_reporting(read, label, paths)
     notes += [_clean(n, paths) for n in getattr(screen, "notes", ())]
     excluded = screen.data.attrs.get("excluded") or {}
     notes += [f"left out while reading: {n} ({reason})" for reason, n in excluded.items()]
