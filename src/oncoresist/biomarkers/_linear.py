@@ -327,7 +327,7 @@ def _run_impl(
     n_tasks = len(groups) * -(-len(drug_names) // step)
     results: Iterable[_ChunkResult] = resolve_executor(executor).map(_drug_chunk, tasks())
     if progress:
-        from rich.progress import track
+        from .._progress import track
 
         results = track(results, total=n_tasks, description="associations")
     rows: list[dict[str, np.ndarray]] = []

@@ -78,7 +78,7 @@ def elastic_net_signatures(
     rows: list[pd.DataFrame] = []
     iterator: Any = drug_list
     if progress:
-        from rich.progress import track
+        from .._progress import track
 
         iterator = track(drug_list, description="elastic net")
     for drug in iterator:

@@ -356,7 +356,7 @@ def fit_curves(
         ex = resolve_executor(executor)
     results = ex.map(_fit_chunk, tasks())
     if progress:
-        from rich.progress import track
+        from .._progress import track
 
         results = track(results, total=len(starts), description=f"fitting {n} curves")
     parts = list(results)

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .._results import ResultMixin
 from ..errors import InputError
 from ._model import Model, Schedule, _hill
 
@@ -616,7 +617,7 @@ class _Metrics:
 
 
 @dataclass(frozen=True, eq=False)
-class SimulationResult:
+class SimulationResult(ResultMixin):
     """Trajectories and per-run outcome metrics of one schedule.
 
     Attributes
@@ -627,7 +628,7 @@ class SimulationResult:
         ``run, time, total, measure, drug_on`` and ``conc_<drug>`` for the recorded runs.
     mean
         ``time, clone, mean_cells``: average over all runs.
-    summary
+    runs
         One row per run: ``ttp_baseline`` (measure above ``progression_factor`` x baseline),
         ``ttp_nadir`` (rise above ``nadir_rise`` x nadir while on drug), ``ttp_resistant``
         (resistant clones > 50% of cells), ``time_on_drug``, ``time_off_drug``,
@@ -643,16 +644,16 @@ class SimulationResult:
     trajectories: pd.DataFrame
     burden: pd.DataFrame
     mean: pd.DataFrame
-    summary: pd.DataFrame
+    runs: pd.DataFrame
     info: dict[str, Any] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
-        """The per-run summary table (one row per run)."""
-        return self.summary.copy()
+        """The per-run outcome table (one row per run)."""
+        return self.runs.copy()
 
     def outcomes(self) -> pd.DataFrame:
         """Cohort-level outcomes with binomial standard errors (one row)."""
-        s = self.summary
+        s = self.runs
         n = len(s)
         row: dict[str, Any] = {"schedule": self.schedule_name, "method": self.method, "n_runs": n}
         for col in ("cured", "resistant_at_end"):
@@ -669,13 +670,19 @@ class SimulationResult:
                 row[f"mean_{c}"] = float(s[c].mean())
         return pd.DataFrame([row])
 
-    def _repr_html_(self) -> str:
-        head = (
-            f"<b>SimulationResult</b> model <code>{self.model_name}</code>, schedule "
-            f"<code>{self.schedule_name}</code>, method {self.method}, {len(self.summary)} run(s), "
-            f"t_end {self.t_end:g} d"
+    def summary(self) -> str:
+        """One line: model, schedule, runs and the cohort's cure, resistance and TTP."""
+        s = self.runs
+        n = len(s)
+        ttp = s["ttp_baseline"].to_numpy(float) if n else np.empty(0)
+        med = f"{float(np.nanmedian(ttp)):.0f} d" if np.any(np.isfinite(ttp)) else "not reached"
+        cured = float(s["cured"].mean()) if n else math.nan
+        res = float(s["resistant_at_end"].mean()) if n else math.nan
+        return (
+            f"SimulationResult: {self.model_name} under {self.schedule_name} ({self.method}), "
+            f"{n} run(s) to {self.t_end:g} d; cured {cured:.0%}, resistant at end {res:.0%}, "
+            f"median time to progression {med}"
         )
-        return head + self.outcomes().to_html(index=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1235,9 +1242,9 @@ def _run_stochastic(
         rec_e[step + 1] = env[:rec_n]
         mean_x[step + 1] = x.mean(0)
         if bar is not None:
-            bar[0].update(bar[1], advance=1)
+            bar.advance()
     if bar is not None:
-        bar[0].stop()
+        bar.__exit__(None, None, None)
     return {
         "times": times,
         "rec_x": rec_x,
@@ -1267,11 +1274,9 @@ def _check_base(base: np.ndarray, measure: str) -> None:
 def _progress(enabled: bool, total: int, label: str) -> Any:
     if not enabled:
         return None
-    from rich.progress import Progress
+    from .._progress import ProgressReporter
 
-    p = Progress(transient=True)
-    p.start()
-    return p, p.add_task(label, total=total)
+    return ProgressReporter(total, label, transient=True).__enter__()
 
 
 def _run_ode_one(
@@ -1525,7 +1530,7 @@ def simulate(
         ``CLONE.birth_rate``, ``CLONE.death_rate``, ``CLONE.initial``,
         ``CLONE.carrying_capacity``, ``CLONE.DRUG.emax``, ``CLONE.DRUG.ic50``.
     record_runs
-        How many runs keep full trajectories (all runs enter ``mean`` and ``summary``).
+        How many runs keep full trajectories (all runs enter ``mean`` and ``runs``).
     progression_factor, nadir_rise
         Thresholds of the ``ttp_baseline`` and ``ttp_nadir`` progression definitions.
     max_events
@@ -1567,7 +1572,7 @@ def simulate(
     >>> from oncoresist.evolution import zhang2017_model, zhang2017_schedules
     >>> m = zhang2017_model()
     >>> res = simulate(m, zhang2017_schedules()["adaptive"], t_end=2000, dt=5)
-    >>> bool(res.summary["time_off_drug"].iloc[0] > 0)
+    >>> bool(res.runs["time_off_drug"].iloc[0] > 0)
     True
     """
     if not isinstance(model, Model):
@@ -1805,7 +1810,7 @@ def simulate(
         else pd.DataFrame(columns=["run", "time", "clone", "cells"]),
         burden=pd.concat(burd, ignore_index=True) if burd else pd.DataFrame(),
         mean=mean,
-        summary=summary,
+        runs=summary,
         info=info,
     )
 

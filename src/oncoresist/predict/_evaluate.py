@@ -400,9 +400,9 @@ def _run(
     results: Iterable[tuple[list[pd.DataFrame], list[dict[str, Any]]]]
     results = resolve_executor(executor).map(_run_fold, tasks)
     if progress:
-        from rich.progress import track
+        from .._progress import track
 
-        results = track(results, total=len(folds), description=split, transient=True)
+        results = track(results, total=len(folds), description=f"{split} folds", transient=True)
     preds: list[pd.DataFrame] = []
     fits: list[dict[str, Any]] = []
     # Folds come back in fold order whatever the executor: the tables are those of a serial run.
