@@ -98,10 +98,22 @@ def test_a_link_to_the_input_counts_as_the_input(tmp_path, capsys, link):
     assert _digest(screen) == before
 
 
-def test_qc_into_a_folder_is_a_clear_error(tmp_path, capsys):
+def test_qc_into_a_folder_is_a_run_folder_beside_its_input(tmp_path):
+    # -o FOLDER of qc used to be an error; since issue 18 it is an output run (qc.csv,
+    # report.html, manifest), written beside the input without touching it
     screen = _screen_csv(tmp_path / "s.csv")
+    before = _digest(screen)
+    assert main(["qc", str(screen), "-o", str(tmp_path)]) == 0
+    assert _digest(screen) == before
+    assert set(read_run(tmp_path).files) == {"qc.csv", "report.html"}
+
+
+def test_qc_into_a_folder_holding_its_input_as_qc_csv_is_refused(tmp_path, capsys):
+    screen = _screen_csv(tmp_path / "qc.csv")
+    before = _tree(tmp_path)
     assert main(["qc", str(screen), "-o", str(tmp_path)]) == 2
-    _clean_error(capsys, "is a folder")
+    _clean_error(capsys, "qc.csv", "overwrite the input")
+    assert _tree(tmp_path) == before
 
 
 # --------------------------------------------------------------------- names from users' files

@@ -148,6 +148,7 @@ def register(app: typer.Typer) -> None:
             volcano_plot,
         )
         from oncoresist.curves._executors import resolve_executor
+        from oncoresist.curves._qc_plot import run_section
         from oncoresist.data import read_panel
         from oncoresist.data._panels import NAMED_PANELS
         from oncoresist.errors import InputError
@@ -209,8 +210,12 @@ def register(app: typer.Typer) -> None:
                       "drug": drug, "min_responses": min_responses, "min_group": min_group,
                       "metric": metric, "higher_is_sensitive": higher_is_sensitive,
                       "executor": executor, "scheduler": scheduler}  # fmt: skip
-            with output_run(out, command="associate", inputs=inputs, params=params) as run:
+            expect = ("report.html", "sample_covariates.csv", "alignment.csv")
+            with output_run(
+                out, command="associate", inputs=inputs, params=params, expect=expect
+            ) as run:
                 written = []
+                warn = list(p.notes)
                 cov_table = _sample_covariates(p, covs)
                 write_table(cov_table, run.path("sample_covariates.csv"))
                 align = p.alignment.assign(
@@ -225,6 +230,11 @@ def register(app: typer.Typer) -> None:
                     written.append("drugs.csv")
                 written += ["sample_covariates.csv", "alignment.csv", "panel_notes.txt"]
                 n_unmatched = int((cov_table["status"] != "ok").sum())
+                if n_unmatched:
+                    warn.append(
+                        f"{n_unmatched} of {len(cov_table)} samples lack a covariate "
+                        f"({'+'.join(covs)}): see sample_covariates.csv"
+                    )
                 console.print(
                     f"covariates {'+'.join(covs) or 'none'}: {len(cov_table) - n_unmatched} of "
                     f"{len(cov_table)} samples complete, {n_unmatched} without (sample_covariates.csv)",
@@ -266,6 +276,8 @@ def register(app: typer.Typer) -> None:
                     )
                     written += ["volcano.html", "heatmap.html"]
                     sections.append(report_section(res, p, title="Binary features (ANOVA)"))
+                    if res.n_skipped:
+                        warn.append(f"binary features: {res.n_skipped} tests skipped (skipped.csv)")
                     console.print(f"[bold]binary features[/bold]: {res.summary()}")
                 if continuous and cont:
                     lin = linear_associations(
@@ -278,7 +290,18 @@ def register(app: typer.Typer) -> None:
                     )
                     written += _write_tables(lin, run, prefix="linear_")
                     sections.append(report_section(lin, title="Continuous features (linear model)"))
+                    if lin.n_skipped:
+                        warn.append(
+                            f"continuous features: {lin.n_skipped} tests skipped "
+                            "(linear_skipped.csv)"
+                        )
                     console.print(f"[bold]continuous features[/bold]: {lin.summary()}")
-                render_report(sections, run.path("report.html"), title=f"Associations: {p.name}")
                 written.append("report.html")
+                what = run_section(
+                    "associate", inputs=inputs, params=params, warnings=warn, outputs=written
+                )
+                render_report(
+                    [what, *sections], run.path("report.html"), title=f"Associations: {p.name}"
+                )
             console.print(f"wrote {', '.join(written)} to {out}", markup=False)
+            console.print(f"report: {run.final('report.html')}", markup=False)

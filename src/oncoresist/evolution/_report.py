@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..curves._executors import Executor, executor_scope
@@ -13,7 +15,13 @@ from ..errors import InputError
 from ._model import Model, Schedule
 from ._simulate import SimulationResult, simulate
 
-__all__ = ["compare_schedules", "report_section", "simulate_schedules"]
+__all__ = [
+    "compare_schedules",
+    "report_section",
+    "simulate_schedules",
+    "ttp_ratio_text",
+    "ttp_text",
+]
 
 
 def compare_schedules(
@@ -22,8 +30,12 @@ def compare_schedules(
     """One row per schedule: outcomes and ratios to the ``reference`` schedule (first by default).
 
     ``ttp_ratio`` uses the median of the ``ttp`` column (``ttp_nadir``, ``ttp_baseline`` or
-    ``ttp_resistant``) (progression censored at ``t_end`` counts as
-    ``t_end``, so the ratio is then a lower bound; ``ttp_censored`` says so).
+    ``ttp_resistant``) (progression censored at ``t_end`` counts as ``t_end``, so a censored
+    median is a lower bound; ``ttp_censored`` says so). ``ttp_ratio_bound`` says what the ratio
+    is: ``exact``, ``lower`` (this schedule censored: the true ratio is at least this),
+    ``upper`` (the reference censored: at most this), ``unknown`` (both censored: no bound) or
+    ``reference``; :func:`ttp_ratio_text` writes it as ``3.67``, ``>= 3.5``, ``<= 0.3`` or
+    ``censored``.
     """
     results = list(results)
     if not results:
@@ -31,11 +43,12 @@ def compare_schedules(
     rows = []
     for r in results:
         o = r.outcomes().iloc[0].to_dict()
-        s = r.summary
+        s = r.to_frame()  # the per-run table (named summary or runs by version)
         ttp_v = s[ttp].fillna(r.t_end)
         o["ttp_definition"] = ttp
         o["median_ttp"] = float(ttp_v.median())
         o["ttp_censored"] = bool(s[ttp].isna().mean() >= 0.5)
+        o["t_end"] = float(r.t_end)
         expo = [c for c in s.columns if c.startswith("exposure_")]
         o["mean_exposure"] = float(s[expo].sum(axis=1).mean()) if expo else 0.0
         o["exposure_until_ttp"] = math.nan
@@ -45,12 +58,49 @@ def compare_schedules(
         raise InputError(
             f"reference schedule {reference!r} is not among the results {list(df['schedule'])}"
         )
-    ref = df.iloc[0] if reference is None else df[df["schedule"] == reference].iloc[0]
+    i_ref = 0 if reference is None else int(np.flatnonzero(df["schedule"] == reference)[0])
+    ref = df.iloc[i_ref]
     df["ttp_ratio"] = df["median_ttp"] / ref["median_ttp"]
+    cens, ref_cens = df["ttp_censored"].to_numpy(bool), bool(ref["ttp_censored"])
+    bound = np.where(
+        cens, "unknown" if ref_cens else "lower", "upper" if ref_cens else "exact"
+    ).astype(object)
+    bound[i_ref] = "reference"
+    df["ttp_ratio_bound"] = bound
     df["exposure_ratio"] = (
         df["mean_exposure"] / ref["mean_exposure"] if ref["mean_exposure"] > 0 else math.nan
     )
     return df.drop(columns=["exposure_until_ttp"])
+
+
+def ttp_ratio_text(comparison: pd.DataFrame) -> list[str]:
+    """The TTP ratios of :func:`compare_schedules` as text that says what a censored one is:
+    ``2.84`` (exact), ``>= 3.5`` (a lower bound), ``<= 0.3`` (an upper bound), ``censored``
+    (no bound: both censored), ``1 (ref)``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ttp_ratio_text(pd.DataFrame({"ttp_ratio": [1.0, 3.51],
+    ...                              "ttp_ratio_bound": ["reference", "lower"]}))
+    ['1 (ref)', '>= 3.51']
+    """
+    out = []
+    for v, b in zip(comparison["ttp_ratio"], comparison["ttp_ratio_bound"], strict=True):
+        num = f"{v:.3g}"
+        out.append(
+            {"exact": num, "lower": f">= {num}", "upper": f"<= {num}", "reference": "1 (ref)"}
+            .get(b, "censored")
+        )  # fmt: skip
+    return out
+
+
+def ttp_text(comparison: pd.DataFrame) -> list[str]:
+    """Median TTPs as text: ``3422`` or, censored at the horizon, ``>= 1825``."""
+    return [
+        f">= {v:.6g}" if c else f"{v:.6g}"
+        for v, c in zip(comparison["median_ttp"], comparison["ttp_censored"], strict=True)
+    ]
 
 
 def _simulate_task(task: tuple) -> SimulationResult:
@@ -98,6 +148,13 @@ def simulate_schedules(
         return list(ex.map(_simulate_task, tasks))
 
 
+_TTP_WORDS = {
+    "ttp_nadir": "the first rise of the measured burden 25% above its on-treatment nadir",
+    "ttp_baseline": "the measured burden above 1.2 x its value at the start",
+    "ttp_resistant": "resistant clones above 50% of the cells",
+}
+
+
 def report_section(
     results: Sequence[SimulationResult],
     *,
@@ -105,16 +162,37 @@ def report_section(
     text: str = "",
     ttp: str = "ttp_nadir",
 ) -> Any:
-    """A report :class:`~oncoresist.report.Section` comparing schedules."""
+    """A report :class:`~oncoresist.report.Section` comparing schedules.
+
+    The text gives every schedule's median TTP and TTP ratio with its censoring said (a TTP
+    censored at the horizon is a lower bound, and so is a ratio over it).
+    """
     from ..report import Section
     from ._plot import plot_schedule_comparison, plot_trajectories
 
     table = compare_schedules(results, ttp=ttp)
+    shown = table.assign(median_ttp_text=ttp_text(table), ttp_ratio_text=ttp_ratio_text(table))
+    first = ["schedule", "median_ttp_text", "ttp_ratio_text", "ttp_censored", "t_end"]
+    shown = shown[first + [c for c in shown.columns if c not in first]]
     figs = [plot_schedule_comparison(results)] + [plot_trajectories(r) for r in results]
-    intro = text or (
-        "<p>Each schedule was simulated on the same model. Time to progression (TTP) is the first "
-        "rise of the measured burden 25% above its on-treatment nadir; ratios are against the "
-        "first schedule. A censored TTP (no progression by the horizon) makes the ratio a lower "
-        "bound.</p>"
+    lines = "".join(
+        f"<li>{html.escape(str(name))}: median TTP {t} days, ratio {q}</li>"
+        for name, t, q in zip(
+            table["schedule"], shown["median_ttp_text"], shown["ttp_ratio_text"], strict=True
+        )
     )
-    return Section(title, text=intro, figures=figs, tables=[("Schedule comparison", table)])
+    censored = bool(table["ttp_censored"].any())
+    intro = text or (
+        f"<p>Each schedule was simulated on the same model. Time to progression (TTP, "
+        f"<code>{html.escape(ttp)}</code>) is {_TTP_WORDS.get(ttp, html.escape(ttp))}; ratios "
+        f"are against the first schedule.</p><ul>{lines}</ul>"
+        + (
+            "<p><b>Censored:</b> a schedule marked '&gt;=' did not progress by the horizon; its "
+            "TTP is a lower bound and its ratio a bound, not an estimate (run longer: "
+            "<code>--t-end</code>).</p>"
+            if censored
+            else "<p>Every schedule progressed before the horizon: the ratios are estimates, "
+            "not bounds.</p>"
+        )
+    )
+    return Section(title, text=intro, figures=figs, tables=[("Schedule comparison", shown)])
