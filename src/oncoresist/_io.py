@@ -49,6 +49,7 @@ from typing import Any
 
 import pandas as pd
 
+from ._outputs import excel_wanted
 from .errors import IncompleteRunError, OutputError
 
 __all__ = [
@@ -217,13 +218,22 @@ def _umask() -> int:
 
 
 def check_output_file(
-    path: str | os.PathLike[str], *, inputs: Sequence[str | os.PathLike[str]]
+    path: str | os.PathLike[str],
+    *,
+    inputs: Sequence[str | os.PathLike[str]],
+    suffixes: Sequence[str] = (),
 ) -> None:
-    """Refuse, before any work, a single-file output that would replace an input or a folder."""
+    """Refuse, before any work, a single-file output that would replace an input or a folder,
+    or (``suffixes``, e.g. :data:`TABLE_SUFFIXES`) whose format would be refused at the end."""
     target = Path(path)
     _refuse_clash(target, [Path(p) for p in inputs])
     if target.is_dir():
         raise OutputError(f"{target} is a folder; give a file name for this output (-o)")
+    if suffixes and target.suffix.lower() not in suffixes:
+        raise OutputError(
+            f"cannot write {target}: unknown format {target.suffix or '(no suffix)'!r}; "
+            f"use {', '.join(suffixes)}"
+        )
 
 
 @contextlib.contextmanager
@@ -274,19 +284,116 @@ def write_table(
     *,
     inputs: Sequence[str | os.PathLike[str]] = (),
 ) -> Path:
-    """Write a DataFrame atomically; the format follows the suffix (.parquet, .csv, .tsv)."""
+    """Write a DataFrame atomically; the format follows the suffix (.parquet, .csv, .tsv,
+    .xlsx: one sheet named after the file, see :func:`write_workbook`)."""
     target = Path(path)
     suffix = target.suffix.lower()
-    if suffix not in (".parquet", ".csv", ".tsv"):
+    if suffix not in TABLE_SUFFIXES:
         raise OutputError(
-            f"cannot write {target}: unknown table format {suffix!r}; use .parquet, .csv or .tsv"
+            f"cannot write {target}: unknown table format {suffix!r}; "
+            "use .parquet, .csv, .tsv or .xlsx"
         )
+    if suffix == ".xlsx":
+        return write_workbook({target.stem: df}, target, inputs=inputs)
     with atomic_path(target, inputs=inputs) as tmp:
         if suffix == ".parquet":
             df.to_parquet(tmp, index=False)
         else:
             df.to_csv(tmp, sep="\t" if suffix == ".tsv" else ",", index=False)
     return target
+
+
+#: the table formats :func:`write_table` writes
+TABLE_SUFFIXES = (".parquet", ".csv", ".tsv", ".xlsx")
+#: Excel's limits: rows per sheet (one is the header), characters per sheet name
+EXCEL_MAX_ROWS = 1_048_576
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+def _sheet_names(names: Iterable[str]) -> list[str]:
+    """Excel sheet names: no ``[]:*?/\\``, at most 31 characters, unique case-insensitively."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        base = _SHEET_BAD.sub("_", str(name)).strip("'") or "table"
+        cand, i = base[:31], 2
+        while cand.lower() in seen:
+            tag = f"-{i}"
+            cand, i = base[: 31 - len(tag)] + tag, i + 1
+        seen.add(cand.lower())
+        out.append(cand)
+    return out
+
+
+def _excel_ready(df: pd.DataFrame) -> pd.DataFrame:
+    """Columns Excel can hold: time zones dropped (as UTC), everything else as it is."""
+    out = df
+    for col in df.columns:
+        if isinstance(df[col].dtype, pd.DatetimeTZDtype):
+            if out is df:
+                out = df.copy()
+            out[col] = df[col].dt.tz_convert("UTC").dt.tz_localize(None)
+    return out
+
+
+def write_workbook(
+    tables: Mapping[str, pd.DataFrame],
+    path: str | os.PathLike[str],
+    *,
+    inputs: Sequence[str | os.PathLike[str]] = (),
+    about: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write ``{name: table}`` as one Excel workbook (a sheet per table), atomically.
+
+    Sheet names follow Excel's rules (31 characters, no ``[]:*?/\\``, unique). Text that
+    starts with ``=`` is written as text, never as a formula (a cell from a user's file cannot
+    run anything in Excel). A table longer than Excel's 1,048,575 data rows is refused with the
+    fix (write .parquet or .csv). ``about`` (``{key: value}``) adds a first sheet ``about``
+    that says what the workbook holds.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.xlsx"
+    >>> _ = write_workbook({"fits": pd.DataFrame({"drug": ["=1+1"], "ic50_uM": [0.5]})}, p)
+    >>> pd.read_excel(p, sheet_name="fits")["drug"].tolist()
+    ['=1+1']
+    """
+    target = Path(path)
+    for name, df in tables.items():
+        if len(df) >= EXCEL_MAX_ROWS:
+            raise OutputError(
+                f"cannot write {target}: table {name!r} has {len(df):,} rows, more than an Excel "
+                f"sheet holds ({EXCEL_MAX_ROWS - 1:,}); write it as .parquet or .csv instead"
+            )
+    names = _sheet_names(["about", *tables] if about else tables)[1 if about else 0 :]
+    sheets = dict(zip(names, tables.values(), strict=True))
+    with atomic_path(target, inputs=inputs) as tmp:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+            if about:
+                info = pd.DataFrame(
+                    {"item": list(about), "value": [str(v) for v in about.values()]}
+                )
+                info.to_excel(xl, sheet_name="about", index=False)
+            for name, df in sheets.items():
+                _excel_ready(df).to_excel(xl, sheet_name=name, index=False)
+                for row in xl.sheets[name].iter_rows(min_row=2):
+                    for cell in row:
+                        if cell.data_type == "f":  # text that looks like a formula stays text
+                            cell.data_type = "s"
+    return target
+
+
+def _tables_of(folder: Path) -> dict[str, Path]:
+    """The tables of a run folder, one per name: Parquet before CSV/TSV (types kept)."""
+    rank = {".parquet": 0, ".tsv": 1, ".csv": 2}
+    best: dict[str, Path] = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and p.suffix.lower() in rank and not p.name.startswith("."):
+            key = p.relative_to(folder).with_suffix("").as_posix()
+            if key not in best or rank[p.suffix.lower()] < rank[best[key].suffix.lower()]:
+                best[key] = p
+    return best
 
 
 # --------------------------------------------------------------------------- run folders
@@ -543,8 +650,28 @@ class OutputRun:
                 self._inputs_cache.append(info)
         return self._inputs_cache
 
+    def _workbook(self) -> None:
+        """``tables.xlsx``: every table this run wrote, a sheet each (``oncoresist --excel``)."""
+        assert self._staging is not None
+        found = _tables_of(self._staging)
+        if not found:
+            return
+        tables, about = {}, {"command": self.command, "written": _now()}
+        for key, p in found.items():
+            df = pd.read_parquet(p) if p.suffix == ".parquet" else _read_delimited(p)
+            if len(df) >= EXCEL_MAX_ROWS:
+                about[f"{key} (not included)"] = (
+                    f"{len(df):,} rows, more than an Excel sheet holds: see {p.name}"
+                )
+                continue
+            tables[key] = df
+            about[key] = f"{p.relative_to(self._staging).as_posix()}: {len(df):,} rows"
+        write_workbook(tables, self._staging / "tables.xlsx", about=about)
+
     def _commit(self) -> None:
         assert self._staging is not None
+        if excel_wanted():  # oncoresist --excel
+            self._workbook()
         staged = sorted(
             p.relative_to(self._staging).as_posix() for p in self._staging.rglob("*") if p.is_file()
         )
@@ -593,6 +720,10 @@ class OutputRun:
         finally:
             if self._staging is not None:
                 shutil.rmtree(self._staging, ignore_errors=True)
+
+
+def _read_delimited(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
 
 
 def output_run(

@@ -133,8 +133,19 @@ def _root(
         "`oncoresist --figures png,svg fit ...`. Needs the figures extra and chromium.",
         metavar="FORMATS",
     ),
+    excel: bool = typer.Option(
+        False,
+        "--excel",
+        help="Also write every table of the command's output folder into one Excel workbook, "
+        "tables.xlsx (a sheet per table, an 'about' sheet first), e.g. "
+        "`oncoresist --excel fit ...`. Commands whose -o is a table file take -o NAME.xlsx.",
+    ),
 ) -> None:
     """oncoresist command line."""
+    if excel:
+        from ._outputs import excel_tables
+
+        excel_tables(True)
     if figures:
         from .report._figures import _start, default_figure_formats
 
@@ -236,10 +247,13 @@ def main(argv: list[str] | None = None) -> int:
     Errors of oncoresist and failures to read or write a file print one line (the message
     names the file and the fix; no traceback) and return 2.
     """
+    from ._outputs import excel_tables
+    from ._outputs import reset as reset_excel
     from .report._figures import default_figure_formats
 
     console = Console(stderr=True, soft_wrap=True, highlight=False)
     token = default_figure_formats(())  # --figures applies to this call only
+    excel_token = excel_tables(False)  # and so does --excel
     try:
         with _signals_unwind():
             app(args=argv, standalone_mode=False)
@@ -269,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         from .report._figures import _DEFAULT
 
         _DEFAULT.reset(token)
+        reset_excel(excel_token)
     return 0
 
 

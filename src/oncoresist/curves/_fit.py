@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from .._special import f_sf
 from ..errors import InputError
 from ._executors import Executor, ThreadExecutor, resolve_executor
 from ._lm import CODE_TEXT, MAX_ITER, NONFINITE, grid_start, levenberg_marquardt
@@ -715,7 +715,7 @@ def _finish(m, opts, n, k, params, cov, sse, sse_flat, n_points, n_doses, xmin, 
         fstat = np.where(sse <= 1e-300 * np.maximum(sse_flat, 1e-300), np.inf, fstat)
         fstat = np.where(short, np.nan, fstat)  # no residual degrees of freedom: no test
         pvalue = np.where(
-            np.isnan(fstat), np.nan, stats.f.sf(np.maximum(fstat, 0.0), df1, np.maximum(df2, 1))
+            np.isnan(fstat), np.nan, f_sf(np.maximum(fstat, 0.0), df1, np.maximum(df2, 1))
         )
     converged = (code >= 0) & (code < MAX_ITER)
     # every response equal: SSE 0 for both models, so the F-test is 0/0, not "infinitely good"

@@ -23,7 +23,8 @@ Definitions (responses are viability, 1 = untreated):
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+
+from .._special import t_ppf
 
 __all__ = ["auc_loglogistic", "dss", "inverse_loglogistic", "loglogistic", "wald_ci"]
 
@@ -114,5 +115,5 @@ def _dss(xmin, xmax, slope, bottom, top, ln_ec50, threshold):
 def wald_ci(estimate, stderr, df, *, level: float = 0.95):
     """``estimate -+ t_{df, (1+level)/2} stderr`` (df <= 0 or NaN gives NaN)."""
     dfa = np.asarray(df, dtype=float)
-    q = stats.t.ppf(0.5 + level / 2.0, np.where(dfa > 0, dfa, np.nan))
+    q = t_ppf(0.5 + level / 2.0, np.where(dfa > 0, dfa, np.nan))
     return estimate - q * stderr, estimate + q * stderr

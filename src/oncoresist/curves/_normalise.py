@@ -6,7 +6,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..data._screen import Screen
 from ..errors import InputError
@@ -35,6 +34,8 @@ def _centre(values: pd.Series, groups: pd.Series, estimator: str, trim: float) -
     if estimator == "median":
         return v.groupby(g).median()
     if estimator == "trimmed":
+        from scipy import stats
+
         return v.groupby(g).agg(lambda x: float(stats.trim_mean(x, trim)))
     raise InputError(f"estimator={estimator!r}: use 'mean', 'median' or 'trimmed'")
 

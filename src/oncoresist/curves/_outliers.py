@@ -30,8 +30,8 @@ would be called outliers.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
+from .._special import t_sf
 from ._fit import fit_curves, rsdr
 from ._models import get_model
 
@@ -209,7 +209,7 @@ def _rout_block(x, y, m, k, q, chunk_size, ls):
     nv = n_valid[rows]
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.abs(res) / scale[:, None]
-    p = 2.0 * stats.t.sf(t, np.maximum(nv - k, 1)[:, None])
+    p = 2.0 * t_sf(t, np.maximum(nv - k, 1)[:, None])
     # a perfect fit (scale 0) leaves t = 0/0: no evidence of anything
     p = np.where(scale[:, None] > 0, p, 1.0)
     p = np.where(vr & np.isfinite(p) & np.isfinite(scale)[:, None], p, np.nan)

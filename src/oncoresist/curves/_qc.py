@@ -7,8 +7,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from .._special import norm_sf
 from ..data._screen import Screen
 from ..errors import InputError
 
@@ -242,7 +242,7 @@ def _mann_whitney(group: np.ndarray, first: np.ndarray, x: np.ndarray) -> pd.Dat
     var = n1 * n2 / 12.0 * ((n + 1) - ties / (n * (n - 1)))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (np.abs(u1 - n1 * n2 / 2.0) - 0.5) / np.sqrt(var)
-    pvalue = np.clip(2.0 * stats.norm.sf(z.clip(lower=0.0)), 0.0, 1.0)
+    pvalue = np.clip(2.0 * norm_sf(z.clip(lower=0.0)), 0.0, 1.0)
     med1 = frame[frame["first"]].groupby("g")["x"].median()
     med2 = frame[~frame["first"]].groupby("g")["x"].median()
     return pd.DataFrame({"pvalue": pvalue, "median_diff": med1 - med2})

@@ -6,8 +6,8 @@ import contextlib
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from .._special import f_sf
 from ..data import Screen
 from ..errors import InputError
 from ._executors import Executor, executor_scope
@@ -929,11 +929,13 @@ def resistance_shift(
             base, x, y, fit, ip, ir, ic50=ic50, lp=lp[rows], lr=lr_[rows]
         )
         out.loc[rows, "statistic"] = fstat
-        out.loc[rows, "pvalue"] = stats.f.sf(fstat, 1, np.maximum(df2, 1))
+        out.loc[rows, "pvalue"] = f_sf(fstat, 1, np.maximum(df2, 1))
     out["fdr"] = np.nan
     pv = out["pvalue"].to_numpy()
     okp = np.isfinite(pv)
     if okp.any():
+        from scipy import stats
+
         out.loc[okp, "fdr"] = stats.false_discovery_control(pv[okp])
     out["status"] = status
     out["reason"] = reason

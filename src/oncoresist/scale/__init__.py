@@ -9,14 +9,19 @@ Parquet dataset, so memory per worker stays flat as the data grow.
 
 from __future__ import annotations
 
-from ._dask import DaskExecutor
-from ._parquet import (
-    ParquetRun,
-    fit_parquet,
-    read_partitions,
-    score_blocks_parquet,
-    simulate_cohort_parquet,
-)
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_getattr
+
+if TYPE_CHECKING:
+    from ._dask import DaskExecutor
+    from ._parquet import (
+        ParquetRun,
+        fit_parquet,
+        read_partitions,
+        score_blocks_parquet,
+        simulate_cohort_parquet,
+    )
 
 __all__ = [
     "DaskExecutor",
@@ -26,3 +31,16 @@ __all__ = [
     "score_blocks_parquet",
     "simulate_cohort_parquet",
 ]
+
+_WHERE = {
+    "DaskExecutor": "._dask",
+    "ParquetRun": "._parquet",
+    "fit_parquet": "._parquet",
+    "read_partitions": "._parquet",
+    "score_blocks_parquet": "._parquet",
+    "simulate_cohort_parquet": "._parquet",
+}
+
+# names load on first use: the CLI's --executor options (._options) must not import the
+# Parquet layer and everything it fits with
+__getattr__ = lazy_getattr(__name__, _WHERE, globals())
