@@ -24,7 +24,7 @@ def test_report_is_self_contained_and_atomic(tmp_path):
     assert [p.name for p in out.parent.iterdir()] == ["report.html"]  # no temp file left
 
 
-def test_long_tables_are_truncated_with_a_note(tmp_path):
+def test_tables_over_max_rows_are_cut_with_a_note(tmp_path):
     table = pd.DataFrame({"x": range(120)})
     out = render_report([Section("S", tables=[("t", table)], max_rows=10)], tmp_path / "r.html")
-    assert "showing 10 of 120 rows" in out.read_text()
+    assert "the first 10 of 120 rows" in out.read_text()

@@ -7,7 +7,8 @@ byte-order mark decides UTF-8, UTF-16 or UTF-32; otherwise ``strict=True`` accep
 falls back to Windows-1252, then Latin-1 (tables exported by Excel or instrument PCs), saying so
 in the result so that the caller notes it. :func:`yaml_problem` words a YAML syntax error the
 same way for every YAML file read. Every failure is an :class:`InputError` naming the
-file (and the line and column of a bad byte) with the fix.
+file (and the line and column of a bad byte) with the fix. :func:`fmt_number` writes a number
+into report or summary text, a word (``n/a``) instead of ``nan`` when there is none.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import codecs
 import gzip
 import io
 import lzma
+import math
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -25,7 +27,7 @@ from typing import NamedTuple
 
 from .errors import InputError
 
-__all__ = ["COMPRESSION", "Decoded", "decode", "read_bytes", "yaml_problem"]
+__all__ = ["COMPRESSION", "Decoded", "decode", "fmt_number", "read_bytes", "yaml_problem"]
 
 COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zip": "zip"}
 _OPEN: dict[str, Callable[[Path], io.BufferedIOBase]] = {
@@ -189,3 +191,30 @@ def yaml_problem(exc: Exception) -> str:
     if context and cmark is not None and cmark is not mark:
         problem = f"{context} at line {cmark.line + 1}, column {cmark.column + 1}: {problem}"
     return f"{loc}not valid YAML ({problem}); check quotes, colons and indentation"
+
+
+def fmt_number(value: object, spec: str = ".3g", *, missing: str = "n/a") -> str:
+    """``value`` formatted with ``spec`` for text read by people; ``missing`` for a value that
+    is not a finite number (None, NaN, pandas NA, infinity, text that is not a number).
+
+    Table cells leave such values empty; sentences need a word (``"n/a"``, ``"not estimable"``)
+    where an f-string would print ``nan``.
+
+    Examples
+    --------
+    >>> fmt_number(0.123456, ".3f"), fmt_number(float("nan"), ".3f"), fmt_number(None)
+    ('0.123', 'n/a', 'n/a')
+    >>> fmt_number(float("inf"), ".2f", missing="not estimable")
+    'not estimable'
+    """
+    if value is None or isinstance(value, bool | str):
+        return missing
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return missing
+    if not math.isfinite(number):
+        return missing
+    if spec.endswith("d"):  # an integer spec (",d") takes the rounded number
+        return format(round(number), spec)
+    return format(number, spec)

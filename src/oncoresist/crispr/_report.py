@@ -95,4 +95,4 @@ def report_section(
         if not r.guides.empty and "gene" in r.guides:
             for gene in list(hits.index[:3]):
                 figs.append(plot_gene_guides(r, str(gene)))
-    return Section(title, text="".join(parts), figures=figs, tables=tables, max_rows=10_000)
+    return Section(title, text="".join(parts), figures=figs, tables=tables)

@@ -32,11 +32,25 @@ def report_section(fits: pd.DataFrame, screen: Screen | None = None) -> Any:
     )
     figures = []
     if screen is not None:
-        from ._plot import plot_curves
+        from ._plot import MENU_MAX_CURVES, plot_curves
 
         ok = fits[fits["status"].isin(["ok", "imprecise"])]
         if len(ok):
-            figures.append(plot_curves(screen, ok, max_curves=6))
+            figures.append(plot_curves(screen, ok, max_curves=MENU_MAX_CURVES, view="menu"))
+            shown = min(len(ok), MENU_MAX_CURVES)
+            more = (
+                f" The menu holds the first {shown:,} of the {len(ok):,}; draw any other with "
+                "<code>oncoresist.curves.plot_curves(screen, fits, samples=[...], "
+                "drugs=[...])</code>."
+                if len(ok) > shown
+                else ""
+            )
+            text += (
+                f"<p>The figure shows one fitted curve at a time (points, fitted curve, IC50 "
+                f"mark and its confidence band): choose any of the {len(ok):,} curves with "
+                f"status ok or imprecise in the menu at its top right.{more} Curves with "
+                "other statuses are in the table only.</p>"
+            )
     cols = [
         "sample",
         "drug",
@@ -53,4 +67,4 @@ def report_section(fits: pd.DataFrame, screen: Screen | None = None) -> Any:
         "n_outliers",
     ]
     return Section(title="Dose-response curves", text=text, figures=figures,
-                   tables=[("Curve fits (first 50)", fits[cols].head(50))])  # fmt: skip
+                   tables=[("Curve fits", fits[[c for c in cols if c in fits]])])  # fmt: skip

@@ -9,11 +9,36 @@ import plotly.graph_objects as go
 
 from ._simulate import SimulationResult
 
-__all__ = ["plot_schedule_comparison", "plot_trajectories"]
+__all__ = ["LOG_FLOOR_DECADES", "log_floor", "plot_schedule_comparison", "plot_trajectories"]
+
+#: Decades below the largest value that a log-scale trajectory axis spans at most: a population
+#: that dies out (0 cells) or falls below ``peak * 10**-LOG_FLOOR_DECADES`` is drawn at that floor.
+LOG_FLOOR_DECADES = 6
+
+
+def log_floor(values: np.ndarray) -> float:
+    """Lower end of a log axis for ``values``: the smallest positive value, but no lower than
+    :data:`LOG_FLOOR_DECADES` decades below the largest (NaN when no value is positive).
+
+    Examples
+    --------
+    >>> log_floor(np.array([0.0, 1e-12, 5.0, 1e4]))
+    0.01
+    """
+    v = np.asarray(values, dtype=float)
+    pos = v[np.isfinite(v) & (v > 0)]
+    if not pos.size:
+        return float("nan")
+    return float(max(pos.min(), pos.max() * 10.0**-LOG_FLOOR_DECADES))
 
 
 def plot_trajectories(result: SimulationResult, *, run: int = 0, log_y: bool = True) -> go.Figure:
     """Cells per clone and total over time for one run, with drug-on periods shaded.
+
+    On the log axis (``log_y``) the axis starts at :func:`log_floor` of the values (the
+    smallest positive value, at most :data:`LOG_FLOOR_DECADES` decades below the largest):
+    populations that die out or fall below it are drawn at the floor, as the hover text and the
+    subtitle say; ``layout.meta["log_floor"]`` holds the floor.
 
     Examples
     --------
@@ -24,14 +49,33 @@ def plot_trajectories(result: SimulationResult, *, run: int = 0, log_y: bool = T
     """
     fig = go.Figure()
     tr = result.trajectories[result.trajectories["run"] == run]
-    for clone, g in tr.groupby("clone", sort=False):
-        fig.add_trace(go.Scatter(x=g["time"], y=g["cells"], name=str(clone), mode="lines"))
     b = result.burden[result.burden["run"] == run]
+    floor = log_floor(np.r_[tr["cells"].to_numpy(float), b["total"].to_numpy(float)])
+    log_y = log_y and bool(np.isfinite(floor))
+
+    def drawn(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Values drawn (clipped to the floor on a log axis) and the hover text of each."""
+        real = np.char.add(np.char.mod("%.4g", v), " cells")
+        if not log_y:
+            return v, real
+        low = ~(v > floor)
+        return np.where(low, floor, v), np.where(
+            low, np.char.add(real, " (drawn at the floor)"), real
+        )
+
+    hover = "day %{x:.4g}: %{text}<extra>%{fullData.name}</extra>"
+    for clone, g in tr.groupby("clone", sort=False):
+        y, text = drawn(g["cells"].to_numpy(float))
+        fig.add_trace(go.Scatter(x=g["time"], y=y, text=text, hovertemplate=hover,
+                                 name=str(clone), mode="lines"))  # fmt: skip
     if not b.empty:
+        y, text = drawn(b["total"].to_numpy(float))
         fig.add_trace(
             go.Scatter(
                 x=b["time"],
-                y=b["total"],
+                y=y,
+                text=text,
+                hovertemplate=hover,
                 name="total",
                 mode="lines",
                 line={"dash": "dash", "color": "black"},
@@ -44,12 +88,16 @@ def plot_trajectories(result: SimulationResult, *, run: int = 0, log_y: bool = T
             fig.add_vrect(
                 x0=t[s], x1=t[min(e, len(t) - 1)], fillcolor="orange", opacity=0.15, line_width=0
             )
-    fig.update_layout(
-        title=f"{result.model_name}: {result.schedule_name} ({result.method}); shaded = drug on",
-        xaxis_title="day",
-        yaxis_title="cells",
-        yaxis_type="log" if log_y else "linear",
-    )
+    title = f"{result.model_name}: {result.schedule_name} ({result.method}); shaded = drug on"
+    yaxis: dict[str, object] = {"title": "cells", "type": "log" if log_y else "linear"}
+    if log_y:
+        top = float(np.nanmax(np.r_[tr["cells"].to_numpy(float), b["total"].to_numpy(float)]))
+        yaxis["range"] = [np.log10(floor), np.log10(top) + 0.1]
+        title += (
+            f"<br><sup>log axis from {floor:.3g} cells; populations that die out or fall "
+            "below it are drawn at that floor</sup>"
+        )
+    fig.update_layout(title=title, xaxis_title="day", yaxis=yaxis, meta={"log_floor": floor})
     return fig
 
 

@@ -13,11 +13,14 @@ from .._lazy import lazy_getattr
 if TYPE_CHECKING:
     from ._figures import FIGURE_FORMATS, export_figures, figure_bytes, parse_formats
     from ._html import render_html, render_report
-    from ._section import Section
+    from ._section import COLUMN_UNITS, MAX_TABLE_ROWS, Section, column_label
 
 __all__ = [
+    "COLUMN_UNITS",
     "FIGURE_FORMATS",
+    "MAX_TABLE_ROWS",
     "Section",
+    "column_label",
     "export_figures",
     "figure_bytes",
     "parse_formats",
@@ -33,6 +36,9 @@ _WHERE = {
     "render_html": "._html",
     "render_report": "._html",
     "Section": "._section",
+    "COLUMN_UNITS": "._section",
+    "MAX_TABLE_ROWS": "._section",
+    "column_label": "._section",
 }
 
 

@@ -13,21 +13,42 @@ import numpy as np
 import pandas as pd
 
 from .._io import write_text
-from ._section import Section
+from ._section import Section, column_label
 
 __all__ = ["render_html", "render_report"]
 
 
-def _table_html(df: pd.DataFrame, max_rows: int) -> str:
-    shown = df.head(max_rows)
+def _table_html(
+    df: pd.DataFrame, *, caption: str, table_id: str, max_rows: int, source: str = ""
+) -> str:
+    """Every row (up to ``max_rows``) in a scrolling box under a filter box and a row count;
+    the filter and the column sort are the page's inline script (no network)."""
+    n = len(df)
+    cap = max(0, int(max_rows))
+    shown = df.head(cap) if n > cap else df
     fmt = shown.copy()
     for col in fmt.columns:
         if pd.api.types.is_float_dtype(fmt[col]):
             fmt[col] = fmt[col].map(lambda v: "" if pd.isna(v) else f"{v:.4g}")
-    out = fmt.to_html(index=False, classes="tbl", border=0, escape=True, na_rep="")
-    if len(df) > max_rows:
-        out += f'<p class="note">showing {max_rows} of {len(df)} rows</p>'
-    return out
+    fmt.columns = [column_label(c) for c in fmt.columns]
+    body = fmt.to_html(
+        index=False, classes="tbl", border=0, escape=True, na_rep="", table_id=table_id
+    )
+    label = html.escape(caption or "table", quote=True)
+    controls = (
+        f'<div class="tbl-tools"><input type="search" class="tbl-filter" '
+        f'placeholder="filter rows" aria-label="filter rows of {label}" '
+        f'data-target="{table_id}"> <span class="tbl-count" data-total="{len(shown)}">'
+        f"{len(shown):,} of {len(shown):,} rows</span></div>"
+    )
+    out = f'<div class="tbl-block">{controls}<div class="tbl-scroll">{body}</div>'
+    if n > cap:
+        where = html.escape(source) if source else "the CSV/Parquet tables the run wrote"
+        out += (
+            f'<p class="note">The page holds the first {cap:,} of {n:,} rows; the full table '
+            f"is in {where}.</p>"
+        )
+    return out + "</div>"
 
 
 def render_html(sections: Sequence[Section], *, title: str = "oncoresist report") -> str:
@@ -46,7 +67,19 @@ def render_html(sections: Sequence[Section], *, title: str = "oncoresist report"
             pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id=f"fig-{i}-{j}")
             for j, fig in enumerate(sec.figures)
         ]
-        tables = [(cap, _table_html(df, sec.max_rows)) for cap, df in sec.tables]
+        tables = [
+            (
+                cap,
+                _table_html(
+                    df,
+                    caption=cap,
+                    table_id=f"tbl-{i}-{j}",
+                    max_rows=sec.max_rows,
+                    source=sec.sources.get(cap, ""),
+                ),
+            )
+            for j, (cap, df) in enumerate(sec.tables)
+        ]
         rendered.append(
             {
                 "title": sec.title,

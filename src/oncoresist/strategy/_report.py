@@ -41,8 +41,14 @@ def plot_strategy_scores(strategies: Strategies, *, n: int = 25) -> Any:
     return fig
 
 
-def report_section(strategies: Strategies, *, title: str = "Strategies", top: int = 30) -> Any:
-    """A :class:`~oncoresist.report.Section`: ranking, evidence, not assessable, schedules."""
+def report_section(
+    strategies: Strategies, *, title: str = "Strategies", top: int | None = None
+) -> Any:
+    """A :class:`~oncoresist.report.Section`: ranking, evidence, not assessable, schedules.
+
+    Every ranked row and every evidence item is listed (the report's tables filter and sort);
+    ``top`` keeps the first ``top`` rows of the ranking only, said in its caption.
+    """
     from ..report import Section
 
     s = strategies
@@ -68,9 +74,14 @@ def report_section(strategies: Strategies, *, title: str = "Strategies", top: in
         "for unmeasured pairs. A row's score is its strongest item's. Source weights: "
         f"{weights}.</p>"
     )
+    ranking = s.to_frame().drop(columns=["sample", "resisted_drug"])
+    caption = "Ranking"
+    if top is not None and len(ranking) > top:
+        caption = f"Ranking (the first {top} of {len(ranking)} rows)"
+        ranking = ranking.head(top)
     tables: list[tuple[str, pd.DataFrame]] = [
-        ("Ranking", s.to_frame().drop(columns=["sample", "resisted_drug"]).head(top)),
-        ("Evidence", s.evidence.head(200)),
+        (caption, ranking),
+        ("Evidence", s.evidence),
         ("Not assessable", s.not_assessable),
     ]
     if not s.schedules.empty:
