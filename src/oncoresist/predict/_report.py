@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from .._text import fmt_number
 from ._evaluate import Evaluation
 from ._plots import (
     plot_baseline_comparison,
@@ -31,6 +32,14 @@ _SHOW = [
     "pearson_per_drug",
     "auroc_per_drug",
 ]
+
+
+def _pm(mean: object, sd: object) -> str:
+    """``0.512 ± 0.031``; ``n/a`` for a mean that could not be computed, no ``±`` without a sd
+    (one fold)."""
+    text = fmt_number(mean, ".3f")
+    spread = fmt_number(sd, ".3f", missing="")
+    return f"{text} ± {spread}" if spread and text != "n/a" else text
 
 
 def report_section(
@@ -76,9 +85,9 @@ def report_section(
         b = models.set_index("model").loc[best]
         text.append(
             f"<p>Best model under {html.escape(main_split)}: <b>{html.escape(best)}</b>, "
-            f"per-drug Pearson {b['pearson_per_drug']:.3f} ± {b['pearson_per_drug_sd']:.3f} "
-            f"(mean-effects baseline {me['pearson_per_drug'].iloc[0]:.3f}), normalised Pearson "
-            f"{b['pearson_norm']:.3f} ± {b['pearson_norm_sd']:.3f}.</p>"
+            f"per-drug Pearson {_pm(b['pearson_per_drug'], b['pearson_per_drug_sd'])} "
+            f"(mean-effects baseline {fmt_number(me['pearson_per_drug'].iloc[0], '.3f')}), "
+            f"normalised Pearson {_pm(b['pearson_norm'], b['pearson_norm_sd'])}.</p>"
         )
     failed = evaluation.fits[evaluation.fits["status"] != "ok"]
     tables: list[tuple[str, pd.DataFrame]] = [
