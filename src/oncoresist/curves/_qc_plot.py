@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from .._text import fmt_number
 from ..data._screen import Screen
 from ..errors import InputError
 
@@ -158,7 +159,7 @@ def plot_zprime(qc: pd.DataFrame, *, zprime_min: float = 0.5) -> go.Figure:
 
 
 def _num(value: float) -> str:
-    return "n/a" if value is None or not math.isfinite(value) else f"{value:.3f}"
+    return fmt_number(value, ".3f")
 
 
 def qc_section(
@@ -209,7 +210,7 @@ def qc_section(
         "Flags are reported; no well is excluded." + not_drawn + "</p>"
     )
     tables = [("Flags (plates per flag)", flag_table), ("QC per plate", qc)]
-    return Section("Plate QC", text=text, figures=figures, tables=tables, max_rows=max(50, n))
+    return Section("Plate QC", text=text, figures=figures, tables=tables)
 
 
 def _value(value: Any) -> str:
@@ -264,4 +265,4 @@ def run_section(
     tables = [("Options", opts)]
     if rows:
         tables.insert(0, ("Inputs", pd.DataFrame(rows)))
-    return Section("What was run", text=text, tables=tables, max_rows=200)
+    return Section("What was run", text=text, tables=tables)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._text import fmt_number
 from ..curves._executors import Executor, executor_scope
 from ..errors import InputError
 from ._model import Model, Schedule
@@ -87,7 +88,10 @@ def ttp_ratio_text(comparison: pd.DataFrame) -> list[str]:
     """
     out = []
     for v, b in zip(comparison["ttp_ratio"], comparison["ttp_ratio_bound"], strict=True):
-        num = f"{v:.3g}"
+        num = fmt_number(v, ".3g")
+        if num == "n/a":  # no ratio at all (an empty reference): say so, bound or not
+            out.append("n/a")
+            continue
         out.append(
             {"exact": num, "lower": f">= {num}", "upper": f"<= {num}", "reference": "1 (ref)"}
             .get(b, "censored")
@@ -98,7 +102,7 @@ def ttp_ratio_text(comparison: pd.DataFrame) -> list[str]:
 def ttp_text(comparison: pd.DataFrame) -> list[str]:
     """Median TTPs as text: ``3422`` or, censored at the horizon, ``>= 1825``."""
     return [
-        f">= {v:.6g}" if c else f"{v:.6g}"
+        f">= {fmt_number(v, '.6g')}" if c else fmt_number(v, ".6g")
         for v, c in zip(comparison["median_ttp"], comparison["ttp_censored"], strict=True)
     ]
 
