@@ -209,7 +209,10 @@ def qc_section(
         f"above {cv_max:.0%}, or an edge effect: see the flags). Median Z' {_num(median)}. "
         "Flags are reported; no well is excluded." + not_drawn + "</p>"
     )
-    tables = [("Flags (plates per flag)", flag_table), ("QC per plate", qc)]
+    if flag_table.empty:
+        text += "<p>No plate is flagged.</p>"
+    tables = [("Flags (plates per flag)", flag_table)] if len(flag_table) else []
+    tables.append(("QC per plate", qc))
     return Section("Plate QC", text=text, figures=figures, tables=tables)
 
 
