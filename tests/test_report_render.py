@@ -14,7 +14,9 @@ import pytest
 from oncoresist._text import fmt_number
 from oncoresist.report import Section, column_label, render_html
 
-NAN_TEXT = re.compile(r">nan<| nan |nan\)|\(nan|>nan |= nan", re.IGNORECASE)
+# lower-case "nan" is what an f-string prints for a missing number; "NaN" naming a value in a
+# sentence ("norm_z NaN") is deliberate text
+NAN_TEXT = re.compile(r">nan<| nan |nan\)|\(nan|>nan |= nan")
 
 
 def _page_text(page: str) -> str:
@@ -202,3 +204,52 @@ def test_no_section_prints_nan_where_a_number_was_meant():
     page = _page_text(render_html(sections))
     found = [page[max(0, m.start() - 60) : m.end() + 20] for m in NAN_TEXT.finditer(page)]
     assert not found
+
+
+def _browser():
+    """A headless Chromium through playwright, or a skip when there is none."""
+    import shutil
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    pw = sync_api.sync_playwright().start()
+    try:
+        return pw, pw.chromium.launch(executable_path=exe, args=["--no-sandbox"])
+    except Exception as exc:  # no browser installed for playwright
+        pw.stop()
+        pytest.skip(f"no headless browser: {type(exc).__name__}")
+
+
+@pytest.mark.slow
+def test_filter_and_sort_work_in_a_browser(tmp_path):
+    """Regression guard, in a real browser: typing words hides the rows that lack any of them
+    and updates the count; a header click sorts numerically with empty cells last."""
+    from oncoresist.report import render_report
+
+    df = pd.DataFrame({"sample": [f"S{i}" for i in range(30)], "drug": ["x", "y"] * 15,
+                       "ic50_abs": np.r_[np.arange(29, 0, -1) / 10, np.nan]})  # fmt: skip
+    page_path = render_report([Section("T", tables=[("fits", df)])], tmp_path / "r.html")
+    pw, browser = _browser()
+    try:
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(page_path.as_uri())
+        page.fill("input.tbl-filter", "y S1")
+        page.wait_for_timeout(400)
+        visible = (
+            "rs => rs.filter(r => r.style.display !== 'none').map(r => r.cells[0].textContent)"
+        )
+        assert page.eval_on_selector_all("tbody tr", visible) == [
+            f"S{i}" for i in (1, 11, 13, 15, 17, 19)
+        ]
+        assert page.inner_text(".tbl-count") == "6 of 30 rows"
+        page.fill("input.tbl-filter", "")
+        page.wait_for_timeout(400)
+        page.click("th:nth-child(3)")
+        col = page.eval_on_selector_all("tbody tr", "rs => rs.map(r => r.cells[2].textContent)")
+        assert col[:3] == ["0.1", "0.2", "0.3"] and col[-1] == ""
+        assert not errors
+    finally:
+        browser.close()
+        pw.stop()
