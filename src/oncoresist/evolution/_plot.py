@@ -11,32 +11,38 @@ from ._simulate import SimulationResult
 
 __all__ = ["LOG_FLOOR_DECADES", "log_floor", "plot_schedule_comparison", "plot_trajectories"]
 
-#: Decades below the largest value that a log-scale trajectory axis spans at most: a population
-#: that dies out (0 cells) or falls below ``peak * 10**-LOG_FLOOR_DECADES`` is drawn at that floor.
+#: Decades below the largest value that a log-scale trajectory axis spans at least when the
+#: model counts fewer than a million cells (normalised units): see :func:`log_floor`.
 LOG_FLOOR_DECADES = 6
 
 
 def log_floor(values: np.ndarray) -> float:
-    """Lower end of a log axis for ``values``: the smallest positive value, but no lower than
-    :data:`LOG_FLOOR_DECADES` decades below the largest (NaN when no value is positive).
+    """Lower end of a log axis of cell numbers: one cell (below it a population is extinct),
+    or :data:`LOG_FLOOR_DECADES` decades below the largest value when that is lower (models in
+    normalised units), or the smallest positive value when that is higher; NaN when no value is
+    positive. Populations that die out or fall below the floor are drawn at it.
 
     Examples
     --------
-    >>> log_floor(np.array([0.0, 1e-12, 5.0, 1e4]))
+    >>> log_floor(np.array([0.0, 1e-12, 3.0, 1e10]))  # one cell
+    1.0
+    >>> log_floor(np.array([0.0, 1e-12, 5.0, 1e4]))  # six decades below 1e4 "cells"
     0.01
+    >>> log_floor(np.array([20.0, 1e4]))  # nothing below 20
+    20.0
     """
     v = np.asarray(values, dtype=float)
     pos = v[np.isfinite(v) & (v > 0)]
     if not pos.size:
         return float("nan")
-    return float(max(pos.min(), pos.max() * 10.0**-LOG_FLOOR_DECADES))
+    return float(max(pos.min(), min(1.0, pos.max() * 10.0**-LOG_FLOOR_DECADES)))
 
 
 def plot_trajectories(result: SimulationResult, *, run: int = 0, log_y: bool = True) -> go.Figure:
     """Cells per clone and total over time for one run, with drug-on periods shaded.
 
-    On the log axis (``log_y``) the axis starts at :func:`log_floor` of the values (the
-    smallest positive value, at most :data:`LOG_FLOOR_DECADES` decades below the largest):
+    On the log axis (``log_y``) the axis starts at :func:`log_floor` of the values (one cell,
+    or :data:`LOG_FLOOR_DECADES` decades below the largest value for models in smaller units):
     populations that die out or fall below it are drawn at the floor, as the hover text and the
     subtitle say; ``layout.meta["log_floor"]`` holds the floor.
 

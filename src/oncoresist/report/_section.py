@@ -49,13 +49,18 @@ COLUMN_UNITS: dict[str, str] = {
     "time_to_progression": "days",
     "time_to_extinction": "days",
     "ttp_resistant": "days",
+    "median_ttp_baseline": "days",
+    "median_ttp_nadir": "days",
+    "median_ttp_resistant": "days",
+    "mean_time_on_drug": "days",
+    "mean_time_off_drug": "days",
     "time_on_drug": "days",
     "time_off_drug": "days",
     "t_extinct": "days",
     "mean_exposure": f"{_CONC}·days",
 }
 #: Units of column families named by a prefix (``exposure_<drug>``: concentration AUC).
-_PREFIX_UNITS = {"exposure_": f"{_CONC}·days"}
+_PREFIX_UNITS = {"exposure_": f"{_CONC}·days", "mean_exposure_": f"{_CONC}·days"}
 _SUFFIXES = re.compile(
     r"_(ci_low|ci_high|low|high|lo|hi|parental|resistant|true|sd|se|mean|median)$"
 )
