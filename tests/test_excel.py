@@ -33,7 +33,8 @@ def test_write_table_xlsx_round_trip(tmp_path):
     path = write_table(df, tmp_path / "fits.xlsx")
     back = pd.read_excel(path, sheet_name="fits")
     assert back["sample"].tolist() == ["A", "B", "C"]
-    np.testing.assert_array_equal(back["ic50_abs"].to_numpy(), df["ic50_abs"].to_numpy())
+    assert back.columns.tolist() == ["sample", "ic50_abs (µM)", "n", "ok", "when"]  # units
+    np.testing.assert_array_equal(back["ic50_abs (µM)"].to_numpy(), df["ic50_abs"].to_numpy())
     assert back["n"].tolist() == [1, 2, 3] and back["ok"].tolist() == [True, False, True]
     assert back["when"].dt.day.tolist() == [1, 2, 3]
 
@@ -83,7 +84,9 @@ def test_cli_excel_writes_every_table_once(tmp_path):
     book = pd.read_excel(tmp_path / "out" / "tables.xlsx", sheet_name=None)
     assert list(book) == ["about", "fits", "outliers"]  # fits once, from fits.parquet
     fits = pd.read_parquet(tmp_path / "out" / "fits.parquet")
-    assert book["fits"]["ic50_abs"].to_numpy() == pytest.approx(fits["ic50_abs"].to_numpy())
+    # headers carry units as in the report; values are the run's own
+    assert book["fits"]["ic50_abs (µM)"].to_numpy() == pytest.approx(fits["ic50_abs"].to_numpy())
+    assert "hill_slope" in book["fits"].columns
     manifest = json.loads((tmp_path / "out" / "oncoresist-run.json").read_text())
     assert manifest["status"] == "complete" and "tables.xlsx" in manifest["files"]
     # the option lasts one call

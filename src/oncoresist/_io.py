@@ -342,6 +342,7 @@ def write_workbook(
     *,
     inputs: Sequence[str | os.PathLike[str]] = (),
     about: Mapping[str, Any] | None = None,
+    units: bool = True,
 ) -> Path:
     """Write ``{name: table}`` as one Excel workbook (a sheet per table), atomically.
 
@@ -349,7 +350,9 @@ def write_workbook(
     starts with ``=`` is written as text, never as a formula (a cell from a user's file cannot
     run anything in Excel). A table longer than Excel's 1,048,575 data rows is refused with the
     fix (write .parquet or .csv). ``about`` (``{key: value}``) adds a first sheet ``about``
-    that says what the workbook holds.
+    that says what the workbook holds. ``units``: headers carry their unit, as in the HTML
+    reports (``ic50_abs (µM)``, :func:`oncoresist.report.column_label`); the CSV and Parquet
+    files keep the plain names.
 
     Examples
     --------
@@ -358,7 +361,11 @@ def write_workbook(
     >>> _ = write_workbook({"fits": pd.DataFrame({"drug": ["=1+1"], "ic50_uM": [0.5]})}, p)
     >>> pd.read_excel(p, sheet_name="fits")["drug"].tolist()
     ['=1+1']
+    >>> pd.read_excel(p, sheet_name="fits").columns.tolist()
+    ['drug', 'ic50_uM']
     """
+    from .report._section import column_label
+
     target = Path(path)
     for name, df in tables.items():
         if len(df) >= EXCEL_MAX_ROWS:
@@ -376,7 +383,10 @@ def write_workbook(
                 )
                 info.to_excel(xl, sheet_name="about", index=False)
             for name, df in sheets.items():
-                _excel_ready(df).to_excel(xl, sheet_name=name, index=False)
+                out = _excel_ready(df)
+                if units:
+                    out = out.rename(columns=column_label)
+                out.to_excel(xl, sheet_name=name, index=False)
                 for row in xl.sheets[name].iter_rows(min_row=2):
                     for cell in row:
                         if cell.data_type == "f":  # text that looks like a formula stays text
@@ -656,7 +666,15 @@ class OutputRun:
         found = _tables_of(self._staging)
         if not found:
             return
-        tables, about = {}, {"command": self.command, "written": _now()}
+        tables, about = (
+            {},
+            {
+                "command": self.command,
+                "written": _now(),
+                "headers": "each column with its unit, e.g. ic50_abs (µM); the run's CSV/Parquet "
+                "files have the plain names",
+            },
+        )
         for key, p in found.items():
             df = pd.read_parquet(p) if p.suffix == ".parquet" else _read_delimited(p)
             if len(df) >= EXCEL_MAX_ROWS:
