@@ -69,7 +69,7 @@ def main() -> None:
             f"full strategy run ({label} caches): {total:.2f} s ({parts}); "
             f"{len(s.table)} rows, kinds {s.table.kind.value_counts().to_dict()}"
         )
-    print(s.summary())
+    print(s.describe())
     if args.quick:
         print("synergy model (fit once per process, ~15 s): skipped at --quick")
         return

@@ -151,7 +151,7 @@ def test_combination_plate_grid_file_reads(tmp_path):
                                                      ("A4", "positive"))]
     )  # fmt: skip
     s = read_combination_plate(grid, layout, conc_unit="uM")
-    assert s.source == str(grid) and s.summary()["wells"] == 9
+    assert s.source == str(grid) and s.counts()["wells"] == 9
 
 
 def test_plate_signal_and_layout_dose_that_are_not_numbers(tmp_path):

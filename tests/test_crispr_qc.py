@@ -81,7 +81,7 @@ def test_separation_statistics_against_sklearn_and_formula():
         "replicate"
     )
     assert qc.to_frame().shape[0] == 3 and "CrisprQC" in qc._repr_html_()
-    assert qc.summary()["n_samples"] == 3
+    assert qc.checks()["n_samples"] == 3
 
 
 def test_average_precision_with_ties_matches_sklearn():

@@ -64,7 +64,7 @@ def test_valid_screen_accessors():
     assert sub.sample_names == ["T0", "t1"] and list(sub.counts.index) == ["g1", "g0"]
     mask = s.subset(guides=np.array([True, False, True, False]))
     assert list(mask.counts.index) == ["g0", "g2"]
-    summ = s.summary()
+    summ = s.sizes()
     assert summ["n_guides"] == 4 and summ["n_genes"] == 2 and summ["n_pairs"] == 1
     assert "CrisprScreen" in s._repr_html_()
 
@@ -166,7 +166,7 @@ def test_pairs_that_do_not_pair_name_the_sample():
     s = CrisprScreen(counts, guides, samples2.assign(replicate=[None, "A", None, "B"]))
     with pytest.raises(InputError, match=r"sample 't1' \(treatment\) has no replicate label"):
         s.pairs()
-    assert s.summary()["n_pairs"] is None  # summary does not raise
+    assert s.sizes()["n_pairs"] is None  # sizes() does not raise
 
 
 def test_subset_unknown_names():

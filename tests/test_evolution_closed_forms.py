@@ -64,7 +64,7 @@ def _schedule(treated: bool) -> Schedule:
 def _final(res: SimulationResult, clone: str) -> np.ndarray:
     tr = res.trajectories
     last = tr[(tr["time"] == res.t_end) & (tr["clone"] == clone)].sort_values("run")
-    assert len(last) == len(res.summary)
+    assert len(last) == len(res.runs)
     return last["cells"].to_numpy(float)
 
 
@@ -177,7 +177,7 @@ def test_birth_death_mean_and_variance(method, dt, rates, n0, t_end, n_runs, tre
         rng=1,
         record_runs=0,
     )
-    x = res.summary["final_burden"].to_numpy(float)
+    x = res.runs["final_burden"].to_numpy(float)
     mean = n0 * math.exp(r * t_end)
     var = n0 * (b + death) / r * math.exp(r * t_end) * math.expm1(r * t_end)
     se = math.sqrt(var / n_runs) / mean
@@ -236,7 +236,7 @@ def test_extinction_probability(method, dt, rates, n0, times, n_runs):
         rng=7,
         record_runs=0,
     )
-    t_ext = res.summary["t_extinct"].to_numpy(float)
+    t_ext = res.runs["t_extinct"].to_numpy(float)
     for t in times:
         p = _kendall_alpha(b, d, t) ** n0
         got = float(np.mean(t_ext <= t + 1e-9))
@@ -258,12 +258,12 @@ def test_engines_agree_in_distribution():
     b, d = NEAR
     m, s = _clone_model(b, d, 50), Schedule("none")
     ex = simulate(m, s, method="gillespie", t_end=60.0, n_runs=1500, rng=11, record_runs=0)
-    ref = ex.summary["final_burden"].to_numpy(float)
+    ref = ex.runs["final_burden"].to_numpy(float)
     for dt, seed in ((1.0, 12), (0.5, 13)):
         br = simulate(
             m, s, method="branching", t_end=60.0, dt=dt, n_runs=1500, rng=seed, record_runs=0
         )
-        assert stats.ks_2samp(ref, br.summary["final_burden"]).pvalue > 0.01, dt
+        assert stats.ks_2samp(ref, br.runs["final_burden"]).pvalue > 0.01, dt
 
 
 def test_tau_leap_agrees_in_distribution():
@@ -277,7 +277,7 @@ def test_tau_leap_agrees_in_distribution():
     m, s = _clone_model(b, d, 50), Schedule("none")
     ex = simulate(m, s, method="gillespie", t_end=60.0, n_runs=1500, rng=11, record_runs=0)
     tl = simulate(m, s, method="tau_leap", t_end=60.0, dt=0.5, n_runs=1500, rng=14, record_runs=0)
-    assert stats.ks_2samp(ex.summary["final_burden"], tl.summary["final_burden"]).pvalue > 0.01
+    assert stats.ks_2samp(ex.runs["final_burden"], tl.runs["final_burden"]).pvalue > 0.01
 
 
 # ---------------------------------------------------------------------------------------------

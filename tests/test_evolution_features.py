@@ -70,7 +70,7 @@ def test_stem_fates_mean_matches_ode_in_stochastic_engines():
     for clone in ("S", "D"):
         exact = float(ode[(ode.time == 30) & (ode.clone == clone)].cells.iloc[0])
         mean = br.mean[(br.mean.time == 30) & (br.mean.clone == clone)].mean_cells.iloc[0]
-        se = br.summary.shape[0] ** -0.5 * max(float(last[last.clone == clone].cells.std()), 1.0)
+        se = br.runs.shape[0] ** -0.5 * max(float(last[last.clone == clone].cells.std()), 1.0)
         assert abs(mean - exact) < 4 * se + 1e-9 * exact, (clone, mean, exact, se)
 
 
@@ -85,10 +85,10 @@ def test_bulk_killer_regrows_from_stem_cells_stem_killer_does_not():
     stem = simulate(m, load_schedule(example_path("kill_stem_then_stop.yaml")), t_end=365, dt=1)
     b0 = bulk.burden.total.iloc[0]
     assert bulk.burden.total.min() < 0.5 * b0
-    assert bulk.summary.final_burden.iloc[0] > 10 * b0
-    assert math.isfinite(bulk.summary.ttp_baseline.iloc[0])
-    assert stem.summary.final_burden.iloc[0] < 0.1 * b0
-    assert math.isnan(stem.summary.ttp_baseline.iloc[0])
+    assert bulk.runs.final_burden.iloc[0] > 10 * b0
+    assert math.isfinite(bulk.runs.ttp_baseline.iloc[0])
+    assert stem.runs.final_burden.iloc[0] < 0.1 * b0
+    assert math.isnan(stem.runs.ttp_baseline.iloc[0])
 
 
 def _stroma_model(level, protection=0.05):
@@ -123,7 +123,7 @@ def test_stroma_protection_lowers_kill_in_proportion(level):
     the IC50) and p = 0.05 per unit, log(x0 / x(10)) / 10 = 0.1, 0.08, 0.06 at L = 0, 4, 8
     (ODE; measured relative error < 1e-6)."""
     res = simulate(_stroma_model(level), Schedule("A", (Regimen("A"),)), t_end=10, dt=1)
-    rate = math.log(1e6 / res.summary.final_burden.iloc[0]) / 10
+    rate = math.log(1e6 / res.runs.final_burden.iloc[0]) / 10
     assert rate == pytest.approx(0.1 * (1 - 0.05 * level), rel=1e-6)
 
 
@@ -134,9 +134,9 @@ def test_stroma_depleting_drug_restores_the_kill():
     m = load_model(example_path("protective_stroma.yaml"))
     alone = simulate(m, load_schedule(example_path("drug_alone.yaml")), t_end=100, dt=1)
     both = simulate(m, load_schedule(example_path("drug_plus_depleter.yaml")), t_end=100, dt=1)
-    assert alone.summary.final_caf.iloc[0] > 4
-    assert both.summary.final_caf.iloc[0] < 0.5
-    assert both.summary.final_burden.iloc[0] < 0.1 * alone.summary.final_burden.iloc[0]
+    assert alone.runs.final_caf.iloc[0] > 4
+    assert both.runs.final_caf.iloc[0] < 0.5
+    assert both.runs.final_burden.iloc[0] < 0.1 * alone.runs.final_burden.iloc[0]
     assert "level_caf" in alone.burden.columns
 
 
@@ -165,11 +165,11 @@ def test_immune_predation_holds_tumour_at_the_analytical_equilibrium():
     )
     res = simulate(m, Schedule("none"), t_end=1500, dt=5)
     n_star = (delta * r / k - s) / rho
-    assert res.summary.final_burden.iloc[0] == pytest.approx(n_star, rel=1e-4)
-    assert res.summary.final_nk.iloc[0] == pytest.approx(r / k, rel=1e-4)
+    assert res.runs.final_burden.iloc[0] == pytest.approx(n_star, rel=1e-4)
+    assert res.runs.final_nk.iloc[0] == pytest.approx(r / k, rel=1e-4)
     # the stochastic engine keeps the compartment deterministic: its mean stays near N*
     br = simulate(m, Schedule("none"), method="branching", t_end=600, dt=1, n_runs=50, rng=1)
-    assert br.summary.final_burden.mean() == pytest.approx(n_star, rel=0.15)
+    assert br.runs.final_burden.mean() == pytest.approx(n_star, rel=0.15)
 
 
 def test_switch_at_progression_outlasts_continuing_the_first_drug():
@@ -180,7 +180,7 @@ def test_switch_at_progression_outlasts_continuing_the_first_drug():
     m = load_model(example_path("switch_at_progression_model.yaml"))
     sw = simulate(m, load_schedule(example_path("switch_at_progression.yaml")), t_end=730)
     a = simulate(m, load_schedule(example_path("continue_first_drug.yaml")), t_end=730)
-    s_sw, s_a = sw.summary.iloc[0], a.summary.iloc[0]
+    s_sw, s_a = sw.runs.iloc[0], a.runs.iloc[0]
     assert s_sw.n_switches == 1 and s_a.n_switches == 0
     assert s_sw.ttp_baseline > 1.5 * s_a.ttp_baseline
     assert s_sw.ttp_failure > s_a.ttp_failure
@@ -199,10 +199,10 @@ def test_collateral_sensitivity_cycling_outlasts_either_monotherapy():
         simulate(m, load_schedule(example_path(f)), **kw)
         for f in ("continue_first_drug.yaml", "monotherapy_B.yaml")
     ]
-    t_cyc = cyc.summary.ttp_baseline.iloc[0]
-    assert cyc.summary.n_switches.iloc[0] >= 5
+    t_cyc = cyc.runs.ttp_baseline.iloc[0]
+    assert cyc.runs.n_switches.iloc[0] >= 5
     for r in mono:
-        assert t_cyc > 1.5 * r.summary.ttp_baseline.iloc[0]
+        assert t_cyc > 1.5 * r.runs.ttp_baseline.iloc[0]
 
 
 def test_adaptive_rule_on_a_clone_with_absolute_thresholds():
@@ -232,7 +232,7 @@ def test_adaptive_rule_on_a_clone_with_absolute_thresholds():
             },
         }
     )
-    assert simulate(m, s2, t_end=50, dt=1).summary.time_off_drug.iloc[0] == 0
+    assert simulate(m, s2, t_end=50, dt=1).runs.time_off_drug.iloc[0] == 0
     m0 = Model(
         clones=(m.clones[0], Clone("R", 0.02, initial=0.0)),
         drugs=m.drugs,
@@ -254,7 +254,7 @@ def _two_drug(combination, a_eff, b_eff):
 def _daily_kill(model, ca, cb):
     regs = tuple(Regimen(d, level=c) for d, c in (("A", ca), ("B", cb)) if c > 0)
     res = simulate(model, Schedule("s", regs), t_end=1, dt=1)
-    return math.log(1e6 / res.summary.final_burden.iloc[0])
+    return math.log(1e6 / res.runs.final_burden.iloc[0])
 
 
 def test_bliss_of_two_drugs_each_giving_fraction_e():
@@ -299,10 +299,10 @@ def test_common_random_numbers_identical_and_reduce_variance():
     a = Schedule("a", (Regimen("A", level=1.0),))
     b = Schedule("b", (Regimen("A", level=1.05),))
     kw = {"method": "branching", "t_end": 30.0, "dt": 1.0, "n_runs": 150, "record_runs": 0}
-    fa = simulate(m, a, rng=1, crn=True, **kw).summary.final_burden.to_numpy()
-    fa2 = simulate(m, a, rng=1, crn=True, **kw).summary.final_burden.to_numpy()
-    fb = simulate(m, b, rng=1, crn=True, **kw).summary.final_burden.to_numpy()
-    fb_ind = simulate(m, b, rng=2, crn=True, **kw).summary.final_burden.to_numpy()
+    fa = simulate(m, a, rng=1, crn=True, **kw).runs.final_burden.to_numpy()
+    fa2 = simulate(m, a, rng=1, crn=True, **kw).runs.final_burden.to_numpy()
+    fb = simulate(m, b, rng=1, crn=True, **kw).runs.final_burden.to_numpy()
+    fb_ind = simulate(m, b, rng=2, crn=True, **kw).runs.final_burden.to_numpy()
     np.testing.assert_array_equal(fa, fa2)
     assert np.var(fa - fb) < 0.5 * np.var(fa - fb_ind)
 

@@ -252,7 +252,7 @@ def test_run_cohort_agrees_with_simulate_branching():
             a = tr[tr["clone"] == clone]["cells"].to_numpy(float)
             assert stats.ks_2samp(a, out["x_end"][:, 1 - j]).pvalue > 0.01, clone
         for col in ("ttp_nadir", "t_extinct"):
-            a = np.nan_to_num(ref.summary[col].to_numpy(float), nan=-1.0)
+            a = np.nan_to_num(ref.runs[col].to_numpy(float), nan=-1.0)
             b = np.nan_to_num(getattr(out["met"], col), nan=-1.0)
             assert stats.ks_2samp(a, b).pvalue > 0.01, col
         assert out["rec_x"].shape == (201, 3, 2)
@@ -272,7 +272,7 @@ def test_engines_agree_in_distribution_with_simulate():
     br = simulate(
         m, s, method="branching", t_end=60.0, n_runs=1500, rng=12, record_runs=0, engine="numpy"
     )
-    refs = [ex.summary["final_burden"].to_numpy(float), br.summary["final_burden"].to_numpy(float)]
+    refs = [ex.runs["final_burden"].to_numpy(float), br.runs["final_burden"].to_numpy(float)]
     engines = ["numpy", "numba"] if K.HAVE_NUMBA else ["numpy"]
     samples = []
     for i, engine in enumerate(engines):
@@ -400,9 +400,9 @@ def test_simulate_auto_uses_the_compiled_cohort_with_the_same_law(monkeypatch):
     calls = []
     real = K.run_cohort
     monkeypatch.setattr(K, "run_cohort", lambda *a, **k: calls.append(1) or real(*a, **k))
-    auto = simulate(m, sched, rng=3, **kw).summary
+    auto = simulate(m, sched, rng=3, **kw).runs
     assert calls == [1]  # the compiled cohort ran
-    ref = simulate(m, sched, rng=4, engine="numpy", **kw).summary
+    ref = simulate(m, sched, rng=4, engine="numpy", **kw).runs
     assert stats.ks_2samp(auto.final_burden, ref.final_burden).pvalue > 0.01
     assert auto.exposure_A.to_numpy() == pytest.approx(ref.exposure_A.to_numpy())
     assert abs(auto.resistant_at_end.mean() - ref.resistant_at_end.mean()) < 0.08

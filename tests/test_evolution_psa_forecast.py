@@ -85,7 +85,7 @@ def test_synthetic_two_population_recovered_and_beats_baselines():
     for p, tol in (("log_delta", 0.1), ("log_r_s", 0.1), ("r_r", 5e-4), ("logit_resistant", 0.3)):
         err = np.array([sc.loc[pid, p] - truth[pid][p] for pid in truth])
         assert np.median(np.abs(err)) < tol, p
-    s = ev.summary().set_index("model").loc["two_population"]
+    s = ev.by_model().set_index("model").loc["two_population"]
     assert s["frac_beats_better_baseline"] >= 0.9
     assert s["median_skill_lvcf"] > 0.7 and s["median_skill_trend"] > 0.7
     assert s["median_rmse"] < 0.2
@@ -193,7 +193,7 @@ def test_bruchovsky_forecasts_against_naive_baselines():
     """
     psa = fetch_bruchovsky_psa()
     ev = evaluate_psa_forecasts(psa, ("two_population", "lotka_volterra"), cycles_fit=(2, 3))
-    s = ev.summary().set_index(["cycles_fit", "model"])
+    s = ev.by_model().set_index(["cycles_fit", "model"])
     lv2, lv3 = s.loc[(2, "lotka_volterra")], s.loc[(3, "lotka_volterra")]
     assert lv2["n_patients"] == 47 and lv3["n_patients"] == 23
     assert s.loc[(2, "baseline_lvcf"), "median_rmse"] == pytest.approx(1.908, abs=0.01)

@@ -66,9 +66,9 @@ def test_exact_and_approximate_agree_in_distribution():
     ex = simulate(m, s, method="gillespie", t_end=5, dt=0.5, n_runs=1500, rng=1, record_runs=0)
     tl = simulate(m, s, method="tau_leap", t_end=5, dt=0.05, n_runs=1500, rng=2, record_runs=0)
     br = simulate(m, s, method="branching", t_end=5, dt=0.5, n_runs=1500, rng=3, record_runs=0)
-    a = ex.summary["final_burden"]
-    assert stats.ks_2samp(a, tl.summary["final_burden"]).pvalue > 0.01
-    assert stats.ks_2samp(a, br.summary["final_burden"]).pvalue > 0.01
+    a = ex.runs["final_burden"]
+    assert stats.ks_2samp(a, tl.runs["final_burden"]).pvalue > 0.01
+    assert stats.ks_2samp(a, br.runs["final_burden"]).pvalue > 0.01
     # mean of S is x0 exp((b(1-u) - d) t) exactly for the linear process
     s_end = ex.mean[(ex.mean.time == 5) & (ex.mean.clone == "S")]["mean_cells"].iloc[0]
     assert s_end == pytest.approx(20 * math.exp((0.5 * 0.99 - 0.3) * 5), rel=0.05)
@@ -120,7 +120,7 @@ def test_zhang2017_adaptive_cycles_and_beats_continuous():
     m = zhang2017_model(patient=1)
     sch = zhang2017_schedules()
     res = [simulate(m, s, t_end=12000, dt=5) for s in sch.values()]
-    cont, adap = (r.summary.iloc[0] for r in res)
+    cont, adap = (r.runs.iloc[0] for r in res)
     # the engine agrees with a direct integration of the equations: measured 3580 vs 3577 d
     assert cont["ttp_resistant"] == pytest.approx(_zhang_direct(m, 6000), abs=5.0)
     # a real cycling schedule: measured 22 on/off switches in 12,000 d, the first stop at
@@ -161,7 +161,7 @@ def test_zhang2017_patient2_preexisting_resistance():
     # (two switches only: once T- dominate, PSA no longer falls to 50%).
     m = zhang2017_model(patient=2)
     res = [simulate(m, s, t_end=3000, dt=5) for s in zhang2017_schedules().values()]
-    cont, adap = (r.summary.iloc[0]["ttp_resistant"] for r in res)
+    cont, adap = (r.runs.iloc[0]["ttp_resistant"] for r in res)
     assert cont < 100 and adap > 10 * cont
 
 
@@ -178,5 +178,5 @@ def test_cohort_vectorised_variation():
         variation={"S.birth_rate": 0.2},
         record_runs=2,
     )
-    assert len(r.summary) == 500 and r.trajectories["run"].nunique() == 2
-    assert r.summary["final_burden"].std() > 0
+    assert len(r.runs) == 500 and r.trajectories["run"].nunique() == 2
+    assert r.runs["final_burden"].std() > 0

@@ -407,8 +407,8 @@ def test_structured_model_simulates_or_raises_own_error(folder, model, schedule,
         raise AssertionError(
             f"{type(exc).__name__} escaped for model {model}, schedule {schedule}: {exc}"
         ) from exc
-    final = res.summary["final_burden"].to_numpy()
-    assert all(math.isfinite(v) and v >= 0 for v in final), res.summary
+    final = res.runs["final_burden"].to_numpy()
+    assert all(math.isfinite(v) and v >= 0 for v in final), res.runs
 
 
 # ----------------------------------------------------------------------------- CIViC, data

@@ -248,7 +248,9 @@ def test_output_contract(simulated):
     assert isinstance(gdsc, GdscModelFit) and gdsc.n_iter > 0
     assert list(gdsc.drugs["drug"]) == sorted(fits["drug"].unique())
     assert len(gdsc.lines) == fits["sample"].nunique()
-    assert np.isfinite(gdsc.aic) and "converged" in gdsc.summary()
+    assert (
+        np.isfinite(gdsc.aic) and "converged" in gdsc.summary() and "converged" in gdsc.describe()
+    )
     assert "<table" in gdsc._repr_html_() and "GdscModelFit(" in repr(gdsc)
     with pytest.raises(AttributeError):
         gdsc.n_iter = 0  # type: ignore[misc]

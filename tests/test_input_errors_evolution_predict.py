@@ -599,8 +599,8 @@ def test_schedule_changes_are_bounded(regimen, adaptive):
 def test_schedule_without_regimens_is_an_untreated_run():
     """Regression guard: a schedule with no drugs is a documented untreated control."""
     res = simulate(_one_clone(), Schedule("untreated"), t_end=10, dt=1)
-    assert res.summary["time_on_drug"].iloc[0] == 0
-    assert res.summary["final_burden"].iloc[0] == pytest.approx(1e3 * math.exp(0.05 * 10))
+    assert res.runs["time_on_drug"].iloc[0] == 0
+    assert res.runs["final_burden"].iloc[0] == pytest.approx(1e3 * math.exp(0.05 * 10))
     s = schedule_from_dict({"name": "none", "regimens": []})
     assert s.regimens == ()
 

@@ -131,7 +131,7 @@ def test_table_and_grid_maps_give_the_same_screen():
     b = grid_.data.sort_values(keys).reset_index(drop=True)
     cols = ["plate", "well", "sample", "drug", "concentration", "role", "signal", "row", "col"]
     pd.testing.assert_frame_equal(a[cols], b[cols])
-    s = table.summary()
+    s = table.counts()
     assert (s["treated_wells"], s["negative_wells"], s["positive_wells"]) == (180, 28, 28)
     assert table.samples == ["Parental", "Resistant"]  # blank wells take their plate's line
     assert table.drugs == ["DrugA", "DrugB", "DrugC"]

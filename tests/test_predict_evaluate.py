@@ -101,7 +101,7 @@ def test_leave_cell_line_out_estimate_is_not_inflated(panel_xy):
     _panel, truth, X, y = panel_xy
     models = {"mean_effects": MeanEffects(), "elastic_net": PerDrugElasticNet(n_alphas=8)}
     ev = evaluate(models, X, y, splits=["pair", "cell_line"], n_splits=4, rng=0)
-    s = ev.summary().set_index(["model", "split"])
+    s = ev.metrics().set_index(["model", "split"])
     # Held-out generation: same response function (rng=0), new cell lines (sample_rng=99).
     new, new_truth = make_response_panel(n_samples=240, n_drugs=5, n_genes=30, rng=0, sample_rng=99)
     Xn, yn = pair_frame(new)
@@ -131,7 +131,7 @@ def test_leave_cell_line_out_estimate_is_not_inflated(panel_xy):
         n_splits=4,
         rng=0,
     )
-    s2 = ev2.summary().set_index(["model", "split"])
+    s2 = ev2.metrics().set_index(["model", "split"])
     assert s2.loc[("sample_mean", "pair"), "pearson_per_drug"] > 0.3
     assert np.isnan(s2.loc[("sample_mean", "cell_line"), "pearson_per_drug"]) or (
         s2.loc[("sample_mean", "cell_line"), "pearson_per_drug"] < 0.05
@@ -170,7 +170,7 @@ def test_inner_tuning_failed_fits_and_not_applicable(panel_xy):
     assert (nd.status == "not_applicable").all()
     br = fits[fits.model == "broken"]
     assert (br.status == "failed").all() and br.reason.str.contains("deliberately").all()
-    s = ev.summary()
+    s = ev.metrics()
     assert set(s.loc[s.model == "broken", "status"]) == {"failed"}
     assert s.loc[s.model == "drug_mean", "status"].eq("ok").all()
     with pytest.raises(InputError, match="tissue"):
@@ -193,7 +193,7 @@ def test_leave_drug_out_with_drug_features(panel_xy):
         splits=["drug"],
         n_splits=4,
     )
-    s = ev.summary().set_index("model")
+    s = ev.metrics().set_index("model")
     # Drugs of a class share scaffold, target and biomarkers, so structure features carry the
     # biomarkers over to an unseen drug of the class: the per-drug Pearson beats the
     # cell-line-mean baseline (measured 0.59 vs 0.42).
@@ -215,7 +215,7 @@ def test_cross_study_on_another_scale():
         (Xb, yb),
         n_splits=3,
     )
-    s = ev.summary().set_index("model")
+    s = ev.metrics().set_index("model")
     assert s.loc["en", "pearson_per_drug"] > 0.7
     assert s.loc["en", "pearson_norm"] > 0.7  # truth centred on B's own drug means
     assert np.isnan(s.loc["mean_effects", "pearson_per_drug"])
@@ -227,6 +227,6 @@ def test_cross_study_on_another_scale():
     same = evaluate_cross_study({"me": MeanEffects()}, (X, y), (Xb, yb), hold_out_cell_lines=False)
     # Without holding lines out, the baseline reuses each line's GDSC-side mean (leakage of the
     # line, not of the assay): its per-drug Pearson becomes positive.
-    assert same.summary().loc[0, "pearson_per_drug"] > 0.2
+    assert same.metrics().loc[0, "pearson_per_drug"] > 0.2
     with pytest.raises(InputError, match="share 0 drug"):
         evaluate_cross_study({"me": MeanEffects()}, (X, y), (X.assign(drug="zz"), yb))

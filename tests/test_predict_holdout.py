@@ -67,7 +67,7 @@ def test_card_records_training_samples_and_apply_warns_on_them(panel, tmp_path):
     assert app.training_overlap == mixed[1:]
     flags = app.predictions.groupby("sample")["in_training"].first()
     assert flags.to_dict() == {mixed[0]: False, mixed[1]: True, mixed[2]: True}
-    assert "in-sample" in app.summary()
+    assert "in-sample" in app.describe()
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a held-out profile: no warning at all
         clean = tm.predict_profile(_long_profile(panel, held))
@@ -96,7 +96,7 @@ def test_card_without_training_samples_says_so(panel, tmp_path):
     (folder / "card.json").write_text(json.dumps(card))
     app = load_model(folder).predict_profile(dict(panel.layers))
     assert not app.training_samples_known
-    assert "does not list its training samples" in app.summary()
+    assert "does not list its training samples" in app.describe()
 
 
 def test_load_prediction_panel_from_a_folder_keeps_its_measure(panel, tmp_path):

@@ -73,7 +73,7 @@ def test_constant_per_fold_baseline_has_no_per_drug_correlation_within_folds(xy)
     per_drug = ev.per_drug()
     assert per_drug["pearson"].isna().all()
     assert (per_drug["n_folds"] == 5).all()
-    assert ev.summary()["pearson_per_drug"].isna().all()
+    assert ev.metrics()["pearson_per_drug"].isna().all()
     pooled = group_metrics(ev.predictions, "drug")  # the folds pooled: the artefact
     assert pooled["pearson"].abs().min() > 0.05
     # the RMSE per drug is the mean over folds of the within-fold RMSE
@@ -107,11 +107,11 @@ def test_measure_travels_with_the_data_and_cross_measure_rmse_is_nan(xy):
     ev = evaluate_cross_study(models, (X, y_ic50), (X, y_auc), n_splits=3)
     assert set(ev.predictions["measure"]) == {"auc"}
     assert set(ev.predictions["train_measure"]) == {"ln_ic50"}
-    s = ev.summary()
+    s = ev.metrics()
     assert s["measure"].tolist() == ["auc"]
     assert s["rmse"].isna().all() and s["spearman"].notna().all()
     assert ev.per_drug()["rmse"].isna().all()
-    same = evaluate_cross_study(models, (X, y_ic50), (X, y_ic50 + 0.1), n_splits=3).summary()
+    same = evaluate_cross_study(models, (X, y_ic50), (X, y_ic50 + 0.1), n_splits=3).metrics()
     assert same["rmse"].notna().all()
     with pytest.raises(InputError, match="measure"):
         evaluate(models, X, y, splits=["pair"], measure="")
@@ -130,7 +130,7 @@ def test_summary_across_studies_reports_rmse_per_measure(xy):
     out = summarise_studies({"gdsc1": gdsc, "ctrp": ctrp, "gdsc2": gdsc2})
     me = out[out["model"] == "mean_effects"].set_index("measure")
     assert me.index.tolist() == ["auc", "ln_ic50", "all (auc+ln_ic50)"]
-    s = {k: e.summary().set_index("model").loc["mean_effects"] for k, e in
+    s = {k: e.metrics().set_index("model").loc["mean_effects"] for k, e in
          {"gdsc1": gdsc, "ctrp": ctrp, "gdsc2": gdsc2}.items()}  # fmt: skip
     assert me.loc["auc", "rmse"] == pytest.approx(s["ctrp"]["rmse"])
     assert me.loc["ln_ic50", "rmse"] == pytest.approx((s["gdsc1"]["rmse"] + s["gdsc2"]["rmse"]) / 2)

@@ -100,7 +100,7 @@ def test_bad_profiles_get_clear_messages_never_zeros(trained):
     with pytest.raises(InputError, match="no 'copy_number' layer"):
         m.predict_profile(no_cn)
     app = m.predict_profile(no_cn, allow_missing_layers=True)
-    assert app.imputed_layers == ["copy_number"] and "imputed entirely" in app.summary()
+    assert app.imputed_layers == ["copy_number"] and "imputed entirely" in app.describe()
     # Binary layer with other values.
     mut = {**prof, "mutation": prof["mutation"] * 2}
     with pytest.raises(InputError, match="binary"):

@@ -67,7 +67,7 @@ def test_lco_model_beats_mean_effects_by_more_than_fold_spread(mapk):
         splits=["cell_line"],
         n_splits=3,
     )
-    s = ev.summary().set_index("model")
+    s = ev.metrics().set_index("model")
     en, me = s.loc["elastic_net"], s.loc["mean_effects"]
     # Under leave-cell-line-out the baselines predict the drug mean: no within-drug signal.
     assert np.isnan(me["pearson_per_drug"]) and me["auroc_per_drug"] == pytest.approx(0.5)
@@ -117,7 +117,7 @@ def test_cross_study_gdsc_to_ctrp():
         hold_out_cell_lines=True,
         n_splits=3,
     )
-    s = ev.summary().set_index("model")
+    s = ev.metrics().set_index("model")
     # GDSC ln IC50 -> CTRP AUC on lines held out of training: within-drug ranking transfers
     # (measured per-drug Pearson ~0.4), the baseline has none.
     assert s.loc["elastic_net", "pearson_per_drug"] > 0.2

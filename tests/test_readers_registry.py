@@ -76,7 +76,7 @@ def test_every_format_is_registered_with_a_product():
     names = ["csv", "tsv", "parquet", "excel", "gdsc_raw", "curvecurator"]
     assert READERS.names()[:6] == names and set(READERS.names()) <= {*names, "plate_export"}
     for r in READERS:
-        assert set(r.produces) <= {"screen", "combination"} and r.summary
+        assert set(r.produces) <= {"screen", "combination"} and r.description
     assert READERS.get("xlsx").name == "excel" and READERS.get("GDSC").name == "gdsc_raw"
     assert PLATE_EXPORT.name == "plate_export" and PLATE_EXPORT.produces == ("screen",)
 
@@ -113,7 +113,7 @@ def test_gdsc_and_curvecurator_detected_by_content(tmp_path):
     gdsc = _gdsc_frame()
     gdsc.to_csv(tmp_path / "plates.csv", index=False)
     assert _reader_for(tmp_path / "plates.csv") == "gdsc_raw"
-    assert read_screen(tmp_path / "plates.csv").summary()["treated_wells"] == 3
+    assert read_screen(tmp_path / "plates.csv").counts()["treated_wells"] == 3
     # a column mapping means: read it as a tidy table
     assert _reader_for(tmp_path / "plates.csv", columns={"sample": "CELL_LINE_NAME"}) == "csv"
 

@@ -119,7 +119,7 @@ def test_score_combinations_dask_equals_serial(ex, tmp_path):
     kw = dict(models=["bliss", "hsa", "zip"], n_boot=20, rng=5, chunk_size=3)
     a = score_combinations(screen, executor="serial", **kw)
     b = score_combinations(screen, executor=ex, **kw)
-    pd.testing.assert_frame_equal(a.summary, b.summary, check_exact=True)
+    pd.testing.assert_frame_equal(a.scores, b.scores, check_exact=True)
     pd.testing.assert_frame_equal(a.surfaces, b.surfaces, check_exact=True)
     src = tmp_path / "blocks"
     src.mkdir()
@@ -173,7 +173,7 @@ def test_simulate_and_cohort_parquet_dask_equal_serial(ex, tmp_path):
     kw = dict(method="branching", n_runs=30, rng=3, t_end=120.0, crn=False)
     a = simulate(m, s, **kw)
     b = simulate(m, s, executor=ex, **kw)
-    pd.testing.assert_frame_equal(a.summary, b.summary, check_exact=True)
+    pd.testing.assert_frame_equal(a.runs, b.runs, check_exact=True)
     pd.testing.assert_frame_equal(a.mean, b.mean, check_exact=True)
     pk = dict(n_patients=25, chunk_size=10, t_end=90.0, rng=7)
     c = simulate_cohort_parquet(m, s, tmp_path / "c1", executor="serial", **pk)

@@ -96,7 +96,7 @@ def test_profile_with_no_assessable_evidence_ranks_nothing_confidently():
     # bad input (issue 15): a gene no source knows
     s = suggest_strategies(make_profile(["ZZZ3 A12T"], tissue="lung"), "gefitinib", **FAST)
     assert not s.confident
-    assert "nothing is ranked confidently" in s.summary()
+    assert "nothing is ranked confidently" in s.describe()
     assert "ranking" in set(s.not_assessable.source)
 
 
@@ -130,7 +130,7 @@ def test_views_and_report_section(tmp_path):
 
     p = make_profile(["EGFR L858R", "EGFR T790M"], tissue="lung")
     s = suggest_strategies(p, "gefitinib", dependencies=False, connectivity=False, panels=False)
-    assert isinstance(s, Strategies) and "Osimertinib" in s.summary()
+    assert isinstance(s, Strategies) and "Osimertinib" in s.describe()
     assert "Osimertinib" in s._repr_html_()
     assert "evidence" not in s.to_frame().columns
     sec = report_section(s)
@@ -243,4 +243,4 @@ def test_a_synergy_result_is_read_per_partner():
     row = s.table[s.table.partner.str.lower() == "palbociclib"].iloc[0]
     ev = row.evidence[0]
     assert ev["source"] == "user synergy" and "(2 blocks)" in ev["dataset"]
-    assert ev["effect_size"] == pytest.approx(res.summary.score.mean())
+    assert ev["effect_size"] == pytest.approx(res.scores.score.mean())

@@ -269,7 +269,7 @@ def test_no_assessable_evidence_ranks_nothing():
     assert r.table.empty
     assert r.not_assessable.reason.str.contains("nothing is ranked").any()
     assert r.not_assessable.reason.str.contains("no knowledge-base item explains").any()
-    assert "nothing ranked" in r.summary()
+    assert "nothing ranked" in r.describe() and "nothing ranked" in r.summary()
     assert "<p>" in r._repr_html_()
 
 
@@ -278,5 +278,5 @@ def test_views(results):
     r = results["egfr_t790m_gefitinib"]
     f = r.to_frame()
     assert {"rank", "strategy", "score", "caveats", "sample", "resisted_drug"} <= set(f.columns)
-    assert "Osimertinib" in r.summary() and "<table" in r._repr_html_()
+    assert "Osimertinib" in r.describe() and "<table" in r._repr_html_()
     assert set(r.evidence.strategy) <= set(r.table.strategy)

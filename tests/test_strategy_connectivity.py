@@ -266,7 +266,7 @@ def test_bad_input_is_named() -> None:
         connectivity_scores(["G1"], ["G2"], bad)
     res = connectivity_scores(["G1", "nope"], ["g2"], sig, n_null=0)  # case-insensitive match
     assert res.query_up == ("G1",) and res.query_down == ("G2",) and res.missing_up == ("nope",)
-    assert "not among the" in res.summary()
+    assert "not among the" in res.describe()
     assert isinstance(res, ConnectivityResult) and "ConnectivityResult" in res._repr_html_()
     assert res.to_frame().columns[:4].tolist() == ["rank", "compound", "name", "score"]
 

@@ -140,7 +140,7 @@ def test_permutation_check_separates_a_real_difference_from_shuffled_labels():
     chk = permutation_check(ge, inn, exclude=None, n_permutations=40, rng=3)
     assert chk.observed >= 10 and chk.empirical_pvalue == pytest.approx(1 / 41)
     assert chk.null.max() < 10 and (chk.n_in, chk.n_out) == (6, 12)
-    assert len(chk.to_frame()) == 40 and "40 label permutations" in chk.summary()
+    assert len(chk.to_frame()) == 40 and "40 label permutations" in chk.describe()
     same = permutation_check(ge, inn, exclude=None, n_permutations=40, rng=3)
     np.testing.assert_array_equal(chk.null, same.null)  # reproducible from the seed
 
@@ -171,7 +171,7 @@ def test_resistance_like_lines_within_a_lineage():
     assert sel.table.loc["L7", "group"] == "excluded"
     default = resistance_like_lines(muts, ["BRAF"], lines, lineage="Melanoma", annotations=lineage)
     assert default.out_group == ("L3", "L4", "L5")  # lines with calls and no BRAF mutation
-    assert "without a call" in default.summary() and "<p>" in default._repr_html_()
+    assert "without a call" in default.describe() and "<p>" in default._repr_html_()
 
 
 def test_lineage_absent_from_the_dependency_data_falls_back_to_all_lines():
@@ -222,7 +222,7 @@ def test_result_views():
     frame = res.to_frame()
     assert {"gene", "rank", "fdr", "cohens_d", "source", "citation", "test"} <= set(frame)
     assert res.rank_of(["G3", "absent"]).isna().tolist() == [False, True]
-    assert "top:" in res.summary() and "<table" in res._repr_html_()
+    assert "top:" in res.describe() and "<table" in res._repr_html_()
 
 
 # ----------------------------------------------------------------------------- real data

@@ -55,8 +55,8 @@ def test_resistance_gain_detected():
     )
     res = score_combinations(s, models=["bliss", "musyc"], n_boot=30, rng=0)
     comp = compare_synergy(res, "par", "res")
-    assert (comp.summary["change"] == "gained").all()
-    assert (comp.summary["delta"] > 0).all()
+    assert (comp.pairs["change"] == "gained").all()
+    assert (comp.pairs["delta"] > 0).all()
     assert len(comp.surfaces) == 2 * 25
 
 

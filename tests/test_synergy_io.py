@@ -84,7 +84,7 @@ def test_non_grid_doses():
 def test_single_replicate_says_no_ci():
     s = read_combination_table(_tidy(reps=1), conc_unit="uM")
     res = score_combinations(s, models=["bliss", "loewe"], n_boot=50, rng=0)
-    m = res.summary
+    m = res.scores
     assert m["score"].notna().all()  # the scores themselves are there
     assert m["ci_low"].isna().all() and m["pvalue"].isna().all()
     assert (m["uncertainty"] == "single replicate: no bootstrap CI or p-value").all()
@@ -120,8 +120,8 @@ def test_matrix_reader_matches_table():
         response_scale="fraction",
         response_kind="inhibition",
     )
-    a = score_combinations(s, models=["bliss"], n_boot=0).summary["score"].iloc[0]
-    b = score_combinations(m, models=["bliss"], n_boot=0).summary["score"].iloc[0]
+    a = score_combinations(s, models=["bliss"], n_boot=0).scores["score"].iloc[0]
+    b = score_combinations(m, models=["bliss"], n_boot=0).scores["score"].iloc[0]
     assert a == pytest.approx(b)
     frame = pd.DataFrame(r[0, :, :, 0] * 100, index=c1[0], columns=c2[0])
     assert read_combination_matrix(frame, conc_unit="uM").n_blocks == 1

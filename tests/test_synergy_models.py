@@ -43,7 +43,7 @@ def test_loewe_surface_generated_exactly_gives_zero_loewe():
 def test_musyc_null_recovered():
     s = make_combination_screen(10, kind="musyc", noise=0.01, rng=5)
     res = score_combinations(s, models=["musyc"], n_boot=0)
-    m = res.summary
+    m = res.scores
     assert np.abs(m["score"]).max() < 1.0  # percentage points
     assert np.abs(m["beta"]).max() < 0.1
     assert np.abs(m["log10_alpha12"]).median() < 0.15
@@ -54,7 +54,7 @@ def test_musyc_parameters_recovered_when_synergistic():
     s = make_combination_screen(
         10, kind="musyc", noise=0.01, alpha12=10.0, alpha21=10.0, beta=0.25, rng=6
     )
-    m = score_combinations(s, models=["musyc"], n_boot=0).summary
+    m = score_combinations(s, models=["musyc"], n_boot=0).scores
     # true log10 alpha = 1, beta = 0.25
     assert np.abs(m["log10_alpha12"] - 1.0).max() < 0.2
     assert np.abs(m["log10_alpha21"] - 1.0).max() < 0.2
@@ -153,12 +153,12 @@ def test_loewe_and_ci_invariant_to_concentration_unit(seed, exponent):
 def test_bootstrap_interval_and_pvalue():
     s = make_combination_screen(4, noise=0.03, alpha12=10.0, alpha21=10.0, beta=0.2, rng=9)
     res = score_combinations(s, models=["bliss", "loewe"], n_boot=60, rng=0)
-    m = res.summary
+    m = res.scores
     assert (m["ci_low"] <= m["score"]).all() and (m["score"] <= m["ci_high"]).all()
     assert (m["pvalue"] < 0.01).all()
     assert (m["uncertainty"] == "bootstrap").all()
     # same seed, same numbers
-    again = score_combinations(s, models=["bliss", "loewe"], n_boot=60, rng=0).summary
+    again = score_combinations(s, models=["bliss", "loewe"], n_boot=60, rng=0).scores
     assert np.array_equal(m["ci_low"].to_numpy(), again["ci_low"].to_numpy())
 
 

@@ -63,7 +63,7 @@ def _score(df: pd.DataFrame, **kw) -> MultiSynergyResult:
 # ---------------------------------------------------------------------- ground truth
 def test_exact_bliss_block_scores_zero_bliss_and_zip():
     res = _score(_table(_bliss_block))
-    s = res.summary()
+    s = res.score_table()
     assert abs(s.loc["b", "bliss"]) < 1e-9
     # ZIP's reference is Bliss on the fitted single agents; on exact Hill data every fit is exact
     assert abs(s.loc["b", "zip"]) < 0.05
@@ -73,7 +73,7 @@ def test_exact_bliss_block_scores_zero_bliss_and_zip():
 
 def test_exact_loewe_block_scores_zero_loewe():
     res = _score(_table(_loewe_block), models=["loewe", "bliss"])
-    s = res.summary()
+    s = res.score_table()
     assert abs(s.loc["b", "loewe"]) < 0.01
     loewe = res.wells[res.wells["model"] == "loewe"]
     assert np.abs(loewe["excess"]).max() < 0.05
@@ -103,8 +103,8 @@ def test_four_drug_block_under_bliss_independence():
 
     res = _score(_table(four, doses=(0.0, 0.3, 1.0, 3.0), n_drugs=4))
     assert res.n_drugs == 4
-    assert abs(res.summary().loc["b", "bliss"]) < 1e-9
-    assert abs(res.summary().loc["b", "zip"]) < 0.1
+    assert abs(res.score_table().loc["b", "bliss"]) < 1e-9
+    assert abs(res.score_table().loc["b", "zip"]) < 0.1
 
 
 # ---------------------------------------------------------------------- reduction to 2 drugs
@@ -143,7 +143,7 @@ def test_malaria_three_drug_blocks_scored(malaria):
     assert (screen.n_drugs, screen.n_blocks, len(screen)) == (3, 2, 2400)
     # the released responses fall with dose (zero-dose well ~99 %): read as viability
     assert any("viability" in n for n in screen.conversions)
-    s = res.summary()
+    s = res.score_table()
     assert list(s.columns) == list(MULTI_MODELS)
     # SynergyFinder's documentation: "2 blocks, one is synergistic and the other antagonistic"
     assert (s.loc["1"] > 5).all() and (s.loc["2"] < -5).all()

@@ -82,7 +82,7 @@ def test_oneil_loewe_agrees_with_published_labels(oneil):
 def test_oneil_bootstrap_and_outliers():
     screen = fetch_synergyfinder_example("oneil")
     res = score_combinations(screen, models=["bliss", "zip"], n_boot=40, rng=0)
-    m = res.summary
+    m = res.scores
     assert (m["ci_low"] <= m["score"]).all() and (m["score"] <= m["ci_high"]).all()
     assert (m["pvalue"] < 1e-6).all()  # 4 replicates, |score| > 30 pp
     # block 1's replicates disagree wildly (e.g. 91.7, 62.5, 16.4 and 60.5 % at the same well)
@@ -101,8 +101,8 @@ def test_mathews_viability_blocks():
     norm = fetch_synergyfinder_example("mathews", normalise="zero_dose")
     assert any("normalise='zero_dose'" in n for n in norm.conversions)
     res = score_combinations(screen, models=["hsa", "bliss", "loewe", "zip"], n_boot=0)
-    assert res.summary["score"].notna().all()
-    st = res.summary.set_index(["block_id", "model"])["status"]
+    assert res.scores["score"].notna().all()
+    st = res.scores.set_index(["block_id", "model"])["status"]
     # HSA and Bliss never depend on a fit; the ispinesib (block 1) and canertinib (block 2)
     # fits run to the Hill-slope bounds, so Loewe and ZIP are unreliable on both blocks
     assert (st.loc[:, "hsa"] == "ok").all() and (st.loc[:, "bliss"] == "ok").all()

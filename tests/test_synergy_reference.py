@@ -116,7 +116,7 @@ _IC50 = {
 def test_block_summaries_regression(examples, key):
     """Regression guard: scores (tolerance 0.02 pp, CI 0.002) and statuses of all 4 blocks."""
     _, res = examples[key[0]]
-    s = res.summary[res.summary["block_id"] == key[1]].set_index("model")
+    s = res.scores[res.scores["block_id"] == key[1]].set_index("model")
     for model, (score, status) in _SUMMARY[key].items():
         assert s.loc[model, "status"] == status, (key, model, s.loc[model, "reason"])
         if np.isnan(score):
@@ -147,7 +147,7 @@ def test_single_agent_ic50_regression(examples, key):
 def test_unreliable_reason_names_drug_and_problem(examples):
     """Reliability: the reason names the drug and the problem, in the summary and per well."""
     _, res = examples["oneil"]
-    s = res.summary.set_index(["block_id", "model"])
+    s = res.scores.set_index(["block_id", "model"])
     assert s.loc[("1", "zip"), "reason"].startswith(
         "drug 1 (MK-1775) alone: maximal effect at its bound"
     )
@@ -157,7 +157,7 @@ def test_unreliable_reason_names_drug_and_problem(examples):
     # the ZIP-Loewe gap the issue reports sits where the fits are flagged: the Mathews block 2
     # scores differ by 30 pp, and both are marked unreliable
     _, mres = examples["mathews"]
-    m = mres.summary.set_index(["block_id", "model"])
+    m = mres.scores.set_index(["block_id", "model"])
     gap = abs(m.loc[("2", "zip"), "score"] - m.loc[("2", "loewe"), "score"])
     assert gap == pytest.approx(29.93, abs=0.05)
     assert m.loc[("2", "zip"), "status"] == m.loc[("2", "loewe"), "status"] == "unreliable"
@@ -209,7 +209,7 @@ def test_bliss_hsa_by_hand(examples, name):
             ]
             got = surf.pivot(index="conc1", columns="conc2", values="expected").to_numpy()[1:, 1:]
             np.testing.assert_allclose(got, ref, atol=1e-9)
-            score = res.summary.set_index(["block_id", "model"]).loc[(block, model), "score"]
+            score = res.scores.set_index(["block_id", "model"]).loc[(block, model), "score"]
             assert score == pytest.approx(100 * np.mean(comb - ref), abs=1e-9)
 
 
@@ -367,7 +367,7 @@ def test_report_shows_unreliable_scores(examples):
     assert "reason" in tables["Synergy scores per block and model"].columns
     fits = tables["Single-agent fits"]
     assert fits["problem"].str.contains("maximal effect at its bound").sum() == 1
-    assert "4 score(s) not ok" in res._repr_html_()
+    assert "4 not ok" in res.summary() and "4 not ok" in res._repr_html_()
     assert res.score_table("status").loc["1", "zip"] == "unreliable"
 
 

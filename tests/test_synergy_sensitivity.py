@@ -227,11 +227,11 @@ def test_consensus_flags_disagreement_and_counts_additive_models():
     tab = synergy_consensus(res).set_index("block_id")
     # exact Bliss: Bliss is additive, HSA (which expects less) calls synergy: 1 of 2 is no majority
     assert (tab["n_additive"] >= 1).all() and (tab["consensus"] == "additive").all()
-    summ = res.summary.copy()
+    summ = res.scores.copy()
     summ.loc[(summ["block_id"] == "0") & (summ["model"] == "bliss"), "score"] = -50.0
     blocks = res.blocks.copy()
     blocks.loc[blocks["block_id"] == "0", "models_disagree"] = True
-    tab2 = synergy_consensus(dataclasses.replace(res, summary=summ, blocks=blocks))
+    tab2 = synergy_consensus(dataclasses.replace(res, scores=summ, blocks=blocks))
     tab2 = tab2.set_index("block_id")
     assert tab2.loc["0", "consensus"] == "disagree" and tab2.loc["0", "n_antagonism"] == 1
 

@@ -87,7 +87,7 @@ def test_combination_blocks_scored_as_the_api_scores_them(app, tmp_path):
     rows = c.get(f"/api/analyses/{done['id']}/results", params={"limit": 1000}).json()
     got = pd.DataFrame(rows["curves"]).sort_values(["block_id", "model"]).reset_index(drop=True)
     ref = score_combinations(read_combination_table(path, conc_unit="uM"), models=models, n_boot=0)
-    want = ref.summary.sort_values(["block_id", "model"]).reset_index(drop=True)
+    want = ref.scores.sort_values(["block_id", "model"]).reset_index(drop=True)
     assert len(got) == len(want) == 16
     np.testing.assert_allclose(got["score"].astype(float), want["score"], rtol=1e-12)
     # every format of download, and the block figures the page draws

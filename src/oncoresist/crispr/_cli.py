@@ -296,7 +296,7 @@ def register(app: typer.Typer) -> None:
                 console=console,
             )  # fmt: skip
         for r in results:
-            s = r.summary()
+            s = r.counts()
             hits = ", ".join(f"{k[2:-10]} {v}" for k, v in s.items() if k.endswith("_below_0.1"))
             console.print(escape(f"{r.method}: {s['n_genes']} genes; FDR < 0.1: {hits or 'n/a'}"))
         console.print(escape(f"outputs in {out}"))

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._results import ResultMixin
 from ..data._crispr import CrisprScreen
 from ..errors import InputError
 from ._normalise import normalise_counts
@@ -68,7 +69,7 @@ def gini_index(counts: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class CrisprQC:
+class CrisprQC(ResultMixin):
     """Quality control of one screen (:func:`crispr_qc`).
 
     Attributes
@@ -102,7 +103,7 @@ class CrisprQC:
         """One row per sample: the sample table with its separation columns (a copy)."""
         return self.samples.join(self.separation, how="left").reset_index()
 
-    def summary(self) -> dict[str, Any]:
+    def checks(self) -> dict[str, Any]:
         """The numbers a reader checks first."""
         rep = self.replicates[self.replicates["kind"] == "replicate"]
         sep = self.separation
@@ -116,17 +117,17 @@ class CrisprQC:
             "flags": list(self.flags),
         }
 
-    def _repr_html_(self) -> str:
-        fl = "".join(f"<li>{f}</li>" for f in self.flags) or "<li>no flags</li>"
+    def summary(self) -> str:
+        """One line: samples, reads, Gini, replicate agreement, separation and flags."""
+        c = self.checks()
 
-        def fmt(v: float) -> str:
-            return f"{v:.3g}"
+        def fmt(v: float | None) -> str:
+            return "n/a" if v is None else f"{v:.3g}"
 
         return (
-            "<b>CrisprQC</b>"
-            + f"<ul>{fl}</ul>"
-            + self.to_frame().to_html(float_format=fmt)
-            + self.replicates.to_html(float_format=fmt)
+            f"CrisprQC: {c['n_samples']} samples, median {c['median_reads']:,.0f} reads, "
+            f"max Gini {fmt(c['max_gini'])}, min replicate r {fmt(c['min_replicate_r'])}, "
+            f"min AUC {fmt(c['min_auc'])}; {c['n_flags']} flag(s)"
         )
 
     def __repr__(self) -> str:

@@ -8,11 +8,13 @@ from typing import Any
 
 import pandas as pd
 
+from .._results import ResultMixin
+
 __all__ = ["CrisprResult"]
 
 
 @dataclass(frozen=True, eq=False)
-class CrisprResult:
+class CrisprResult(ResultMixin):
     """Gene-level (and guide-level) results of one CRISPR screen statistic.
 
     Attributes
@@ -46,7 +48,7 @@ class CrisprResult:
         """The gene table (a copy) with ``gene`` as a column: the main tidy result."""
         return self.genes.reset_index()
 
-    def summary(self) -> dict[str, Any]:
+    def counts(self) -> dict[str, Any]:
         """Counts a reader checks first: genes, guides, and hits at FDR < 0.1 per FDR column."""
         out: dict[str, Any] = {
             "method": self.method,
@@ -63,11 +65,13 @@ class CrisprResult:
         g = self.genes if by is None else self.genes.sort_values(by, ascending=ascending)
         return g.head(n)
 
-    def _repr_html_(self) -> str:
-        s = self.summary()
-        head = ", ".join(f"{k} {v}" for k, v in s.items() if k != "method")
-        return f"<b>CrisprResult</b> ({self.method}): {head}" + self.genes.head(10).to_html(
-            float_format=lambda v: f"{v:.3g}"
+    def summary(self) -> str:
+        """One line: method, genes, guides and hits at FDR < 0.1 (see :meth:`counts`)."""
+        s = self.counts()
+        hits = ", ".join(f"{k[2:-10]} {v}" for k, v in s.items() if k.endswith("_below_0.1"))
+        return (
+            f"CrisprResult ({self.method}): {s['n_genes']} genes, {s['n_guides']} guides; "
+            f"hits at FDR < 0.1: {hits or 'n/a'}"
         )
 
     def __repr__(self) -> str:

@@ -78,7 +78,7 @@ def _synthetic(out: Path, rng: int) -> tuple[list[Section], pd.DataFrame]:
         f"{len(parents)} parental lines and their resistant derivatives, {len(_FOLDS)} drugs with "
         f"true IC50 fold-shifts {', '.join(f'{f:g}' for f in _FOLDS)}, 9 doses x 2 replicates, "
         f"5% multiplicative noise, 1% outlier wells and a 10% edge effect on "
-        f"{syn.screen.summary()['plates']} plates. Plate QC flagged {flagged} plate(s).</p>"
+        f"{syn.screen.counts()['plates']} plates. Plate QC flagged {flagged} plate(s).</p>"
         f"<p>Recovered relative IC50 (EC50): median |ln error| {np.median(np.abs(err)):.3f} over {int(ok.sum())} "
         f"curves that fitted ok; the 95% confidence interval covered the true IC50 for "
         f"{covered.mean():.0%} of them (edge effects and outlier wells are not in the error "

@@ -31,7 +31,6 @@ areas and therefore the same as the mean of the curve over the tested ln-concent
 
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import dataclass
 
@@ -39,6 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from .._results import ResultMixin
 from ..data import Screen
 from ..errors import InputError
 from ._lm_numba import HAVE_NUMBA, njit
@@ -65,7 +65,7 @@ PRIOR_SD_LN_IC50 = 7.0
 
 
 @dataclass(frozen=True, eq=False)
-class GdscModelFit:
+class GdscModelFit(ResultMixin):
     """Result of :func:`fit_gdsc_multilevel`: the per-curve table and the model-level estimates.
 
     Attributes
@@ -138,7 +138,18 @@ class GdscModelFit:
         ]
 
     def summary(self) -> str:
-        """Text summary: options, variance components, convergence, fit criteria, drug table."""
+        """One line: curves, lines, drugs, statuses, convergence and AIC."""
+        counts = self.curves["status"].value_counts().to_dict()
+        st = ", ".join(f"{v} {k}" for k, v in counts.items())
+        conv = "converged" if self.converged else "NOT converged"
+        return (
+            f"GdscModelFit (slope={self.slope!r}): {len(self.curves)} curves, "
+            f"{len(self.lines)} cell lines, {len(self.drugs)} drugs ({st}); {conv} after "
+            f"{self.n_iter} iterations, AIC {self.aic:.2f}"
+        )
+
+    def describe(self) -> str:
+        """Text: options, variance components, convergence, fit criteria, drug table."""
         table = self.drugs.to_string(index=False, float_format=lambda v: f"{v:.4g}")
         return "\n".join([*self._head(), f"method: {self.method}", table])
 
@@ -148,12 +159,6 @@ class GdscModelFit:
             f"{len(self.drugs)} drugs, slope={self.slope!r}, converged={self.converged}, "
             f"n_iter={self.n_iter})"
         )
-
-    def _repr_html_(self) -> str:
-        head = "".join(f"<p>{html.escape(line)}</p>" for line in self._head())
-        drugs = self.drugs.to_html(index=False, float_format=lambda v: f"{v:.4g}")
-        curves = self.curves.head(10).to_html(index=False)
-        return f"<b>GdscModelFit</b>{head}{drugs}<p>First curves:</p>{curves}"
 
 
 def _gdsc_inputs(screen: Screen):

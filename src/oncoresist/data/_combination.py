@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .._results import ResultMixin
 from ..errors import InputError, SchemaError
 from ._readers import (
     ConcSpec,
@@ -126,7 +127,7 @@ def as_fraction(
 
 
 @dataclass(frozen=True, eq=False)
-class CombinationScreen:
+class CombinationScreen(ResultMixin):
     """Two-drug combination blocks at well level, validated once at construction.
 
     Columns of ``data`` (one row per replicate measurement):
@@ -441,7 +442,7 @@ class CombinationScreen:
             out.append((np.asarray(uniq)[sel_blocks], conc1, conc2, resp))
         return out
 
-    def summary(self) -> dict[str, int]:
+    def counts(self) -> dict[str, int]:
         """Counts of blocks, wells, measurements, samples, drug pairs and excluded blocks."""
         b = self.blocks
         return {
@@ -456,17 +457,21 @@ class CombinationScreen:
     def __len__(self) -> int:
         return len(self.data)
 
+    def summary(self) -> str:
+        """One line: blocks, drug pairs, samples, measurements (see :meth:`counts`)."""
+        s = self.counts()
+        return (
+            f"CombinationScreen: {s['blocks']} blocks, {s['drug_pairs']} drug pairs, "
+            f"{s['samples']} samples, {s['wells']} wells, {s['measurements']} measurements; "
+            f"{s['excluded_blocks']} blocks excluded"
+        )
+
     def __repr__(self) -> str:
-        s = self.summary()
+        s = self.counts()
         return (
             f"CombinationScreen({s['blocks']} blocks, {s['drug_pairs']} drug pairs, "
             f"{s['samples']} samples, {s['measurements']} measurements)"
         )
-
-    def _repr_html_(self) -> str:
-        rows = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in self.summary().items())
-        notes = "".join(f"<li>{n}</li>" for n in self.conversions)
-        return f"<b>CombinationScreen</b> {self.source}<table>{rows}</table><ul>{notes}</ul>"
 
     def to_frame(self) -> pd.DataFrame:
         """The measurement-level table (a copy): one row per measurement."""

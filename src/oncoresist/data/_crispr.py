@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from .._registry import Registry
+from .._results import ResultMixin
 from ..errors import InputError, SchemaError
 from ._readers import FileHead, Reader, ReadOptions, Table, _load_text, cli_fix
 
@@ -78,7 +79,7 @@ def _is_missing_text(values: pd.Series) -> np.ndarray:
     return na | text.isin(["", "nan", "na", "none", "<na>", "null"]).to_numpy()
 
 
-class CrisprScreen:
+class CrisprScreen(ResultMixin):
     """Read counts of a pooled CRISPR screen, validated once.
 
     Parameters
@@ -274,7 +275,7 @@ class CrisprScreen:
             }
         )
 
-    def summary(self) -> dict[str, Any]:
+    def sizes(self) -> dict[str, Any]:
         """Sizes, arms, pairing and the constructor's notes."""
         try:
             n_pairs: int | None = len(self.pairs())
@@ -294,18 +295,16 @@ class CrisprScreen:
             "notes": list(self.notes),
         }
 
-    def _repr_html_(self) -> str:
-        s = self.summary()
-        head = (
-            f"<b>CrisprScreen</b>: {s['n_guides']:,} guides, {s['n_genes']:,} genes, "
+    def summary(self) -> str:
+        """One line: guides, genes, samples per arm and pairs (see :meth:`sizes`)."""
+        s = self.sizes()
+        return (
+            f"CrisprScreen: {s['n_guides']:,} guides, {s['n_genes']:,} genes, "
             f"{s['n_samples']} samples ({len(s['reference'])} reference, {len(s['control'])} "
             f"control, {len(s['treatment'])} treatment"
             + (f", {s['n_pairs']} pairs" if s["n_pairs"] else "")
-            + ")"
+            + f"), {s['total_reads']:,} reads"
         )
-        table = self.samples.assign(reads=self.counts.sum(axis=0)).to_html()
-        notes = "".join(f"<li>{n}</li>" for n in self.notes)
-        return head + table + (f"<ul>{notes}</ul>" if notes else "")
 
     def __repr__(self) -> str:
         roles = self.samples["role"].value_counts()

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._results import ResultMixin
 from ..errors import DataUnavailableError, InputError, SchemaError
 
 __all__ = ["ID_KINDS", "Crosswalk", "fetch_crosswalk", "fetch_sample_info", "normalise_name"]
@@ -42,7 +43,7 @@ def normalise_name(name: Any) -> str:
 
 
 @dataclass(frozen=True)
-class MappingResult:
+class MappingResult(ResultMixin):
     """Identifiers mapped by :meth:`Crosswalk.map`, with what did not map."""
 
     mapped: pd.Series
@@ -54,11 +55,17 @@ class MappingResult:
         """Number of identifiers that mapped to exactly one target."""
         return int(self.mapped.notna().sum())
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per identifier: ``identifier``, ``mapped`` (NaN where it did not map)."""
+        return pd.DataFrame(
+            {"identifier": list(self.mapped.index), "mapped": self.mapped.to_numpy()}
+        )
+
     def summary(self) -> str:
         """One-line report: matched, unmatched and ambiguous counts with examples."""
         u = ", ".join(map(str, self.unmatched[:10]))
         return (
-            f"{self.n_matched} of {len(self.mapped)} identifiers mapped; "
+            f"MappingResult: {self.n_matched} of {len(self.mapped)} identifiers mapped; "
             f"{len(self.unmatched)} unmatched"
             + (f" ({u})" if u else "")
             + f"; {len(self.ambiguous)} ambiguous"

@@ -15,13 +15,13 @@ source; SHA-256 checked against ``registry/files.json``):
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from .._results import ResultMixin
 from ..errors import DataUnavailableError, InputError
 from ._datasets import MIRROR_FIX, data_file_errors, fetch_file
 
@@ -105,7 +105,7 @@ def fetch_depmap_models() -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
-class LineMutations:
+class LineMutations(ResultMixin):
     """Binary mutation calls per DepMap line, with where each call came from.
 
     Attributes
@@ -131,12 +131,16 @@ class LineMutations:
         return self.calls.assign(mutation_source=self.source)
 
     def summary(self) -> str:
-        """One line per note."""
-        return "\n".join(self.notes)
+        """One line: lines x genes called, sources and disagreements."""
+        src = ", ".join(f"{v} {k}" for k, v in self.source.value_counts().items())
+        return (
+            f"LineMutations: {self.calls.shape[0]} lines x {self.calls.shape[1]} genes "
+            f"({src or 'no source'}); {len(self.disagreements)} disagreements"
+        )
 
-    def _repr_html_(self) -> str:
-        notes = "<br>".join(html.escape(n) for n in self.notes)
-        return f"<p>{notes}</p>{self.calls.head(10).to_html()}"
+    def describe(self) -> str:
+        """The notes, one line each."""
+        return "\n".join(self.notes)
 
 
 def fetch_depmap_line_mutations(genes: Iterable[str] | None = None) -> LineMutations:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._results import ResultMixin
 from ..errors import InputError
 from ._screen import Screen
 
@@ -50,7 +51,7 @@ def well_name(row: Any, col: Any) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class SyntheticScreen:
+class SyntheticScreen(ResultMixin):
     """A synthetic screen and its ground truth.
 
     Attributes
@@ -82,8 +83,13 @@ class SyntheticScreen:
         extra = self.wells.drop(columns=["plate", "well"])
         return pd.concat([self.screen.data, extra], axis=1)
 
-    def _repr_html_(self) -> str:
-        return f"<b>SyntheticScreen</b> {self.screen._repr_html_()}"
+    def summary(self) -> str:
+        """One line: the screen's summary and the truth's curves and resistant ones."""
+        n_res = int(self.truth["is_resistant"].sum()) if "is_resistant" in self.truth else 0
+        return (
+            f"SyntheticScreen: {self.screen.summary().removeprefix('Screen: ')}; truth for "
+            f"{len(self.truth)} curves, {n_res} resistant"
+        )
 
 
 def _layout(

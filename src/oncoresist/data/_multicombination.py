@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .._results import ResultMixin
 from ..errors import InputError, SchemaError
 from ._combination import (
     _rows_text,
@@ -197,7 +198,7 @@ def _grid_problems(df: pd.DataFrame, n_drugs: int) -> list[str]:
 
 
 @dataclass(frozen=True, eq=False)
-class MultiCombinationScreen:
+class MultiCombinationScreen(ResultMixin):
     """Combination blocks of ``n_drugs`` drugs (2, 3, 4...) at well level, validated once.
 
     Columns of ``data`` (one row per replicate measurement): ``block_id``, ``sample``,
@@ -397,7 +398,7 @@ class MultiCombinationScreen:
             out.append((np.asarray(uniq)[sel], concs, resp))
         return out
 
-    def summary(self) -> dict[str, int]:
+    def counts(self) -> dict[str, int]:
         """Counts of blocks, drugs per block, wells, measurements and samples."""
         return {
             "blocks": self.n_blocks,
@@ -414,17 +415,20 @@ class MultiCombinationScreen:
     def __len__(self) -> int:
         return len(self.data)
 
+    def summary(self) -> str:
+        """One line: blocks, drugs per block, wells, measurements (see :meth:`counts`)."""
+        s = self.counts()
+        return (
+            f"MultiCombinationScreen: {s['blocks']} blocks of {s['n_drugs']} drugs, "
+            f"{s['samples']} samples, {s['wells']} wells, {s['measurements']} measurements"
+        )
+
     def __repr__(self) -> str:
-        s = self.summary()
+        s = self.counts()
         return (
             f"MultiCombinationScreen({s['blocks']} blocks of {s['n_drugs']} drugs, "
             f"{s['wells']} wells, {s['measurements']} measurements)"
         )
-
-    def _repr_html_(self) -> str:
-        rows = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in self.summary().items())
-        notes = "".join(f"<li>{n}</li>" for n in self.conversions)
-        return f"<b>MultiCombinationScreen</b> {self.source}<table>{rows}</table><ul>{notes}</ul>"
 
 
 def read_multi_combination_table(

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .._results import ResultMixin
 from ..errors import InputError
 
 __all__ = ["LAYER_KINDS", "Panel", "make_panel"]
@@ -56,7 +57,7 @@ def _numeric(df: pd.DataFrame, what: str) -> pd.DataFrame:
 
 
 @dataclass(frozen=True, repr=False)
-class Panel:
+class Panel(ResultMixin):
     """Samples x drugs responses with aligned omics layers and annotations.
 
     Parameters
@@ -435,13 +436,25 @@ class Panel:
         body = "\n".join(f"  {k}: {v}" for k, v in self._summary_rows())
         return f"Panel {self.name!r}\n{body}"
 
+    def summary(self) -> str:
+        """One line: name, samples x drugs, metric, share measured and layers."""
+        n_s, n_d = self.shape
+        frac = float(self.responses.notna().to_numpy().mean()) if n_s and n_d else 0.0
+        layers = ", ".join(f"{k} ({v.shape[1]})" for k, v in self.layers.items()) or "none"
+        return (
+            f"Panel {self.name}: {n_s} samples x {n_d} drugs, metric {self.metric}, "
+            f"{frac:.0%} measured; layers {layers}"
+        )
+
     def _repr_html_(self) -> str:
+        # the default table would be the long response table; the panel's rows say more
+        head = f"<p><b>{html.escape(self.summary())}</b></p>"
         cells = "".join(
             f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>"
             f"{html.escape(v)}</td></tr>"
             for k, v in self._summary_rows()
         )
-        return f"<b>Panel {html.escape(self.name)}</b><table>{cells}</table>"
+        return f"{head}<table>{cells}</table>"
 
 
 def _match_row(table: str, samples: pd.Index, other: pd.Index) -> dict[str, Any]:

@@ -431,7 +431,7 @@ class Reader:
 
     name: str
     produces: tuple[Product, ...]
-    summary: str
+    description: str
     read: Callable[[FileHead, ReadOptions], Any]
     suffixes: tuple[str, ...] = ()
     sniff: Callable[[FileHead, ReadOptions], int] | None = None
@@ -456,7 +456,7 @@ def register_reader(reader: Reader, *, replace: bool = False) -> Reader:
 
 
 def _formats_text(product: Product) -> str:
-    return "; ".join(f"{r.name} ({r.summary})" for r in READERS if product in r.produces)
+    return "; ".join(f"{r.name} ({r.description})" for r in READERS if product in r.produces)
 
 
 def select_reader(
@@ -925,7 +925,7 @@ def _read_plate_export(head: FileHead, options: ReadOptions) -> Screen:
 PLATE_EXPORT = Reader(
     name="plate_export",
     produces=("screen",),
-    summary="plate-reader grid export (8x12/16x24/32x48, rows A.., columns 1..) + plate_map",
+    description="plate-reader grid export (8x12/16x24/32x48, rows A.., columns 1..) + plate_map",
     read=_read_plate_export,
     sniff=_sniff_plate_export,
     aliases=("plate", "plate_reader"),

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from .._results import ResultMixin
 from ..errors import InputError, SchemaError
 
 __all__ = ["CONC_UNITS", "ROLES", "Screen", "integer_column", "numeric_column", "to_micromolar"]
@@ -239,7 +240,7 @@ _OPTIONAL_INT = ("replicate", "row", "col")
 
 
 @dataclass(frozen=True, eq=False)
-class Screen:
+class Screen(ResultMixin):
     """A single-agent dose-response screen at well level, validated once at construction.
 
     Columns (canonical names; extra columns are kept as they are):
@@ -415,7 +416,7 @@ class Screen:
         """A new Screen with ``columns`` (name -> values) added or replaced, validated again."""
         return Screen(self.data.assign(**dict(columns)), source=self.source, notes=self.notes)
 
-    def summary(self) -> dict[str, int]:
+    def counts(self) -> dict[str, int]:
         """Counts of wells, samples, drugs, curves, plates and wells per role."""
         counts = self.data["role"].value_counts()
         out = {
@@ -431,17 +432,22 @@ class Screen:
     def __len__(self) -> int:
         return len(self.data)
 
+    def summary(self) -> str:
+        """One line: wells, samples, drugs, curves and plates (see :meth:`counts`)."""
+        s = self.counts()
+        src = f" from {' '.join(str(self.source).split())}" if self.source else ""
+        return (
+            f"Screen: {s['wells']} wells, {s['samples']} samples, {s['drugs']} drugs, "
+            f"{s['curves']} curves on {s['plates']} plates"
+            f"{', normalised' if self.is_normalised else ''}{src}"
+        )
+
     def __repr__(self) -> str:
-        s = self.summary()
+        s = self.counts()
         return (
             f"Screen({s['wells']} wells, {s['samples']} samples, {s['drugs']} drugs, "
             f"{s['curves']} curves, {s['plates']} plates{', normalised' if self.is_normalised else ''})"
         )
-
-    def _repr_html_(self) -> str:
-        s = self.summary()
-        rows = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in s.items() if v)
-        return f"<b>Screen</b> {self.source}<table>{rows}</table>"
 
     def to_frame(self) -> pd.DataFrame:
         """A copy of the well-level table."""

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from .._results import ResultMixin
 from ..errors import InputError, SchemaError
 from ._model import _as_bool
 
@@ -102,7 +103,7 @@ def _predict(theta: np.ndarray, t: np.ndarray, ton: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class BurdenFit:
+class BurdenFit(ResultMixin):
     """Result of :func:`fit_burden` (``status`` ``ok`` or ``failed`` with a ``reason``).
 
     ``params`` hold log sizes in the units of the data and rates per day; ``n`` counts the
@@ -199,10 +200,15 @@ class BurdenFit:
             "rmse_log": float(np.sqrt(np.mean(r**2))),
         }
 
-    def _repr_html_(self) -> str:
+    def summary(self) -> str:
+        """One line: status, observations, residual sd and identifiable parameters."""
+        if self.status != "ok":
+            return f"BurdenFit: {self.status} ({self.reason}); {self.n} observations"
+        ok = int(self.to_frame()["identifiable"].sum())
         return (
-            f"<b>BurdenFit</b> {self.status} n={self.n} sigma={self.sigma:.3g}"
-            + self.to_frame().to_html(index=False)
+            f"BurdenFit: ok, {self.n} observations ({self.n_censored} censored), "
+            f"sigma {self.sigma:.3g}, log-likelihood {self.loglik:.2f}; "
+            f"{ok} of {len(PARAMS)} parameters identifiable"
         )
 
 

@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
+from .._results import ResultMixin
 from ..errors import InputError
 from ._data import fetch_bruchovsky_psa  # noqa: F401  (used by the doctest examples)
 from ._fit import PARAMS as _BURDEN_PARAMS
@@ -404,7 +405,7 @@ def _rmse(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @dataclass(frozen=True, eq=False)
-class PsaForecastEvaluation:
+class PsaForecastEvaluation(ResultMixin):
     """Result of :func:`evaluate_psa_forecasts`.
 
     ``scores``: one row per patient x ``cycles_fit`` x model (``rmse`` of the model, ``rmse_lvcf``,
@@ -434,7 +435,7 @@ class PsaForecastEvaluation:
         out = pd.concat(rows, ignore_index=True)
         return out.sort_values(["cycles_fit", "patient", "model", "baseline"], ignore_index=True)
 
-    def summary(self) -> pd.DataFrame:
+    def by_model(self) -> pd.DataFrame:
         """Per model (and per baseline, as rows of their own): medians over scored patients.
 
         ``frac_beats_better_baseline``: share of patients whose model RMSE is below both
@@ -471,13 +472,14 @@ class PsaForecastEvaluation:
                 )
         return pd.DataFrame(rows)
 
-    def _repr_html_(self) -> str:
+    def summary(self) -> str:
+        """One line: patient-windows, models, rows not scored and the interval level."""
         n = self.scores.drop_duplicates(["patient", "cycles_fit"])
+        models = ", ".join(dict.fromkeys(map(str, self.scores["model"])))
         return (
-            f"<b>PsaForecastEvaluation</b> {len(n)} patient-windows, "
-            f"{(self.scores['status'] != 'ok').sum()} rows not scored; "
+            f"PsaForecastEvaluation: {len(n)} patient-windows, models {models}; "
+            f"{int((self.scores['status'] != 'ok').sum())} rows not scored; "
             f"{int(self.level * 100)}% intervals"
-            + self.summary().to_html(index=False, float_format=lambda v: f"{v:.3g}")
         )
 
 
@@ -575,7 +577,7 @@ def evaluate_psa_forecasts(
     --------
     >>> from oncoresist.evolution import fetch_bruchovsky_psa
     >>> ev = evaluate_psa_forecasts(fetch_bruchovsky_psa(), cycles_fit=2)  # doctest: +SKIP
-    >>> ev.summary()[["model", "median_rmse"]]  # doctest: +SKIP
+    >>> ev.by_model()[["model", "median_rmse"]]  # doctest: +SKIP
     """
     unknown = [m for m in models if m not in _ALL_MODELS]
     if unknown or isinstance(models, str):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._results import ResultMixin
 from ..errors import InputError
 from ._civic import CivicImport
 from ._kb import EVIDENCE_LEVELS, KnowledgeBase, load_knowledge_base, resolve_drug
@@ -69,7 +69,7 @@ _EVIDENCE_COLS = [
 
 
 @dataclass(frozen=True)
-class Annotation:
+class Annotation(ResultMixin):
     """Result of :func:`annotate`.
 
     ``mechanisms`` is ranked (strongest resistance support first): ``rank``, ``mechanism``,
@@ -98,14 +98,9 @@ class Annotation:
 
     def summary(self) -> str:
         """One line: sample, drug, call and reason."""
-        return f"{self.sample} / {self.drug_name}: {self.call} ({self.reason})"
-
-    def _repr_html_(self) -> str:
-        head = (
-            f"<p><b>{html.escape(self.sample)}</b> / <b>{html.escape(self.drug_name)}</b>: "
-            f"<b>{self.call}</b> &mdash; {html.escape(self.reason)}</p>"
+        return " ".join(
+            f"Annotation: {self.sample} / {self.drug_name}: {self.call} ({self.reason})".split()
         )
-        return head + self.mechanisms.head(10).to_html(index=False)
 
 
 def _rows(df: pd.DataFrame) -> Iterator[Any]:

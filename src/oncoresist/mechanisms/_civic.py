@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from .._results import ResultMixin
 from ..data import fetch_file
 from ..errors import InputError, SchemaError
 from ._build import norm_drug
@@ -77,7 +78,7 @@ _MECHANISM_BY_STATE = {
 
 
 @dataclass(frozen=True)
-class CivicImport:
+class CivicImport(ResultMixin):
     """Imported CIViC evidence.
 
     ``evidence`` has the KB alteration columns (one row per evidence item and drug, with
@@ -92,11 +93,12 @@ class CivicImport:
         """The kept evidence items as a tidy table (one row per item, with provenance)."""
         return self.evidence.copy()
 
-    def _repr_html_(self) -> str:
+    def summary(self) -> str:
+        """One line: evidence rows kept (resistance ones) and items excluded."""
         return (
-            f"<p>CIViC import: {len(self.evidence)} evidence rows "
+            f"CivicImport: {len(self.evidence)} evidence rows "
             f"({(self.evidence.effect == 'resistance').sum()} resistance), "
-            f"{len(self.excluded)} items excluded</p>"
+            f"{len(self.excluded)} items excluded"
         )
 
 

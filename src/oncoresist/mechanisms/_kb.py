@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from .._results import ResultMixin
 from ..errors import InputError, SchemaError
 from ._build import norm_drug
 
@@ -79,7 +80,7 @@ def suggest_genes(symbol: str, n: int = 3) -> list[str]:
 
 
 @dataclass(frozen=True)
-class KnowledgeBase:
+class KnowledgeBase(ResultMixin):
     """Mechanism knowledge base as tidy tables.
 
     Attributes
@@ -153,11 +154,12 @@ class KnowledgeBase:
         """Alterations table (the part most users query)."""
         return self.alterations.copy()
 
-    def _repr_html_(self) -> str:
+    def summary(self) -> str:
+        """One line: version, mechanism classes, gene sets, alteration rows and drugs."""
         return (
-            f"<p>oncoresist mechanism KB v{self.version}: {len(self.mechanisms)} classes, "
+            f"KnowledgeBase v{self.version}: {len(self.mechanisms)} mechanism classes, "
             f"{self.gene_sets.gene_set.nunique()} gene sets, {len(self.alterations)} "
-            f"alteration-drug rows, {len(self.drugs)} drugs</p>"
+            f"alteration-drug rows, {len(self.drugs)} drugs"
         )
 
     def expand_drugs(self, names: list[str]) -> list[str]:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .._results import ResultMixin
 from .._text import decode, read_bytes, yaml_problem
 from ..errors import InputError
 from ._kb import gene_symbols, suggest_genes
@@ -151,7 +152,7 @@ def _read_delimited(path: Path, *, sep: str, what: str, **kw: Any) -> pd.DataFra
 
 
 @dataclass(frozen=True)
-class Profile:
+class Profile(ResultMixin):
     """One tumour (or cell line) profile.
 
     Attributes
@@ -222,14 +223,15 @@ class Profile:
         """Events table (see :meth:`events`)."""
         return self.events()
 
-    def _repr_html_(self) -> str:
+    def summary(self) -> str:
+        """One line: sample, tissue, mutations, copy-number calls, expression and issues."""
         n_expr = 0 if self.expression is None else self.expression.shape[0]
         return (
-            f"<p>Profile <b>{self.sample}</b>"
+            f"Profile {self.sample}"
             + (f" ({self.tissue})" if self.tissue else "")
             + f": {len(self.mutations)} mutations, "
             f"{len(self.cnv)} copy-number calls, {n_expr} expressed genes, "
-            f"{len(self.issues)} issues</p>"
+            f"{len(self.issues)} issues"
         )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._results import ResultMixin
 from ..data import fetch_file
 from ..errors import InputError
 
@@ -348,7 +349,7 @@ def normalise_tissue(name: object) -> str:
 
 
 @dataclass(frozen=True, eq=False)
-class ReferencePanel:
+class ReferencePanel(ResultMixin):
     """A reference expression panel (genes x samples) with the tissue of each sample.
 
     ``annotate`` scores a profile against the lines of the profile's tissue (at least
@@ -432,12 +433,9 @@ class ReferencePanel:
         """One line: genes, lines and tissues."""
         n_t = self.tissue[self.tissue != ""].nunique()
         return (
-            f"{self.name}: {self.expression.shape[0]} genes x {self.expression.shape[1]} lines, "
-            f"{n_t} tissues"
+            f"ReferencePanel {self.name}: {self.expression.shape[0]} genes x "
+            f"{self.expression.shape[1]} lines, {n_t} tissues"
         )
-
-    def _repr_html_(self) -> str:
-        return f"<p>{self.summary()}</p>"
 
 
 def _norm_line(name: object) -> str:

@@ -273,7 +273,7 @@ def train(
             markup=False,
         )
     if ev is not None:
-        s = ev.summary()[["model", "rmse", "pearson", "pearson_norm", "pearson_per_drug"]]
+        s = ev.metrics()[["model", "rmse", "pearson", "pearson_norm", "pearson_per_drug"]]
         console.print(s.round(3).to_string(index=False))
 
 
@@ -359,7 +359,7 @@ def evaluate_cmd(
             executor=ex,
         )
     with output_run(out, command="predict evaluate", inputs=[], params=params) as run:
-        summary = ev.summary()
+        summary = ev.metrics()
         write_table(summary, run.path("summary.csv"))
         write_table(ev.fold_metrics(), run.path("fold_metrics.csv"))
         write_table(ev.per_drug(), run.path("per_drug.csv"))
@@ -446,7 +446,7 @@ def apply_cmd(
             title=f"oncoresist predict apply: {tm.card.model_name}",
         )
     note = app.overlap_note()
-    for line in app.summary().splitlines():
+    for line in app.describe().splitlines():
         style = "bold yellow" if line == note and line.startswith("warning") else None
         console.print(line, style=style, markup=False, highlight=False)
     console.print(f"[bold green]predictions written to[/] {out}")

@@ -61,7 +61,7 @@ def demo_sections(out_dir: Path, *, rng: int = 0, progress: bool = False) -> lis
     )
     from .._io import write_table
 
-    write_table(ev.summary(), Path(out_dir) / "predict_synthetic_metrics.csv")
+    write_table(ev.metrics(), Path(out_dir) / "predict_synthetic_metrics.csv")
     en = PerDrugElasticNet(random_state=rng).fit(X, y)
     sections.append(
         report_section(
@@ -79,7 +79,7 @@ def demo_sections(out_dir: Path, *, rng: int = 0, progress: bool = False) -> lis
         evr = evaluate(
             _models(rng), Xr, yr, splits=["cell_line"], n_splits=3, rng=rng, progress=progress
         )
-        write_table(evr.summary(), Path(out_dir) / "predict_gdsc_metrics.csv")
+        write_table(evr.metrics(), Path(out_dir) / "predict_gdsc_metrics.csv")
         sections.append(
             report_section(
                 evr,

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._results import ResultMixin
 from ..errors import InputError
 from ._design import DRUG, DRUG_PREFIX, SAMPLE, check_design
 from ._models import GlobalLightGBM, _PerDrug
@@ -41,7 +42,7 @@ def feature_gene(feature: str) -> str:
 
 
 @dataclass(frozen=True)
-class Attribution:
+class Attribution(ResultMixin):
     """Attributions of a model's predictions for a set of pairs.
 
     Attributes
@@ -121,6 +122,14 @@ class Attribution:
         """Pairs with their gene-level attributions (wide)."""
         return pd.concat(
             [self.pairs.reset_index(drop=True), self.by_gene().reset_index(drop=True)], axis=1
+        )
+
+    def summary(self) -> str:
+        """One line: pairs, terms and the genes with the largest mean absolute attribution."""
+        top = ", ".join(map(str, self.importance().head(3).index)) if len(self.values) else ""
+        return (
+            f"Attribution: {len(self.pairs)} pairs x {self.values.shape[1]} terms; "
+            f"top genes {top or 'none'}"
         )
 
 

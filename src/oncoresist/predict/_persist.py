@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .._io import atomic_path, write_text
+from .._results import ResultMixin
 from ..errors import InputError, SchemaError
 from ._design import DRUG, SAMPLE, drug_features, sample_feature_columns
 
@@ -108,7 +109,7 @@ def _card_value_ok(value: Any, kind: str) -> bool:
 
 
 @dataclass(frozen=True)
-class ModelCard:
+class ModelCard(ResultMixin):
     """What a persisted model was trained on and how well it did.
 
     Attributes
@@ -216,6 +217,16 @@ class ModelCard:
                 )
         return cls(**{k: v for k, v in d.items() if k in names})
 
+    def summary(self) -> str:
+        """One line: model, training data, features, drugs and the evaluation split."""
+        ev = f", evaluated on split {self.split}" if self.split else ""
+        return (
+            f"ModelCard: {self.model_name} ({self.model_class}) trained on "
+            f"{' '.join(filter(None, (self.dataset, self.dataset_version)))} ({self.metric}); "
+            f"{len(self.features)} features, "
+            f"{len(self.drugs)} drugs, {self.n_pairs} pairs{ev}"
+        )
+
     def to_frame(self) -> pd.DataFrame:
         """Features with their layer, gene and training statistics."""
         lay, gene = zip(*(f.split(":", 1) for f in self.features), strict=True)
@@ -239,7 +250,7 @@ def _json_default(o: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class Application:
+class Application(ResultMixin):
     """Predictions for new profiles and what was done to get them.
 
     Attributes
@@ -290,6 +301,22 @@ class Application:
         )
 
     def summary(self) -> str:
+        """One line: predictions, samples, training overlap and imputed genes or layers."""
+        n_s = self.predictions["sample"].nunique() if len(self.predictions) else 0
+        n_miss = sum(len(g) for g in self.missing_genes.values())
+        n_unk = sum(len(g) for g in self.unknown_genes.values())
+        overlap = (
+            f"{len(self.training_overlap)} in training"
+            if self.training_samples_known
+            else "training samples unknown"
+        )
+        return (
+            f"Application: {len(self.predictions)} predictions for {n_s} sample(s); "
+            f"{overlap}; {n_miss} model gene(s) imputed, {n_unk} profile gene(s) ignored, "
+            f"{len(self.imputed_layers)} layer(s) imputed entirely"
+        )
+
+    def describe(self) -> str:
         """Human-readable account of training overlap and of missing and unknown genes."""
         lines = [f"{len(self.predictions)} predictions"]
         if self.overlap_note():
@@ -652,7 +679,7 @@ def fit_model(
     lay_names = list(panel.layers) if layers is None else list(layers)
     metrics = []
     if evaluation is not None:
-        metrics = json.loads(evaluation.summary().to_json(orient="records"))
+        metrics = json.loads(evaluation.metrics().to_json(orient="records"))
     card = ModelCard(
         model_name=getattr(est, "name", type(est).__name__),
         model_class=f"{type(est).__module__}.{type(est).__name__}",

@@ -76,7 +76,7 @@ def plot_metric_by_split(summary: pd.DataFrame, *, metric: str = "pearson_norm")
 
     Examples
     --------
-    >>> fig = plot_metric_by_split(ev.summary())  # doctest: +SKIP
+    >>> fig = plot_metric_by_split(ev.metrics())  # doctest: +SKIP
     """
     if metric not in summary:
         raise InputError(f"summary has no metric {metric!r}; columns: {list(summary.columns)}")
@@ -105,7 +105,7 @@ def plot_baseline_comparison(
 
     Examples
     --------
-    >>> fig = plot_baseline_comparison(ev.summary())  # doctest: +SKIP
+    >>> fig = plot_baseline_comparison(ev.metrics())  # doctest: +SKIP
     """
     s = summary[summary["split"] == split]
     if s.empty:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._results import ResultMixin
 from ..data._panel import Panel
 from ..errors import InputError
 
@@ -44,7 +45,7 @@ _TAILS = ("O", "N", "Cl", "F", "C(=O)O", "C#N")
 
 
 @dataclass(frozen=True)
-class ResponseTruth:
+class ResponseTruth(ResultMixin):
     """Known parameters of a :func:`make_response_panel` panel.
 
     Attributes
@@ -69,6 +70,14 @@ class ResponseTruth:
     def to_frame(self) -> pd.DataFrame:
         """The planted effects table."""
         return self.effects.copy()
+
+    def summary(self) -> str:
+        """One line: planted effects, mechanisms and the noise levels."""
+        return (
+            f"ResponseTruth: {len(self.effects)} planted effects, {len(self.mechanisms)} "
+            f"mechanisms, {self.expected.shape[0]} samples x {self.expected.shape[1]} drugs; "
+            f"noise sd {self.noise_sd:g}, latent sd {self.latent_sd:g}"
+        )
 
 
 def make_response_panel(

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._results import ResultMixin
 from ._design import drug_features, pair_frame
 from ._evaluate import Evaluation, evaluate, evaluate_cross_study
 from ._models import (
@@ -164,7 +165,7 @@ def _chosen(fits: pd.DataFrame) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
-class TableResult:
+class TableResult(ResultMixin):
     """Evaluations behind the real-data table and how long they took."""
 
     in_study: Evaluation
@@ -181,10 +182,18 @@ class TableResult:
     def to_frame(self) -> pd.DataFrame:
         """Model x split summary (in-study splits then cross-study), with the configuration
         chosen on inner folds for each outer fold (``best_params``, empty when not tuned)."""
-        s = pd.concat([self.in_study.summary(), self.cross_study.summary()], ignore_index=True)
+        s = pd.concat([self.in_study.metrics(), self.cross_study.metrics()], ignore_index=True)
         s = s.merge(_chosen(self.fits()), on=["model", "split"], how="left")
         s["best_params"] = s["best_params"].fillna("")
         return s
+
+    def summary(self) -> str:
+        """One line: data size, the two evaluations and the time they took."""
+        return (
+            f"TableResult: {self.n_samples} samples x {self.n_drugs} drugs; in-study "
+            f"{len(self.in_study.fits)} fits, cross-study {len(self.cross_study.fits)} fits; "
+            f"{self.seconds:.0f} s"
+        )
 
 
 def real_data_table(

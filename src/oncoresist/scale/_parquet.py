@@ -27,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .._results import ResultMixin
 from ..curves._executors import Executor, executor_scope
 from ..errors import InputError, OutputError, SchemaError
 
@@ -40,7 +41,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class ParquetRun:
+class ParquetRun(ResultMixin):
     """What a ``*_parquet`` run wrote: the dataset folder and one row per partition."""
 
     path: Path
@@ -54,6 +55,13 @@ class ParquetRun:
     def to_frame(self) -> pd.DataFrame:
         """The per-partition table."""
         return self.partitions.copy()
+
+    def summary(self) -> str:
+        """One line: partitions and rows written, and where."""
+        return (
+            f"ParquetRun: {len(self.partitions)} partitions, {self.n_rows} rows written to "
+            f"{self.path}"
+        )
 
     def read(self) -> pd.DataFrame:
         """The whole output as one DataFrame (for small results; the partitions in order)."""
@@ -331,7 +339,7 @@ def _score_partition(df: pd.DataFrame | None, params: Mapping[str, Any]) -> pd.D
         screen, models=params["models"], n_boot=params["n_boot"], rng=params["rng"],
         chunk_size=params["chunk_size"], keep_surfaces=False,
     )  # fmt: skip
-    return res.summary
+    return res.scores
 
 
 def score_blocks_parquet(
@@ -388,7 +396,7 @@ def _simulate_partition(df: pd.DataFrame | None, params: Mapping[str, Any]) -> p
         dt=params["dt"], n_runs=params["n"], rng=params["rng"], variation=params["variation"],
         record_runs=0,
     )  # fmt: skip
-    out = res.summary.copy()
+    out = res.runs.copy()
     out.insert(0, "patient", np.arange(params["start"], params["start"] + params["n"]))
     if "run" in out.columns:
         out = out.drop(columns="run")
@@ -417,7 +425,7 @@ def simulate_cohort_parquet(
     with ``n_runs=chunk_size`` and its own stream ``i`` spawned from ``rng`` (parameter
     draws and runs): the cohort is reproducible from (seed, ``chunk_size``) on any executor
     and any number of workers. One ``part-NNNNN.parquet`` per chunk, with a ``patient``
-    column (0 ... ``n_patients - 1``) and the columns of ``SimulationResult.summary``.
+    column (0 ... ``n_patients - 1``) and the columns of ``SimulationResult.runs``.
 
     Examples
     --------

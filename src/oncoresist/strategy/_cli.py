@@ -132,5 +132,5 @@ def register(app: typer.Typer) -> None:
             panels=panels, synergy_prediction=synergy_prediction,
         )  # fmt: skip
         console = Console()
-        console.print(escape(res.summary()))
+        console.print(escape(res.describe()))
         console.print(escape(f"outputs in {out}"))

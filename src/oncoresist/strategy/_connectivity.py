@@ -40,7 +40,6 @@ Ties in z are broken by the signatures' gene order (a stable sort), as any ranki
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -50,6 +49,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from oncoresist._results import ResultMixin
 from oncoresist.errors import DataUnavailableError, InputError
 
 __all__ = [
@@ -160,7 +160,7 @@ def lincs_compounds() -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
-class QuerySignature:
+class QuerySignature(ResultMixin):
     """Up and down landmark gene sets made from an expression difference.
 
     Attributes
@@ -183,6 +183,13 @@ class QuerySignature:
     n_missing_value: int
     n_not_landmark: int
     not_landmark: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per query gene: ``gene`` and ``direction`` (``up`` or ``down``)."""
+        genes = [*self.up, *self.down]
+        return pd.DataFrame(
+            {"gene": genes, "direction": ["up"] * len(self.up) + ["down"] * len(self.down)}
+        )
 
     def summary(self) -> str:
         """One line: set sizes and what was not used."""
@@ -387,7 +394,7 @@ def _random_sets(
 
 
 @dataclass(frozen=True)
-class ConnectivityResult:
+class ConnectivityResult(ResultMixin):
     """Connectivity of one query with each compound's signature.
 
     Attributes
@@ -431,6 +438,21 @@ class ConnectivityResult:
         return neg.sort_values("score", kind="stable").head(n).reset_index(drop=True)
 
     def summary(self) -> str:
+        """One line: query sizes, compounds, discoveries and the strongest reverser."""
+        t = self.table
+        rev = self.reversers(1)
+        top = (
+            f"; top reverser {rev['name'].iloc[0]} ({float(rev['score'].iloc[0]):+.2f})"
+            if len(rev)
+            else ""
+        )
+        return (
+            f"ConnectivityResult ({self.method}): {len(self.query_up)} up / "
+            f"{len(self.query_down)} down query genes against {len(t)} compounds; "
+            f"{int((t['fdr'] < 0.05).sum())} at FDR < 0.05{top}"
+        )
+
+    def describe(self) -> str:
         """Text: query, method, null, and the strongest mimics and reversers."""
         t = self.table
         sig = int((t["fdr"] < 0.05).sum())
@@ -451,17 +473,6 @@ class ConnectivityResult:
             *self.notes,
         ]
         return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        cols = ["rank", "compound", "name", "score", "ncs", "pvalue", "fdr"]
-        head = self.table[cols].head(10).round(4).to_html(index=False)
-        rev = self.reversers(10)[cols].round(4).to_html(index=False)
-        return (
-            f"<b>ConnectivityResult</b> ({html.escape(self.method)}): "
-            f"{len(self.query_up)} up / {len(self.query_down)} down query genes, "
-            f"{len(self.table)} compounds; null: {html.escape(self.null)}"
-            f"<p>Top mimics</p>{head}<p>Top reversers</p>{rev}"
-        )
 
     def __repr__(self) -> str:
         return (

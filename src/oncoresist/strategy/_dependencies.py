@@ -16,7 +16,6 @@ dependency > 0.5, which needs the ``gene_dependency`` file this subset does not 
 from __future__ import annotations
 
 import difflib
-import html
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._results import ResultMixin
 from ..errors import InputError
 
 __all__ = [
@@ -52,7 +52,7 @@ _COLUMNS = [
 
 
 @dataclass(frozen=True)
-class DependencyResult:
+class DependencyResult(ResultMixin):
     """Per-gene comparison of gene effect between an in-group and an out-group of lines.
 
     Attributes
@@ -103,7 +103,17 @@ class DependencyResult:
         return self.table["rank"].reindex(genes).rename("rank")
 
     def summary(self) -> str:
-        """Counts and the ten top genes."""
+        """One line: genes tested, groups, discoveries at FDR < 0.05 and the top gene."""
+        t = self.table
+        n_sig = int((t["fdr"] < 0.05).sum()) if "fdr" in t else 0
+        top = f"; top {t.index[0]} (d={float(t['difference'].iloc[0]):+.2f})" if len(t) else ""
+        return (
+            f"DependencyResult ({self.test}): {len(t)} genes, {len(self.in_group)} in-group vs "
+            f"{len(self.out_group)} out-group lines; {n_sig} at FDR < 0.05{top}"
+        )
+
+    def describe(self) -> str:
+        """Counts and the ten top genes, one line each."""
         top = self.table.head(10)
         lines = list(self.notes)
         lines.append(
@@ -111,11 +121,6 @@ class DependencyResult:
             + ", ".join(f"{g} (d={r.difference:+.2f}, fdr={r.fdr:.2g})" for g, r in top.iterrows())
         )
         return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        notes = "<br>".join(html.escape(n) for n in self.notes)
-        head = self.table.head(15).to_html(float_format=lambda v: f"{v:.3g}")
-        return f"<p>{notes}</p>{head}"
 
 
 def _ids(values: Iterable[str] | str, what: str) -> list[str]:
@@ -359,7 +364,7 @@ def selective_dependencies(
 
 
 @dataclass(frozen=True)
-class PermutationCheck:
+class PermutationCheck(ResultMixin):
     """How many genes reach the FDR cutoff when the group labels are shuffled.
 
     BH controls the FDR when the p-values are valid; with few lines in a group and real,
@@ -400,11 +405,17 @@ class PermutationCheck:
         return pd.DataFrame({"permutation": np.arange(len(self.null)), "n_discoveries": self.null})
 
     def summary(self) -> str:
-        """The notes."""
-        return "\n".join(self.notes)
+        """One line: observed discoveries against the label-permutation null."""
+        return (
+            f"PermutationCheck ({self.test}): {self.observed} genes at FDR < {self.fdr_cutoff:g} "
+            f"with the true labels; {len(self.null)} permutations, "
+            f"{self.fraction_with_false_discoveries:.0%} with a false discovery, "
+            f"empirical p {self.empirical_pvalue:.3g}"
+        )
 
-    def _repr_html_(self) -> str:
-        return "<p>" + "<br>".join(html.escape(n) for n in self.notes) + "</p>"
+    def describe(self) -> str:
+        """The notes, one line each."""
+        return "\n".join(self.notes)
 
 
 def permutation_check(
@@ -471,7 +482,7 @@ def permutation_check(
 
 # --------------------------------------------------------------------------- line selection
 @dataclass(frozen=True)
-class LineSelection:
+class LineSelection(ResultMixin):
     """Lines of a lineage that share resistance features (in-group) and a comparison group.
 
     Attributes
@@ -501,12 +512,17 @@ class LineSelection:
         return self.table.reset_index()
 
     def summary(self) -> str:
-        """One line per note."""
-        return "\n".join(self.notes)
+        """One line: in-group and out-group sizes and the lineage."""
+        lin = "all lines" if self.lineage is None else f"lineage {self.lineage}"
+        fb = " (fell back to all lines)" if self.fell_back else ""
+        return (
+            f"LineSelection: {len(self.in_group)} in-group, {len(self.out_group)} out-group "
+            f"lines from {lin}{fb}"
+        )
 
-    def _repr_html_(self) -> str:
-        notes = "<br>".join(html.escape(n) for n in self.notes)
-        return f"<p>{notes}</p>{self.table.head(20).to_html()}"
+    def describe(self) -> str:
+        """The notes, one line each."""
+        return "\n".join(self.notes)
 
 
 def _features(value: str | Sequence[str] | None, what: str) -> list[str]:

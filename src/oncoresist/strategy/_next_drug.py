@@ -52,7 +52,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import functools
-import html
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -63,6 +62,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from .._results import ResultMixin
 from ..errors import InputError
 from ..mechanisms import (
     EVIDENCE_LEVELS,
@@ -202,7 +202,7 @@ class StrategyWeights:
 
 
 @dataclass(frozen=True)
-class StrategyTable:
+class StrategyTable(ResultMixin):
     """Ranked next drugs and combination partners for one resistant profile.
 
     Attributes
@@ -250,6 +250,19 @@ class StrategyTable:
         return self.to_frame().head(n)
 
     def summary(self) -> str:
+        """One line: the profile, strategies ranked, confident ones and the top strategy."""
+        head = f"StrategyTable: {self.sample} resistant to {self.resisted_drug}"
+        if self.table.empty:
+            why = "; ".join(self.not_assessable.reason.head(3)) or "no evidence"
+            return " ".join(f"{head}: nothing ranked ({why})".split())
+        top = self.table.iloc[0]
+        n_conf = int(self.table["confident"].sum())
+        return (
+            f"{head}: {len(self.table)} strategies, {n_conf} confident; top "
+            f"{top['strategy']} (score {float(top['score']):.2f})"
+        )
+
+    def describe(self) -> str:
         """A few lines: the top strategies with their score and strongest evidence."""
         head = f"{self.sample} resistant to {self.resisted_drug}"
         if self.table.empty:
@@ -263,19 +276,6 @@ class StrategyTable:
                 f"{r.top_evidence}"
             )
         return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        head = (
-            f"<p><b>{html.escape(self.sample)}</b> resistant to "
-            f"<b>{html.escape(self.resisted_drug)}</b>: {len(self.table)} strategies</p>"
-        )
-        body = self.to_frame().head(15).to_html(index=False) if not self.table.empty else ""
-        na = (
-            "<p>Not assessable: " + html.escape("; ".join(self.not_assessable.reason)) + "</p>"
-            if not self.not_assessable.empty
-            else ""
-        )
-        return head + body + na
 
 
 # --- partner rules ---------------------------------------------------------------------------

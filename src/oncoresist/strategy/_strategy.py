@@ -74,7 +74,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import html
 import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -84,6 +83,7 @@ from typing import Any
 import pandas as pd
 from scipy import stats
 
+from .._results import ResultMixin
 from ..errors import DataUnavailableError, InputError
 from ..mechanisms import KnowledgeBase, Profile, annotate, load_knowledge_base, resolve_drug
 from ._next_drug import StrategyWeights, rank_next_drugs
@@ -156,7 +156,7 @@ def _weights(weights: Mapping[str, Any] | StrategyWeights | None) -> tuple[dict[
 
 
 @dataclass(frozen=True)
-class Strategies:
+class Strategies(ResultMixin):
     """Ranked strategies of every kind for one resistant profile, with evidence and gaps.
 
     Attributes
@@ -202,6 +202,19 @@ class Strategies:
         return t.assign(sample=self.sample, resisted_drug=self.resisted_drug)
 
     def summary(self) -> str:
+        """One line: the profile, strategies ranked, confident ones and the top strategy."""
+        head = f"Strategies: {self.sample} resistant to {self.resisted_drug}"
+        if self.table.empty:
+            return f"{head}: nothing ranked; {len(self.not_assessable)} item(s) not assessable"
+        top = self.table.iloc[0]
+        n_conf = int(self.table["confident"].sum())
+        return (
+            f"{head}: {len(self.table)} strategies, {n_conf} confident; top [{top['kind']}] "
+            f"{top['strategy']} ({float(top['score']):.2f}); "
+            f"{len(self.not_assessable)} item(s) not assessable"
+        )
+
+    def describe(self) -> str:
         """The top rows per kind and what could not be assessed."""
         head = f"{self.sample} resistant to {self.resisted_drug}"
         lines = [f"{head}: {len(self.table)} strategies"]
@@ -219,16 +232,6 @@ class Strategies:
         for r in _tuples(self.not_assessable):
             lines.append(f"  not assessable ({r.source}): {r.item}: {r.reason}")
         return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        body = self.to_frame().head(20).to_html(index=False) if not self.table.empty else ""
-        na = self.not_assessable.to_html(index=False) if not self.not_assessable.empty else ""
-        warn = "" if self.confident else "<p><b>No confident strategy.</b></p>"
-        return (
-            f"<p><b>{html.escape(self.sample)}</b> resistant to "
-            f"<b>{html.escape(self.resisted_drug)}</b>: {len(self.table)} strategies</p>"
-            f"{warn}{body}<p>Not assessable</p>{na}"
-        )
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -296,13 +299,13 @@ def _kb_rows(res: Any, src_w: Mapping[str, float]) -> list[dict[str, Any]]:  # f
 def _synergy_table(synergy: Any, drug_key: str, kb: KnowledgeBase) -> pd.DataFrame:
     """(partner, score, statistic, n) of the user's synergy results with the resisted drug.
 
-    A ``SynergyResult`` gives its ``summary`` (``drug1``, ``drug2``, ``model``, ``score``); a
+    A ``SynergyResult`` gives its ``scores`` (``drug1``, ``drug2``, ``model``, ``score``); a
     table gives ``partner`` or ``drug_a`` / ``drug_b`` (or ``drug1`` / ``drug2``) and a score
     column (``score``, ``synergy``, ``zip``, ``bliss``, ``hsa`` or ``loewe``). Rows of pairs
     without the resisted drug are dropped; per partner the score is the mean over its blocks
     of the first model (the result's first model, or the score column).
     """
-    frame = getattr(synergy, "summary", synergy)
+    frame = getattr(synergy, "scores", synergy)
     if not isinstance(frame, pd.DataFrame):
         raise InputError(
             f"synergy must be a SynergyResult or a table, got {type(synergy).__name__}"

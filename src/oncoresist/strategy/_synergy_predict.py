@@ -38,7 +38,6 @@ O'Neil data (Loewe) over their five leave-pair-out folds.
 from __future__ import annotations
 
 import dataclasses
-import html
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -49,6 +48,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold
 
+from oncoresist._results import ResultMixin
 from oncoresist.errors import InputError
 from oncoresist.predict._metrics import pearson, spearman
 
@@ -334,7 +334,7 @@ def _score(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
 
 
 @dataclass(frozen=True)
-class SynergyPredictionEvaluation:
+class SynergyPredictionEvaluation(ResultMixin):
     """Cross-validated synergy prediction: ``metrics`` (split x model x metric, fold mean and
     sd), ``fold_metrics`` (one row per fold), ``timings`` (training seconds per split), and
     ``notes`` (data, features, what was dropped or missing)."""
@@ -349,18 +349,22 @@ class SynergyPredictionEvaluation:
         """The long table ``split, model, metric, mean, sd, n_folds``."""
         return self.metrics.copy()
 
-    def summary(self) -> pd.DataFrame:
+    def summary(self) -> str:
+        """One line: data set, splits, models and metrics evaluated."""
+        m = self.metrics
+
+        def names(col: str) -> str:
+            return ", ".join(dict.fromkeys(map(str, m[col]))) if col in m else ""
+
+        return (
+            f"SynergyPredictionEvaluation on {self.dataset}: models {names('model')}; splits "
+            f"{names('split')}; metrics {names('metric')}"
+        )
+
+    def metric_table(self) -> pd.DataFrame:
         """Fold-mean metric per split (rows) and model (columns), one block per metric."""
         return self.metrics.pivot_table(
             index=["metric", "model"], columns="split", values="mean", sort=False
-        )
-
-    def _repr_html_(self) -> str:
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
-        return (
-            f"<h4>Synergy prediction, {html.escape(self.dataset)}</h4>"
-            f"{self.summary().round(3).to_html()}{self.timings.round(2).to_html(index=False)}"
-            f"<ul>{notes}</ul>"
         )
 
 
@@ -398,7 +402,7 @@ def evaluate_synergy_prediction(
     Examples
     --------
     >>> ev = evaluate_synergy_prediction("oneil", splits=("pair",))  # doctest: +SKIP
-    >>> ev.summary()  # doctest: +SKIP
+    >>> ev.metric_table()  # doctest: +SKIP
     """
     if isinstance(splits, str):
         splits = (splits,)

@@ -63,7 +63,7 @@ def _higher_order(path, run, names, conc_unit, response_scale, response_kind, co
         run.path("synergy_report.html"),
         title="Drug combinations",
     )  # fmt: skip
-    console.print(result.summary().round(2).to_string())
+    console.print(result.score_table().round(2).to_string())
     if dropped:
         console.print(
             f"[yellow]note[/]: not defined for {screen.n_drugs} drugs: {', '.join(dropped)}"
@@ -103,7 +103,7 @@ def _two_drug(path, run, *, names, layout, conc_unit, drug1, drug2, response_sca
     sensitivity = sensitivity_scores(result)
     consensus = synergy_consensus(result)
     comparison = compare_synergy(result, parental, resistant) if parental else None
-    write_table(result.summary, run.path("synergy_scores.csv"))
+    write_table(result.scores, run.path("synergy_scores.csv"))
     write_table(result.blocks, run.path("synergy_blocks.csv"))
     write_table(result.surfaces, run.path("synergy_surfaces.parquet"))
     write_table(result.single_agents, run.path("single_agent_fits.csv"))
@@ -113,7 +113,7 @@ def _two_drug(path, run, *, names, layout, conc_unit, drug1, drug2, response_sca
     if len(result.excluded):
         write_table(result.excluded, run.path("excluded_blocks.csv"))
     if comparison is not None:
-        write_table(comparison.summary, run.path("resistance_comparison.csv"))
+        write_table(comparison.pairs, run.path("resistance_comparison.csv"))
     extra = Section(
         "Drug sensitivity (CSS, RI, S) and model consensus",
         text="<p>CSS and RI as SynergyFinder Plus defines them (Malyutina et al. 2019); "

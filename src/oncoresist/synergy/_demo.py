@@ -44,8 +44,8 @@ def demo_sections(out_dir: Path, *, rng: int = 0, progress: bool = False) -> lis
     )
     res = score_combinations(screen, n_boot=50, rng=rng, progress=progress)
     comp = compare_synergy(res, "parental", "resistant")
-    write_table(res.summary, out_dir / "synergy_demo_scores.csv")
-    write_table(comp.summary, out_dir / "synergy_demo_resistance.csv")
+    write_table(res.scores, out_dir / "synergy_demo_scores.csv")
+    write_table(comp.pairs, out_dir / "synergy_demo_resistance.csv")
     intro = (
         "<p>Synthetic resistant line (targeted drug EC50 0.1 µM &rarr; 3 µM) rescued by a partner "
         "drug that is weak alone but restores the targeted drug's potency in the resistant line "
@@ -64,7 +64,7 @@ def demo_sections(out_dir: Path, *, rng: int = 0, progress: bool = False) -> lis
         if mirror_available("synergyfinder_combo_matrices"):
             oneil = fetch_synergyfinder_example("oneil")
             r2 = score_combinations(oneil, n_boot=50, rng=rng, progress=progress)
-            write_table(r2.summary, out_dir / "synergy_oneil_scores.csv")
+            write_table(r2.scores, out_dir / "synergy_oneil_scores.csv")
             sections.append(
                 report_section(
                     r2,

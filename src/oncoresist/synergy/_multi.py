@@ -40,6 +40,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .._results import ResultMixin
 from ..data._multicombination import MultiCombinationScreen
 from ..errors import InputError
 from ._batch import nanmean_last
@@ -347,7 +348,7 @@ def score_multi_blocks(
 
 
 @dataclass(frozen=True)
-class MultiSynergyResult:
+class MultiSynergyResult(ResultMixin):
     """Scores of higher-order combination blocks (:func:`score_multi_combinations`).
 
     Attributes
@@ -374,15 +375,17 @@ class MultiSynergyResult:
         """The per (block, model) score table (a copy), the main tidy result."""
         return self.scores.copy()
 
-    def summary(self, value: str = "score") -> pd.DataFrame:
+    def score_table(self, value: str = "score") -> pd.DataFrame:
         """Blocks x models table of ``value`` (``"score"`` or ``"score_all_present"``)."""
         return self.scores.pivot(index="block_id", columns="model", values=value)[list(self.models)]
 
-    def _repr_html_(self) -> str:
-        tab = self.summary().round(2).to_html()
+    def summary(self) -> str:
+        """One line: blocks, drugs per block, models and scores not ok."""
+        bad = int((self.scores["status"] != "ok").sum()) if "status" in self.scores else 0
         return (
-            f"<b>MultiSynergyResult</b>: {self.scores['block_id'].nunique()} blocks of "
-            f"{self.n_drugs} drugs x {len(self.models)} models (mean synergy, {_UNITS}){tab}"
+            f"MultiSynergyResult: {self.scores['block_id'].nunique()} blocks of "
+            f"{self.n_drugs} drugs scored with {', '.join(self.models)} ({_UNITS}); "
+            f"{bad} scores not ok"
         )
 
     def __repr__(self) -> str:
@@ -421,7 +424,7 @@ def score_multi_combinations(
     ...                    "conc1": g[:, 0], "conc2": g[:, 1], "conc3": g[:, 2], "response": y})
     >>> screen = MultiCombinationScreen.from_frame(df, conc_unit="uM")
     >>> res = score_multi_combinations(screen, models=["bliss"])
-    >>> round(float(res.summary().loc["1", "bliss"]), 9)
+    >>> round(float(res.score_table().loc["1", "bliss"]), 9)
     0.0
     """
     if not isinstance(screen, MultiCombinationScreen):

@@ -65,7 +65,7 @@ def plot_excess_heatmap(result: SynergyResult, block_id: str, *, model: str = "b
             colorbar={"title": "excess"},
         )
     )
-    units = result.summary.loc[result.summary["model"] == model, "units"].iloc[0]
+    units = result.scores.loc[result.scores["model"] == model, "units"].iloc[0]
     fig.update_layout(
         title=f"{model.upper()} synergy, block {block_id}: {meta['drug1']} x {meta['drug2']} ({meta['sample']})<br><sup>{units}</sup>",
         xaxis_title=f"{meta['drug2']} (µM)",

@@ -258,7 +258,7 @@ def synergy_consensus(result: SynergyResult) -> pd.DataFrame:
     ...                                           "disagree"]).all()
     np.True_
     """
-    s = result.summary
+    s = result.scores
     names = list(result.models)
     tol = s["model"].map({m: get_model(m).null_tolerance for m in names}).to_numpy(dtype=float)
     score = s["score"].to_numpy(dtype=float)

@@ -64,7 +64,7 @@ def parse_upload(
         if len(screen.excluded):
             notes.append(f"{len(screen.excluded)} block(s) left out while reading (see errors)")
         notes += list(screen.conversions)
-        return screen.data, dict(screen.summary()), notes
+        return screen.data, dict(screen.counts()), notes
     if kind == "profile":
         from ..mechanisms import read_profile
 
@@ -163,7 +163,7 @@ def run_synergy(
         part = screen.subset(ids[start : start + step])
         parts.append(score_combinations(part, models=models, n_boot=n_boot, rng=start))
     result = SynergyResult(
-        summary=pd.concat([p.summary for p in parts], ignore_index=True),
+        scores=pd.concat([p.scores for p in parts], ignore_index=True),
         blocks=pd.concat([p.blocks for p in parts], ignore_index=True),
         surfaces=pd.concat([p.surfaces for p in parts], ignore_index=True),
         single_agents=pd.concat([p.single_agents for p in parts], ignore_index=True),
@@ -177,7 +177,7 @@ def run_synergy(
     tables = {"blocks": result.blocks, "surfaces": result.surfaces,
               "single_agents": result.single_agents, "outliers": result.outliers,
               "consensus": consensus}  # fmt: skip
-    _write_results(out, main=result.summary, tables=tables, figures={},
+    _write_results(out, main=result.scores, tables=tables, figures={},
                    sections=[report_section(result)], title=f"Drug combinations: {source}")  # fmt: skip
     progress(1.0, "done")
     return {"blocks": len(ids), "models": list(result.models), "notes": list(result.notes)}
@@ -192,7 +192,7 @@ def _synergy_result(out: Path) -> Any:
         return pd.read_parquet(out / "tables" / f"{name}.parquet")
 
     return SynergyResult(
-        summary=main, blocks=table("blocks"), surfaces=table("surfaces"),
+        scores=main, blocks=table("blocks"), surfaces=table("surfaces"),
         single_agents=table("single_agents"), outliers=table("outliers"),
         models=tuple(dict.fromkeys(main["model"].astype(str))),
     )  # fmt: skip
@@ -333,7 +333,7 @@ def run_simulate(
                      n_runs=int(params["n_runs"]), rng=int(params["seed"]), crn=True)
         )  # fmt: skip
     comp = compare_schedules(results)
-    summaries = pd.concat([r.summary.assign(schedule=r.schedule_name) for r in results],
+    summaries = pd.concat([r.runs.assign(schedule=r.schedule_name) for r in results],
                           ignore_index=True)  # fmt: skip
     figures = {"comparison": plot_schedule_comparison(results)}
     figures |= {f"trajectories-{r.schedule_name}": plot_trajectories(r) for r in results}

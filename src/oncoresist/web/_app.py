@@ -357,7 +357,7 @@ class _Ctx:
                     path, label=ds.name, kind=ds.kind, options=dict(ds.options),
                     map_path=map_path, map_label=ds.map_name,
                 )  # fmt: skip
-                table, summary = screen.data, screen.summary()
+                table, summary = screen.data, screen.counts()
         except InputError as exc:
             ds.status = "invalid"
             ds.errors = [service.error_record(line) for line in str(exc).split("\n") if line]
