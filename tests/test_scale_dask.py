@@ -131,6 +131,20 @@ def test_score_combinations_dask_equals_serial(ex, tmp_path):
     d = score_blocks_parquet(src, tmp_path / "s2", executor=ex, **pk)
     assert c.n_rows == 7 * 2
     pd.testing.assert_frame_equal(c.read(), d.read(), check_exact=True)
+    # the FDR is Benjamini-Hochberg over every block of the dataset (per model), not per
+    # partition: evidence against statsmodels' BH on the gathered p-values
+    from statsmodels.stats.multitest import multipletests
+
+    got = c.read()
+    assert got["pvalue"].notna().sum() == 14
+    per_part = []
+    for _model, g in got.groupby("model"):
+        want = multipletests(g["pvalue"].to_numpy(), method="fdr_bh")[1]
+        np.testing.assert_allclose(g["fdr"].to_numpy(), want, rtol=1e-12, atol=0)
+        for ids in np.array_split(data["block_id"].unique(), 3):
+            sub = g[g["block_id"].isin(ids)]
+            per_part.append(sub["fdr"] - multipletests(sub["pvalue"], method="fdr_bh")[1])
+    assert max(float(np.abs(d).max()) for d in per_part) > 0  # per partition would differ
 
 
 def test_score_blocks_arrays_dask_equal_serial(ex):

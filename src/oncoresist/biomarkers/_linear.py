@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, special, stats
 
+from .._results import ResultMixin
 from ..curves._executors import Executor, resolve_executor
 from ..data._panel import Panel
 from ..errors import InputError
@@ -61,7 +62,7 @@ _SKIP_COLUMNS = ["drug", "feature", "layer", "tissue", "reason", "n_tests"]
 
 
 @dataclass(frozen=True, repr=False)
-class AssociationResult:
+class AssociationResult(ResultMixin):
     """Tidy association table plus every skipped test.
 
     Attributes

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._results import ResultMixin
 from .._special import f_sf
 from ..errors import InputError
 from ._executors import Executor, ThreadExecutor, resolve_executor
@@ -25,7 +26,7 @@ _MAD = 1.4826  # MAD -> standard deviation under normal errors
 
 
 @dataclass(frozen=True, eq=False)
-class CurveFitArrays:
+class CurveFitArrays(ResultMixin):
     """Per-curve results of :func:`fit_curves`, as aligned arrays (one entry per input row).
 
     Attributes
@@ -117,13 +118,10 @@ class CurveFitArrays:
         cols["converged"] = self.converged
         return pd.DataFrame(cols)
 
-    def _repr_html_(self) -> str:
-        counts = pd.Series(self.status).value_counts()
-        head = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in counts.items())
-        return (
-            f"<b>CurveFitArrays</b> model={self.model}, loss={self.loss}, {len(self)} curves"
-            f"<table>{head}</table>" + self.to_frame().head(10).to_html()
-        )
+    def summary(self) -> str:
+        """One line: curves, model, loss and how many curves have each status."""
+        counts = ", ".join(f"{v} {k}" for k, v in pd.Series(self.status).value_counts().items())
+        return f"CurveFitArrays: {len(self)} curves, model {self.model}, loss {self.loss}; {counts}"
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{k}: {v}" for k, v in pd.Series(self.status).value_counts().items())

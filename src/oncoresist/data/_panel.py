@@ -390,6 +390,23 @@ class Panel(ResultMixin):
             notes=self.notes + other.notes,
         )
 
+    def to_anndata(self) -> Any:
+        """This panel as an ``anndata.AnnData``: responses in ``X`` (samples x drugs), omics
+        layers in ``obsm``, annotations in ``obs``/``var`` (needs the ``anndata`` extra; see
+        :mod:`oncoresist.data._anndata`)."""
+        from ._anndata import panel_to_anndata
+
+        return panel_to_anndata(self)
+
+    @classmethod
+    def from_anndata(cls, adata: Any, **kwargs: Any) -> Panel:
+        """A panel from an ``anndata.AnnData``: what :meth:`to_anndata` wrote, or an omics
+        AnnData (samples x features) with ``responses=`` beside it
+        (:func:`oncoresist.data._anndata.panel_from_anndata` lists the options)."""
+        from ._anndata import panel_from_anndata
+
+        return panel_from_anndata(adata, **kwargs)
+
     def to_frame(self) -> pd.DataFrame:
         """Long table of measured responses: ``sample, drug, <metric>`` plus sample annotations."""
         stacked: pd.Series = self.responses.rename_axis(index="sample", columns="drug").stack()  # type: ignore[assignment]

@@ -381,7 +381,9 @@ def evaluate_cmd(
 def apply_cmd(
     model_dir: Path = typer.Argument(..., help="Folder written by 'predict train'."),
     profile: Path = typer.Option(..., help="CSV/TSV long table: sample, layer, gene, value."),
-    out: Path = typer.Option(..., "-o", "--out", help="Predictions table (.csv, .tsv, .parquet)."),
+    out: Path = typer.Option(
+        ..., "-o", "--out", help="Predictions table (.csv, .tsv, .parquet, .xlsx)."
+    ),
     drugs: str | None = typer.Option(None, help="Comma-separated drugs (default: training drugs)."),
     max_missing: float = typer.Option(
         0.2, help="Largest fraction of a layer's genes that may be missing."
@@ -405,14 +407,14 @@ def apply_cmd(
 
     import pandas as pd
 
-    from .._io import check_input, check_output_file, write_table
+    from .._io import TABLE_SUFFIXES, check_input, check_output_file, write_table
     from ._persist import TrainingOverlapWarning, load_model
 
     console = Console()
     if not profile.is_file():
         raise InputError(f"profile file {profile} does not exist")
     check_input(model_dir)
-    check_output_file(out, inputs=[profile, model_dir])
+    check_output_file(out, inputs=[profile, model_dir], suffixes=TABLE_SUFFIXES)
     if report is not None:
         check_output_file(report, inputs=[profile, model_dir, out])
     sep = "\t" if profile.suffix.lower() in (".tsv", ".txt") else ","

@@ -26,6 +26,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, GroupKFold, KFold, LeaveOneGroupOut
 
+from .._results import ResultMixin
 from ..curves._executors import Executor, resolve_executor
 from ..errors import InputError
 from ._design import DRUG, SAMPLE, check_design
@@ -133,7 +134,7 @@ def make_folds(
 
 
 @dataclass(frozen=True)
-class Evaluation:
+class Evaluation(ResultMixin):
     """Predictions and fit statuses of an evaluation; metrics are computed from them.
 
     Attributes
@@ -167,7 +168,7 @@ class Evaluation:
     def _measure_keys(self) -> tuple[str, ...]:
         return ("measure",) if "measure" in self.predictions.columns else ()
 
-    def summary(self) -> pd.DataFrame:
+    def metrics(self) -> pd.DataFrame:
         """Mean and fold-to-fold standard deviation (``<metric>_sd``) per model and split.
 
         Models not applicable to a split (a per-drug model under leave-drug-out) appear with
@@ -220,12 +221,18 @@ class Evaluation:
         )
 
     def to_frame(self) -> pd.DataFrame:
-        """The summary table."""
-        return self.summary()
+        """The per model and split metrics table (:meth:`metrics`)."""
+        return self.metrics()
 
-    def _repr_html_(self) -> str:
-        cols = ["model", "split", "status", "rmse", "pearson", "pearson_norm", "pearson_per_drug"]
-        return self.summary()[cols].to_html(index=False, float_format=lambda v: f"{v:.3f}")
+    def summary(self) -> str:
+        """One line: models, splits, predictions and fits not ok."""
+        models = ", ".join(dict.fromkeys(map(str, self.fits["model"])))
+        splits = ", ".join(dict.fromkeys(map(str, self.fits["split"])))
+        bad = int((self.fits["status"] != "ok").sum())
+        return (
+            f"Evaluation: models {models} on splits {splits}; {len(self.predictions)} "
+            f"predictions, {len(self.fits)} fits, {bad} not ok"
+        )
 
 
 def _fit_one(
@@ -519,7 +526,7 @@ def evaluate(
     >>> X, y = pair_frame(panel)
     >>> ev = evaluate({"drug_mean": DrugMean(), "mean_effects": MeanEffects()}, X, y,
     ...               splits=["cell_line"], n_splits=3)
-    >>> ev.summary()["status"].tolist()
+    >>> ev.metrics()["status"].tolist()
     ['ok', 'ok']
     >>> ev_t = evaluate({"drug_mean": DrugMean(), "mean_effects": MeanEffects()}, X, y,
     ...                 splits=["cell_line"], n_splits=3, executor="threads")
@@ -665,7 +672,7 @@ def _drug_means(X: pd.DataFrame, y: np.ndarray) -> np.ndarray:
 def summarise_studies(evaluations: Mapping[str, Evaluation]) -> pd.DataFrame:
     """Summary over several studies' evaluations that never puts two measures on one RMSE.
 
-    Each study's :meth:`Evaluation.summary` (means over its folds) is averaged over the studies
+    Each study's :meth:`Evaluation.metrics` (means over its folds) is averaged over the studies
     that share a response measure: one row per ``model, split, measure`` with ``n_studies`` and
     ``studies``. When the studies have different measures (GDSC ln IC50, CTRP AUC), one more row
     per model and split, ``measure = "all (auc+ln_ic50)"``, averages the scale-free metrics
@@ -689,7 +696,7 @@ def summarise_studies(evaluations: Mapping[str, Evaluation]) -> pd.DataFrame:
     for study, ev in evaluations.items():
         if not isinstance(ev, Evaluation):
             raise InputError(f"study {study!r}: expected an Evaluation, got {type(ev).__name__}")
-        s = ev.summary()
+        s = ev.metrics()
         if "measure" not in s.columns:
             s["measure"] = "response"
         parts.append(s.assign(study=str(study)))

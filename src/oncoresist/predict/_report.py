@@ -57,7 +57,7 @@ def report_section(
     """
     from ..report import Section
 
-    summary = evaluation.summary()
+    summary = evaluation.metrics()
     figs: list[Any] = [plot_metric_by_split(summary)]
     splits = list(dict.fromkeys(summary["split"]))
     main_split = "cell_line" if "cell_line" in splits else splits[0]
@@ -125,7 +125,7 @@ def application_section(application: Any, card: Any) -> Any:
         f"<p>Model <b>{html.escape(card.model_name)}</b> trained on {html.escape(card.dataset)} "
         f"({len(card.training_samples)} samples, measure {html.escape(card.metric)}).</p>"
     )
-    rest = [line for line in application.summary().splitlines() if line != note]
+    rest = [line for line in application.describe().splitlines() if line != note]
     text.append("".join(f"<p>{html.escape(line)}</p>" for line in rest))
     return Section(
         "Predictions for new profiles",

@@ -194,6 +194,7 @@ def _run(
     executor: str | Executor | None,
     scheduler: str | None,
     overwrite: bool,
+    finish: Callable[[Sequence[Path]], None] | None = None,
 ) -> ParquetRun:
     dest = Path(dest)
     if dest.exists() and not overwrite:
@@ -217,6 +218,8 @@ def _run(
         with executor_scope(executor, scheduler=scheduler) as ex:
             results = list(ex.map(_partition_task, tasks()))
         _check_unique(refs, results, key_cols)
+        if finish is not None:  # a pass over every written part, still in the staging folder
+            finish(outs)
         if dest.exists():
             old = dest.with_name(f".{dest.name}.old-{uuid.uuid4().hex[:12]}")
             os.replace(dest, old)
@@ -362,7 +365,11 @@ def score_blocks_parquet(
     as there), each block in one partition. ``dest`` gets the
     :func:`oncoresist.synergy.score_combinations` summary rows (one per block and model) of
     every partition. Partition ``i`` draws its bootstrap from stream ``i`` spawned from
-    ``rng``: the same scores on any executor. FDRs are per partition.
+    ``rng``: the same scores on any executor. The ``fdr`` column is Benjamini–Hochberg over
+    every block of the dataset (per model), as :func:`~oncoresist.synergy.score_combinations`
+    gives for the whole screen: a pass after all partitions are scored reads their p-values
+    (one float per row in memory) and rewrites each part's ``fdr``, before the output folder
+    is put in place.
 
     Examples
     --------
@@ -384,8 +391,32 @@ def score_blocks_parquet(
     ]  # fmt: skip
     return _run(
         refs, dest, _score_partition, params, key_cols=("block_id", "model"),
-        executor=executor, scheduler=scheduler, overwrite=overwrite,
+        executor=executor, scheduler=scheduler, overwrite=overwrite, finish=_global_fdr,
     )  # fmt: skip
+
+
+def _global_fdr(parts: Sequence[Path]) -> None:
+    """Benjamini–Hochberg per model over the p-values of every part; rewrite each ``fdr``."""
+    from scipy import stats
+
+    cols = [pq.read_table(p, columns=["model", "pvalue"]).to_pandas() for p in parts]
+    sizes = [len(c) for c in cols]
+    if not sum(sizes):
+        return
+    allp = pd.concat(cols, ignore_index=True)
+    fdr = np.full(len(allp), np.nan)
+    for _, idx in allp.groupby("model", sort=False).indices.items():
+        pv = allp["pvalue"].to_numpy(dtype=float)[idx]
+        ok = np.isfinite(pv)
+        if ok.any():
+            fdr[idx[ok]] = stats.false_discovery_control(pv[ok])
+    del cols, allp
+    start = 0
+    for path, n in zip(parts, sizes, strict=True):
+        df = pq.read_table(path).to_pandas()
+        df["fdr"] = fdr[start : start + n]
+        start += n
+        _write_part(df, Path(path))
 
 
 def _simulate_partition(df: pd.DataFrame | None, params: Mapping[str, Any]) -> pd.DataFrame:

@@ -54,7 +54,7 @@ def report_section(
     n_dis = int(result.blocks["models_disagree"].sum())
     n_out = int(result.blocks["n_outliers"].sum())
     notes = "".join(f"<li>{n}</li>" for n in result.notes)
-    flagged = result.summary[result.summary["status"] != "ok"]
+    flagged = result.scores[result.scores["status"] != "ok"]
     reliability = (
         f"<p>{len(flagged)} (block, model) score(s) are not <code>ok</code>: "
         + "; ".join(
@@ -80,7 +80,7 @@ def report_section(
     tables: list[tuple[str, pd.DataFrame]] = [
         (
             "Synergy scores per block and model",
-            result.summary[[c for c in _SHOW if c in result.summary]].round(4),
+            result.scores[[c for c in _SHOW if c in result.scores]].round(4),
         ),
         ("Blocks: outliers and model agreement", result.blocks),
     ]
@@ -95,7 +95,5 @@ def report_section(
     if len(result.excluded):
         tables.append(("Excluded blocks", result.excluded))
     if comparison is not None:
-        tables.append(
-            ("Synergy on the resistant vs the parental line", comparison.summary.round(4))
-        )
+        tables.append(("Synergy on the resistant vs the parental line", comparison.pairs.round(4)))
     return Section(title, text=text, figures=figs, tables=tables)

@@ -31,6 +31,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import stats
 
+from .._results import ResultMixin
 from ..curves._executors import Executor, executor_scope
 from ..data._combination import CombinationScreen
 from ..errors import InputError
@@ -298,12 +299,12 @@ def _outliers(batch: BlockBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 @dataclass(frozen=True)
-class SynergyResult:
+class SynergyResult(ResultMixin):
     """Scores of combination blocks.
 
     Attributes
     ----------
-    summary
+    scores
         One row per (block, model): ``score``, ``score_max_area``, ``ci_low``, ``ci_high``,
         ``se``, ``pvalue``, ``fdr``, ``uncertainty``, ``status``, ``reason``, ``units`` and the
         model's parameters (``beta``, ``log10_alpha12``, ``ci_ed50``...; NaN for other models).
@@ -329,7 +330,7 @@ class SynergyResult:
         Conversions made while reading and anything excluded.
     """
 
-    summary: pd.DataFrame
+    scores: pd.DataFrame
     blocks: pd.DataFrame
     surfaces: pd.DataFrame
     single_agents: pd.DataFrame
@@ -341,27 +342,21 @@ class SynergyResult:
     )
 
     def to_frame(self) -> pd.DataFrame:
-        """The per (block, model) summary table (a copy), the main tidy result."""
-        return self.summary.copy()
+        """The per (block, model) score table (a copy), the main tidy result."""
+        return self.scores.copy()
 
     def score_table(self, value: str = "score") -> pd.DataFrame:
         """Blocks x models table of ``value`` (e.g. ``"score"``, ``"pvalue"``)."""
-        return self.summary.pivot(index="block_id", columns="model", values=value)[
-            list(self.models)
-        ]
+        return self.scores.pivot(index="block_id", columns="model", values=value)[list(self.models)]
 
-    def _repr_html_(self) -> str:
-        tab = self.score_table().round(2).to_html()
-        bad = self.summary["status"] != "ok"
-        flag = (
-            f"<p>{int(bad.sum())} score(s) not ok (unreliable or failed); see "
-            "<code>.summary[['status', 'reason']]</code></p>"
-            if bad.any()
-            else ""
-        )
+    def summary(self) -> str:
+        """One line: blocks, models and how many scores are not ok (see ``scores.status``)."""
+        bad = self.scores.loc[self.scores["status"] != "ok", "status"].value_counts()
+        detail = ", ".join(f"{v} {k}" for k, v in bad.items())
+        flag = f"{int(bad.sum())} not ok ({detail})" if len(bad) else "all ok"
         return (
-            f"<b>SynergyResult</b>: {len(self.blocks)} blocks x {len(self.models)} models "
-            f"(mean score){tab}{flag}"
+            f"SynergyResult: {len(self.blocks)} blocks scored with {', '.join(self.models)}; "
+            f"{len(self.scores)} scores, {flag}"
         )
 
     def __repr__(self) -> str:
@@ -410,7 +405,7 @@ def score_combinations(
     >>> from oncoresist.synergy import make_combination_screen
     >>> screen = make_combination_screen(2, rng=0)
     >>> res = score_combinations(screen, models=["bliss", "hsa"], n_boot=20, rng=0)
-    >>> sorted(res.summary["model"].unique())
+    >>> sorted(res.scores["model"].unique())
     ['bliss', 'hsa']
     """
     names = [m.strip().lower() for m in models]
@@ -429,11 +424,9 @@ def score_combinations(
     total = sum(len(g[0]) for g in groups)
     bar = None
     if progress:
-        from rich.progress import Progress
+        from .._progress import ProgressReporter
 
-        bar = Progress(transient=True)
-        task = bar.add_task("scoring blocks", total=total)
-        bar.start()
+        bar = ProgressReporter(total, "scoring blocks", transient=True).__enter__()
     chunks = [
         (ids_all, c1_all, c2_all, r_all, slice(start, start + chunk_size))
         for ids_all, c1_all, c2_all, r_all in groups
@@ -467,10 +460,15 @@ def score_combinations(
                     block_parts,
                 )
                 if bar is not None:
-                    bar.advance(task, len(ids))
+                    bar.advance(len(ids))
+    except BaseException as exc:
+        if bar is not None:
+            bar.__exit__(type(exc), exc, None)
+            bar = None
+        raise
     finally:
         if bar is not None:
-            bar.stop()
+            bar.__exit__(None, None, None)
     summary = pd.concat(summary_parts, ignore_index=True)
     summary = (
         meta[["sample", "drug1", "drug2"]]
@@ -516,7 +514,7 @@ def score_combinations(
     ]
     summary = summary[lead + [c for c in summary.columns if c not in lead]]
     return SynergyResult(
-        summary=summary,
+        scores=summary,
         blocks=blocks,
         surfaces=surfaces,
         single_agents=pd.concat(single_parts, ignore_index=True)
@@ -705,24 +703,31 @@ def _signs(summary: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
 
 # ---------------------------------------------------------------------- resistance angle
 @dataclass(frozen=True)
-class SynergyComparison:
+class SynergyComparison(ResultMixin):
     """Synergy of the same drug pairs on a parental and a resistant line.
 
-    ``summary``: per (drug pair, model) ``score_parental``, ``score_resistant``, ``delta``
+    ``pairs``: per (drug pair, model) ``score_parental``, ``score_resistant``, ``delta``
     (resistant - parental), ``pvalue`` (from the two bootstrap standard errors) and ``change``
     (``gained``, ``lost`` or ``unchanged``). ``surfaces``: per well the two excess values and
     their difference, to see *where* in the dose space synergy moves.
     """
 
-    summary: pd.DataFrame
+    pairs: pd.DataFrame
     surfaces: pd.DataFrame
 
     def to_frame(self) -> pd.DataFrame:
         """The per (drug pair, model) comparison table (a copy)."""
-        return self.summary.copy()
+        return self.pairs.copy()
 
-    def _repr_html_(self) -> str:
-        return "<b>SynergyComparison</b>" + self.summary.round(3).to_html(index=False)
+    def summary(self) -> str:
+        """One line: pairs compared and how many gained or lost synergy."""
+        ch = self.pairs["change"].value_counts() if "change" in self.pairs else pd.Series()
+        n = self.pairs["pair"].nunique() if "pair" in self.pairs else 0
+        return (
+            f"SynergyComparison: {n} drug pairs, {len(self.pairs)} (pair, model) rows; "
+            f"{int(ch.get('gained', 0))} gained, {int(ch.get('lost', 0))} lost, "
+            f"{int(ch.get('unchanged', 0))} unchanged"
+        )
 
 
 def compare_synergy(result: SynergyResult, parental: str, resistant: str) -> SynergyComparison:
@@ -736,7 +741,7 @@ def compare_synergy(result: SynergyResult, parental: str, resistant: str) -> Syn
     >>> s = make_combination_screen(2, samples=("par", "res"), rng=1)   # doctest: +SKIP
     >>> compare_synergy(score_combinations(s, models=["bliss"]), "par", "res")  # doctest: +SKIP
     """
-    summ = result.summary
+    summ = result.scores
     for name in (parental, resistant):
         if not (summ["sample"] == name).any():
             raise InputError(
@@ -782,4 +787,4 @@ def compare_synergy(result: SynergyResult, parental: str, resistant: str) -> Syn
                 )
             )
     surfaces = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    return SynergyComparison(summary=m, surfaces=surfaces)
+    return SynergyComparison(pairs=m, surfaces=surfaces)
