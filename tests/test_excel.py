@@ -92,3 +92,27 @@ def test_cli_excel_writes_every_table_once(tmp_path):
     # the option lasts one call
     assert main(["fit", str(screen), "-o", str(tmp_path / "plain"), "--quiet"]) == 0
     assert not (tmp_path / "plain" / "tables.xlsx").exists()
+
+
+def test_table_commands_take_xlsx(tmp_path):
+    from oncoresist.data import make_screen
+    from oncoresist.mechanisms import example_profile_path
+
+    screen = tmp_path / "s.csv"
+    make_screen(n_samples=1, drugs=2, rng=3).screen.data.assign(conc_unit="uM").to_csv(
+        screen, index=False
+    )
+    assert main(["qc", str(screen), "-o", str(tmp_path / "qc.xlsx")]) == 0
+    qc = pd.read_excel(tmp_path / "qc.xlsx", sheet_name="qc")
+    assert len(qc) >= 1 and "plate" in qc.columns
+    assert (tmp_path / "qc_report.html").is_file()
+    profile = tmp_path / "p.yaml"
+    profile.write_bytes(open(example_profile_path(), "rb").read())
+    assert (
+        main(["annotate", str(profile), "--drug", "gefitinib", "-o", str(tmp_path / "ev.xlsx")])
+        == 0
+    )
+    assert len(pd.read_excel(tmp_path / "ev.xlsx", sheet_name="ev")) >= 1
+    # an unknown table format is refused before any work, with exit code 2
+    assert main(["qc", str(screen), "-o", str(tmp_path / "qc.xls")]) == 2
+    assert not (tmp_path / "qc.xls").exists()

@@ -30,8 +30,6 @@ from ._cli import (
 
 __all__ = ["TableOutputs", "register", "table_or_folder"]
 
-TABLE_SUFFIXES = (".csv", ".tsv", ".parquet")
-
 
 @dataclass(frozen=True)
 class TableOutputs:
@@ -54,11 +52,11 @@ def table_or_folder(
     params: dict[str, Any],
 ) -> Iterator[TableOutputs]:
     """``-o`` of a command whose output used to be one table: a file name with a table suffix
-    (or any suffix, kept as before: an unknown one is the same error as before) writes the
-    table there and the report as ``<stem>_report.html`` beside it; a name without a suffix, or
+    (``.csv``, ``.tsv``, ``.parquet``, ``.xlsx``; another suffix is refused before any work)
+    writes the table there and the report as ``<stem>_report.html`` beside it; a name without a suffix, or
     an existing folder, is an output folder (the table as ``table_name``, ``report.html`` and
     the run's manifest). Neither replaces an input: checked before any work."""
-    from .._io import check_output_file, output_run
+    from .._io import TABLE_SUFFIXES, check_output_file, output_run
 
     if out.is_dir() or not out.suffix:
         expect = (table_name, "report.html")
@@ -68,7 +66,8 @@ def table_or_folder(
             )
         return
     report = out.with_name(f"{out.stem}_report.html")
-    check_output_file(out, inputs=inputs)  # before the work: a clash fails at once
+    # before the work: a clash or an unknown format fails at once
+    check_output_file(out, inputs=inputs, suffixes=TABLE_SUFFIXES)
     check_output_file(report, inputs=[*inputs, out])
     yield TableOutputs(out, report, report)
 
@@ -85,7 +84,7 @@ def register(app: typer.Typer) -> None:
             ...,
             "-o",
             "--out",
-            help="QC table to write (.csv, .tsv, .parquet), its report beside it as "
+            help="QC table to write (.csv, .tsv, .parquet, .xlsx), its report beside it as "
             "<name>_report.html; or a folder (no suffix): qc.csv, report.html and the run's "
             "manifest in it.",
         ),

@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
             None,
             "--out",
             "-o",
-            help="Write the evidence table (.tsv/.csv/.parquet) and its report beside it as "
+            help="Write the evidence table (.tsv/.csv/.parquet/.xlsx) and its report beside it as "
             "<name>_report.html; or a folder (no suffix): evidence.tsv, report.html and the "
             "run's manifest in it. Without -o nothing is written",
         ),
