@@ -199,3 +199,20 @@ def test_figures_option_exports_the_new_reports_figures(tmp_path):
     assert main(["--figures", "png", "simulate", str(EXAMPLES / "zhang2017_model.yaml"),
                  "--schedules", scheds, "--t-end", "200", "-o", str(sim)]) == 0  # fmt: skip
     assert len(list((sim / "figures").glob("*.png"))) == 3
+
+
+def test_reader_warnings_reach_the_report(tmp_path):
+    """Regression guard (issue 18: library warnings belong in the report, not only on
+    stderr): a screen changed since the run that wrote it is read with a warning, which the
+    qc and fit reports list under "Input notes"."""
+    from oncoresist._io import output_run
+
+    with output_run(tmp_path / "run", command="test", inputs=[], params={}) as run:
+        _screen_csv(run.path("s.csv"))
+    screen = tmp_path / "run" / "s.csv"
+    screen.write_text(screen.read_text() + "\n")  # changed after the run wrote it
+    assert main(["qc", str(screen), "-o", str(tmp_path / "qc")]) == 0
+    assert main(["fit", str(screen), "-o", str(tmp_path / "fit"), "--quiet"]) == 0
+    for out in ("qc", "fit"):
+        page = (tmp_path / out / "report.html").read_text()
+        assert "warning while reading:" in page and "changed since" in page

@@ -32,3 +32,13 @@ def test_scalars_stay_scalars():
     assert isinstance(t_ppf(0.975, 10), float)
     assert t_ppf(0.975, 10) == stats.t.ppf(0.975, 10)
     assert f_sf(3.0, 1, 10) == stats.f.sf(3.0, 1, 10)
+
+
+def test_neg_log10_p_keeps_the_axis_to_the_data():
+    """Regression guard: p = 0 is drawn at the smallest non-zero p of the data (before, at
+    1e-300: one point stretched a volcano's axis to 300)."""
+    from oncoresist._special import neg_log10_p
+
+    y = neg_log10_p([0.5, 0.0, 1e-8, np.nan])
+    assert y[:3].tolist() == [-np.log10(0.5), 8.0, 8.0] and np.isnan(y[3])
+    assert neg_log10_p([0.0, 0.0]).tolist() == [300.0, 300.0]  # nothing else to go by

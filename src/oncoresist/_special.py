@@ -54,3 +54,18 @@ def t_sf(x: Any, df: Any) -> Any:
 def norm_sf(z: Any) -> Any:
     """Survival function of the standard normal distribution (``scipy.stats.norm.sf``)."""
     return _out(np.asarray(special.ndtr(-np.asarray(z, dtype=float))))
+
+
+def neg_log10_p(p: Any) -> np.ndarray:
+    """``-log10 p`` for plots: a p-value of 0 (below the smallest double) is drawn at the
+    smallest non-zero p-value of the same data, not at 1e-300, so one such point does not
+    stretch the axis to 300; NaN stays NaN.
+
+    >>> neg_log10_p([0.1, 0.0, 1e-5]).round(6).tolist()
+    [1.0, 5.0, 5.0]
+    """
+    pv = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
+    positive = pv[pv > 0]
+    floor = positive.min() if positive.size else 1e-300
+    with np.errstate(divide="ignore"):
+        return -np.log10(np.where(np.isnan(pv) | (pv > 0), pv, floor))

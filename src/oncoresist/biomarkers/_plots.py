@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from .._special import neg_log10_p
 from ..data._panel import Panel
 from ..errors import InputError
 from ._linear import AssociationResult
@@ -38,7 +39,7 @@ def volcano_plot(
     shown = t.head(max_points)  # the table is sorted by p-value
     n_hidden = len(t) - len(shown)
     if len(shown):
-        logp = -np.log10(np.maximum(shown["pvalue"].to_numpy(dtype=float), 1e-300))
+        logp = neg_log10_p(shown["pvalue"].to_numpy(dtype=float))
         sig = (shown["fdr"] <= fdr).to_numpy()
         resist = (shown["association"] == "resistance").to_numpy()
         for mask, colour, name in (
@@ -127,7 +128,7 @@ def association_heatmap(
     if not len(t):
         return go.Figure().update_layout(title="no association tested")
     sign = np.where(t["association"] == "resistance", 1.0, -1.0)
-    t = t.assign(score=sign * -np.log10(np.maximum(t["pvalue"].to_numpy(dtype=float), 1e-300)))
+    t = t.assign(score=sign * neg_log10_p(t["pvalue"].to_numpy(dtype=float)))
     lab = (
         t["drug_name"].astype(str) + " (" + t["drug"].astype(str) + ")"
         if "drug_name" in t

@@ -71,9 +71,15 @@ def report_section(
     if panel is not None and len(result.table) and binary:
         best = result.table.iloc[0]
         figures.append(association_boxplot(panel, best["drug"], best["feature"]))
+    sig = result.significant(0.25)
+    cols = ["association"] + [c for c in _COLS if c in sig.columns]
     tables = [
-        ("Top resistance biomarkers (FDR <= 25%)", top["resistance"]),
-        ("Top sensitivity biomarkers (FDR <= 25%)", top["sensitivity"]),
+        (f"Top {n_top} resistance biomarkers (FDR <= 25%)", top["resistance"]),
+        (f"Top {n_top} sensitivity biomarkers (FDR <= 25%)", top["sensitivity"]),
+        (
+            f"Every association at FDR <= 25% ({len(sig)}; type a drug or a feature to filter)",
+            sig[[c for c in dict.fromkeys(cols) if c in sig.columns]].reset_index(drop=True),
+        ),
         ("Skipped tests by reason", result.skipped_summary().rename("n_tests").reset_index()),
     ]
     return Section(title=title, text=text, figures=figures, tables=tables)

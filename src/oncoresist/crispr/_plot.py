@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from .._special import neg_log10_p
 from ..errors import InputError
 from ._result import CrisprResult
 
@@ -136,7 +137,7 @@ def plot_volcano(
         q = np.where(v < 0, g[tails[0][1]].to_numpy(float), g[tails[1][1]].to_numpy(float))
     else:
         q = g[fdr_col].to_numpy(dtype=float)
-    y = -np.log10(np.clip(q, 1e-300, 1.0))
+    y = neg_log10_p(q)
     names = g.index.to_numpy().astype(str)
     hit = q < fdr
     fig = go.Figure()

@@ -10,6 +10,7 @@ Parquet and CSV, and a self-contained ``report.html``.
 from __future__ import annotations
 
 import contextlib
+import html
 import inspect
 import warnings
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any
 
 import typer
 
+from .._text import fmt_number
 from ..scale._options import check_executor, opt_executor, opt_scheduler
 
 __all__ = ["register"]
@@ -90,7 +92,8 @@ def _notes_section(screen: Any, outliers: Any = None):
     """What was detected while reading and which wells ROUT flagged (None when nothing)."""
     from ..report import Section
 
-    notes = list(getattr(screen, "notes", ()))
+    notes = [f"warning while reading: {w}" for w in screen.data.attrs.get("read_warnings") or ()]
+    notes += list(getattr(screen, "notes", ()))
     excluded = screen.data.attrs.get("excluded") or {}
     notes += [f"left out while reading: {n} ({reason})" for reason, n in excluded.items()]
     tables = []
@@ -98,7 +101,10 @@ def _notes_section(screen: Any, outliers: Any = None):
         tables.append(("ROUT outliers (Q = 1%), by well", outliers))
     if not notes and not tables:
         return None
-    text = "".join(f"<p>{n}</p>" for n in notes) or "<p>Nothing was converted on reading.</p>"
+    text = (
+        "".join(f"<p>{html.escape(str(n))}</p>" for n in notes)
+        or "<p>Nothing was converted on reading.</p>"
+    )
     return Section("Input notes and flagged wells", text=text, tables=tables)
 
 
@@ -148,9 +154,6 @@ def read_input(path: Path, args: ReadArgs) -> Any:
     from ..data import read_screen
     from ..data._plate_reader import read_plate_export
 
-    for given_path in (path, args.plate_map):
-        if given_path is not None:
-            check_input(given_path)
     options: dict[str, Any] = {
         "fmt": args.fmt,
         "sheet": args.sheet,
@@ -170,6 +173,9 @@ def read_input(path: Path, args: ReadArgs) -> Any:
     via_screen = set(given) <= accepted and not set(given) & direct
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        for given_path in (path, args.plate_map):
+            if given_path is not None:
+                check_input(given_path)  # warns when a run's file changed since it was written
         if via_screen:
             screen = read_screen(path, **given)
         elif args.plate_map is not None:
@@ -187,6 +193,8 @@ def read_input(path: Path, args: ReadArgs) -> Any:
     for w in caught:
         err.print("[yellow]warning:[/] ", end="")
         err.print(str(w.message), markup=False)
+    # kept with the data so the command's report lists them too (_notes_section)
+    screen.data.attrs["read_warnings"] = [str(w.message) for w in caught]
     for note in getattr(screen, "notes", ()):
         err.print(f"note: {note}", markup=False)  # also in the report's input notes
     excluded = screen.data.attrs.get("excluded") or {}
@@ -215,7 +223,7 @@ def _qc_section(qc):
     failed = int((~qc["pass"]).sum())
     text = (
         f"<p>{len(qc)} plates; {failed} fail the default QC (flags are reported, no well is "
-        f"excluded). Median Z' {qc['z_prime'].median():.2f}.</p>"
+        f"excluded). Median Z' {fmt_number(qc['z_prime'].median(), '.2f')}.</p>"
     )
     return Section("Plate QC", text=text, tables=[("QC per plate", qc)])
 

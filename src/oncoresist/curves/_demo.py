@@ -16,6 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from .._io import write_table
+from .._text import fmt_number
 from ..data import Screen, make_screen
 from ..errors import DataUnavailableError
 from ..report import Section
@@ -73,15 +74,17 @@ def _synthetic(out: Path, rng: int) -> tuple[list[Section], pd.DataFrame]:
     write_table(shift, out / "synthetic_shift.csv")
 
     flagged = int((qc["flags"].fillna("") != "").sum())
+    med_err = fmt_number(np.median(np.abs(err)) if len(err) else None, ".3f")
+    coverage = fmt_number(covered.mean() if len(covered) else None, ".0%")
     text = (
         f"<p>A synthetic screen generated from known log-logistic parameters: "
         f"{len(parents)} parental lines and their resistant derivatives, {len(_FOLDS)} drugs with "
         f"true IC50 fold-shifts {', '.join(f'{f:g}' for f in _FOLDS)}, 9 doses x 2 replicates, "
         f"5% multiplicative noise, 1% outlier wells and a 10% edge effect on "
         f"{syn.screen.counts()['plates']} plates. Plate QC flagged {flagged} plate(s).</p>"
-        f"<p>Recovered relative IC50 (EC50): median |ln error| {np.median(np.abs(err)):.3f} over {int(ok.sum())} "
+        f"<p>Recovered relative IC50 (EC50): median |ln error| {med_err} over {int(ok.sum())} "
         f"curves that fitted ok; the 95% confidence interval covered the true IC50 for "
-        f"{covered.mean():.0%} of them (edge effects and outlier wells are not in the error "
+        f"{coverage} of them (edge effects and outlier wells are not in the error "
         "model, so intervals are too narrow here; on clean synthetic data the tests measure "
         "94.8% coverage over 2,000 curves).</p>"
     )
@@ -181,8 +184,9 @@ def _real(out: Path) -> list[Section]:
     zp = qc["z_prime"]
     text = (
         f"<p>GDSC raw plate reads (part of the gdscIC50 example set): {len(screen.plates)} "
-        f"plates, {len(screen.samples)} cell lines. Plate QC: median Z' {zp.median():.2f} "
-        f"(5-95%: {zp.quantile(0.05):.2f} to {zp.quantile(0.95):.2f}); "
+        f"plates, {len(screen.samples)} cell lines. Plate QC: median Z' {fmt_number(zp.median(), '.2f')} "
+        f"(5-95%: {fmt_number(zp.quantile(0.05), '.2f')} to "
+        f"{fmt_number(zp.quantile(0.95), '.2f')}); "
         f"{int((~qc['pass']).sum())} plates fail the default QC. "
         f"{len(fits)} curves fitted: "
         + ", ".join(f"{v} {k}" for k, v in fits["status"].value_counts().items())
@@ -194,7 +198,7 @@ def _real(out: Path) -> list[Section]:
     )
     figs = [plot_plate(screen, plate=screen.plates[0], value="signal")]
     tables = [("Fitted vs published ln IC50 (Spearman, per drug)", comp)] if len(comp) else []
-    tables.append(("Plate QC (first rows)", qc))
+    tables.append(("Plate QC", qc))
     return [Section("Dose-response: real GDSC raw plates", text=text, figures=figs, tables=tables)]
 
 

@@ -111,6 +111,7 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from .._io import write_table
+        from .._text import fmt_number
         from ..report import render_report
         from ._cli import ReadArgs, _notes_section, read_input
         from ._qc import plate_qc
@@ -149,12 +150,15 @@ def register(app: typer.Typer) -> None:
         summary.add_column("value", justify="right")
         zp = table["z_prime"]
         summary.add_row("plates", str(len(table)))
-        summary.add_row("passed", f"{int(table['pass'].sum())} ({table['pass'].mean():.0%})")
+        summary.add_row(
+            "passed", f"{int(table['pass'].sum())} ({fmt_number(table['pass'].mean(), '.0%')})"
+        )
         summary.add_row(
             "Z' median [5%, 95%]",
-            f"{zp.median():.3f} [{zp.quantile(0.05):.3f}, {zp.quantile(0.95):.3f}]",
+            f"{fmt_number(zp.median(), '.3f')} [{fmt_number(zp.quantile(0.05), '.3f')}, "
+            f"{fmt_number(zp.quantile(0.95), '.3f')}]",
         )
-        summary.add_row("robust Z' median", f"{table['robust_z_prime'].median():.3f}")
+        summary.add_row("robust Z' median", fmt_number(table["robust_z_prime"].median(), ".3f"))
         flags = table["flags"].str.split(";").explode()
         for name, n in flags[flags != ""].value_counts().items():
             summary.add_row(f"flag {name}", str(int(n)))

@@ -399,13 +399,29 @@ class Panel(ResultMixin):
         return panel_to_anndata(self)
 
     @classmethod
-    def from_anndata(cls, adata: Any, **kwargs: Any) -> Panel:
+    def from_anndata(
+        cls,
+        adata: Any,
+        *,
+        responses: pd.DataFrame | None = None,
+        layer: str | None = None,
+        layer_name: str | None = None,
+        layer_kind: str | None = None,
+        metric: str | None = None,
+        lower_is_sensitive: bool | None = None,
+        name: str | None = None,
+    ) -> Panel:
         """A panel from an ``anndata.AnnData``: what :meth:`to_anndata` wrote, or an omics
-        AnnData (samples x features) with ``responses=`` beside it
-        (:func:`oncoresist.data._anndata.panel_from_anndata` lists the options)."""
+        AnnData (samples x features: ``X`` or ``adata.layers[layer]`` becomes the layer
+        ``layer_name``) with ``responses=`` (samples x drugs) beside it; the options are those
+        of :func:`oncoresist.data._anndata.panel_from_anndata`."""
         from ._anndata import panel_from_anndata
 
-        return panel_from_anndata(adata, **kwargs)
+        return panel_from_anndata(
+            adata, responses=responses, layer=layer, layer_name=layer_name,
+            layer_kind=layer_kind, metric=metric, lower_is_sensitive=lower_is_sensitive,
+            name=name,
+        )  # fmt: skip
 
     def to_frame(self) -> pd.DataFrame:
         """Long table of measured responses: ``sample, drug, <metric>`` plus sample annotations."""

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from .._text import fmt_number
 from ..scale._options import check_executor, opt_executor, opt_scheduler
 
 __all__ = ["AUTO_CAP", "AUTO_START", "register"]
@@ -159,7 +160,9 @@ def register(app: typer.Typer) -> None:
             table.add_column(c)
         shown = comp.assign(median_ttp=ttp_text(comp), ttp_ratio=ttp_ratio_text(comp))
         for _, r in shown.iterrows():
-            table.add_row(*[f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c]) for c in cols])
+            table.add_row(
+                *[fmt_number(r[c], ".4g") if isinstance(r[c], float) else str(r[c]) for c in cols]
+            )
         console = Console()
         console.print(table)
         console.print(

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from .._io import write_table
+from .._text import fmt_number
 from ._model import AdaptiveRule, Clone, Drug, Model, Regimen, Schedule
 from ._pharm import drug_effects_from_fits
 from ._report import compare_schedules, report_section
@@ -121,8 +122,8 @@ def demo_sections(
         ttp="ttp_baseline",
         text=(
             f"<p>Clones parameterised from the dose-response fits of <code>{par_name}</code> (sensitive, "
-            f"IC50 {eff[par_name].ic50:.3g} uM) and <code>{res_name}</code> (resistant, IC50 "
-            f"{eff[res_name].ic50:.3g} uM); dose {level:.3g} uM. Continuous vs adaptive (stop below 50% "
+            f"IC50 {fmt_number(eff[par_name].ic50)} uM) and <code>{res_name}</code> (resistant, "
+            f"IC50 {fmt_number(eff[res_name].ic50)} uM); dose {level:.3g} uM. Continuous vs adaptive (stop below 50% "
             "of baseline, resume at baseline, weekly checks); progression = burden 20% above baseline. "
             "Sensitive cells suppress resistant ones 4x more than the reverse (a_RS = 4), the "
             "assumption adaptive therapy rests on; with a_RS <= 2 adaptive dosing gives no "

@@ -7,6 +7,8 @@ from typing import Any
 
 import typer
 
+from .._text import fmt_number
+
 __all__ = ["register"]
 
 
@@ -146,8 +148,8 @@ def _annotate_all(
             t.add_row(
                 str(r.rank),
                 str(r.mechanism),
-                f"{r.resistance_weight:.2f}",
-                f"{r.sensitivity_weight:.2f}",
+                fmt_number(r.resistance_weight, ".2f"),
+                fmt_number(r.sensitivity_weight, ".2f"),
                 escape(str(r.explanation)[:90]),
             )
         console.print(t)

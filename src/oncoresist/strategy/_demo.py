@@ -6,6 +6,8 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from .._text import fmt_number
+
 __all__ = ["demo_sections"]
 
 #: Names given to the three strongest planted sensitisers of the synthetic screen, so that the
@@ -76,7 +78,7 @@ def demo_sections(out_dir: Path, *, rng: int = 0, progress: bool = False) -> lis
         "parental vs resistant dose-response screen (true IC50 fold-shifts "
         + ", ".join(f"{d} {f:g}" for d, f in DEMO_FOLDS.items())
         + "; measured "
-        + ", ".join(f"{d} {c if isinstance(c, str) else ''}{ri:.3g}" for d, ri, c in
+        + ", ".join(f"{d} {c if isinstance(c, str) else ''}{fmt_number(ri)}" for d, ri, c in
                     zip(shift.drug, shift.resistance_index, shift.ri_censored, strict=True))
         + "), whose resistance indices set the resistant clone's response in the schedule "
         "comparison.</p>"

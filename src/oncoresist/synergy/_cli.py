@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from .._text import fmt_number
 from ..curves._executors import executor_scope
 from ..scale._options import check_executor, opt_executor, opt_scheduler
 
@@ -238,7 +239,7 @@ def register(app: typer.Typer) -> None:
             tab.add_column(m)
         scores = result.score_table()
         for b, row in scores.head(20).iterrows():
-            tab.add_row(str(b), *[f"{v:.2f}" for v in row.to_numpy()])
+            tab.add_row(str(b), *[fmt_number(v, ".2f") for v in row.to_numpy()])
         console.print(tab)
         console.print(
             f"models disagree in sign on {int(result.blocks['models_disagree'].sum())} block(s); outputs in {out}"

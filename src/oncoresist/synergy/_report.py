@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from typing import Any
 
@@ -76,6 +77,15 @@ def report_section(
         "are flagged as outliers.</p>"
         + reliability
         + (f"<p>Input conversions:</p><ul>{notes}</ul>" if notes else "")
+        + (
+            f"<p>Figures are drawn for {len(ids)} of {len(result.blocks)} blocks (block "
+            f"{', '.join(html.escape(str(b)) for b in ids)}); every block's scores are in the "
+            "tables below, and <code>report_section(result, block_ids=[...])</code>, "
+            "<code>plot_excess_heatmap(result, block_id)</code> or the web app's block view "
+            "draw any other.</p>"
+            if len(ids) < len(result.blocks) and figs
+            else ""
+        )
     )
     tables: list[tuple[str, pd.DataFrame]] = [
         (
