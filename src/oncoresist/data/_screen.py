@@ -311,7 +311,7 @@ class Screen(ResultMixin):
         ...                    "viability": [95.0, 52.0, 8.0]})
         >>> s = Screen.from_frame(df)
         >>> s.data["viability"].tolist(), s.notes[0][:40]
-        ([0.95, 0.52, 0.08], 'viability read as percent (99th percent')
+        ([0.95, 0.52, 0.08], 'viability read as percent (99th percenti')
         """
         df = frame.rename(columns=columns or {}).copy()
         where = f"{source}: " if source else ""
