@@ -62,8 +62,13 @@ def _time(cmd: list[str], repeat: int, env: dict[str, str], before=None) -> floa
     return statistics.median(times)
 
 
-def _slowest_imports(env: dict[str, str], n: int = 10) -> list[tuple[int, str]]:
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import oncoresist.cli"],
+def _slowest_imports(
+    env: dict[str, str],
+    n: int = 10,
+    args: tuple[str, ...] = ("-c", "import oncoresist.cli"),
+    max_depth: int = 2,
+) -> list[tuple[int, str]]:
+    proc = subprocess.run([sys.executable, "-X", "importtime", *args],
                           env=env, capture_output=True, text=True)  # fmt: skip
     rows = []
     for line in proc.stderr.splitlines():
@@ -71,7 +76,7 @@ def _slowest_imports(env: dict[str, str], n: int = 10) -> list[tuple[int, str]]:
             continue
         _self_us, cum_us, name = line[len("import time:") :].split("|")
         depth = (len(name) - len(name.lstrip(" "))) // 2  # two spaces per nesting level
-        if depth <= 2:  # oncoresist.cli, what it imports, and what those import
+        if depth <= max_depth:  # by default oncoresist.cli, its imports and theirs
             rows.append((int(cum_us), name.rstrip()))
     return sorted(rows, reverse=True)[:n]
 
@@ -107,6 +112,16 @@ def main() -> None:
         print(f"  {name:<28} {secs:7.3f} s   x{secs / floor:6.1f}")
     print("slowest imports under `import oncoresist.cli` (cumulative, ms):")
     for cum, name in _slowest_imports(env):
+        print(f"  {cum / 1000:8.1f}  {name}")
+    # where the small fit's time goes: the modules it imports (the rest is reading, fitting,
+    # the compiled kernel's first call, the report and the writes)
+    with tempfile.TemporaryDirectory() as tmp:
+        screen = _screen(Path(tmp))
+        fit_args = ("-m", "oncoresist.cli", "fit", str(screen), "-o", str(Path(tmp) / "o"),
+                    "--quiet")  # fmt: skip
+        rows = _slowest_imports(env, n=8, args=fit_args, max_depth=0)
+    print("largest imports of the 6-curve fit (top level, cumulative, ms):")
+    for cum, name in rows:
         print(f"  {cum / 1000:8.1f}  {name}")
 
 

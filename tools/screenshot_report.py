@@ -3,10 +3,10 @@
 Opens ``REPORT`` (default ``oncoresist-demo/report.html``, written by ``make demo``) in the
 system's headless Chromium through Playwright (its own browser download is not used), waits for
 the plotly figures to draw, and saves one picture per chosen section (by default the demo's
-dose-response, combination, GDSC biomarker and evolution sections) as
-``docs/img/demo-report-<n>.png``.
+dose-response, combination, GDSC biomarker and evolution sections, found by their titles, so
+adding a section to the demo does not change the pictures) as ``docs/img/demo-report-<name>.png``.
 
-    python tools/screenshot_report.py [REPORT] [--sections 0,3,5,11] [--out docs/img]
+    python tools/screenshot_report.py [REPORT] [--sections NAME=TITLE,...] [--out docs/img]
 """
 
 from __future__ import annotations
@@ -17,12 +17,24 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+#: picture name -> the start of the demo report's section title it shows
+DEFAULT_SECTIONS = {
+    "dose-response": "Dose-response: synthetic",
+    "combinations": "Drug combinations: resistance rescued",
+    "biomarkers": "Biomarkers: top resistance",
+    "evolution": "Tumour evolution",
+}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("report", nargs="?", default=str(ROOT / "oncoresist-demo" / "report.html"))
-    ap.add_argument("--sections", default="0,3,5,11", help="section numbers (0 = the first)")
+    ap.add_argument(
+        "--sections",
+        default=",".join(f"{k}={v}" for k, v in DEFAULT_SECTIONS.items()),
+        help="NAME=TITLE pairs: the picture demo-report-NAME.png shows the first section whose "
+        "title starts with TITLE",
+    )
     ap.add_argument("--out", default=str(ROOT / "docs" / "img"))
     args = ap.parse_args()
     report = Path(args.report).resolve()
@@ -44,10 +56,11 @@ def main() -> int:
         page.goto(report.as_uri())
         page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length > 0")
         page.wait_for_timeout(1500)  # the last figures finish drawing
-        for n in (int(s) for s in args.sections.split(",") if s.strip()):
-            section = page.locator(f"section#s{n}")
+        for pair in (s for s in args.sections.split(",") if s.strip()):
+            name, _, title = pair.partition("=")
+            section = page.locator("section", has=page.locator("h2", has_text=title)).first
             if section.count() == 0:
-                print(f"no section {n} in {report}", file=sys.stderr)
+                print(f"no section titled {title!r} in {report}", file=sys.stderr)
                 return 2
             section.scroll_into_view_if_needed()
             box = section.bounding_box()
@@ -55,8 +68,8 @@ def main() -> int:
             top = box["y"] + float(page.evaluate("window.scrollY"))  # page, not viewport
             clip = {"x": box["x"], "y": top, "width": box["width"],
                     "height": min(box["height"], 1400)}  # fmt: skip
-            page.screenshot(path=str(out / f"demo-report-{n}.png"), clip=clip, full_page=True)
-            print(f"wrote {out / f'demo-report-{n}.png'}")
+            page.screenshot(path=str(out / f"demo-report-{name}.png"), clip=clip, full_page=True)
+            print(f"wrote {out / f'demo-report-{name}.png'}")
         browser.close()
     return 0
 

@@ -100,7 +100,8 @@ def plot_trajectories(result: SimulationResult, *, run: int = 0, log_y: bool = T
         top = float(np.nanmax(np.r_[tr["cells"].to_numpy(float), b["total"].to_numpy(float)]))
         yaxis["range"] = [np.log10(floor), np.log10(top) + 0.1]
         title += (
-            f"<br><sup>log axis from {floor:.3g} cells; populations that die out or fall "
+            f"<br><sup>log axis from {'1 cell' if floor == 1 else f'{floor:.3g} cells'}; "
+            "populations that die out or fall "
             "below it are drawn at that floor</sup>"
         )
     fig.update_layout(title=title, xaxis_title="day", yaxis=yaxis, meta={"log_floor": floor})
