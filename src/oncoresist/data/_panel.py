@@ -20,6 +20,7 @@ import pandas as pd
 
 from .._results import ResultMixin
 from ..errors import InputError
+from ._anndata import panel_from_anndata, panel_to_anndata
 
 __all__ = ["LAYER_KINDS", "Panel", "make_panel"]
 
@@ -390,38 +391,11 @@ class Panel(ResultMixin):
             notes=self.notes + other.notes,
         )
 
-    def to_anndata(self) -> Any:
-        """This panel as an ``anndata.AnnData``: responses in ``X`` (samples x drugs), omics
-        layers in ``obsm``, annotations in ``obs``/``var`` (needs the ``anndata`` extra; see
-        :mod:`oncoresist.data._anndata`)."""
-        from ._anndata import panel_to_anndata
-
-        return panel_to_anndata(self)
-
-    @classmethod
-    def from_anndata(
-        cls,
-        adata: Any,
-        *,
-        responses: pd.DataFrame | None = None,
-        layer: str | None = None,
-        layer_name: str | None = None,
-        layer_kind: str | None = None,
-        metric: str | None = None,
-        lower_is_sensitive: bool | None = None,
-        name: str | None = None,
-    ) -> Panel:
-        """A panel from an ``anndata.AnnData``: what :meth:`to_anndata` wrote, or an omics
-        AnnData (samples x features: ``X`` or ``adata.layers[layer]`` becomes the layer
-        ``layer_name``) with ``responses=`` (samples x drugs) beside it; the options are those
-        of :func:`oncoresist.data._anndata.panel_from_anndata`."""
-        from ._anndata import panel_from_anndata
-
-        return panel_from_anndata(
-            adata, responses=responses, layer=layer, layer_name=layer_name,
-            layer_kind=layer_kind, metric=metric, lower_is_sensitive=lower_is_sensitive,
-            name=name,
-        )  # fmt: skip
+    #: this panel as an ``anndata.AnnData`` (:func:`oncoresist.data._anndata.panel_to_anndata`)
+    to_anndata = panel_to_anndata
+    #: a panel from an ``anndata.AnnData``
+    #: (:func:`oncoresist.data._anndata.panel_from_anndata`)
+    from_anndata = staticmethod(panel_from_anndata)
 
     def to_frame(self) -> pd.DataFrame:
         """Long table of measured responses: ``sample, drug, <metric>`` plus sample annotations."""
