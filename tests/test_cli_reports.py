@@ -199,6 +199,14 @@ def test_figures_option_exports_the_new_reports_figures(tmp_path):
     assert main(["--figures", "png", "simulate", str(EXAMPLES / "zhang2017_model.yaml"),
                  "--schedules", scheds, "--t-end", "200", "-o", str(sim)]) == 0  # fmt: skip
     assert len(list((sim / "figures").glob("*.png"))) == 3
+    # the curve menu of a fit report is written once per fitted curve, not its first view only
+    fit = tmp_path / "fit"
+    assert main(["--figures", "svg", "fit", str(_screen_csv(tmp_path / "s2.csv")), "-o", str(fit),
+                 "--quiet"]) == 0  # fmt: skip
+    fits = pd.read_parquet(fit / "fits.parquet")
+    shown = fits["status"].isin(["ok", "imprecise"]).sum()
+    curves = [p.name for p in (fit / "figures").glob("*Dose-response_curves*.svg")]
+    assert len(curves) == shown >= 2, curves
 
 
 def test_reader_warnings_reach_the_report(tmp_path):

@@ -161,6 +161,34 @@ def _title(fig: Any) -> str:
     return str(text or "")
 
 
+def _menu_states(name: str, fig: Any) -> list[tuple[str, Any]]:
+    """A figure with a menu of views (e.g. every fitted curve, ``plot_curves(view="menu")``)
+    as one static figure per menu entry, named ``<name>-<entry>``; other figures as they are.
+
+    A static file shows one state of an interactive figure, so without this only the first
+    curve of a curve menu would be written."""
+    menus = getattr(getattr(fig, "layout", None), "updatemenus", None) or ()
+    buttons = [b for m in menus for b in (m.buttons or ())]
+    if len(menus) != 1 or not buttons or any(b.method != "update" for b in buttons):
+        return [(name, fig)]
+    import plotly.graph_objects as go
+
+    shown = _title(fig)  # the first entry's title: each file is named by its own entry instead
+    if shown and name.endswith(f"-{shown}"):
+        name = name[: -len(shown) - 1]
+    out: list[tuple[str, Any]] = []
+    for b in buttons:
+        data, layout, traces = (*b.args, None, None, None)[:3]
+        state = go.Figure(fig)
+        state.layout.updatemenus = ()
+        if data:
+            state.plotly_restyle(data, trace_indexes=traces or None)
+        if layout:
+            state.plotly_relayout(layout)
+        out.append((f"{name}-{b.label or len(out) + 1}", state))
+    return out
+
+
 def export_figures(
     figures: Mapping[str, Any] | Sequence[Any],
     folder: str | os.PathLike[str],
@@ -170,7 +198,9 @@ def export_figures(
 
     ``figures`` is ``{name: figure}``, a list of figures, or a list of report
     :class:`~oncoresist.report.Section` objects (each figure named ``NN-<section>-<title>``).
-    Names are made safe for file names and unique; files are written atomically.
+    A figure with a menu of views (the report's curve menu) is written once per entry
+    (``<name>-<entry>``). Names are made safe for file names and unique; files are written
+    atomically.
 
     >>> export_figures([], "unused", "png")
     []
@@ -195,6 +225,7 @@ def export_figures(
                 named.append((f"{n:02d}-{_title(item) or 'figure'}", item))
     if not named or not fmts:
         return []
+    named = [state for name, fig in named for state in _menu_states(name, fig)]
     names = unique_names(safe_name(name, default="figure", max_len=70) for name, _ in named)
     out_dir = Path(folder)
     out_dir.mkdir(parents=True, exist_ok=True)
