@@ -469,7 +469,8 @@ def _run_url(
         for path in existing:
             if path != marker:
                 fs.rm_file(path)
-        fs.makedirs(root, exist_ok=True)
+        if "file" in fs.protocol:  # object stores have no folders (and must not create buckets)
+            fs.makedirs(root, exist_ok=True)
     except OSError as exc:
         raise OutputError(
             f"{dest}: cannot be listed or written ({exc}); check the URL and the credentials "
