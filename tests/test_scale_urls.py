@@ -168,8 +168,18 @@ def test_memory_urls_in_and_out_equal_local_paths(tmp_path):
 # -- the _SUCCESS marker ----------------------------------------------------------------------
 
 
-def test_failed_run_leaves_no_marker_and_no_parts(tmp_path):
+def test_failed_run_leaves_no_marker_and_no_parts(tmp_path, monkeypatch):
     """Regression guard: a partition that fails mid-run leaves no marker; read() refuses."""
+    fs = fsspec.filesystem("memory")
+    deleted = []
+    rm_file = type(fs).rm_file
+
+    def record(self, path):
+        if self.exists(path):
+            deleted.append(path.rsplit("/", 1)[-1])
+        return rm_file(self, path)
+
+    monkeypatch.setattr(type(fs), "rm_file", record)
     wells = _wells()
     src = _write_by_sample(wells, tmp_path / "wells")
     bad = pd.read_parquet(src / "part2.parquet")
@@ -178,8 +188,8 @@ def test_failed_run_leaves_no_marker_and_no_parts(tmp_path):
     dest = _memory("failed")
     with pytest.raises(InputError, match="negative concentration"):
         fit_parquet(_copy_to_memory(src, _memory("wells")), dest, executor="serial")
-    fs = fsspec.filesystem("memory")
-    assert fs.find(dest) == []  # parts 0 and 1 were written, then deleted
+    assert deleted == ["part-00000.parquet", "part-00001.parquet"]  # written, then deleted
+    assert fs.find(dest) == []
     stale = ParquetRun(path=dest, partitions=pd.DataFrame({"output": ["part-00000.parquet"]}))
     with pytest.raises(IncompleteRunError, match="no _SUCCESS marker"):
         stale.read()

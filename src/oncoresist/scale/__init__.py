@@ -4,7 +4,9 @@ Every batch computation of oncoresist takes ``executor=``; ``executor="dask"`` (
 :class:`DaskExecutor`) runs its chunks on a Dask cluster, a local one when no scheduler address
 is given. The ``*_parquet`` functions read a partitioned Parquet dataset (or a Dask DataFrame)
 one partition at a time, compute each partition on the executor and write a partitioned
-Parquet dataset, so memory per worker stays flat as the data grow.
+Parquet dataset, so memory per worker stays flat as the data grow. Inputs and outputs may be
+fsspec URLs (``s3://``, ``gs://``, ``abfs://``, ...) with ``storage_options=``, for workers that
+share no disk with the client; a URL output is complete when its ``_SUCCESS`` marker is there.
 """
 
 from __future__ import annotations
