@@ -230,7 +230,9 @@ def test_plots_report_cli(tmp_path, synthetic):
     from oncoresist.biomarkers import report_section
 
     sec = report_section(res, panel)
-    assert len(sec.figures) == 3 and len(sec.tables) == 3
+    # top resistance, top sensitivity, every association at FDR <= 25% (all rows), skipped tests
+    assert len(sec.figures) == 3 and len(sec.tables) == 4
+    assert len(sec.tables[2][1]) == len(res.significant(0.25))
     # CLI on a directory panel.
     import typer
     from typer.testing import CliRunner
