@@ -14,6 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from _scale_data import wells
+from _scale_data import write_by_sample as _write_by_sample
+
 distributed = pytest.importorskip("distributed")
 dd = pytest.importorskip("dask.dataframe")
 
@@ -55,15 +58,7 @@ def _free_port() -> int:
 
 
 def _wells(n_samples: int = 4, drugs: int = 3) -> pd.DataFrame:
-    w = normalise(make_screen(n_samples=n_samples, drugs=drugs, rng=3).screen).data
-    return w[w["role"] == "treated"][["sample", "drug", "concentration", "viability"]]
-
-
-def _write_by_sample(wells: pd.DataFrame, folder: Path) -> Path:
-    folder.mkdir()
-    for i, (_, part) in enumerate(wells.groupby("sample")):
-        part.reset_index(drop=True).to_parquet(folder / f"part{i}.parquet")
-    return folder
+    return wells(n_samples, drugs)
 
 
 def _left_over(parent: Path) -> list[str]:

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from oncoresist.curves import normalise
-from oncoresist.data import make_screen
+from _scale_data import wells
+from _scale_data import write_by_sample as _write_by_sample
 from oncoresist.errors import IncompleteRunError, InputError, OutputError, SchemaError
 from oncoresist.evolution import example_path, load_model, load_schedule
 from oncoresist.scale import (
@@ -45,15 +45,7 @@ def ex():
 
 
 def _wells(n_samples: int = 3, drugs: int = 2) -> pd.DataFrame:
-    w = normalise(make_screen(n_samples=n_samples, drugs=drugs, rng=3).screen).data
-    return w[w["role"] == "treated"][["sample", "drug", "concentration", "viability"]]
-
-
-def _write_by_sample(wells: pd.DataFrame, folder: Path) -> Path:
-    folder.mkdir()
-    for i, (_, part) in enumerate(wells.groupby("sample")):
-        part.reset_index(drop=True).to_parquet(folder / f"part{i}.parquet")
-    return folder
+    return wells(n_samples, drugs)
 
 
 def _write_blocks(folder: Path, n_blocks: int = 6, n_parts: int = 3) -> Path:
